@@ -1,0 +1,230 @@
+//! Domain errors: a closed set whose variants are stable keys (`key()`) that user interfaces
+//! translate. `message(Lang::Zh)` is the default wording shown to users; English is available.
+
+use serde::Serialize;
+use thiserror::Error;
+
+/// The language of a user-facing message: Simplified Chinese by default, English available.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+#[derive(Clone, Debug, Error, PartialEq, Eq, Serialize)]
+#[serde(tag = "error", content = "detail", rename_all = "snake_case")]
+pub enum DomainError {
+    #[error("command `{command}` is not allowed when the order is `{stage}`")]
+    IllegalTransition { stage: String, command: String },
+    #[error("unknown unit `{0}`")]
+    UnknownUnit(String),
+    #[error("unknown category `{0}`")]
+    UnknownCategory(String),
+    #[error("category `{0}` is not a leaf of the taxonomy")]
+    CategoryNotLeaf(String),
+    #[error("unit `{0}` is retired")]
+    UnitRetired(String),
+    #[error("unit `{0}` cannot handle work orders")]
+    NotAHandlingUnit(String),
+    #[error("`{category}` is outside the duty list of `{unit}`")]
+    OutsideDutyList { unit: String, category: String },
+    #[error("no dispatch catalogue entry for `{category}` in `{territory}`")]
+    NoRoute { category: String, territory: String },
+    #[error("unit `{actor}` is not the lead handling unit `{lead}`")]
+    NotLeadUnit { actor: String, lead: String },
+    #[error("unit `{0}` is not a co-handler of this order")]
+    NotCoHandler(String),
+    #[error("unit `{0}` is not a dispatch centre")]
+    NotDispatchCenter(String),
+    #[error("the request text is empty")]
+    TextEmpty,
+    #[error("the text has {length} characters, more than the {max} allowed")]
+    TextTooLong { length: usize, max: usize },
+    #[error("invalid location: {0}")]
+    InvalidLocation(String),
+    #[error("a deadline may not precede intake")]
+    DeadlineBeforeIntake,
+    #[error("the time lies in the future")]
+    TimeInFuture,
+    #[error("the time precedes the order's last event")]
+    TimeBeforeLastEvent,
+    #[error("there is no pending dispute")]
+    NoPendingDispute,
+    #[error("a dispute is already pending")]
+    DisputePending,
+    #[error("there is no pending extension request")]
+    NoPendingExtension,
+    #[error("an extension request is already pending")]
+    ExtensionPending,
+    #[error("the return visit is too early: no reply yet and the deadline has not expired")]
+    VisitTooEarly,
+    #[error("the demand was already ruled unreasonable")]
+    AlreadyRuledUnreasonable,
+    #[error("this deadline notice was already recorded")]
+    AlreadyNotified,
+    #[error("an order cannot be linked to or merged into itself")]
+    SelfReference,
+    #[error("the order cannot be reopened: {0}")]
+    ReopenRefused(String),
+    #[error("the redispatch target must differ from the current lead unit")]
+    SameUnit,
+    #[error("invalid order number `{0}`")]
+    InvalidOrderNo(String),
+    #[error("invalid unit code `{0}`")]
+    InvalidUnitCode(String),
+    #[error("invalid category code `{0}`")]
+    InvalidCategoryCode(String),
+    #[error("invalid time `{0}`")]
+    InvalidTime(String),
+    #[error("invalid time limit `{0}`: use e.g. 2h or 7wd")]
+    InvalidTimeLimit(String),
+    #[error("invalid calendar data: {0}")]
+    InvalidCalendar(String),
+    #[error("invalid value `{value}` for {field}")]
+    InvalidValue { field: String, value: String },
+    #[error("invalid reference data: {0}")]
+    InvalidReference(String),
+}
+
+impl DomainError {
+    /// A stable machine-readable key, e.g. `illegal_transition`.
+    pub fn key(&self) -> &'static str {
+        use DomainError::*;
+        match self {
+            IllegalTransition { .. } => "illegal_transition",
+            UnknownUnit(_) => "unknown_unit",
+            UnknownCategory(_) => "unknown_category",
+            CategoryNotLeaf(_) => "category_not_leaf",
+            UnitRetired(_) => "unit_retired",
+            NotAHandlingUnit(_) => "not_a_handling_unit",
+            OutsideDutyList { .. } => "outside_duty_list",
+            NoRoute { .. } => "no_route",
+            NotLeadUnit { .. } => "not_lead_unit",
+            NotCoHandler(_) => "not_co_handler",
+            NotDispatchCenter(_) => "not_dispatch_center",
+            TextEmpty => "text_empty",
+            TextTooLong { .. } => "text_too_long",
+            InvalidLocation(_) => "invalid_location",
+            DeadlineBeforeIntake => "deadline_before_intake",
+            TimeInFuture => "time_in_future",
+            TimeBeforeLastEvent => "time_before_last_event",
+            NoPendingDispute => "no_pending_dispute",
+            DisputePending => "dispute_pending",
+            NoPendingExtension => "no_pending_extension",
+            ExtensionPending => "extension_pending",
+            VisitTooEarly => "visit_too_early",
+            AlreadyRuledUnreasonable => "already_ruled_unreasonable",
+            AlreadyNotified => "already_notified",
+            SelfReference => "self_reference",
+            ReopenRefused(_) => "reopen_refused",
+            SameUnit => "same_unit",
+            InvalidOrderNo(_) => "invalid_order_no",
+            InvalidUnitCode(_) => "invalid_unit_code",
+            InvalidCategoryCode(_) => "invalid_category_code",
+            InvalidTime(_) => "invalid_time",
+            InvalidTimeLimit(_) => "invalid_time_limit",
+            InvalidCalendar(_) => "invalid_calendar",
+            InvalidValue { .. } => "invalid_value",
+            InvalidReference(_) => "invalid_reference",
+        }
+    }
+
+    /// The user-facing message in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        if lang == Lang::En {
+            return self.to_string();
+        }
+        use DomainError::*;
+        match self {
+            IllegalTransition { stage, command } => {
+                format!(
+                    "工单当前状态为「{}」，不能执行「{}」",
+                    stage_zh(stage),
+                    command_zh(command)
+                )
+            }
+            UnknownUnit(code) => format!("单位编码 {code} 不存在"),
+            UnknownCategory(code) => format!("诉求分类 {code} 不存在"),
+            CategoryNotLeaf(code) => format!("诉求分类 {code} 不是末级分类"),
+            UnitRetired(code) => format!("单位 {code} 已撤销，不能派单"),
+            NotAHandlingUnit(code) => format!("单位 {code} 不是承办单位"),
+            OutsideDutyList { unit, category } => {
+                format!("分类 {category} 不在 {unit} 的职责清单内，不能作为主办单位")
+            }
+            NoRoute {
+                category,
+                territory,
+            } => format!("派单目录中没有 {territory} 的 {category} 类诉求的承办单位"),
+            NotLeadUnit { actor, lead } => {
+                format!("{actor} 不是本工单的主办单位（主办单位为 {lead}）")
+            }
+            NotCoHandler(code) => format!("{code} 不是本工单的协办单位"),
+            NotDispatchCenter(code) => format!("{code} 不是热线派单中心，无权执行此操作"),
+            TextEmpty => "诉求内容不能为空".to_string(),
+            TextTooLong { length, max } => format!("内容长度 {length} 字，超过上限 {max} 字"),
+            InvalidLocation(reason) => format!("位置信息有误：{reason}"),
+            DeadlineBeforeIntake => "办理时限不能早于受理时间".to_string(),
+            TimeInFuture => "时间不能晚于当前时间".to_string(),
+            TimeBeforeLastEvent => "时间不能早于工单的上一条记录".to_string(),
+            NoPendingDispute => "没有待审核的派单异议".to_string(),
+            DisputePending => "已有待审核的派单异议".to_string(),
+            NoPendingExtension => "没有待审批的延期申请".to_string(),
+            ExtensionPending => "已有待审批的延期申请".to_string(),
+            VisitTooEarly => "尚未反馈且办理时限未到，不能回访".to_string(),
+            AlreadyRuledUnreasonable => "该诉求已被认定为不合理诉求".to_string(),
+            AlreadyNotified => "该时限提醒已记录".to_string(),
+            SelfReference => "工单不能关联或合并到自身".to_string(),
+            ReopenRefused(reason) => format!("不能重办：{reason}"),
+            SameUnit => "改派单位不能与原主办单位相同".to_string(),
+            InvalidOrderNo(text) => format!("工单编号 {text} 格式有误"),
+            InvalidUnitCode(text) => format!("单位编码 {text} 格式有误"),
+            InvalidCategoryCode(text) => format!("分类编码 {text} 格式有误"),
+            InvalidTime(text) => format!("时间 {text} 格式有误，应为 YYYY-MM-DD HH:MM"),
+            InvalidTimeLimit(text) => format!("时限 {text} 格式有误，应为如 2h 或 7wd"),
+            InvalidCalendar(reason) => format!("节假日数据有误：{reason}"),
+            InvalidValue { field, value } => format!("{field} 的取值 {value} 无效"),
+            InvalidReference(reason) => format!("基础数据有误：{reason}"),
+        }
+    }
+}
+
+fn stage_zh(stage: &str) -> &str {
+    match stage {
+        "new" => "新建",
+        "pending_dispatch" => "待派单",
+        "forwarded" => "已转外部",
+        "dispatched" => "已派单",
+        "accepted" => "办理中",
+        "replied" => "已反馈",
+        "visited" => "已回访",
+        "closed" => "已结案",
+        other => other,
+    }
+}
+
+fn command_zh(command: &str) -> &str {
+    match command {
+        "intake" => "受理",
+        "dispatch" => "派单",
+        "forward" => "转外部办理",
+        "record_forward_answer" => "登记外部答复",
+        "accept" => "签收",
+        "dispute" => "派单异议",
+        "review_dispute" => "审核异议",
+        "report_part" => "协办反馈",
+        "contact" => "联系诉求人",
+        "request_extension" => "申请延期",
+        "decide_extension" => "审批延期",
+        "escalate" => "提级协调",
+        "reply" => "办结反馈",
+        "return_visit" => "回访",
+        "close" => "结案",
+        "reopen" => "重办",
+        "rule_unreasonable" => "认定不合理诉求",
+        "supervise" => "督办",
+        "link_repeat" => "关联重复件",
+        "merge" => "合并",
+        other => other,
+    }
+}

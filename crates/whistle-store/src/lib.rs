@@ -1,0 +1,201 @@
+//! Storage for Whistle: the [`Store`] trait over domain types, with an embedded SQLite backend
+//! (the default) and a PostgreSQL backend for production. Both append events and update the
+//! projections in one transaction, group-committing concurrent commands, and both pass one
+//! conformance suite (`tests/conformance.rs`).
+
+pub mod import;
+mod plan;
+pub mod postgres;
+mod refdata;
+mod refdata_rows;
+pub mod seed;
+mod sql;
+pub mod sqlite;
+mod types;
+
+pub use types::*;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use whistle_core::ids::{Actor, OrderId};
+use whistle_core::order::Event;
+use whistle_core::org::UnitChange;
+use whistle_core::reference::Reference;
+use whistle_core::time::Timestamp;
+
+/// The schema version this binary knows. A database at another version is refused.
+pub const SCHEMA_VERSION: i64 = 1;
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    fn backend(&self) -> Backend;
+
+    /// The current reference data (units, taxonomy, catalogue, duties, calendar, policy).
+    fn reference(&self) -> Arc<Reference>;
+
+    /// Executes commands, group-committed: every command's events are durable when its result
+    /// is returned, and a failing command writes nothing. Results are in input order.
+    async fn execute(&self, batch: Vec<Envelope>) -> Vec<Result<Outcome, CommandError>>;
+
+    /// One command, executed with whatever else is in flight.
+    async fn execute_one(&self, envelope: Envelope) -> Result<Outcome, CommandError> {
+        self.execute(vec![envelope])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(CommandError::Store("no result".into())))
+    }
+
+    /// An order's current projection.
+    async fn order(
+        &self,
+        target: &OrderRef,
+    ) -> Result<Option<whistle_core::order::Order>, StoreError>;
+
+    /// An order's full history, oldest first.
+    async fn history(&self, id: OrderId) -> Result<Vec<Event>, StoreError>;
+
+    /// The requester's personal data. Callers must record the reveal (next issue: as an event).
+    async fn requester(&self, id: OrderId) -> Result<Option<Requester>, StoreError>;
+
+    /// Orders matching a filter, newest first, with keyset pagination.
+    async fn list_orders(
+        &self,
+        filter: &OrderFilter,
+        page: &PageRequest,
+    ) -> Result<Page<OrderSummary>, StoreError>;
+
+    /// Open orders whose earliest running deadline is at or before `at`, earliest first.
+    async fn due(
+        &self,
+        at: Timestamp,
+        page: &PageRequest,
+    ) -> Result<Page<OrderSummary>, StoreError>;
+
+    /// Counts of orders per stage.
+    async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
+
+    /// Imports reference data in one transaction and swaps the snapshot; nothing on error.
+    async fn import(
+        &self,
+        import: ReferenceImport,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<ImportReport, StoreError>;
+
+    /// Renames, merges, retires or adds a unit, recording the change.
+    async fn change_unit(
+        &self,
+        change: UnitChange,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// The entries of a catalogue version (old versions stay readable).
+    async fn catalogue_entries(
+        &self,
+        version: u32,
+    ) -> Result<Vec<whistle_core::catalogue::CatalogueEntry>, StoreError>;
+
+    /// The recorded unit changes, oldest first.
+    async fn unit_changes(&self) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError>;
+
+    /// Rebuilds every projection from the events and reports how many orders differed.
+    async fn rebuild_projections(&self) -> Result<RebuildReport, StoreError>;
+
+    /// Totals: orders and events stored.
+    async fn totals(&self) -> Result<(i64, i64), StoreError>;
+}
+
+/// Opens a store from a URL (`sqlite://PATH`, `sqlite::memory:` is not offered: durability is
+/// the point; `postgres://…`). With `Migrate::Apply` pending migrations are applied first;
+/// otherwise a schema other than [`SCHEMA_VERSION`] is refused with a message naming `whistle migrate`.
+pub async fn open(url: &str, migrate: Migrate) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let store = sqlite::SqliteStore::open(std::path::Path::new(path), migrate).await?;
+        Ok(Arc::new(store))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = postgres::PgStore::open(url, migrate).await?;
+        Ok(Arc::new(store))
+    } else {
+        Err(StoreError::Config(format!(
+            "unsupported database URL {:?}: use sqlite://PATH or postgres://…",
+            redact_url(url)
+        )))
+    }
+}
+
+/// A URL with any password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Refuses a schema this binary does not know; `None` is a database never migrated.
+pub(crate) fn check_schema(current: Option<i64>, mode: Migrate) -> Result<(), StoreError> {
+    match current {
+        Some(version) if version > SCHEMA_VERSION => Err(StoreError::Schema(format!(
+            "the database schema is version {version}, newer than this whistle binary knows ({SCHEMA_VERSION}); \
+             upgrade whistle — do not run an older binary on it"
+        ))),
+        Some(version) if version < SCHEMA_VERSION && mode == Migrate::Refuse => Err(StoreError::Schema(format!(
+            "the database schema is version {version}, older than this binary's {SCHEMA_VERSION}: run `whistle migrate`"
+        ))),
+        None if mode == Migrate::Refuse => Err(StoreError::Schema(
+            "the database is not initialised: run `whistle init` (or `whistle migrate`)".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Cuts the extra row fetched to know whether another page exists and makes the cursor.
+pub(crate) fn finish_page(
+    mut items: Vec<OrderSummary>,
+    limit: i64,
+    due: bool,
+) -> Page<OrderSummary> {
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let next = if more {
+        items.last().map(|last| {
+            let at = if due {
+                last.next_due_at.unwrap_or(last.received_at)
+            } else {
+                last.received_at
+            };
+            encode_cursor(whistle_core::time::to_millis(at), last.id)
+        })
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+pub(crate) fn event_from_row(
+    id: OrderId,
+    seq: i64,
+    at: i64,
+    user: String,
+    unit: &str,
+    payload: &str,
+) -> Result<Event, StoreError> {
+    let payload =
+        serde_json::from_str(payload).map_err(|e| anyhow::anyhow!("corrupt event payload: {e}"))?;
+    Ok(Event {
+        order_id: id,
+        seq: seq as u64,
+        at: whistle_core::time::from_millis(at),
+        actor: Actor {
+            user,
+            unit: whistle_core::ids::UnitCode::parse(unit)?,
+        },
+        payload,
+    })
+}

@@ -1,0 +1,290 @@
+//! Planning a group commit, without IO: given the orders a batch touches (loaded by the
+//! backend inside its transaction), decide every command in order against the in-memory state
+//! and collect what to write. Both backends share this, so they cannot disagree on semantics.
+
+use chrono::NaiveDate;
+use std::collections::{BTreeSet, HashMap};
+use whistle_core::ids::{Actor, OrderId, OrderNo, UnitCode};
+use whistle_core::order::{self, Context, Event, EventPayload, Order};
+use whistle_core::reference::Reference;
+use whistle_core::time::{beijing_date, to_millis, Timestamp};
+
+use crate::types::{CommandError, Envelope, OrderRef, Outcome, Request, Requester};
+
+/// What the backend loaded for a batch.
+#[derive(Default)]
+pub(crate) struct Loaded {
+    pub orders: HashMap<OrderId, Order>,
+    pub by_no: HashMap<OrderNo, OrderId>,
+    /// The last order number issued per Beijing day.
+    pub counters: HashMap<NaiveDate, u64>,
+}
+
+impl Loaded {
+    pub fn insert(&mut self, order: Order) {
+        self.by_no.insert(order.no.clone(), order.id);
+        self.orders.insert(order.id, order);
+    }
+}
+
+/// A unit's link to an order, for the "orders of my unit" index.
+pub(crate) struct UnitLink {
+    pub unit: UnitCode,
+    pub received_at: i64,
+    pub order_id: OrderId,
+    pub role: &'static str,
+}
+
+pub(crate) struct Plan {
+    pub results: Vec<Result<Outcome, CommandError>>,
+    pub events: Vec<Event>,
+    /// Final states of the orders the batch changed, with whether each is new.
+    pub orders: Vec<(Order, bool)>,
+    pub requesters: Vec<(OrderId, Requester)>,
+    pub unit_links: Vec<UnitLink>,
+    pub counters: Vec<(NaiveDate, u64)>,
+}
+
+/// What a batch needs loaded: order ids, order numbers (targets and references) and intake days.
+pub(crate) fn wanted(batch: &[Envelope]) -> (Vec<OrderId>, Vec<OrderNo>, Vec<NaiveDate>) {
+    let mut ids = BTreeSet::new();
+    let mut nos = BTreeSet::new();
+    let mut days = BTreeSet::new();
+    for envelope in batch {
+        match &envelope.request {
+            Request::Intake { intake, .. } => {
+                days.insert(beijing_date(envelope.at));
+                if let order::Triage::RepeatNoNew { earlier } = &intake.triage {
+                    nos.insert(earlier.clone());
+                }
+            }
+            Request::Command { order, command, .. } => {
+                match order {
+                    OrderRef::Id(id) => ids.insert(*id),
+                    OrderRef::No(no) => nos.insert(no.clone()),
+                };
+                if let Some(no) = command.referenced_order() {
+                    nos.insert(no.clone());
+                }
+            }
+        }
+    }
+    (
+        ids.into_iter().collect(),
+        nos.into_iter().collect(),
+        days.into_iter().collect(),
+    )
+}
+
+pub(crate) fn plan(
+    reference: &Reference,
+    batch: Vec<Envelope>,
+    mut loaded: Loaded,
+    mut new_id: impl FnMut() -> OrderId,
+) -> Plan {
+    let mut results = Vec::with_capacity(batch.len());
+    let mut events = Vec::new();
+    let mut touched: Vec<OrderId> = Vec::new();
+    let mut new_orders: BTreeSet<OrderId> = BTreeSet::new();
+    let mut requesters = Vec::new();
+    let mut unit_links = Vec::new();
+    let mut counters_touched = BTreeSet::new();
+    for envelope in batch {
+        let Envelope { actor, at, request } = envelope;
+        let context = Context {
+            now: at,
+            actor: &actor,
+            reference,
+        };
+        let result = match request {
+            Request::Intake { intake, requester } => (|| {
+                if let Some(requester) = &requester {
+                    requester.validate()?;
+                }
+                if let order::Triage::RepeatNoNew { earlier } = &intake.triage {
+                    if !loaded.by_no.contains_key(earlier) {
+                        return Err(CommandError::NotFound(earlier.to_string()));
+                    }
+                }
+                let day = beijing_date(at);
+                let sequence = loaded.counters.get(&day).copied().unwrap_or(0) + 1;
+                let no = OrderNo::new(day, sequence);
+                let payloads = order::intake(&intake, no.clone(), &context)?;
+                let id = new_id();
+                let new_events = to_events(id, 0, &actor, at, payloads);
+                let order = Order::from_events(&new_events).map_err(invariant)?;
+                order
+                    .check_invariants()
+                    .map_err(|e| CommandError::Store(format!("invariant violated: {e}")))?;
+                loaded.counters.insert(day, sequence);
+                counters_touched.insert(day);
+                if let Some(requester) = requester {
+                    requesters.push((id, requester));
+                }
+                let outcome = Outcome {
+                    order_id: id,
+                    order_no: no,
+                    version: order.version,
+                    events: new_events,
+                };
+                new_orders.insert(id);
+                touched.push(id);
+                loaded.insert(order);
+                Ok(outcome)
+            })(),
+            Request::Command {
+                order: target,
+                expected_version,
+                command,
+            } => (|| {
+                let id = match &target {
+                    OrderRef::Id(id) if loaded.orders.contains_key(id) => *id,
+                    OrderRef::No(no) if loaded.by_no.contains_key(no) => loaded.by_no[no],
+                    _ => return Err(CommandError::NotFound(target.to_string())),
+                };
+                let current = &loaded.orders[&id];
+                if let Some(expected) = expected_version {
+                    if expected != current.version {
+                        return Err(CommandError::Conflict {
+                            expected,
+                            actual: current.version,
+                        });
+                    }
+                }
+                if let Some(other) = command.referenced_order() {
+                    if !loaded.by_no.contains_key(other) && other != &current.no {
+                        return Err(CommandError::NotFound(other.to_string()));
+                    }
+                }
+                let payloads = order::decide(current, &command, &context)?;
+                let new_events = to_events(id, current.version, &actor, at, payloads);
+                let mut next = current.clone();
+                for event in &new_events {
+                    next.apply(event).map_err(invariant)?;
+                }
+                next.check_invariants()
+                    .map_err(|e| CommandError::Store(format!("invariant violated: {e}")))?;
+                let outcome = Outcome {
+                    order_id: id,
+                    order_no: next.no.clone(),
+                    version: next.version,
+                    events: new_events,
+                };
+                touched.push(id);
+                loaded.orders.insert(id, next);
+                Ok(outcome)
+            })(),
+        };
+        if let Ok(outcome) = &result {
+            let order = &loaded.orders[&outcome.order_id];
+            for event in &outcome.events {
+                if let EventPayload::Dispatched(dispatched) = &event.payload {
+                    let received_at = to_millis(order.received_at);
+                    let link = |unit: &UnitCode, role| UnitLink {
+                        unit: unit.clone(),
+                        received_at,
+                        order_id: order.id,
+                        role,
+                    };
+                    unit_links.push(link(&dispatched.lead, "lead"));
+                    unit_links.extend(
+                        dispatched
+                            .co_handlers
+                            .iter()
+                            .map(|unit| link(unit, "co_handler")),
+                    );
+                    unit_links.extend(dispatched.copied_to.iter().map(|unit| link(unit, "copied")));
+                }
+            }
+            events.extend(outcome.events.iter().cloned());
+        }
+        results.push(result);
+    }
+    let mut seen = BTreeSet::new();
+    touched.retain(|id| seen.insert(*id));
+    let orders = touched
+        .into_iter()
+        .map(|id| (loaded.orders[&id].clone(), new_orders.contains(&id)))
+        .collect();
+    let counters = counters_touched
+        .into_iter()
+        .map(|day| (day, loaded.counters[&day]))
+        .collect();
+    Plan {
+        results,
+        events,
+        orders,
+        requesters,
+        unit_links,
+        counters,
+    }
+}
+
+fn to_events(
+    id: OrderId,
+    version: u64,
+    actor: &Actor,
+    at: Timestamp,
+    payloads: Vec<EventPayload>,
+) -> Vec<Event> {
+    payloads
+        .into_iter()
+        .enumerate()
+        .map(|(index, payload)| Event {
+            order_id: id,
+            seq: version + index as u64 + 1,
+            at,
+            actor: actor.clone(),
+            payload,
+        })
+        .collect()
+}
+
+fn invariant(error: whistle_core::error::DomainError) -> CommandError {
+    CommandError::Store(format!("invariant violated: {error}"))
+}
+
+/// The indexed columns of an order's projection row, shared by both backends.
+pub(crate) struct Row<'a> {
+    pub order: &'a Order,
+    pub state: String,
+}
+
+impl<'a> Row<'a> {
+    pub fn new(order: &'a Order) -> Result<Row<'a>, serde_json::Error> {
+        Ok(Row {
+            order,
+            state: serde_json::to_string(order)?,
+        })
+    }
+    pub fn stage(&self) -> &'static str {
+        self.order.stage.name()
+    }
+    pub fn lead(&self) -> Option<&str> {
+        self.order.lead().map(|u| u.as_str())
+    }
+    pub fn respond_by(&self) -> Option<i64> {
+        self.order.respond_by.map(to_millis)
+    }
+    pub fn handle_by(&self) -> Option<i64> {
+        self.order.handle_by.map(to_millis)
+    }
+    pub fn next_due_at(&self) -> Option<i64> {
+        self.order.next_due_at().map(to_millis)
+    }
+    pub fn closed_at(&self) -> Option<i64> {
+        self.order.closed_at.map(to_millis)
+    }
+    pub fn excluded(&self) -> bool {
+        self.order.unreasonable.is_some()
+    }
+    pub fn territory(&self, level: u8) -> Option<&str> {
+        let territory = &self.order.location.territory;
+        match level {
+            0 => territory.district.as_ref(),
+            1 => territory.street.as_ref(),
+            _ => territory.community.as_ref(),
+        }
+        .map(|u| u.as_str())
+    }
+}

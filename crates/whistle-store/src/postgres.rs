@@ -1,0 +1,895 @@
+//! The PostgreSQL backend. A writer task group-commits waiting commands: it locks the orders a
+//! batch touches (`FOR UPDATE`, in id order), decides them in memory with the shared planner,
+//! and writes each table with one set-based statement (`UNNEST` arrays), so a batch of hundreds
+//! of commands costs a handful of round trips and one WAL flush. Several servers may share one
+//! database: row locks and version checks serialise commands on the same order.
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, GenericClient, NoTls};
+use whistle_core::catalogue::CatalogueEntry;
+use whistle_core::ids::{Actor, OrderId, OrderNo};
+use whistle_core::order::{Event, Order};
+use whistle_core::org::UnitChange;
+use whistle_core::reference::Reference;
+use whistle_core::time::{from_millis, to_millis, Timestamp};
+
+use crate::plan::{self, Loaded, Plan, Row};
+use crate::refdata::{ImportWrites, RawReference};
+use crate::sql::{self, Param};
+use crate::sqlite::OrderSummaryParts;
+use crate::types::*;
+use crate::Store;
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+const BATCH_MAX: usize = 2048;
+/// The advisory lock that serialises migrations and reference imports across servers.
+const REFERENCE_LOCK: i64 = 0x5748_4953_544c_45;
+
+type Results = Vec<Result<Outcome, CommandError>>;
+
+pub struct PgStore {
+    pool: Pool,
+    writer: mpsc::Sender<(Vec<Envelope>, oneshot::Sender<Results>)>,
+    reference: Arc<RwLock<Arc<Reference>>>,
+}
+
+fn pg(error: tokio_postgres::Error) -> StoreError {
+    StoreError::Other(anyhow::Error::new(error))
+}
+
+impl PgStore {
+    pub async fn open(url: &str, mode: Migrate) -> Result<PgStore, StoreError> {
+        let config = tokio_postgres::Config::from_str(url).map_err(|e| {
+            StoreError::Config(format!(
+                "invalid PostgreSQL URL {}: {e}",
+                crate::redact_url(url)
+            ))
+        })?;
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(8)
+            .build()
+            .map_err(|e| StoreError::Config(format!("PostgreSQL pool: {e}")))?;
+        let mut client = pool.get().await.map_err(|e| {
+            StoreError::Config(format!(
+                "cannot connect to PostgreSQL at {}: {e}",
+                crate::redact_url(url)
+            ))
+        })?;
+        migrate(&mut client, mode).await?;
+        let raw = load_reference(&**client).await?;
+        drop(client);
+        let reference = Arc::new(RwLock::new(Arc::new(raw.build()?)));
+        let (writer_client, connection) = config.connect(NoTls).await.map_err(pg)?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::error!(%error, "PostgreSQL writer connection closed");
+            }
+        });
+        let (sender, receiver) = mpsc::channel(256);
+        tokio::spawn(writer_loop(writer_client, receiver, reference.clone()));
+        Ok(PgStore {
+            pool,
+            writer: sender,
+            reference,
+        })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Other(anyhow::anyhow!("PostgreSQL pool: {e}")))
+    }
+
+    /// Runs a reference change under the advisory lock, from freshly loaded reference rows.
+    async fn change_reference(
+        &self,
+        prepare: impl FnOnce(
+            &RawReference,
+        ) -> Result<(ImportWrites, Reference, ImportReport), StoreError>,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<ImportReport, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&REFERENCE_LOCK])
+            .await
+            .map_err(pg)?;
+        let raw = load_reference(&*tx).await?;
+        let (writes, built, report) = prepare(&raw)?;
+        write_import(&*tx, &writes, actor, at).await?;
+        tx.commit().await.map_err(pg)?;
+        match self.reference.write() {
+            Ok(mut guard) => *guard = Arc::new(built),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(built),
+        }
+        Ok(report)
+    }
+}
+
+async fn migrate(client: &mut Client, mode: Migrate) -> Result<(), StoreError> {
+    let tx = client.transaction().await.map_err(pg)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&REFERENCE_LOCK])
+        .await
+        .map_err(pg)?;
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .await
+        .map_err(pg)?
+        .get(0);
+    let current: Option<i64> = if exists {
+        tx.query_one("SELECT MAX(version) FROM schema_migrations", &[])
+            .await
+            .map_err(pg)?
+            .get(0)
+    } else {
+        None
+    };
+    crate::check_schema(current, mode)?;
+    let current = current.unwrap_or(0);
+    for (version, name, text) in MIGRATIONS {
+        if *version <= current {
+            continue;
+        }
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await
+        .map_err(pg)?;
+        tx.batch_execute(text).await.map_err(pg)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[version, name, &to_millis(chrono::Utc::now())],
+        )
+        .await
+        .map_err(pg)?;
+        tracing::info!(version, name, "applied PostgreSQL migration");
+    }
+    tx.commit().await.map_err(pg)?;
+    Ok(())
+}
+
+async fn writer_loop(
+    mut client: Client,
+    mut receiver: mpsc::Receiver<(Vec<Envelope>, oneshot::Sender<Results>)>,
+    reference: Arc<RwLock<Arc<Reference>>>,
+) {
+    while let Some(first) = receiver.recv().await {
+        let mut count = first.0.len();
+        let mut jobs = vec![first];
+        while count < BATCH_MAX {
+            match receiver.try_recv() {
+                Ok(job) => {
+                    count += job.0.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let sizes: Vec<usize> = jobs.iter().map(|(batch, _)| batch.len()).collect();
+        let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
+        let envelopes: Vec<Envelope> = batches.into_iter().flatten().collect();
+        let snapshot = match reference.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let results = match execute_batch(&mut client, &snapshot, envelopes).await {
+            Ok(results) => results,
+            Err(error) => {
+                tracing::error!(%error, "PostgreSQL batch failed; nothing of it was committed");
+                vec![Err(CommandError::Store(error.to_string())); count]
+            }
+        };
+        let mut results = results.into_iter();
+        for (size, reply) in sizes.into_iter().zip(replies) {
+            let _ = reply.send(results.by_ref().take(size).collect());
+        }
+    }
+}
+
+async fn execute_batch(
+    client: &mut Client,
+    reference: &Reference,
+    batch: Vec<Envelope>,
+) -> Result<Results, StoreError> {
+    let tx = client.transaction().await.map_err(pg)?;
+    let (ids, nos, days) = plan::wanted(&batch);
+    let mut loaded = Loaded::default();
+    if !ids.is_empty() || !nos.is_empty() {
+        let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
+        let nos: Vec<&str> = nos.iter().map(|no| no.as_str()).collect();
+        let rows = tx
+            .query("SELECT state FROM orders WHERE id = ANY($1) OR no = ANY($2) ORDER BY id FOR UPDATE", &[&ids, &nos])
+            .await
+            .map_err(pg)?;
+        for row in rows {
+            loaded.insert(parse_state(row.get(0))?);
+        }
+    }
+    if !days.is_empty() {
+        let days: Vec<String> = days.iter().map(|d| d.to_string()).collect();
+        tx.execute(
+            "INSERT INTO order_counters (day, last) SELECT d, 0 FROM UNNEST($1::text[]) AS d ON CONFLICT DO NOTHING",
+            &[&days],
+        )
+        .await
+        .map_err(pg)?;
+        let rows = tx
+            .query(
+                "SELECT day, last FROM order_counters WHERE day = ANY($1) ORDER BY day FOR UPDATE",
+                &[&days],
+            )
+            .await
+            .map_err(pg)?;
+        for row in rows {
+            let day: String = row.get(0);
+            let last: i64 = row.get(1);
+            let day = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                .map_err(|e| anyhow::anyhow!(e))?;
+            loaded.counters.insert(day, last as u64);
+        }
+    }
+    let plan = plan::plan(reference, batch, loaded, || OrderId(uuid::Uuid::now_v7()));
+    persist(&tx, &plan).await?;
+    tx.commit().await.map_err(pg)?;
+    Ok(plan.results)
+}
+
+fn parse_state(state: &str) -> Result<Order, StoreError> {
+    let order: Order = serde_json::from_str(state)
+        .map_err(|e| anyhow::anyhow!("corrupt order projection: {e}"))?;
+    order
+        .check_invariants()
+        .map_err(|e| anyhow::anyhow!("order {} fails its invariants on load: {e}", order.no))?;
+    Ok(order)
+}
+
+async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError> {
+    if !plan.events.is_empty() {
+        let mut cols: (
+            Vec<uuid::Uuid>,
+            Vec<i64>,
+            Vec<i64>,
+            Vec<&str>,
+            Vec<&str>,
+            Vec<&str>,
+            Vec<String>,
+        ) = Default::default();
+        for e in &plan.events {
+            cols.0.push(e.order_id.0);
+            cols.1.push(e.seq as i64);
+            cols.2.push(to_millis(e.at));
+            cols.3.push(&e.actor.user);
+            cols.4.push(e.actor.unit.as_str());
+            cols.5.push(e.payload.name());
+            cols.6
+                .push(serde_json::to_string(&e.payload).map_err(|e| anyhow::anyhow!(e))?);
+        }
+        tx.execute(
+            "INSERT INTO events (order_id, seq, at, actor_user, actor_unit, kind, payload) \
+             SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])",
+            &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5, &cols.6],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    let rows: Vec<(Row, bool)> = plan
+        .orders
+        .iter()
+        .map(|(order, new)| Ok((Row::new(order)?, *new)))
+        .collect::<Result<_, serde_json::Error>>()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let new: Vec<&Row> = rows.iter().filter(|(_, n)| *n).map(|(r, _)| r).collect();
+    if !new.is_empty() {
+        let ids: Vec<uuid::Uuid> = new.iter().map(|r| r.order.id.0).collect();
+        let nos: Vec<&str> = new.iter().map(|r| r.order.no.as_str()).collect();
+        let versions: Vec<i64> = new.iter().map(|r| r.order.version as i64).collect();
+        let stages: Vec<&str> = new.iter().map(|r| r.stage()).collect();
+        let types: Vec<&str> = new.iter().map(|r| r.order.request_type.as_str()).collect();
+        let channels: Vec<&str> = new.iter().map(|r| r.order.channel.as_str()).collect();
+        let categories: Vec<&str> = new.iter().map(|r| r.order.category.as_str()).collect();
+        let urgencies: Vec<&str> = new.iter().map(|r| r.order.urgency.as_str()).collect();
+        let districts: Vec<Option<&str>> = new.iter().map(|r| r.territory(0)).collect();
+        let streets: Vec<Option<&str>> = new.iter().map(|r| r.territory(1)).collect();
+        let communities: Vec<Option<&str>> = new.iter().map(|r| r.territory(2)).collect();
+        let leads: Vec<Option<&str>> = new.iter().map(|r| r.lead()).collect();
+        let received: Vec<i64> = new.iter().map(|r| to_millis(r.order.received_at)).collect();
+        let respond: Vec<Option<i64>> = new.iter().map(|r| r.respond_by()).collect();
+        let handle: Vec<Option<i64>> = new.iter().map(|r| r.handle_by()).collect();
+        let due: Vec<Option<i64>> = new.iter().map(|r| r.next_due_at()).collect();
+        let closed: Vec<Option<i64>> = new.iter().map(|r| r.closed_at()).collect();
+        let excluded: Vec<bool> = new.iter().map(|r| r.excluded()).collect();
+        let states: Vec<&str> = new.iter().map(|r| r.state.as_str()).collect();
+        let params: [&(dyn ToSql + Sync); 19] = [
+            &ids,
+            &nos,
+            &versions,
+            &stages,
+            &types,
+            &channels,
+            &categories,
+            &urgencies,
+            &districts,
+            &streets,
+            &communities,
+            &leads,
+            &received,
+            &respond,
+            &handle,
+            &due,
+            &closed,
+            &excluded,
+            &states,
+        ];
+        tx.execute(
+            "INSERT INTO orders (id, no, version, stage, request_type, channel, category, urgency, district, street, \
+             community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, excluded, state) \
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], \
+             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[], \
+             $16::bigint[], $17::bigint[], $18::boolean[], $19::text[])",
+            &params,
+        )
+        .await
+        .map_err(pg)?;
+    }
+    let old: Vec<&Row> = rows.iter().filter(|(_, n)| !*n).map(|(r, _)| r).collect();
+    if !old.is_empty() {
+        let ids: Vec<uuid::Uuid> = old.iter().map(|r| r.order.id.0).collect();
+        let versions: Vec<i64> = old.iter().map(|r| r.order.version as i64).collect();
+        let stages: Vec<&str> = old.iter().map(|r| r.stage()).collect();
+        let leads: Vec<Option<&str>> = old.iter().map(|r| r.lead()).collect();
+        let respond: Vec<Option<i64>> = old.iter().map(|r| r.respond_by()).collect();
+        let handle: Vec<Option<i64>> = old.iter().map(|r| r.handle_by()).collect();
+        let due: Vec<Option<i64>> = old.iter().map(|r| r.next_due_at()).collect();
+        let closed: Vec<Option<i64>> = old.iter().map(|r| r.closed_at()).collect();
+        let excluded: Vec<bool> = old.iter().map(|r| r.excluded()).collect();
+        let states: Vec<&str> = old.iter().map(|r| r.state.as_str()).collect();
+        tx.execute(
+            "UPDATE orders AS o SET version = u.version, stage = u.stage, lead_unit = u.lead_unit, respond_by = u.respond_by, \
+             handle_by = u.handle_by, next_due_at = u.next_due_at, closed_at = u.closed_at, excluded = u.excluded, state = u.state \
+             FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], \
+             $8::bigint[], $9::boolean[], $10::text[]) \
+             AS u(id, version, stage, lead_unit, respond_by, handle_by, next_due_at, closed_at, excluded, state) WHERE o.id = u.id",
+            &[&ids, &versions, &stages, &leads, &respond, &handle, &due, &closed, &excluded, &states],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    if !plan.unit_links.is_empty() {
+        let units: Vec<&str> = plan.unit_links.iter().map(|l| l.unit.as_str()).collect();
+        let received: Vec<i64> = plan.unit_links.iter().map(|l| l.received_at).collect();
+        let ids: Vec<uuid::Uuid> = plan.unit_links.iter().map(|l| l.order_id.0).collect();
+        let roles: Vec<&str> = plan.unit_links.iter().map(|l| l.role).collect();
+        tx.execute(
+            "INSERT INTO order_units (unit, received_at, order_id, role) \
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::uuid[], $4::text[]) ON CONFLICT DO NOTHING",
+            &[&units, &received, &ids, &roles],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    if !plan.requesters.is_empty() {
+        let ids: Vec<uuid::Uuid> = plan.requesters.iter().map(|(id, _)| id.0).collect();
+        let names: Vec<Option<&str>> = plan
+            .requesters
+            .iter()
+            .map(|(_, r)| r.name.as_deref())
+            .collect();
+        let phones: Vec<Option<&str>> = plan
+            .requesters
+            .iter()
+            .map(|(_, r)| r.phone.as_deref())
+            .collect();
+        let addresses: Vec<Option<&str>> = plan
+            .requesters
+            .iter()
+            .map(|(_, r)| r.address_detail.as_deref())
+            .collect();
+        tx.execute(
+            "INSERT INTO requesters (order_id, name, phone, address_detail) \
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[])",
+            &[&ids, &names, &phones, &addresses],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    if !plan.counters.is_empty() {
+        let days: Vec<String> = plan.counters.iter().map(|(d, _)| d.to_string()).collect();
+        let lasts: Vec<i64> = plan.counters.iter().map(|(_, l)| *l as i64).collect();
+        tx.execute(
+            "UPDATE order_counters AS c SET last = u.last FROM UNNEST($1::text[], $2::bigint[]) AS u(day, last) WHERE c.day = u.day",
+            &[&days, &lasts],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    Ok(())
+}
+
+async fn load_reference(client: &impl GenericClient) -> Result<RawReference, StoreError> {
+    let mut raw = RawReference::default();
+    let text = |row: &tokio_postgres::Row, i: usize| -> String {
+        row.get::<_, Option<String>>(i).unwrap_or_default()
+    };
+    for row in client
+        .query(
+            "SELECT code, kind, name, parent, line, status, merged_into FROM units",
+            &[],
+        )
+        .await
+        .map_err(pg)?
+    {
+        let unit = crate::refdata_rows::unit([0, 1, 2, 3, 4, 5, 6].map(|i| text(&row, i)))?;
+        raw.units.insert(unit.code.clone(), unit);
+    }
+    for row in client
+        .query(
+            "SELECT code, name_zh, name_en, handler, urgency, limit_class, public FROM categories",
+            &[],
+        )
+        .await
+        .map_err(pg)?
+    {
+        let category =
+            crate::refdata_rows::category([0, 1, 2, 3, 4, 5].map(|i| text(&row, i)), row.get(6))?;
+        raw.categories.insert(category.code.clone(), category);
+    }
+    let version: Option<i64> = client
+        .query_one("SELECT MAX(version) FROM catalogue_versions", &[])
+        .await
+        .map_err(pg)?
+        .get(0);
+    raw.catalogue_version = version.unwrap_or(0) as u32;
+    raw.catalogue = catalogue_rows(client, raw.catalogue_version).await?;
+    for row in client
+        .query(
+            "SELECT holder, category FROM duties ORDER BY holder, category",
+            &[],
+        )
+        .await
+        .map_err(pg)?
+    {
+        raw.duties
+            .push(crate::refdata_rows::duty(row.get(0), row.get(1))?);
+    }
+    for row in client
+        .query("SELECT days FROM calendar_years ORDER BY year", &[])
+        .await
+        .map_err(pg)?
+    {
+        let year = crate::refdata_rows::calendar_year(row.get(0))?;
+        raw.calendar.insert(year.year, year);
+    }
+    let policy = client
+        .query_opt("SELECT value FROM settings WHERE key = 'policy'", &[])
+        .await
+        .map_err(pg)?;
+    raw.policy = policy
+        .map(|row| crate::refdata_rows::policy(row.get(0)))
+        .transpose()?;
+    Ok(raw)
+}
+
+async fn catalogue_rows(
+    client: &impl GenericClient,
+    version: u32,
+) -> Result<Vec<CatalogueEntry>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT category, territory, lead, co_handlers FROM catalogue_entries WHERE version = $1 ORDER BY category, territory",
+            &[&i64::from(version)],
+        )
+        .await
+        .map_err(pg)?;
+    rows.iter()
+        .map(|row| crate::refdata_rows::entry([0, 1, 2, 3].map(|i| row.get::<_, String>(i))))
+        .collect()
+}
+
+async fn write_import(
+    tx: &impl GenericClient,
+    writes: &ImportWrites,
+    actor: &Actor,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let at = to_millis(at);
+    let actor_text = format!("{}@{}", actor.user, actor.unit);
+    if !writes.units.is_empty() {
+        let fields: Vec<[Option<String>; 7]> = writes
+            .units
+            .iter()
+            .map(crate::refdata_rows::unit_fields)
+            .collect();
+        let column =
+            |i: usize| -> Vec<Option<String>> { fields.iter().map(|f| f[i].clone()).collect() };
+        let (a, b, c, d, e, f, g) = (
+            column(0),
+            column(1),
+            column(2),
+            column(3),
+            column(4),
+            column(5),
+            column(6),
+        );
+        tx.execute(
+            "INSERT INTO units (code, kind, name, parent, line, status, merged_into) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) \
+             ON CONFLICT (code) DO UPDATE SET kind = excluded.kind, name = excluded.name, parent = excluded.parent, \
+             line = excluded.line, status = excluded.status, merged_into = excluded.merged_into",
+            &[&a, &b, &c, &d, &e, &f, &g],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    for change in &writes.unit_changes {
+        let text = serde_json::to_string(change).map_err(|e| anyhow::anyhow!(e))?;
+        tx.execute(
+            "INSERT INTO unit_changes (code, at, actor, change) VALUES ($1, $2, $3, $4)",
+            &[
+                &crate::refdata_rows::change_code(change),
+                &at,
+                &actor_text,
+                &text,
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    for c in &writes.categories {
+        tx.execute(
+            "INSERT INTO categories (code, name_zh, name_en, handler, urgency, limit_class, public) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en, handler = excluded.handler, \
+             urgency = excluded.urgency, limit_class = excluded.limit_class, public = excluded.public",
+            &[&c.code.as_str(), &c.name_zh, &c.name_en, &c.handler.to_string(), &c.urgency.as_str(), &c.limit_class.as_str(), &c.public],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    if let Some((version, note, entries)) = &writes.catalogue {
+        let version = i64::from(*version);
+        tx.execute(
+            "INSERT INTO catalogue_versions (version, created_at, actor, note) VALUES ($1, $2, $3, $4)",
+            &[&version, &at, &actor_text, note],
+        )
+        .await
+        .map_err(pg)?;
+        let fields: Vec<[String; 4]> = entries
+            .iter()
+            .map(crate::refdata_rows::entry_fields)
+            .collect();
+        let column = |i: usize| -> Vec<String> { fields.iter().map(|f| f[i].clone()).collect() };
+        let (a, b, c, d) = (column(0), column(1), column(2), column(3));
+        tx.execute(
+            "INSERT INTO catalogue_entries (version, category, territory, lead, co_handlers) \
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[])",
+            &[&version, &a, &b, &c, &d],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    if let Some(duties) = &writes.duties {
+        tx.execute("DELETE FROM duties", &[]).await.map_err(pg)?;
+        for (holder, category) in duties {
+            tx.execute(
+                "INSERT INTO duties (holder, category) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&holder.as_str(), &category.as_str()],
+            )
+            .await
+            .map_err(pg)?;
+        }
+    }
+    for year in &writes.calendar {
+        tx.execute(
+            "INSERT INTO calendar_years (year, source, days) VALUES ($1, $2, $3) \
+             ON CONFLICT (year) DO UPDATE SET source = excluded.source, days = excluded.days",
+            &[
+                &i64::from(year.year),
+                &year.source,
+                &crate::refdata_rows::calendar_days(year)?,
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    if let Some(policy) = &writes.policy {
+        let text = serde_json::to_string(policy).map_err(|e| anyhow::anyhow!(e))?;
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('policy', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&text],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    Ok(())
+}
+
+async fn summaries(
+    client: &impl GenericClient,
+    query: sql::Query,
+    limit: i64,
+    due: bool,
+) -> Result<Page<OrderSummary>, StoreError> {
+    let params: Vec<Box<dyn ToSql + Sync + Send>> = query
+        .params
+        .iter()
+        .map(|p| -> Box<dyn ToSql + Sync + Send> {
+            match p {
+                Param::Text(t) => Box::new(t.clone()),
+                Param::Int(i) => Box::new(*i),
+                Param::Id(id) => Box::new(*id),
+            }
+        })
+        .collect();
+    let refs: Vec<&(dyn ToSql + Sync)> = params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    let rows = client.query(query.sql.as_str(), &refs).await.map_err(pg)?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        let ms = |i: usize| r.get::<_, Option<i64>>(i).map(from_millis);
+        let parts = OrderSummaryParts {
+            version: r.get::<_, i64>(2) as u64,
+            stage: r.get(3),
+            request_type: r.get(4),
+            category: r.get(5),
+            urgency: r.get(6),
+            district: r.get(7),
+            street: r.get(8),
+            lead_unit: r.get(9),
+            received_at: from_millis(r.get(10)),
+            respond_by: ms(11),
+            handle_by: ms(12),
+            next_due_at: ms(13),
+            closed_at: ms(14),
+            excluded: r.get(15),
+        };
+        items.push(parts.into_summary(OrderId(r.get(0)), OrderNo::parse(r.get(1))?));
+    }
+    Ok(crate::finish_page(items, limit, due))
+}
+
+async fn history(client: &impl GenericClient, id: OrderId) -> Result<Vec<Event>, StoreError> {
+    let rows = client
+        .query("SELECT seq, at, actor_user, actor_unit, payload FROM events WHERE order_id = $1 ORDER BY seq", &[&id.0])
+        .await
+        .map_err(pg)?;
+    rows.iter()
+        .map(|r| crate::event_from_row(id, r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect()
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn reference(&self) -> Arc<Reference> {
+        match self.reference.read() {
+            Ok(reference) => reference.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    async fn execute(&self, batch: Vec<Envelope>) -> Vec<Result<Outcome, CommandError>> {
+        let count = batch.len();
+        if count == 0 {
+            return Vec::new();
+        }
+        let (sender, receiver) = oneshot::channel();
+        if self.writer.send((batch, sender)).await.is_err() {
+            return vec![
+                Err(CommandError::Store(
+                    "the PostgreSQL writer has stopped".into()
+                ));
+                count
+            ];
+        }
+        receiver.await.unwrap_or_else(|_| {
+            vec![
+                Err(CommandError::Store(
+                    "the PostgreSQL writer has stopped".into()
+                ));
+                count
+            ]
+        })
+    }
+
+    async fn order(&self, target: &OrderRef) -> Result<Option<Order>, StoreError> {
+        let client = self.client().await?;
+        let row = match target {
+            OrderRef::Id(id) => {
+                client
+                    .query_opt("SELECT state FROM orders WHERE id = $1", &[&id.0])
+                    .await
+            }
+            OrderRef::No(no) => {
+                client
+                    .query_opt("SELECT state FROM orders WHERE no = $1", &[&no.as_str()])
+                    .await
+            }
+        }
+        .map_err(pg)?;
+        row.map(|r| parse_state(r.get(0))).transpose()
+    }
+
+    async fn history(&self, id: OrderId) -> Result<Vec<Event>, StoreError> {
+        history(&**self.client().await?, id).await
+    }
+
+    async fn requester(&self, id: OrderId) -> Result<Option<Requester>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT name, phone, address_detail FROM requesters WHERE order_id = $1",
+                &[&id.0],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(row.map(|r| Requester {
+            name: r.get(0),
+            phone: r.get(1),
+            address_detail: r.get(2),
+        }))
+    }
+
+    async fn list_orders(
+        &self,
+        filter: &OrderFilter,
+        page: &PageRequest,
+    ) -> Result<Page<OrderSummary>, StoreError> {
+        let query = sql::list_orders(filter, page)?;
+        summaries(&**self.client().await?, query, page.limit(), false).await
+    }
+
+    async fn due(
+        &self,
+        at: Timestamp,
+        page: &PageRequest,
+    ) -> Result<Page<OrderSummary>, StoreError> {
+        let query = sql::due(to_millis(at), page)?;
+        summaries(&**self.client().await?, query, page.limit(), true).await
+    }
+
+    async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT stage, COUNT(*) FROM orders GROUP BY stage ORDER BY stage",
+                &[],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn import(
+        &self,
+        import: ReferenceImport,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<ImportReport, StoreError> {
+        let who = actor.clone();
+        self.change_reference(
+            move |raw| {
+                let (_, writes, report, built) = raw.prepare(import, &who)?;
+                Ok((writes, built, report))
+            },
+            actor,
+            at,
+        )
+        .await
+    }
+
+    async fn change_unit(
+        &self,
+        change: UnitChange,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.change_reference(
+            move |raw| {
+                let (_, unit, built) = raw.prepare_change(&change)?;
+                let writes = ImportWrites {
+                    units: vec![unit],
+                    unit_changes: vec![change],
+                    ..ImportWrites::default()
+                };
+                Ok((writes, built, ImportReport::default()))
+            },
+            actor,
+            at,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn catalogue_entries(&self, version: u32) -> Result<Vec<CatalogueEntry>, StoreError> {
+        catalogue_rows(&**self.client().await?, version).await
+    }
+
+    async fn unit_changes(&self) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT at, actor, change FROM unit_changes ORDER BY position",
+                &[],
+            )
+            .await
+            .map_err(pg)?;
+        rows.iter()
+            .map(|r| {
+                let change: UnitChange =
+                    serde_json::from_str(r.get(2)).map_err(|e| anyhow::anyhow!(e))?;
+                Ok((from_millis(r.get(0)), r.get(1), change))
+            })
+            .collect()
+    }
+
+    async fn rebuild_projections(&self) -> Result<RebuildReport, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        tx.execute("LOCK TABLE orders IN EXCLUSIVE MODE", &[])
+            .await
+            .map_err(pg)?;
+        let mut report = RebuildReport::default();
+        let rows = tx
+            .query("SELECT id, state FROM orders ORDER BY id", &[])
+            .await
+            .map_err(pg)?;
+        for row in rows {
+            let id = OrderId(row.get(0));
+            let events = history(&*tx, id).await?;
+            report.events += events.len() as u64;
+            report.orders += 1;
+            let replayed = Order::from_events(&events)?;
+            let stored: Order = serde_json::from_str(row.get(1)).map_err(|e| anyhow::anyhow!(e))?;
+            if stored != replayed {
+                report.differing.push(replayed.no.to_string());
+                let plan = Plan {
+                    results: Vec::new(),
+                    events: Vec::new(),
+                    orders: vec![(replayed, false)],
+                    requesters: Vec::new(),
+                    unit_links: Vec::new(),
+                    counters: Vec::new(),
+                };
+                persist(&*tx, &plan).await?;
+            }
+        }
+        tx.commit().await.map_err(pg)?;
+        Ok(report)
+    }
+
+    async fn totals(&self) -> Result<(i64, i64), StoreError> {
+        let client = self.client().await?;
+        let orders: i64 = client
+            .query_one("SELECT COUNT(*) FROM orders", &[])
+            .await
+            .map_err(pg)?
+            .get(0);
+        let events: i64 = client
+            .query_one("SELECT COUNT(*) FROM events", &[])
+            .await
+            .map_err(pg)?
+            .get(0);
+        Ok((orders, events))
+    }
+}

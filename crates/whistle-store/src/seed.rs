@@ -1,0 +1,45 @@
+//! The reference data shipped in `data/`, compiled into the binary so `whistle init` needs no
+//! file and no network. See `data/PROVENANCE.md`.
+
+use whistle_core::calendar::parse_workdays_json;
+use whistle_core::org::Unit;
+
+use crate::import::{divisions_to_units, parse, FileKind};
+use crate::types::{ReferenceImport, StoreError};
+
+pub const DIVISIONS_JSON: &str = include_str!("../../../data/divisions/beijing_divisions.json");
+pub const UNITS_CSV: &str = include_str!("../../../data/units/units.csv");
+pub const CATEGORIES_CSV: &str = include_str!("../../../data/taxonomy/categories.csv");
+pub const CATALOGUE_CSV: &str = include_str!("../../../data/catalogue/catalogue.csv");
+pub const DUTIES_CSV: &str = include_str!("../../../data/catalogue/duties.csv");
+pub const WORKDAYS_JSON: &str = include_str!("../../../data/calendar/cn_workdays.json");
+
+/// All shipped units: the divisions plus centres, departments and enterprises.
+pub fn default_units() -> Result<Vec<Unit>, StoreError> {
+    let mut units = divisions_to_units(DIVISIONS_JSON)?;
+    let ReferenceImport::Units(more) = parse(FileKind::Units, UNITS_CSV.as_bytes(), false)? else {
+        return Err(StoreError::Import(
+            "units.csv did not parse as units".into(),
+        ));
+    };
+    units.extend(more);
+    Ok(units)
+}
+
+/// The imports `whistle init` applies, in dependency order.
+pub fn default_imports() -> Result<Vec<ReferenceImport>, StoreError> {
+    let catalogue = match parse(FileKind::Catalogue, CATALOGUE_CSV.as_bytes(), false)? {
+        ReferenceImport::Catalogue { entries, .. } => ReferenceImport::Catalogue {
+            entries,
+            note: "shipped default (data/catalogue/catalogue.csv)".into(),
+        },
+        other => other,
+    };
+    Ok(vec![
+        ReferenceImport::Units(default_units()?),
+        parse(FileKind::Categories, CATEGORIES_CSV.as_bytes(), false)?,
+        parse(FileKind::Duties, DUTIES_CSV.as_bytes(), false)?,
+        catalogue,
+        ReferenceImport::Calendar(parse_workdays_json(WORKDAYS_JSON)?),
+    ])
+}

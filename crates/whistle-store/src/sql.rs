@@ -1,0 +1,132 @@
+//! SQL shared by both backends, written with `$n` placeholders (SQLite gets `?n`).
+
+use whistle_core::time::to_millis;
+
+use crate::types::{OrderFilter, PageRequest, StoreError};
+
+pub(crate) const SUMMARY_COLUMNS: &str = "o.id, o.no, o.version, o.stage, o.request_type, o.category, o.urgency, \
+    o.district, o.street, o.lead_unit, o.received_at, o.respond_by, o.handle_by, o.next_due_at, o.closed_at, o.excluded";
+
+pub(crate) const INSERT_EVENT: &str =
+    "INSERT INTO events (order_id, seq, at, actor_user, actor_unit, kind, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+pub(crate) const INSERT_ORDER: &str = "INSERT INTO orders (id, no, version, stage, request_type, channel, category, \
+    urgency, district, street, community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, \
+    excluded, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+
+/// Only the columns a command can change, so indexes on the others are not touched.
+pub(crate) const UPDATE_ORDER: &str =
+    "UPDATE orders SET version = $2, stage = $3, lead_unit = $4, respond_by = $5, \
+    handle_by = $6, next_due_at = $7, closed_at = $8, excluded = $9, state = $10 WHERE id = $1";
+
+#[derive(Clone, Debug)]
+pub(crate) enum Param {
+    Text(String),
+    Int(i64),
+    Id(uuid::Uuid),
+}
+
+pub(crate) struct Query {
+    pub sql: String,
+    pub params: Vec<Param>,
+}
+
+impl Query {
+    fn push(&mut self, param: Param) -> String {
+        self.params.push(param);
+        format!("${}", self.params.len())
+    }
+
+    pub fn for_sqlite(&self) -> String {
+        self.sql.replace('$', "?")
+    }
+}
+
+/// The list query: newest first, keyset on (received_at, id). A unit filter goes through the
+/// `order_units` index.
+pub(crate) fn list_orders(filter: &OrderFilter, page: &PageRequest) -> Result<Query, StoreError> {
+    let mut query = Query {
+        sql: String::new(),
+        params: Vec::new(),
+    };
+    let mut conditions = Vec::new();
+    let (time, id) = if let Some(unit) = &filter.unit {
+        let p = query.push(Param::Text(unit.to_string()));
+        conditions.push(format!("u.unit = {p}"));
+        ("u.received_at", "u.order_id")
+    } else {
+        ("o.received_at", "o.id")
+    };
+    if let Some(stage) = &filter.stage {
+        if !whistle_core::order::Stage::NAMES.contains(&stage.as_str()) {
+            return Err(StoreError::Domain(
+                whistle_core::error::DomainError::InvalidValue {
+                    field: "stage".into(),
+                    value: stage.chars().take(30).collect(),
+                },
+            ));
+        }
+        let p = query.push(Param::Text(stage.clone()));
+        conditions.push(format!("o.stage = {p}"));
+    }
+    if let Some(district) = &filter.district {
+        let p = query.push(Param::Text(district.to_string()));
+        conditions.push(format!("o.district = {p}"));
+    }
+    if let Some(street) = &filter.street {
+        let p = query.push(Param::Text(street.to_string()));
+        conditions.push(format!("o.street = {p}"));
+    }
+    if let Some(category) = &filter.category {
+        let low = query.push(Param::Text(category.to_string()));
+        let high = query.push(Param::Text(format!("{category}/")));
+        conditions.push(format!("o.category >= {low} AND o.category < {high}"));
+    }
+    if let Some(from) = filter.received_from {
+        let p = query.push(Param::Int(to_millis(from)));
+        conditions.push(format!("{time} >= {p}"));
+    }
+    if let Some(before) = filter.received_before {
+        let p = query.push(Param::Int(to_millis(before)));
+        conditions.push(format!("{time} < {p}"));
+    }
+    if let Some((millis, order)) = page.cursor()? {
+        let a = query.push(Param::Int(millis));
+        let b = query.push(Param::Id(order.0));
+        conditions.push(format!("({time}, {id}) < ({a}, {b})"));
+    }
+    let limit = query.push(Param::Int(page.limit() + 1));
+    let join = if filter.unit.is_some() {
+        " JOIN order_units u ON u.order_id = o.id"
+    } else {
+        ""
+    };
+    let conditions = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    query.sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM orders o{join}{conditions} ORDER BY {time} DESC, {id} DESC LIMIT {limit}"
+    );
+    Ok(query)
+}
+
+/// The due query: earliest running deadline at or before `at`, from the partial due index.
+pub(crate) fn due(at: i64, page: &PageRequest) -> Result<Query, StoreError> {
+    let mut query = Query {
+        sql: String::new(),
+        params: Vec::new(),
+    };
+    let p = query.push(Param::Int(at));
+    let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM orders o WHERE o.next_due_at IS NOT NULL AND o.next_due_at <= {p}");
+    if let Some((millis, order)) = page.cursor()? {
+        let a = query.push(Param::Int(millis));
+        let b = query.push(Param::Id(order.0));
+        sql.push_str(&format!(" AND (o.next_due_at, o.id) > ({a}, {b})"));
+    }
+    let limit = query.push(Param::Int(page.limit() + 1));
+    sql.push_str(&format!(" ORDER BY o.next_due_at, o.id LIMIT {limit}"));
+    query.sql = sql;
+    Ok(query)
+}

@@ -1,0 +1,913 @@
+//! The embedded SQLite backend: WAL, `synchronous=FULL`, one writer thread that group-commits
+//! whatever commands are waiting (one fsync per batch), and a pool of reader connections.
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::oneshot;
+use whistle_core::catalogue::CatalogueEntry;
+use whistle_core::ids::{Actor, OrderId, OrderNo};
+use whistle_core::order::{Event, Order};
+use whistle_core::org::UnitChange;
+use whistle_core::reference::Reference;
+use whistle_core::time::{from_millis, to_millis, Timestamp};
+
+use crate::plan::{self, Loaded, Plan, Row};
+use crate::refdata::{ImportWrites, RawReference};
+use crate::sql::{self, Param};
+use crate::types::*;
+use crate::Store;
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
+
+/// The most commands one transaction takes; more wait for the next.
+const BATCH_MAX: usize = 2048;
+/// Commands queued for the writer at most; senders wait beyond that (backpressure).
+const QUEUE_MAX: usize = 256;
+
+type Results = Vec<Result<Outcome, CommandError>>;
+type Task = Box<dyn FnOnce(&mut Connection, &mut WriterState) + Send>;
+
+enum Job {
+    Execute(Vec<Envelope>, oneshot::Sender<Results>),
+    Run(Task),
+}
+
+struct WriterState {
+    raw: RawReference,
+    shared: Arc<RwLock<Arc<Reference>>>,
+}
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: SyncSender<Job>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    reference: Arc<RwLock<Arc<Reference>>>,
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let connection = Connection::open(path).map_err(|e| {
+        StoreError::Config(format!(
+            "cannot open SQLite database {}: {e}",
+            path.display()
+        ))
+    })?;
+    connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a commit is on disk before the command is acknowledged.
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.pragma_update(None, "foreign_keys", "OFF")?;
+    connection.pragma_update(None, "cache_size", -65536)?;
+    Ok(connection)
+}
+
+fn schema_version(connection: &Connection) -> Result<Option<i64>, StoreError> {
+    let exists: Option<String> = connection
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    Ok(
+        connection.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+fn migrate(connection: &mut Connection, mode: Migrate) -> Result<(), StoreError> {
+    let current = schema_version(connection)?;
+    crate::check_schema(current, mode)?;
+    let current = current.unwrap_or(0);
+    for (version, name, text) in MIGRATIONS {
+        if *version <= current {
+            continue;
+        }
+        let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )?;
+        tx.execute_batch(text)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![version, name, to_millis(chrono::Utc::now())],
+        )?;
+        tx.commit()?;
+        tracing::info!(version, name, "applied SQLite migration");
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    pub async fn open(path: &Path, mode: Migrate) -> Result<SqliteStore, StoreError> {
+        let path = path.to_path_buf();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Config(format!("cannot create directory {}: {e}", parent.display()))
+            })?;
+        }
+        let opened = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(
+                move || -> Result<(Connection, RawReference), StoreError> {
+                    let mut connection = connect(&path)?;
+                    migrate(&mut connection, mode)?;
+                    let raw = load_reference(&connection)?;
+                    Ok((connection, raw))
+                },
+            )
+            .await
+            .map_err(|e| StoreError::Other(e.into()))??
+        };
+        let (connection, raw) = opened;
+        let reference = Arc::new(RwLock::new(Arc::new(raw.build()?)));
+        let (sender, receiver) = sync_channel(QUEUE_MAX);
+        let state = WriterState {
+            raw,
+            shared: reference.clone(),
+        };
+        std::thread::Builder::new()
+            .name("whistle-sqlite-writer".into())
+            .spawn(move || writer_loop(connection, receiver, state))
+            .map_err(|e| StoreError::Other(e.into()))?;
+        Ok(SqliteStore {
+            path,
+            writer: sender,
+            readers: Arc::new(Mutex::new(Vec::new())),
+            reference,
+        })
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers
+                .lock()
+                .map_err(|_| anyhow::anyhow!("reader pool poisoned"))?
+                .pop();
+            let connection = match pooled {
+                Some(connection) => connection,
+                None => {
+                    let connection = connect(&path)?;
+                    connection.pragma_update(None, "query_only", true)?;
+                    connection
+                }
+            };
+            let result = work(&connection);
+            if let Ok(mut pool) = readers.lock() {
+                if pool.len() < 8 {
+                    pool.push(connection);
+                }
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Other(e.into()))?
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection, &mut WriterState) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (sender, receiver) = oneshot::channel();
+        let task: Task = Box::new(move |connection, state| {
+            let _ = sender.send(work(connection, state));
+        });
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || writer.send(Job::Run(task)))
+            .await
+            .map_err(|e| StoreError::Other(e.into()))?
+            .map_err(|_| StoreError::Other(anyhow::anyhow!("the SQLite writer has stopped")))?;
+        receiver
+            .await
+            .map_err(|_| StoreError::Other(anyhow::anyhow!("the SQLite writer has stopped")))?
+    }
+}
+
+fn writer_loop(mut connection: Connection, receiver: Receiver<Job>, mut state: WriterState) {
+    let mut pending: Option<Job> = None;
+    loop {
+        let job = match pending.take() {
+            Some(job) => job,
+            None => match receiver.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        match job {
+            Job::Run(task) => task(&mut connection, &mut state),
+            Job::Execute(batch, reply) => {
+                let mut jobs = vec![(batch, reply)];
+                let mut count = jobs[0].0.len();
+                while count < BATCH_MAX {
+                    match receiver.try_recv() {
+                        Ok(Job::Execute(batch, reply)) => {
+                            count += batch.len();
+                            jobs.push((batch, reply));
+                        }
+                        Ok(run) => {
+                            pending = Some(run);
+                            break;
+                        }
+                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                    }
+                }
+                let sizes: Vec<usize> = jobs.iter().map(|(batch, _)| batch.len()).collect();
+                let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
+                let envelopes: Vec<Envelope> = batches.into_iter().flatten().collect();
+                let reference = state.shared.read().map(|r| r.clone());
+                let mut results = match reference {
+                    Ok(reference) => execute_batch(&mut connection, &reference, envelopes),
+                    Err(_) => {
+                        vec![Err(CommandError::Store("reference lock poisoned".into())); count]
+                    }
+                }
+                .into_iter();
+                for (size, reply) in sizes.into_iter().zip(replies) {
+                    let _ = reply.send(results.by_ref().take(size).collect());
+                }
+            }
+        }
+    }
+}
+
+fn execute_batch(
+    connection: &mut Connection,
+    reference: &Reference,
+    batch: Vec<Envelope>,
+) -> Results {
+    let count = batch.len();
+    let attempt = (|| -> Result<Results, StoreError> {
+        let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (ids, nos, days) = plan::wanted(&batch);
+        let mut loaded = Loaded::default();
+        {
+            let mut by_id = tx.prepare_cached("SELECT state FROM orders WHERE id = ?1")?;
+            for id in ids {
+                if let Some(state) = by_id
+                    .query_row([id.0.as_bytes()], |r| r.get::<_, String>(0))
+                    .optional()?
+                {
+                    loaded.insert(parse_state(&state)?);
+                }
+            }
+            let mut by_no = tx.prepare_cached("SELECT state FROM orders WHERE no = ?1")?;
+            for no in nos {
+                if let Some(state) = by_no
+                    .query_row([no.as_str()], |r| r.get::<_, String>(0))
+                    .optional()?
+                {
+                    loaded.insert(parse_state(&state)?);
+                }
+            }
+            let mut counter =
+                tx.prepare_cached("SELECT last FROM order_counters WHERE day = ?1")?;
+            for day in days {
+                let last: Option<i64> = counter
+                    .query_row([day.to_string()], |r| r.get(0))
+                    .optional()?;
+                loaded.counters.insert(day, last.unwrap_or(0) as u64);
+            }
+        }
+        let plan = plan::plan(reference, batch, loaded, || OrderId(uuid::Uuid::now_v7()));
+        persist(&tx, &plan)?;
+        tx.commit()?;
+        Ok(plan.results)
+    })();
+    match attempt {
+        Ok(results) => results,
+        Err(error) => {
+            tracing::error!(%error, "SQLite batch failed; nothing of it was committed");
+            vec![Err(CommandError::Store(error.to_string())); count]
+        }
+    }
+}
+
+fn parse_state(state: &str) -> Result<Order, StoreError> {
+    let order: Order = serde_json::from_str(state)
+        .map_err(|e| anyhow::anyhow!("corrupt order projection: {e}"))?;
+    order
+        .check_invariants()
+        .map_err(|e| anyhow::anyhow!("order {} fails its invariants on load: {e}", order.no))?;
+    Ok(order)
+}
+
+fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
+    let mut insert_event = tx.prepare_cached(&sql::INSERT_EVENT.replace('$', "?"))?;
+    for event in &plan.events {
+        let payload = serde_json::to_string(&event.payload).map_err(|e| anyhow::anyhow!(e))?;
+        insert_event.execute(params![
+            event.order_id.0.as_bytes(),
+            event.seq as i64,
+            to_millis(event.at),
+            event.actor.user,
+            event.actor.unit.as_str(),
+            event.payload.name(),
+            payload
+        ])?;
+    }
+    let mut insert = tx.prepare_cached(&sql::INSERT_ORDER.replace('$', "?"))?;
+    let mut update = tx.prepare_cached(&sql::UPDATE_ORDER.replace('$', "?"))?;
+    for (order, new) in &plan.orders {
+        let row = Row::new(order).map_err(|e| anyhow::anyhow!(e))?;
+        if *new {
+            insert.execute(params![
+                order.id.0.as_bytes(),
+                order.no.as_str(),
+                order.version as i64,
+                row.stage(),
+                order.request_type.as_str(),
+                order.channel.as_str(),
+                order.category.as_str(),
+                order.urgency.as_str(),
+                row.territory(0),
+                row.territory(1),
+                row.territory(2),
+                row.lead(),
+                to_millis(order.received_at),
+                row.respond_by(),
+                row.handle_by(),
+                row.next_due_at(),
+                row.closed_at(),
+                row.excluded(),
+                row.state
+            ])?;
+        } else {
+            update.execute(params![
+                order.id.0.as_bytes(),
+                order.version as i64,
+                row.stage(),
+                row.lead(),
+                row.respond_by(),
+                row.handle_by(),
+                row.next_due_at(),
+                row.closed_at(),
+                row.excluded(),
+                row.state
+            ])?;
+        }
+    }
+    let mut link = tx.prepare_cached(
+        "INSERT INTO order_units (unit, received_at, order_id, role) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+    )?;
+    for l in &plan.unit_links {
+        link.execute(params![
+            l.unit.as_str(),
+            l.received_at,
+            l.order_id.0.as_bytes(),
+            l.role
+        ])?;
+    }
+    let mut requester = tx.prepare_cached(
+        "INSERT INTO requesters (order_id, name, phone, address_detail) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (id, r) in &plan.requesters {
+        requester.execute(params![id.0.as_bytes(), r.name, r.phone, r.address_detail])?;
+    }
+    let mut counter = tx.prepare_cached(
+        "INSERT INTO order_counters (day, last) VALUES (?1, ?2) ON CONFLICT (day) DO UPDATE SET last = excluded.last",
+    )?;
+    for (day, last) in &plan.counters {
+        counter.execute(params![day.to_string(), *last as i64])?;
+    }
+    Ok(())
+}
+
+fn load_reference(connection: &Connection) -> Result<RawReference, StoreError> {
+    let mut raw = RawReference::default();
+    let mut statement = connection
+        .prepare("SELECT code, kind, name, parent, line, status, merged_into FROM units")?;
+    let rows = statement.query_map([], |r| {
+        Ok([
+            r.get::<_, String>(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+            r.get(5)?,
+            r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+        ])
+    })?;
+    for row in rows {
+        let unit = crate::refdata_rows::unit(row?)?;
+        raw.units.insert(unit.code.clone(), unit);
+    }
+    let mut statement = connection.prepare(
+        "SELECT code, name_zh, name_en, handler, urgency, limit_class, public FROM categories",
+    )?;
+    let rows = statement.query_map([], |r| {
+        Ok((
+            [
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ],
+            r.get::<_, bool>(6)?,
+        ))
+    })?;
+    for row in rows {
+        let (fields, public) = row?;
+        let category = crate::refdata_rows::category(fields, public)?;
+        raw.categories.insert(category.code.clone(), category);
+    }
+    let version: Option<i64> =
+        connection.query_row("SELECT MAX(version) FROM catalogue_versions", [], |r| {
+            r.get(0)
+        })?;
+    raw.catalogue_version = version.unwrap_or(0) as u32;
+    raw.catalogue = catalogue_rows(connection, raw.catalogue_version)?;
+    let mut statement =
+        connection.prepare("SELECT holder, category FROM duties ORDER BY holder, category")?;
+    let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (holder, category) = row?;
+        raw.duties
+            .push(crate::refdata_rows::duty(&holder, &category)?);
+    }
+    let mut statement = connection.prepare("SELECT days FROM calendar_years ORDER BY year")?;
+    let rows = statement.query_map([], |r| r.get::<_, String>(0))?;
+    for row in rows {
+        let year = crate::refdata_rows::calendar_year(&row?)?;
+        raw.calendar.insert(year.year, year);
+    }
+    let policy: Option<String> = connection
+        .query_row("SELECT value FROM settings WHERE key = 'policy'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    raw.policy = policy
+        .map(|text| crate::refdata_rows::policy(&text))
+        .transpose()?;
+    Ok(raw)
+}
+
+fn catalogue_rows(
+    connection: &Connection,
+    version: u32,
+) -> Result<Vec<CatalogueEntry>, StoreError> {
+    let mut statement = connection.prepare(
+        "SELECT category, territory, lead, co_handlers FROM catalogue_entries WHERE version = ?1 ORDER BY category, territory",
+    )?;
+    let rows = statement.query_map([i64::from(version)], |r| {
+        Ok([r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
+    })?;
+    let mut entries = Vec::new();
+    for row in rows {
+        entries.push(crate::refdata_rows::entry(row?)?);
+    }
+    Ok(entries)
+}
+
+fn write_import(
+    tx: &rusqlite::Transaction,
+    writes: &ImportWrites,
+    actor: &Actor,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let at = to_millis(at);
+    let actor_text = format!("{}@{}", actor.user, actor.unit);
+    for unit in &writes.units {
+        let f = crate::refdata_rows::unit_fields(unit);
+        tx.execute(
+            "INSERT INTO units (code, kind, name, parent, line, status, merged_into) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (code) DO UPDATE SET kind = excluded.kind, name = excluded.name, parent = excluded.parent, \
+             line = excluded.line, status = excluded.status, merged_into = excluded.merged_into",
+            params![f[0], f[1], f[2], f[3], f[4], f[5], f[6]],
+        )?;
+    }
+    for change in &writes.unit_changes {
+        tx.execute(
+            "INSERT INTO unit_changes (code, at, actor, change) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                crate::refdata_rows::change_code(change),
+                at,
+                actor_text,
+                serde_json::to_string(change).map_err(|e| anyhow::anyhow!(e))?
+            ],
+        )?;
+    }
+    for c in &writes.categories {
+        tx.execute(
+            "INSERT INTO categories (code, name_zh, name_en, handler, urgency, limit_class, public) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en, handler = excluded.handler, \
+             urgency = excluded.urgency, limit_class = excluded.limit_class, public = excluded.public",
+            params![c.code.as_str(), c.name_zh, c.name_en, c.handler.to_string(), c.urgency.as_str(), c.limit_class.as_str(), c.public],
+        )?;
+    }
+    if let Some((version, note, entries)) = &writes.catalogue {
+        tx.execute(
+            "INSERT INTO catalogue_versions (version, created_at, actor, note) VALUES (?1, ?2, ?3, ?4)",
+            params![i64::from(*version), at, actor_text, note],
+        )?;
+        let mut insert = tx.prepare(
+            "INSERT INTO catalogue_entries (version, category, territory, lead, co_handlers) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for e in entries {
+            let f = crate::refdata_rows::entry_fields(e);
+            insert.execute(params![i64::from(*version), f[0], f[1], f[2], f[3]])?;
+        }
+    }
+    if let Some(duties) = &writes.duties {
+        tx.execute("DELETE FROM duties", [])?;
+        for (holder, category) in duties {
+            tx.execute(
+                "INSERT INTO duties (holder, category) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![holder.as_str(), category.as_str()],
+            )?;
+        }
+    }
+    for year in &writes.calendar {
+        tx.execute(
+            "INSERT INTO calendar_years (year, source, days) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (year) DO UPDATE SET source = excluded.source, days = excluded.days",
+            params![
+                i64::from(year.year),
+                year.source,
+                crate::refdata_rows::calendar_days(year)?
+            ],
+        )?;
+    }
+    if let Some(policy) = &writes.policy {
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('policy', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![serde_json::to_string(policy).map_err(|e| anyhow::anyhow!(e))?],
+        )?;
+    }
+    Ok(())
+}
+
+fn bind(params: &[Param]) -> Vec<Box<dyn rusqlite::ToSql>> {
+    params
+        .iter()
+        .map(|p| -> Box<dyn rusqlite::ToSql> {
+            match p {
+                Param::Text(t) => Box::new(t.clone()),
+                Param::Int(i) => Box::new(*i),
+                Param::Id(id) => Box::new(id.as_bytes().to_vec()),
+            }
+        })
+        .collect()
+}
+
+fn summaries(
+    connection: &Connection,
+    query: sql::Query,
+    limit: i64,
+    due: bool,
+) -> Result<Page<OrderSummary>, StoreError> {
+    let mut statement = connection.prepare_cached(&query.for_sqlite())?;
+    let bound = bind(&query.params);
+    let refs: Vec<&dyn rusqlite::ToSql> = bound.iter().map(|b| b.as_ref()).collect();
+    let rows = statement.query_map(refs.as_slice(), |r| {
+        let id: Vec<u8> = r.get(0)?;
+        let ms = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
+            Ok(r.get::<_, Option<i64>>(i)?.map(from_millis))
+        };
+        Ok((
+            id,
+            r.get::<_, String>(1)?,
+            OrderSummaryParts {
+                version: r.get::<_, i64>(2)? as u64,
+                stage: r.get(3)?,
+                request_type: r.get(4)?,
+                category: r.get(5)?,
+                urgency: r.get(6)?,
+                district: r.get(7)?,
+                street: r.get(8)?,
+                lead_unit: r.get(9)?,
+                received_at: from_millis(r.get(10)?),
+                respond_by: ms(11)?,
+                handle_by: ms(12)?,
+                next_due_at: ms(13)?,
+                closed_at: ms(14)?,
+                excluded: r.get(15)?,
+            },
+        ))
+    })?;
+    let mut items = Vec::new();
+    for row in rows {
+        let (id, no, parts) = row?;
+        let id = uuid::Uuid::from_slice(&id).map_err(|e| anyhow::anyhow!(e))?;
+        items.push(parts.into_summary(OrderId(id), OrderNo::parse(&no)?));
+    }
+    Ok(crate::finish_page(items, limit, due))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn reference(&self) -> Arc<Reference> {
+        match self.reference.read() {
+            Ok(reference) => reference.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    async fn execute(&self, batch: Vec<Envelope>) -> Vec<Result<Outcome, CommandError>> {
+        let count = batch.len();
+        if count == 0 {
+            return Vec::new();
+        }
+        let (sender, receiver) = oneshot::channel();
+        let job = Job::Execute(batch, sender);
+        // A full queue blocks: do it off the async threads.
+        let sent = match self.writer.try_send(job) {
+            Ok(()) => true,
+            Err(std::sync::mpsc::TrySendError::Full(job)) => {
+                let writer = self.writer.clone();
+                matches!(
+                    tokio::task::spawn_blocking(move || writer.send(job)).await,
+                    Ok(Ok(()))
+                )
+            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => false,
+        };
+        if !sent {
+            return vec![Err(CommandError::Store("the SQLite writer has stopped".into())); count];
+        }
+        receiver.await.unwrap_or_else(|_| {
+            vec![Err(CommandError::Store("the SQLite writer has stopped".into())); count]
+        })
+    }
+
+    async fn order(&self, target: &OrderRef) -> Result<Option<Order>, StoreError> {
+        let target = target.clone();
+        self.read(move |c| {
+            let state: Option<String> = match &target {
+                OrderRef::Id(id) => c.query_row(
+                    "SELECT state FROM orders WHERE id = ?1",
+                    [id.0.as_bytes()],
+                    |r| r.get(0),
+                ),
+                OrderRef::No(no) => c.query_row(
+                    "SELECT state FROM orders WHERE no = ?1",
+                    [no.as_str()],
+                    |r| r.get(0),
+                ),
+            }
+            .optional()?;
+            state.map(|s| parse_state(&s)).transpose()
+        })
+        .await
+    }
+
+    async fn history(&self, id: OrderId) -> Result<Vec<Event>, StoreError> {
+        self.read(move |c| history(c, id)).await
+    }
+
+    async fn requester(&self, id: OrderId) -> Result<Option<Requester>, StoreError> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT name, phone, address_detail FROM requesters WHERE order_id = ?1",
+                [id.0.as_bytes()],
+                |r| {
+                    Ok(Requester {
+                        name: r.get(0)?,
+                        phone: r.get(1)?,
+                        address_detail: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn list_orders(
+        &self,
+        filter: &OrderFilter,
+        page: &PageRequest,
+    ) -> Result<Page<OrderSummary>, StoreError> {
+        let query = sql::list_orders(filter, page)?;
+        let limit = page.limit();
+        self.read(move |c| summaries(c, query, limit, false)).await
+    }
+
+    async fn due(
+        &self,
+        at: Timestamp,
+        page: &PageRequest,
+    ) -> Result<Page<OrderSummary>, StoreError> {
+        let query = sql::due(to_millis(at), page)?;
+        let limit = page.limit();
+        self.read(move |c| summaries(c, query, limit, true)).await
+    }
+
+    async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.read(|c| {
+            let mut statement =
+                c.prepare("SELECT stage, COUNT(*) FROM orders GROUP BY stage ORDER BY stage")?;
+            let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn import(
+        &self,
+        import: ReferenceImport,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<ImportReport, StoreError> {
+        let actor = actor.clone();
+        self.run(move |connection, state| {
+            let (next, writes, report, built) = state.raw.prepare(import, &actor)?;
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            write_import(&tx, &writes, &actor, at)?;
+            tx.commit()?;
+            state.raw = next;
+            swap(&state.shared, built);
+            Ok(report)
+        })
+        .await
+    }
+
+    async fn change_unit(
+        &self,
+        change: UnitChange,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let actor = actor.clone();
+        self.run(move |connection, state| {
+            let (next, unit, built) = state.raw.prepare_change(&change)?;
+            let writes = ImportWrites {
+                units: vec![unit],
+                unit_changes: vec![change],
+                ..ImportWrites::default()
+            };
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            write_import(&tx, &writes, &actor, at)?;
+            tx.commit()?;
+            state.raw = next;
+            swap(&state.shared, built);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn catalogue_entries(&self, version: u32) -> Result<Vec<CatalogueEntry>, StoreError> {
+        self.read(move |c| catalogue_rows(c, version)).await
+    }
+
+    async fn unit_changes(&self) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError> {
+        self.read(|c| {
+            let mut statement =
+                c.prepare("SELECT at, actor, change FROM unit_changes ORDER BY position")?;
+            let rows = statement.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            let mut changes = Vec::new();
+            for row in rows {
+                let (at, actor, change) = row?;
+                let change: UnitChange =
+                    serde_json::from_str(&change).map_err(|e| anyhow::anyhow!(e))?;
+                changes.push((from_millis(at), actor, change));
+            }
+            Ok(changes)
+        })
+        .await
+    }
+
+    async fn rebuild_projections(&self) -> Result<RebuildReport, StoreError> {
+        self.run(|connection, _| {
+            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut report = RebuildReport::default();
+            let ids: Vec<Vec<u8>> = {
+                let mut statement = tx.prepare("SELECT id FROM orders ORDER BY id")?;
+                let rows = statement.query_map([], |r| r.get(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for id in ids {
+                let order_id =
+                    OrderId(uuid::Uuid::from_slice(&id).map_err(|e| anyhow::anyhow!(e))?);
+                let events = history(&tx, order_id)?;
+                report.events += events.len() as u64;
+                report.orders += 1;
+                let replayed = Order::from_events(&events)?;
+                let stored: String =
+                    tx.query_row("SELECT state FROM orders WHERE id = ?1", [&id], |r| {
+                        r.get(0)
+                    })?;
+                let stored: Order =
+                    serde_json::from_str(&stored).map_err(|e| anyhow::anyhow!(e))?;
+                if stored != replayed {
+                    report.differing.push(replayed.no.to_string());
+                    let plan = Plan {
+                        results: Vec::new(),
+                        events: Vec::new(),
+                        orders: vec![(replayed, false)],
+                        requesters: Vec::new(),
+                        unit_links: Vec::new(),
+                        counters: Vec::new(),
+                    };
+                    persist(&tx, &plan)?;
+                }
+            }
+            tx.commit()?;
+            Ok(report)
+        })
+        .await
+    }
+
+    async fn totals(&self) -> Result<(i64, i64), StoreError> {
+        self.read(|c| {
+            let orders = c.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0))?;
+            let events = c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
+            Ok((orders, events))
+        })
+        .await
+    }
+}
+
+fn swap(shared: &RwLock<Arc<Reference>>, built: Reference) {
+    match shared.write() {
+        Ok(mut guard) => *guard = Arc::new(built),
+        Err(poisoned) => *poisoned.into_inner() = Arc::new(built),
+    }
+}
+
+fn history(c: &Connection, id: OrderId) -> Result<Vec<Event>, StoreError> {
+    let mut statement =
+        c.prepare_cached("SELECT seq, at, actor_user, actor_unit, payload FROM events WHERE order_id = ?1 ORDER BY seq")?;
+    let rows = statement.query_map([id.0.as_bytes()], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut events = Vec::new();
+    for row in rows {
+        let (seq, at, user, unit, payload) = row?;
+        events.push(crate::event_from_row(id, seq, at, user, &unit, &payload)?);
+    }
+    Ok(events)
+}
+
+/// Summary columns other than the id and number.
+pub(crate) struct OrderSummaryParts {
+    pub version: u64,
+    pub stage: String,
+    pub request_type: String,
+    pub category: String,
+    pub urgency: String,
+    pub district: Option<String>,
+    pub street: Option<String>,
+    pub lead_unit: Option<String>,
+    pub received_at: Timestamp,
+    pub respond_by: Option<Timestamp>,
+    pub handle_by: Option<Timestamp>,
+    pub next_due_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub excluded: bool,
+}
+
+impl OrderSummaryParts {
+    pub fn into_summary(self, id: OrderId, no: OrderNo) -> OrderSummary {
+        OrderSummary {
+            id,
+            no,
+            version: self.version,
+            stage: self.stage,
+            request_type: self.request_type,
+            category: self.category,
+            urgency: self.urgency,
+            district: self.district,
+            street: self.street,
+            lead_unit: self.lead_unit,
+            received_at: self.received_at,
+            respond_by: self.respond_by,
+            handle_by: self.handle_by,
+            next_due_at: self.next_due_at,
+            closed_at: self.closed_at,
+            excluded: self.excluded,
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! The types the Store trait speaks besides the domain's own.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use whistle_core::calendar::CalendarYear;
+use whistle_core::catalogue::{CatalogueEntry, DutyHolder};
+use whistle_core::error::DomainError;
+use whistle_core::ids::{Actor, CategoryCode, OrderId, OrderNo, UnitCode};
+use whistle_core::order::{Command, Event, Intake};
+use whistle_core::org::Unit;
+use whistle_core::policy::Policy;
+use whistle_core::taxonomy::Category;
+use whistle_core::time::Timestamp;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Migrate {
+    /// Apply pending migrations (`whistle migrate`, `whistle init`).
+    Apply,
+    /// Refuse a schema at any version but this binary's.
+    Refuse,
+}
+
+/// How a command names its order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OrderRef {
+    Id(OrderId),
+    No(OrderNo),
+}
+
+impl std::fmt::Display for OrderRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OrderRef::Id(id) => id.fmt(f),
+            OrderRef::No(no) => no.fmt(f),
+        }
+    }
+}
+
+/// The requester's personal data (DOMAIN §8): kept apart from events and projections, so
+/// histories, logs and exports never carry it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requester {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub address_detail: Option<String>,
+}
+
+impl Requester {
+    /// The masked form shown to users who do not need the data: `张*`, `138****5678`.
+    pub fn masked(&self) -> Requester {
+        Requester {
+            name: self.name.as_deref().map(mask_name),
+            phone: self.phone.as_deref().map(mask_phone),
+            address_detail: self.address_detail.as_ref().map(|_| "***".to_string()),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if let Some(phone) = &self.phone {
+            let digits = phone
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '+'))
+                .collect::<String>();
+            if digits.len() < 5 || digits.len() > 20 || !digits.chars().all(|c| c.is_ascii_digit())
+            {
+                // The value itself is personal data: never echo it in the error.
+                return Err(DomainError::InvalidValue {
+                    field: "phone".into(),
+                    value: "***".into(),
+                });
+            }
+        }
+        for (field, value, max) in [
+            ("name", &self.name, 100),
+            ("address_detail", &self.address_detail, 500),
+        ] {
+            if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+                return Err(DomainError::InvalidValue {
+                    field: field.into(),
+                    value: "***".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => format!("{first}{}", "*".repeat(chars.count().max(1))),
+        None => String::new(),
+    }
+}
+
+pub fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() <= 7 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
+}
+
+/// What to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Request {
+    Intake {
+        intake: Intake,
+        requester: Option<Requester>,
+    },
+    Command {
+        order: OrderRef,
+        expected_version: Option<u64>,
+        command: Command,
+    },
+}
+
+/// A request with who makes it and when (from the caller's clock).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Envelope {
+    pub actor: Actor,
+    pub at: Timestamp,
+    pub request: Request,
+}
+
+/// A committed command: the events it appended and the order's new version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub order_id: OrderId,
+    pub order_no: OrderNo,
+    pub version: u64,
+    pub events: Vec<Event>,
+}
+
+#[derive(Clone, Debug, Error, PartialEq)]
+pub enum CommandError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("order {0} not found")]
+    NotFound(String),
+    #[error("order changed: you saw version {expected}, it is now at {actual}")]
+    Conflict { expected: u64, actual: u64 },
+    #[error("storage failed: {0}")]
+    Store(String),
+}
+
+impl CommandError {
+    pub fn key(&self) -> &'static str {
+        match self {
+            CommandError::Domain(error) => error.key(),
+            CommandError::NotFound(_) => "not_found",
+            CommandError::Conflict { .. } => "conflict",
+            CommandError::Store(_) => "store",
+        }
+    }
+
+    pub fn message(&self, lang: whistle_core::error::Lang) -> String {
+        use whistle_core::error::Lang;
+        match (self, lang) {
+            (CommandError::Domain(error), lang) => error.message(lang),
+            (_, Lang::En) => self.to_string(),
+            (CommandError::NotFound(no), Lang::Zh) => format!("工单 {no} 不存在"),
+            (CommandError::Conflict { expected, actual }, Lang::Zh) => {
+                format!("工单已被他人更新（您看到的是第 {expected} 版，当前为第 {actual} 版），请刷新后重试")
+            }
+            (CommandError::Store(_), Lang::Zh) => "存储失败，命令未执行，请重试".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("{0}")]
+    Schema(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("import failed: {0}")]
+    Import(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Other(anyhow::Error::new(error))
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        StoreError::Other(anyhow::Error::new(error))
+    }
+}
+
+/// Filters for order lists; all set fields must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderFilter {
+    /// Orders this unit leads or co-handles (or was copied on).
+    pub unit: Option<UnitCode>,
+    pub stage: Option<String>,
+    pub district: Option<UnitCode>,
+    pub street: Option<UnitCode>,
+    /// A category and its descendants.
+    pub category: Option<CategoryCode>,
+    pub received_from: Option<Timestamp>,
+    pub received_before: Option<Timestamp>,
+}
+
+pub const PAGE_LIMIT_MAX: u32 = 1000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    /// The cursor returned with the previous page.
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest {
+            after: None,
+            limit: 50,
+        }
+    }
+}
+
+impl PageRequest {
+    pub fn limit(&self) -> i64 {
+        i64::from(self.limit.clamp(1, PAGE_LIMIT_MAX))
+    }
+
+    /// The decoded cursor: a time in milliseconds and an order id.
+    pub fn cursor(&self) -> Result<Option<(i64, OrderId)>, StoreError> {
+        let Some(text) = &self.after else {
+            return Ok(None);
+        };
+        let bad = || {
+            StoreError::Config(format!(
+                "invalid cursor {:?}",
+                text.chars().take(60).collect::<String>()
+            ))
+        };
+        let (millis, id) = text.split_once('_').ok_or_else(bad)?;
+        let millis: i64 = millis.parse().map_err(|_| bad())?;
+        let id = uuid::Uuid::parse_str(id).map_err(|_| bad())?;
+        Ok(Some((millis, OrderId(id))))
+    }
+}
+
+pub fn encode_cursor(millis: i64, id: OrderId) -> String {
+    format!("{millis}_{}", id.0)
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// A row of an order list: the indexed columns, no text, no personal data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    pub id: OrderId,
+    pub no: OrderNo,
+    pub version: u64,
+    pub stage: String,
+    pub request_type: String,
+    pub category: String,
+    pub urgency: String,
+    pub district: Option<String>,
+    pub street: Option<String>,
+    pub lead_unit: Option<String>,
+    pub received_at: Timestamp,
+    pub respond_by: Option<Timestamp>,
+    pub handle_by: Option<Timestamp>,
+    pub next_due_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub excluded: bool,
+}
+
+/// Reference data to import; each kind replaces or extends what is stored.
+#[derive(Clone, Debug)]
+pub enum ReferenceImport {
+    /// Adds new units and updates existing ones (renames recorded as changes).
+    Units(Vec<Unit>),
+    /// Adds and updates categories.
+    Categories(Vec<Category>),
+    /// A complete new catalogue version; older versions stay readable.
+    Catalogue {
+        entries: Vec<CatalogueEntry>,
+        note: String,
+    },
+    /// Replaces the duty lists.
+    Duties(Vec<(DutyHolder, CategoryCode)>),
+    /// Adds or replaces calendar years.
+    Calendar(Vec<CalendarYear>),
+    /// Replaces the policy.
+    Policy(Policy),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    pub added: usize,
+    pub updated: usize,
+    pub catalogue_version: Option<u32>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RebuildReport {
+    pub orders: u64,
+    pub events: u64,
+    /// Orders whose stored projection differed from the replay (then rewritten).
+    pub differing: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking() {
+        assert_eq!(mask_phone("13812345678"), "138****5678");
+        assert_eq!(mask_phone("12345"), "*****");
+        assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(mask_name("欧阳娜娜"), "欧***");
+        let requester = Requester {
+            name: Some("李四".into()),
+            phone: Some("13900001111".into()),
+            address_detail: None,
+        };
+        assert_eq!(requester.masked().phone.as_deref(), Some("139****1111"));
+        let bad = Requester {
+            phone: Some("call me".into()),
+            ..Requester::default()
+        };
+        let error = bad.validate().unwrap_err();
+        assert!(!error.to_string().contains("call me"));
+    }
+}
