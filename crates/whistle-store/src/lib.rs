@@ -3,6 +3,7 @@
 //! projections in one transaction, group-committing concurrent commands, and both pass one
 //! conformance suite (`tests/conformance.rs`).
 
+pub mod baseline;
 pub mod import;
 mod plan;
 pub mod postgres;

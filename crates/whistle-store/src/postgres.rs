@@ -32,9 +32,19 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
 )];
 const BATCH_MAX: usize = 2048;
 /// The advisory lock that serialises migrations and reference imports across servers.
-const REFERENCE_LOCK: i64 = 0x5748_4953_544c_45;
+const REFERENCE_LOCK: i64 = 0x0057_4849_5354_4c45;
 
 type Results = Vec<Result<Outcome, CommandError>>;
+/// Column arrays for one `INSERT … UNNEST` of events.
+type EventColumns<'a> = (
+    Vec<uuid::Uuid>,
+    Vec<i64>,
+    Vec<i64>,
+    Vec<&'a str>,
+    Vec<&'a str>,
+    Vec<&'a str>,
+    Vec<String>,
+);
 
 pub struct PgStore {
     pool: Pool,
@@ -262,15 +272,7 @@ fn parse_state(state: &str) -> Result<Order, StoreError> {
 
 async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError> {
     if !plan.events.is_empty() {
-        let mut cols: (
-            Vec<uuid::Uuid>,
-            Vec<i64>,
-            Vec<i64>,
-            Vec<&str>,
-            Vec<&str>,
-            Vec<&str>,
-            Vec<String>,
-        ) = Default::default();
+        let mut cols: EventColumns = Default::default();
         for e in &plan.events {
             cols.0.push(e.order_id.0);
             cols.1.push(e.seq as i64);

@@ -114,7 +114,7 @@ pub fn mask_phone(phone: &str) -> String {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Request {
     Intake {
-        intake: Intake,
+        intake: Box<Intake>,
         requester: Option<Requester>,
     },
     Command {

@@ -1,1 +1,215 @@
-fn main() {}
+//! `whistle`: the one binary. This commands are the admin/scripting surface over the
+//! engine: init, migrate, reference data, deadlines, work orders and the engine benchmark.
+
+/// `println!` that ends the process quietly when stdout is closed (`whistle … | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+mod bench;
+mod config;
+mod order_cmd;
+mod reference_cmd;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use whistle_core::error::Lang;
+use whistle_store::{CommandError, StoreError};
+
+#[derive(Parser)]
+#[command(
+    name = "whistle",
+    version,
+    about = "吹哨报到 · 接诉即办 — the work-order engine"
+)]
+pub struct Cli {
+    /// Database URL: sqlite://PATH or postgres://… (overrides WHISTLE_DATABASE__URL and whistle.toml).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Configuration file (default: ./whistle.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Language of messages: zh (default) or en.
+    #[arg(long, global = true, default_value = "zh")]
+    lang: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the database if needed, migrate it and load the shipped Beijing reference data.
+    Init,
+    /// Apply pending schema migrations.
+    Migrate,
+    /// Print the effective configuration (secrets masked).
+    Config,
+    /// List units: the streets/townships, departments and centres of a district, or any kind.
+    Units(reference_cmd::UnitsArgs),
+    /// Add, rename, merge or retire a unit; show the change history.
+    #[command(subcommand)]
+    Unit(reference_cmd::UnitCommand),
+    /// The request taxonomy with default handlers and time limits.
+    Categories(reference_cmd::FormatArgs),
+    /// The dispatch catalogue: show a version or preview a route.
+    #[command(subcommand)]
+    Catalogue(reference_cmd::CatalogueCommand),
+    /// Compute a deadline: --from TIME with --working-days N or --hours N.
+    Deadline(reference_cmd::DeadlineArgs),
+    /// Import reference data from a CSV or JSON file (one transaction; nothing on error).
+    Import(reference_cmd::ImportArgs),
+    /// Export reference data as CSV (calendar: JSON; policy: TOML) to stdout.
+    Export(reference_cmd::ExportArgs),
+    /// Work orders: intake, the life's commands, show, list, due.
+    #[command(subcommand)]
+    Order(order_cmd::OrderCommand),
+    /// Rebuild every projection from the events and report differences.
+    Rebuild,
+    /// Benchmarks (results go to docs/BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// A failure with its exit code: 2 for refused input, 1 for everything else.
+pub enum Failure {
+    Refused(String),
+    Failed(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Failure::Failed(error)
+    }
+}
+
+pub fn store_failure(error: StoreError, lang: Lang) -> Failure {
+    match error {
+        StoreError::Domain(error) => {
+            Failure::Refused(format!("[{}] {}", error.key(), error.message(lang)))
+        }
+        StoreError::Import(text) => Failure::Refused(format!("[import] {text}")),
+        StoreError::Schema(text) | StoreError::Config(text) => Failure::Refused(text),
+        StoreError::Other(error) => Failure::Failed(error),
+    }
+}
+
+pub fn command_failure(error: CommandError, lang: Lang) -> Failure {
+    match error {
+        CommandError::Store(text) => Failure::Failed(anyhow::anyhow!(text)),
+        other => Failure::Refused(format!("[{}] {}", other.key(), other.message(lang))),
+    }
+}
+
+pub struct Env {
+    pub url: String,
+    pub lang: Lang,
+}
+
+impl Env {
+    pub async fn open(&self) -> Result<std::sync::Arc<dyn whistle_store::Store>, Failure> {
+        whistle_store::open(&self.url, whistle_store::Migrate::Refuse)
+            .await
+            .map_err(|e| store_failure(e, self.lang))
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WHISTLE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Refused(message)) => {
+            eprintln!("错误 error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(error)) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let lang = match cli.lang.as_str() {
+        "zh" => Lang::Zh,
+        "en" => Lang::En,
+        other => {
+            return Err(Failure::Refused(format!(
+                "unknown language {other:?}: use zh or en"
+            )))
+        }
+    };
+    let settings = config::Settings::load(cli.config.as_deref(), cli.database_url.as_deref())?;
+    let env = Env {
+        url: settings.database.url.clone(),
+        lang,
+    };
+    match cli.command {
+        Command::Init => reference_cmd::init(&env).await,
+        Command::Migrate => {
+            let store = whistle_store::open(&env.url, whistle_store::Migrate::Apply)
+                .await
+                .map_err(|e| store_failure(e, lang))?;
+            out!(
+                "schema at version {} ({:?})",
+                whistle_store::SCHEMA_VERSION,
+                store.backend()
+            );
+            Ok(())
+        }
+        Command::Config => {
+            out!("{settings:#?}");
+            Ok(())
+        }
+        Command::Units(args) => reference_cmd::units(&env, args).await,
+        Command::Unit(command) => reference_cmd::unit(&env, command).await,
+        Command::Categories(args) => reference_cmd::categories(&env, args).await,
+        Command::Catalogue(command) => reference_cmd::catalogue(&env, command).await,
+        Command::Deadline(args) => reference_cmd::deadline(&env, args).await,
+        Command::Import(args) => reference_cmd::import(&env, args).await,
+        Command::Export(args) => reference_cmd::export(&env, args).await,
+        Command::Order(command) => order_cmd::run(&env, command).await,
+        Command::Rebuild => {
+            let store = env.open().await?;
+            let report = store
+                .rebuild_projections()
+                .await
+                .map_err(|e| store_failure(e, lang))?;
+            out!(
+                "replayed {} orders from {} events; {} projections differed{}",
+                report.orders,
+                report.events,
+                report.differing.len(),
+                if report.differing.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", report.differing.join(", "))
+                }
+            );
+            Ok(())
+        }
+        Command::Bench(command) => bench::run(&env, command).await,
+    }
+}
