@@ -326,16 +326,17 @@ fn resolve(
     city: &UnitCode,
 ) -> Option<(UnitCode, bool)> {
     let district_coordinates = || territory.district.clone().map(|district| (district, true));
+    // A statistical zone is a territory but not a handler: its district coordinates.
+    let handler = |code: &Option<UnitCode>| {
+        code.clone()
+            .filter(|c| directory.get(c).is_some_and(|u| u.kind.can_handle()))
+    };
     match rule {
-        HandlerRule::Street => territory
-            .street
-            .clone()
+        HandlerRule::Street => handler(&territory.street)
             .map(|street| (street, false))
             .or_else(district_coordinates),
-        HandlerRule::Community => territory
-            .community
-            .clone()
-            .or_else(|| territory.street.clone())
+        HandlerRule::Community => handler(&territory.community)
+            .or_else(|| handler(&territory.street))
             .map(|code| (code, false))
             .or_else(district_coordinates),
         HandlerRule::District(line) => {

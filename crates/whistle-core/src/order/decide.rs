@@ -31,15 +31,14 @@ pub fn intake(
     let location = complete_location(&command.location, reference)?;
     match &command.triage {
         Triage::Dispatch => {}
-        Triage::AnswerNow { answer } => {
-            check_note(answer, reference)?;
-        }
         Triage::TransferEmergency { .. } => {}
-        Triage::ProperChannel { channel: text }
+        // A closing disposition must say what the requester was told.
+        Triage::AnswerNow { answer: text }
+        | Triage::ProperChannel { channel: text }
         | Triage::SecretOrPrivacy { explanation: text }
         | Triage::OutOfScope { referred_to: text }
         | Triage::IllegalDemand { explanation: text } => {
-            check_note(text, reference)?;
+            check_reason(text, reference)?;
         }
         Triage::RepeatNoNew { earlier } => {
             if earlier == &no {
@@ -437,7 +436,14 @@ pub fn decide(
             if into == &order.no {
                 return Err(DomainError::SelfReference);
             }
-            if order.is_closed() {
+            // A duplicate is merged before anyone has answered it; after a reply it has a life of its own.
+            if !matches!(
+                order.stage,
+                Stage::PendingDispatch
+                    | Stage::Forwarded { .. }
+                    | Stage::Dispatched(_)
+                    | Stage::Accepted(_)
+            ) {
                 return Err(refuse());
             }
             Ok(vec![EventPayload::Merged { into: into.clone() }])

@@ -371,3 +371,10 @@ impl Order {
 fn corrupt(what: &str) -> DomainError {
     DomainError::InvalidReference(format!("corrupt history: {what}"))
 }
+
+#[cfg(test)]
+mod fixture;
+#[cfg(test)]
+mod simulation;
+#[cfg(test)]
+mod tests;
