@@ -38,7 +38,10 @@ const UNITS: [&str; 8] = [
 const CATEGORIES: [&str; 5] = ["11.04.01", "11.04.02", "03.03", "04.02", "08.02"];
 
 fn random_command(rng: &mut Rng, others: &[OrderNo]) -> Command {
-    let unit = |rng: &mut Rng| code(*rng.pick(&UNITS[1..]));
+    let unit = |rng: &mut Rng| {
+        let name: &&str = rng.pick(&UNITS[1..]);
+        code(name)
+    };
     let text = |rng: &mut Rng| {
         if rng.below(20) == 0 {
             String::new()
@@ -133,14 +136,14 @@ fn random_command(rng: &mut Rng, others: &[OrderNo]) -> Command {
 
 /// Which commands the life allows once an order is closed.
 fn allowed_after_close(order: &Order, command: &Command) -> bool {
-    match (&order.stage, command) {
-        (_, Command::LinkRepeat { .. }) => true,
-        (
-            Stage::Closed(Closure::Handled(_)),
-            Command::Reopen { .. } | Command::RuleUnreasonable { .. },
-        ) => true,
-        _ => false,
-    }
+    matches!(
+        (&order.stage, command),
+        (_, Command::LinkRepeat { .. })
+            | (
+                Stage::Closed(Closure::Handled(_)),
+                Command::Reopen { .. } | Command::RuleUnreasonable { .. }
+            )
+    )
 }
 
 fn run(seed: u64, steps: usize) {
