@@ -43,3 +43,21 @@ pub fn default_imports() -> Result<Vec<ReferenceImport>, StoreError> {
         ReferenceImport::Calendar(parse_workdays_json(WORKDAYS_JSON)?),
     ])
 }
+
+/// Installs the shipped reference data into a store: what `whistle init` does. Idempotent: an
+/// existing catalogue is not replaced by the shipped one.
+pub async fn install_defaults(
+    store: &dyn crate::Store,
+    actor: &whistle_core::ids::Actor,
+    at: whistle_core::time::Timestamp,
+) -> Result<(), StoreError> {
+    for item in default_imports()? {
+        if matches!(item, ReferenceImport::Catalogue { .. })
+            && store.reference().catalogue.version > 0
+        {
+            continue;
+        }
+        store.import(item, actor, at).await?;
+    }
+    Ok(())
+}

@@ -111,6 +111,12 @@ fn migrate(connection: &mut Connection, mode: Migrate) -> Result<(), StoreError>
 impl SqliteStore {
     pub async fn open(path: &Path, mode: Migrate) -> Result<SqliteStore, StoreError> {
         let path = path.to_path_buf();
+        if mode == Migrate::Refuse && !path.exists() {
+            return Err(StoreError::Schema(format!(
+                "no database at {}: run `whistle init` (or `whistle migrate`) first",
+                path.display()
+            )));
+        }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
                 StoreError::Config(format!("cannot create directory {}: {e}", parent.display()))

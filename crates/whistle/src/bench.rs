@@ -22,6 +22,13 @@ pub enum BenchCommand {
     Engine(EngineArgs),
     /// The 'due at time T' query with N open orders.
     Due(DueArgs),
+    /// Intake orders from several clients, printing each number once acknowledged (the crash test
+    /// kills this and checks every printed number survived).
+    #[command(hide = true)]
+    AckStream {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+    },
 }
 
 #[derive(Args)]
@@ -141,6 +148,7 @@ pub async fn run(env: &Env, command: BenchCommand) -> Result<(), Failure> {
     match command {
         BenchCommand::Engine(args) => engine(env, args).await,
         BenchCommand::Due(args) => due(env, args).await,
+        BenchCommand::AckStream { count } => ack_stream(env, count).await,
     }
 }
 
@@ -426,5 +434,51 @@ async fn due(env: &Env, args: DueArgs) -> Result<(), Failure> {
         latencies.percentile(0.99).as_secs_f64() * 1e3,
         latencies.percentile(1.0).as_secs_f64() * 1e3
     );
+    Ok(())
+}
+
+async fn ack_stream(env: &Env, count: usize) -> Result<(), Failure> {
+    let store = env.open().await?;
+    let (streets, categories) = workload(&*store);
+    let center = Actor {
+        user: "probe".into(),
+        unit: unit("11.center")?,
+    };
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (store, streets, categories, next, center) = (
+            store.clone(),
+            streets.clone(),
+            categories.clone(),
+            next.clone(),
+            center.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return;
+                }
+                let request = intake(
+                    &streets[i % streets.len()],
+                    &categories[i % categories.len()],
+                );
+                if let Ok(outcome) = store
+                    .execute_one(Envelope {
+                        actor: center.clone(),
+                        at: chrono::Utc::now(),
+                        request,
+                    })
+                    .await
+                {
+                    out!("{}", outcome.order_no);
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.map_err(|e| Failure::Failed(e.into()))?;
+    }
     Ok(())
 }

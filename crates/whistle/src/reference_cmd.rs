@@ -39,17 +39,9 @@ pub async fn init(env: &Env) -> Result<(), Failure> {
         .map_err(|e| store_failure(e, env.lang))?;
     let actor = admin_actor()?;
     let now = chrono::Utc::now();
-    for item in seed::default_imports().map_err(|e| store_failure(e, env.lang))? {
-        if matches!(item, ReferenceImport::Catalogue { .. })
-            && store.reference().catalogue.version > 0
-        {
-            continue;
-        }
-        store
-            .import(item, &actor, now)
-            .await
-            .map_err(|e| store_failure(e, env.lang))?;
-    }
+    seed::install_defaults(&*store, &actor, now)
+        .await
+        .map_err(|e| store_failure(e, env.lang))?;
     let reference = store.reference();
     let count =
         |pred: &dyn Fn(&Unit) -> bool| reference.directory.units().filter(|u| pred(u)).count();

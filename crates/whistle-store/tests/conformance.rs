@@ -1,0 +1,1268 @@
+//! The storage conformance suite: every test runs on SQLite, and on PostgreSQL when
+//! `WHISTLE_TEST_PG_URL` is set (CI sets it), each on a fresh database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::*;
+use whistle_core::order::{
+    Command, EventPayload, Order, ReplyOutcome, Satisfaction, Supervision, VisitResult,
+};
+use whistle_core::org::{UnitChange, UnitKind};
+use whistle_store::import::{parse, FileKind};
+use whistle_store::{
+    CommandError, Envelope, OrderFilter, OrderRef, PageRequest, ReferenceImport, Request,
+    StoreError,
+};
+
+conformance!(
+    reference_data_is_complete,
+    a_whole_life_is_recorded_and_replays,
+    order_numbers_count_per_day,
+    refusals_leave_the_store_unchanged,
+    stale_versions_conflict_and_concurrent_commands_serialise,
+    a_batch_commits_each_command_or_nothing_of_it,
+    lists_filter_and_paginate_stably,
+    the_due_query_follows_deadlines,
+    imports_are_all_or_nothing_and_catalogues_are_versioned,
+    units_are_renamed_merged_and_retired_without_breaking_history,
+    calendar_and_policy_are_data,
+    personal_data_stays_out_of_events,
+    random_commands_keep_projections_equal_to_replay,
+    schemas_of_other_versions_are_refused,
+);
+
+async fn reference_data_is_complete(db: TestDb) {
+    let reference = db.store.reference();
+    let count = |kind: UnitKind| {
+        reference
+            .directory
+            .units()
+            .filter(|u| u.kind == kind)
+            .count()
+    };
+    assert_eq!(count(UnitKind::District), 16);
+    let streets = reference
+        .directory
+        .units()
+        .filter(|u| u.kind.is_street_level())
+        .count();
+    assert_eq!(streets + count(UnitKind::StatisticalZone), 349);
+    assert_eq!(count(UnitKind::StatisticalZone), 6);
+    assert_eq!(count(UnitKind::Community) + count(UnitKind::Village), 7535);
+    assert!(count(UnitKind::Department) >= 16 * 20);
+    assert!(count(UnitKind::Enterprise) >= 6);
+    assert_eq!(reference.catalogue.version, 1);
+    assert!(reference.calendar.has_year(2018) && reference.calendar.has_year(2026));
+    // Every street can route every street matter, every district every line matter.
+    for street in reference
+        .directory
+        .units()
+        .filter(|u| u.kind.is_street_level())
+    {
+        for category in reference
+            .taxonomy
+            .iter()
+            .filter(|c| reference.taxonomy.is_leaf(&c.code))
+        {
+            let territory = whistle_core::catalogue::Territory {
+                district: reference
+                    .directory
+                    .district_of(&street.code)
+                    .map(|d| d.code.clone()),
+                street: Some(street.code.clone()),
+                community: None,
+            };
+            let route = reference.catalogue.route(
+                &category.code,
+                &territory,
+                &reference.directory,
+                &reference.duties,
+                &reference.city,
+            );
+            assert!(
+                route.is_ok(),
+                "{} in {}: {:?}",
+                category.code,
+                street.code,
+                route.err()
+            );
+        }
+    }
+}
+
+async fn a_whole_life_is_recorded_and_replays(db: TestDb) {
+    let store = &db.store;
+    let order = store
+        .execute_one(intake(
+            "2025-09-30 16:00",
+            complaint("110105010", "11.04.01", "小区门口占道经营"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(order.order_no.as_str(), "20250930-000001");
+    let center = center();
+    let street = as_unit("110105010");
+    let steps: Vec<(whistle_core::ids::Actor, &str, Command)> = vec![
+        (center.clone(), "2025-09-30 17:00", dispatch()),
+        (street.clone(), "2025-09-30 17:30", Command::Accept),
+        (
+            street.clone(),
+            "2025-10-02 10:00",
+            Command::Contact {
+                note: "电话联系".into(),
+            },
+        ),
+        (
+            street.clone(),
+            "2025-10-09 10:00",
+            Command::Reply {
+                outcome: ReplyOutcome::Resolved,
+                actions: "已清理".into(),
+            },
+        ),
+        (
+            center.clone(),
+            "2025-10-10 10:00",
+            Command::ReturnVisit {
+                result: VisitResult::Valid {
+                    contacted: true,
+                    resolved: true,
+                    satisfaction: Satisfaction::Satisfied,
+                },
+            },
+        ),
+        (
+            center.clone(),
+            "2025-10-10 11:00",
+            Command::Close {
+                note: String::new(),
+            },
+        ),
+    ];
+    for (actor, time, command) in steps {
+        store
+            .execute_one(support::command(actor, time, &order, command))
+            .await
+            .unwrap();
+    }
+    let stored = store
+        .order(&OrderRef::No(order.order_no.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.stage.name(), stored.version), ("closed", 7));
+    assert_eq!(
+        whistle_core::time::format_minutes(stored.handle_by.unwrap()),
+        "2025-10-16 17:00"
+    );
+    assert_eq!(
+        stored.contacted_in_time,
+        Some(false),
+        "contact after the 24 h response deadline"
+    );
+    let history = store.history(order.order_id).await.unwrap();
+    let kinds: Vec<&str> = history.iter().map(|e| e.payload.name()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "received",
+            "dispatched",
+            "accepted",
+            "contacted",
+            "replied",
+            "visited",
+            "closed"
+        ]
+    );
+    assert_eq!(history[2].actor.unit.as_str(), "110105010");
+    assert_eq!(history[1].actor.unit.as_str(), "11.center");
+    assert_eq!(Order::from_events(&history).unwrap(), stored);
+    let report = store.rebuild_projections().await.unwrap();
+    assert!(report.differing.is_empty(), "{:?}", report.differing);
+    assert_eq!((report.orders, report.events), (1, 7));
+    // The lead, the co-handler and the district it was copied to all find it.
+    for unit in ["110105010", "110105.dept.urban-management", "110105"] {
+        let filter = OrderFilter {
+            unit: Some(code(unit)),
+            ..OrderFilter::default()
+        };
+        let page = store
+            .list_orders(&filter, &PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1, "{unit}");
+    }
+}
+
+async fn order_numbers_count_per_day(db: TestDb) {
+    let mut numbers = Vec::new();
+    for time in [
+        "2025-10-09 08:00",
+        "2025-10-09 23:59",
+        "2025-10-10 00:00",
+        "2025-10-09 12:00",
+    ] {
+        let outcome = db
+            .store
+            .execute_one(intake(time, complaint("110105010", "11.04.01", "占道")))
+            .await
+            .unwrap();
+        numbers.push(outcome.order_no.to_string());
+    }
+    assert_eq!(
+        numbers,
+        [
+            "20251009-000001",
+            "20251009-000002",
+            "20251010-000001",
+            "20251009-000003"
+        ]
+    );
+    // A refused intake does not use a number.
+    let refused = db
+        .store
+        .execute_one(intake(
+            "2025-10-09 13:00",
+            complaint("110105010", "11.04.01", ""),
+        ))
+        .await;
+    assert!(refused.is_err());
+    let next = db
+        .store
+        .execute_one(intake(
+            "2025-10-09 14:00",
+            complaint("110105010", "11.04.01", "占道"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(next.order_no.as_str(), "20251009-000004");
+}
+
+async fn snapshot(db: &TestDb) -> (i64, i64, String) {
+    let (orders, events) = db.store.totals().await.unwrap();
+    let page = db
+        .store
+        .list_orders(
+            &OrderFilter::default(),
+            &PageRequest {
+                after: None,
+                limit: 1000,
+            },
+        )
+        .await
+        .unwrap();
+    (orders, events, serde_json::to_string(&page.items).unwrap())
+}
+
+async fn refusals_leave_the_store_unchanged(db: TestDb) {
+    let store = &db.store;
+    let order = store
+        .execute_one(intake(
+            "2025-10-09 09:00",
+            complaint("110105010", "11.04.01", "占道"),
+        ))
+        .await
+        .unwrap();
+    let closed = store
+        .execute_one(intake(
+            "2025-10-09 09:00",
+            complaint("110105010", "11.04.01", "咨询"),
+        ))
+        .await
+        .unwrap();
+    let answer = |o| {
+        support::command(
+            center(),
+            "2025-10-09 09:30",
+            o,
+            Command::Forward {
+                party: whistle_core::order::OutsideParty::HebeiHotline,
+                note: String::new(),
+            },
+        )
+    };
+    store.execute_one(answer(&closed)).await.unwrap();
+    store
+        .execute_one(support::command(
+            center(),
+            "2025-10-09 10:00",
+            &closed,
+            Command::RecordForwardAnswer {
+                answer: "已答复".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    store
+        .change_unit(
+            UnitChange::Retired {
+                code: code("110105011"),
+            },
+            &center(),
+            at("2025-10-09 09:00"),
+        )
+        .await
+        .unwrap();
+    let before = snapshot(&db).await;
+    let to = |unit: &str| Command::Dispatch {
+        unit: Some(code(unit)),
+        co_handlers: vec![],
+        handle_by: None,
+    };
+    let cases: Vec<(Envelope, &str)> = vec![
+        (
+            support::command(center(), "2025-10-09 10:00", &order, to("119999999")),
+            "unknown_unit",
+        ),
+        (
+            support::command(center(), "2025-10-09 10:00", &order, to("110105011")),
+            "unit_retired",
+        ),
+        (
+            support::command(
+                center(),
+                "2025-10-09 10:00",
+                &order,
+                Command::Dispatch {
+                    unit: None,
+                    co_handlers: vec![],
+                    handle_by: Some(at("2025-10-01 00:00")),
+                },
+            ),
+            "deadline_before_intake",
+        ),
+        (
+            support::command(center(), "2025-10-09 10:00", &closed, dispatch()),
+            "illegal_transition",
+        ),
+        (
+            support::command(
+                as_unit("110105010"),
+                "2025-10-09 10:00",
+                &order,
+                Command::Accept,
+            ),
+            "illegal_transition",
+        ),
+        (
+            intake("2025-10-09 10:00", complaint("110105010", "99.99", "x")),
+            "unknown_category",
+        ),
+        (
+            intake("2025-10-09 10:00", complaint("110105010", "11.04.01", "  ")),
+            "text_empty",
+        ),
+        (
+            intake(
+                "2025-10-09 10:00",
+                complaint("110105010", "11.04.01", &"长".repeat(100 * 1024)),
+            ),
+            "text_too_long",
+        ),
+        (
+            intake("2025-10-09 10:00", complaint("119999999", "11.04.01", "x")),
+            "unknown_unit",
+        ),
+        (
+            Envelope {
+                actor: center(),
+                at: at("2025-10-09 10:00"),
+                request: Request::Command {
+                    order: OrderRef::No(
+                        whistle_core::ids::OrderNo::parse("20250101-999999").unwrap(),
+                    ),
+                    expected_version: None,
+                    command: Command::Accept,
+                },
+            },
+            "not_found",
+        ),
+        (
+            Envelope {
+                actor: center(),
+                at: at("2025-10-09 10:00"),
+                request: Request::Command {
+                    order: OrderRef::Id(order.order_id),
+                    expected_version: Some(7),
+                    command: dispatch(),
+                },
+            },
+            "conflict",
+        ),
+    ];
+    for (envelope, key) in cases {
+        let error = store.execute_one(envelope).await.unwrap_err();
+        assert_eq!(error.key(), key, "{error}");
+    }
+    assert_eq!(
+        snapshot(&db).await,
+        before,
+        "a refused command changed the store"
+    );
+}
+
+async fn stale_versions_conflict_and_concurrent_commands_serialise(db: TestDb) {
+    let store = db.store.clone();
+    let order = store
+        .execute_one(intake(
+            "2025-10-09 09:00",
+            complaint("110105010", "11.04.01", "占道"),
+        ))
+        .await
+        .unwrap();
+    store
+        .execute_one(support::command(
+            center(),
+            "2025-10-09 10:00",
+            &order,
+            dispatch(),
+        ))
+        .await
+        .unwrap();
+    let urge = |version: Option<u64>| Envelope {
+        actor: center(),
+        at: at("2025-10-09 11:00"),
+        request: Request::Command {
+            order: OrderRef::Id(order.order_id),
+            expected_version: version,
+            command: Command::Supervise {
+                action: Supervision::Urge,
+                note: "催办".into(),
+            },
+        },
+    };
+    // Twenty clients saw version 2 and act at once: one wins, the others are told of the conflict.
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            tokio::spawn({
+                let store = store.clone();
+                let envelope = urge(Some(2));
+                async move { store.execute_one(envelope).await }
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(outcome) => {
+                won += 1;
+                assert_eq!(outcome.version, 3);
+            }
+            Err(CommandError::Conflict {
+                expected: 2,
+                actual,
+            }) => assert!(actual >= 3),
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(won, 1);
+    // Without a version every command applies, one after another: no lost update.
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            tokio::spawn({
+                let store = store.clone();
+                let envelope = urge(None);
+                async move { store.execute_one(envelope).await }
+            })
+        })
+        .collect();
+    let mut versions: Vec<u64> = Vec::new();
+    for task in tasks {
+        versions.push(task.await.unwrap().unwrap().version);
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (4..=23).collect::<Vec<_>>());
+    let stored = store
+        .order(&OrderRef::Id(order.order_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.version, stored.urge_count), (23, 21));
+}
+
+async fn a_batch_commits_each_command_or_nothing_of_it(db: TestDb) {
+    let before = db.store.totals().await.unwrap();
+    let results = db
+        .store
+        .execute(vec![
+            intake(
+                "2025-10-09 09:00",
+                complaint("110105010", "11.04.01", "第一件"),
+            ),
+            intake(
+                "2025-10-09 09:00",
+                complaint("110105010", "11.04", "分类不是末级"),
+            ),
+            intake(
+                "2025-10-09 09:00",
+                complaint("110105010", "11.04.01", "第三件"),
+            ),
+        ])
+        .await;
+    assert!(results[0].is_ok() && results[2].is_ok());
+    assert_eq!(results[1].as_ref().unwrap_err().key(), "category_not_leaf");
+    let after = db.store.totals().await.unwrap();
+    assert_eq!((after.0 - before.0, after.1 - before.1), (2, 2));
+    // Two commands on one order in one batch apply in order.
+    let first = results[0].as_ref().unwrap();
+    let results = db
+        .store
+        .execute(vec![
+            support::command(center(), "2025-10-09 10:00", first, dispatch()),
+            support::command(
+                as_unit("110105010"),
+                "2025-10-09 10:05",
+                first,
+                Command::Accept,
+            ),
+            support::command(
+                as_unit("110105010"),
+                "2025-10-09 10:06",
+                first,
+                Command::Accept,
+            ),
+        ])
+        .await;
+    assert_eq!(results[1].as_ref().unwrap().version, 3);
+    assert_eq!(results[2].as_ref().unwrap_err().key(), "illegal_transition");
+}
+
+async fn lists_filter_and_paginate_stably(db: TestDb) {
+    let store = &db.store;
+    let mut created = Vec::new();
+    for i in 0..30 {
+        let street = if i % 3 == 0 { "110105011" } else { "110105010" };
+        let category = if i % 2 == 0 { "11.04.01" } else { "04.01" };
+        let time = format!("2025-10-{:02} {:02}:00", 9 + i / 10, 8 + i % 10);
+        let outcome = store
+            .execute_one(intake(&time, complaint(street, category, "列表测试")))
+            .await
+            .unwrap();
+        if i % 4 != 0 {
+            store
+                .execute_one(support::command(
+                    center(),
+                    &format!("2025-10-{:02} 20:00", 9 + i / 10),
+                    &outcome,
+                    dispatch(),
+                ))
+                .await
+                .unwrap();
+        }
+        created.push((outcome, street, category, i % 4 != 0));
+    }
+    let collect = |filter: OrderFilter, limit: u32| {
+        let store = store.clone();
+        async move {
+            let mut seen = Vec::new();
+            let mut page = PageRequest { after: None, limit };
+            loop {
+                let result = store.list_orders(&filter, &page).await.unwrap();
+                seen.extend(result.items.iter().map(|o| (o.received_at, o.id)));
+                match result.next {
+                    Some(next) => page.after = Some(next),
+                    None => break,
+                }
+            }
+            seen
+        }
+    };
+    let all = collect(OrderFilter::default(), 7).await;
+    assert_eq!(all.len(), 30);
+    assert!(
+        all.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no duplicates"
+    );
+    let street = collect(
+        OrderFilter {
+            street: Some(code("110105011")),
+            ..OrderFilter::default()
+        },
+        4,
+    )
+    .await;
+    assert_eq!(
+        street.len(),
+        created.iter().filter(|c| c.1 == "110105011").count()
+    );
+    let district = collect(
+        OrderFilter {
+            district: Some(code("110105")),
+            ..OrderFilter::default()
+        },
+        1000,
+    )
+    .await;
+    assert_eq!(district.len(), 30);
+    let dispatched = collect(
+        OrderFilter {
+            stage: Some("dispatched".into()),
+            ..OrderFilter::default()
+        },
+        5,
+    )
+    .await;
+    assert_eq!(dispatched.len(), created.iter().filter(|c| c.3).count());
+    let category = collect(
+        OrderFilter {
+            category: Some(whistle_core::ids::CategoryCode::parse("11").unwrap()),
+            ..OrderFilter::default()
+        },
+        6,
+    )
+    .await;
+    assert_eq!(category.len(), 15);
+    let unit = collect(
+        OrderFilter {
+            unit: Some(code("110105.dept.urban-management")),
+            ..OrderFilter::default()
+        },
+        3,
+    )
+    .await;
+    assert_eq!(
+        unit.len(),
+        created.iter().filter(|c| c.3 && c.2 == "11.04.01").count()
+    );
+    let window = OrderFilter {
+        received_from: Some(at("2025-10-10 00:00")),
+        received_before: Some(at("2025-10-11 00:00")),
+        ..OrderFilter::default()
+    };
+    assert_eq!(collect(window, 3).await.len(), 10);
+    let bad = store
+        .list_orders(
+            &OrderFilter {
+                stage: Some("bogus".into()),
+                ..OrderFilter::default()
+            },
+            &PageRequest::default(),
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::Domain(_))));
+    let bad = store
+        .list_orders(
+            &OrderFilter::default(),
+            &PageRequest {
+                after: Some("garbage".into()),
+                limit: 5,
+            },
+        )
+        .await;
+    assert!(bad.is_err());
+    // A huge page is capped.
+    let capped = store
+        .list_orders(
+            &OrderFilter::default(),
+            &PageRequest {
+                after: None,
+                limit: u32::MAX,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(capped.items.len(), 30);
+}
+
+async fn the_due_query_follows_deadlines(db: TestDb) {
+    let store = &db.store;
+    let mut orders = Vec::new();
+    for day in 0..5 {
+        let time = format!("2025-10-{:02} 09:00", 13 + day);
+        let outcome = store
+            .execute_one(intake(
+                &time,
+                complaint("110105010", "11.04.01", "到期测试"),
+            ))
+            .await
+            .unwrap();
+        store
+            .execute_one(support::command(
+                center(),
+                &format!("2025-10-{:02} 10:00", 13 + day),
+                &outcome,
+                dispatch(),
+            ))
+            .await
+            .unwrap();
+        orders.push(outcome);
+    }
+    // Responses are due 24 h after dispatch: at 2025-10-15 10:00 the first three are due.
+    let due = store
+        .due(at("2025-10-16 10:00"), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        due.items
+            .iter()
+            .map(|o| o.no.to_string())
+            .collect::<Vec<_>>(),
+        ["20251013-000001", "20251014-000001", "20251015-000001"]
+    );
+    assert!(due
+        .items
+        .windows(2)
+        .all(|w| w[0].next_due_at <= w[1].next_due_at));
+    // Contacting moves the order to its handling deadline; replying removes it.
+    let first = &orders[0];
+    store
+        .execute_one(support::command(
+            as_unit("110105010"),
+            "2025-10-17 11:00",
+            first,
+            Command::Accept,
+        ))
+        .await
+        .unwrap();
+    store
+        .execute_one(support::command(
+            as_unit("110105010"),
+            "2025-10-17 11:01",
+            first,
+            Command::Contact {
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    let due = store
+        .due(at("2025-10-16 10:00"), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(due.items.len(), 2);
+    let later = store
+        .due(at("2025-10-23 10:00"), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        later.items.len(),
+        5,
+        "the first is due for handling on 10-22"
+    );
+    store
+        .execute_one(support::command(
+            as_unit("110105010"),
+            "2025-10-17 12:00",
+            first,
+            Command::Reply {
+                outcome: ReplyOutcome::Resolved,
+                actions: "已处理".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    let later = store
+        .due(
+            at("2025-10-23 10:00"),
+            &PageRequest {
+                after: None,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(later.items.len(), 2);
+    let rest = store
+        .due(
+            at("2025-10-23 10:00"),
+            &PageRequest {
+                after: later.next.clone(),
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 2);
+    assert!(rest.next.is_none());
+}
+
+async fn imports_are_all_or_nothing_and_catalogues_are_versioned(db: TestDb) {
+    let store = &db.store;
+    let old = store
+        .execute_one(intake(
+            "2025-10-09 09:00",
+            complaint("110105010", "11.04.01", "占道"),
+        ))
+        .await
+        .unwrap();
+    store
+        .execute_one(support::command(
+            center(),
+            "2025-10-09 10:00",
+            &old,
+            dispatch(),
+        ))
+        .await
+        .unwrap();
+    // A malformed row: reported with its line, nothing imported.
+    let text = "category,territory,lead,co_handlers\n11.04.01,11,district:urban-management,\n11.04.02,11,nobody,\n";
+    let error = parse(FileKind::Catalogue, text.as_bytes(), false)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("line 3"), "{error}");
+    // A well-formed file naming an unknown category: refused whole by validation.
+    let text = "category,territory,lead,co_handlers\n11.04.01,11,district:urban-management,\n42.42,11,street,\n";
+    let parsed = parse(FileKind::Catalogue, text.as_bytes(), false).unwrap();
+    assert!(store
+        .import(parsed, &center(), at("2025-10-09 11:00"))
+        .await
+        .is_err());
+    assert_eq!(store.reference().catalogue.version, 1);
+    // A community as lead outside its duty list is refused (art. 17).
+    let text = "category,territory,lead,co_handlers\n11.04.01,11,community,\n";
+    let parsed = parse(FileKind::Catalogue, text.as_bytes(), false).unwrap();
+    let error = store
+        .import(parsed, &center(), at("2025-10-09 11:00"))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("duty list"), "{error}");
+    // Invalid UTF-8 is refused before anything else.
+    assert!(parse(FileKind::Units, b"code,kind\n\xff\xfe,city\n", false).is_err());
+    // A valid new catalogue becomes version 2; the old order keeps version 1, still readable.
+    let mut entries = store.catalogue_entries(1).await.unwrap();
+    for entry in &mut entries {
+        if entry.category.as_str() == "11.04.01" {
+            entry.lead = whistle_core::catalogue::HandlerRule::District("urban-management".into());
+            entry.co_handlers.clear();
+        }
+    }
+    let report = store
+        .import(
+            ReferenceImport::Catalogue {
+                entries,
+                note: "占道经营改由城管主办".into(),
+            },
+            &center(),
+            at("2025-10-09 11:00"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.catalogue_version, Some(2));
+    let new = store
+        .execute_one(intake(
+            "2025-10-09 12:00",
+            complaint("110105010", "11.04.01", "占道"),
+        ))
+        .await
+        .unwrap();
+    store
+        .execute_one(support::command(
+            center(),
+            "2025-10-09 12:30",
+            &new,
+            dispatch(),
+        ))
+        .await
+        .unwrap();
+    let new = store
+        .order(&OrderRef::Id(new.order_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (new.catalogue_version, new.lead().unwrap().as_str()),
+        (Some(2), "110105.dept.urban-management")
+    );
+    let old = store
+        .order(&OrderRef::Id(old.order_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (old.catalogue_version, old.lead().unwrap().as_str()),
+        (Some(1), "110105010")
+    );
+    let v1 = store.catalogue_entries(1).await.unwrap();
+    assert!(v1
+        .iter()
+        .any(|e| e.category.as_str() == "11.04.01" && e.lead.to_string() == "street"));
+}
+
+async fn units_are_renamed_merged_and_retired_without_breaking_history(db: TestDb) {
+    let store = &db.store;
+    let order = store
+        .execute_one(intake(
+            "2025-10-09 09:00",
+            complaint("110105011", "11.04.01", "占道"),
+        ))
+        .await
+        .unwrap();
+    store
+        .execute_one(support::command(
+            center(),
+            "2025-10-09 10:00",
+            &order,
+            dispatch(),
+        ))
+        .await
+        .unwrap();
+    let name = store
+        .reference()
+        .directory
+        .get(&code("110105011"))
+        .unwrap()
+        .name
+        .clone();
+    store
+        .change_unit(
+            UnitChange::Renamed {
+                code: code("110105011"),
+                from: name,
+                to: "新街道".into(),
+            },
+            &center(),
+            at("2025-10-09 11:00"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .reference()
+            .directory
+            .get(&code("110105011"))
+            .unwrap()
+            .name,
+        "新街道"
+    );
+    store
+        .change_unit(
+            UnitChange::Merged {
+                code: code("110105011"),
+                into: code("110105010"),
+            },
+            &center(),
+            at("2025-10-09 12:00"),
+        )
+        .await
+        .unwrap();
+    // The old order still names its unit; a new dispatch there is refused.
+    let stored = store
+        .order(&OrderRef::Id(order.order_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.lead().unwrap().as_str(), "110105011");
+    let other = store
+        .execute_one(intake(
+            "2025-10-09 13:00",
+            complaint("110105010", "11.04.01", "占道"),
+        ))
+        .await
+        .unwrap();
+    let to_old = Command::Dispatch {
+        unit: Some(code("110105011")),
+        co_handlers: vec![],
+        handle_by: None,
+    };
+    let error = store
+        .execute_one(support::command(
+            center(),
+            "2025-10-09 13:10",
+            &other,
+            to_old,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(error.key(), "unit_retired");
+    // Merging into a retired unit, or a unit into itself, is refused and changes nothing.
+    assert!(store
+        .change_unit(
+            UnitChange::Merged {
+                code: code("110105010"),
+                into: code("110105011")
+            },
+            &center(),
+            at("2025-10-09 14:00")
+        )
+        .await
+        .is_err());
+    let changes = store.unit_changes().await.unwrap();
+    assert_eq!(changes.len(), 2);
+    // Survives a reopen of the store.
+    drop(changes);
+    let reopened = whistle_store::open(&db.url, whistle_store::Migrate::Refuse)
+        .await
+        .unwrap();
+    assert_eq!(
+        reopened
+            .reference()
+            .directory
+            .get(&code("110105011"))
+            .unwrap()
+            .merged_into,
+        Some(code("110105010"))
+    );
+}
+
+async fn calendar_and_policy_are_data(db: TestDb) {
+    let store = &db.store;
+    let from = at("2027-01-29 10:00");
+    let before = store.reference().calendar.deadline(from, extra(1));
+    assert_eq!(
+        before.fallback_years.iter().copied().collect::<Vec<_>>(),
+        vec![2027]
+    );
+    let year = r#"{"source":"State Council notice (test)","years":{"2027":{"holidays":{"2027-02-01":"测试假日"},"makeup_workdays":{}}}}"#;
+    let parsed = parse(FileKind::Calendar, year.as_bytes(), true).unwrap();
+    store
+        .import(parsed, &center(), at("2025-10-09 09:00"))
+        .await
+        .unwrap();
+    let after = store.reference().calendar.deadline(from, extra(1));
+    assert!(after.fallback_years.is_empty());
+    assert_eq!(
+        whistle_core::time::format_minutes(after.at),
+        "2027-02-02 10:00"
+    );
+    // Policy: ordinary orders get 5 working days instead of 7.
+    let policy = "[limits.emergency]\nrespond = \"2h\"\nhandle = \"24h\"\n[limits.utility]\nrespond = \"2h\"\nhandle = \"24h\"\n\
+        [limits.ordinary]\nrespond = \"12h\"\nhandle = \"5wd\"\n[limits.complex]\nrespond = \"24h\"\nhandle = \"15wd\"\n\
+        [limits.consultation]\nrespond = \"2wd\"\nhandle = \"2wd\"\n";
+    let parsed = parse(FileKind::Policy, policy.as_bytes(), false).unwrap();
+    store
+        .import(parsed, &center(), at("2025-10-09 09:00"))
+        .await
+        .unwrap();
+    let order = store
+        .execute_one(intake(
+            "2025-10-09 09:00",
+            complaint("110105010", "11.04.01", "占道"),
+        ))
+        .await
+        .unwrap();
+    let dispatched = store
+        .execute_one(support::command(
+            center(),
+            "2025-10-09 10:00",
+            &order,
+            dispatch(),
+        ))
+        .await
+        .unwrap();
+    let EventPayload::Dispatched(d) = &dispatched.events[0].payload else {
+        panic!()
+    };
+    assert_eq!(d.handle_limit.to_string(), "5wd");
+    assert_eq!(
+        whistle_core::time::format_minutes(d.handle_by),
+        "2025-10-15 10:00"
+    );
+    assert_eq!(
+        whistle_core::time::format_minutes(d.respond_by),
+        "2025-10-09 22:00"
+    );
+    // A policy missing a class is refused.
+    assert!(parse(
+        FileKind::Policy,
+        b"[limits.ordinary]\nrespond = \"12h\"\nhandle = \"5wd\"\n",
+        false
+    )
+    .is_err());
+}
+
+async fn personal_data_stays_out_of_events(db: TestDb) {
+    let order = db
+        .store
+        .execute_one(intake(
+            "2025-10-09 09:00",
+            complaint("110105010", "11.04.01", "占道"),
+        ))
+        .await
+        .unwrap();
+    let requester = db.store.requester(order.order_id).await.unwrap().unwrap();
+    assert_eq!(requester.phone.as_deref(), Some("13800001234"));
+    assert_eq!(requester.masked().phone.as_deref(), Some("138****1234"));
+    let history = serde_json::to_string(&db.store.history(order.order_id).await.unwrap()).unwrap();
+    let projection =
+        serde_json::to_string(&db.store.order(&OrderRef::Id(order.order_id)).await.unwrap())
+            .unwrap();
+    for text in [history, projection] {
+        assert!(
+            !text.contains("13800001234") && !text.contains("张三") && !text.contains("3号楼"),
+            "{text}"
+        );
+    }
+    // A malformed phone is refused without echoing it.
+    let mut bad = intake(
+        "2025-10-09 09:00",
+        complaint("110105010", "11.04.01", "占道"),
+    );
+    if let Request::Intake { requester, .. } = &mut bad.request {
+        requester.as_mut().unwrap().phone = Some("call 555 now".into());
+    }
+    let error = db.store.execute_one(bad).await.unwrap_err();
+    assert!(!error.to_string().contains("555"), "{error}");
+}
+
+/// A seeded random walk through the store: batches of random valid and invalid commands; after
+/// each, every touched order's projection equals the replay of its events.
+async fn random_commands_keep_projections_equal_to_replay(db: TestDb) {
+    let seed: u64 = std::env::var("WHISTLE_SIM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(42);
+    let mut state = seed;
+    let mut rng = move |n: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as usize) % n
+    };
+    let store = &db.store;
+    let mut orders = Vec::new();
+    let mut minute = 0i64;
+    let time = |minute: i64| {
+        whistle_core::time::format_minutes(
+            at("2025-10-09 08:00") + chrono::Duration::minutes(minute),
+        )
+    };
+    let streets = ["110105010", "110105011", "110105001"];
+    let categories = ["11.04.01", "04.01", "03.03", "06.02", "12.01.02"];
+    for round in 0..60 {
+        minute += 30 + rng(600) as i64;
+        let mut batch = Vec::new();
+        for _ in 0..3 {
+            batch.push(intake(
+                &time(minute),
+                complaint(streets[rng(3)], categories[rng(5)], "随机诉求"),
+            ));
+        }
+        for _ in 0..(orders.len().min(25)) {
+            let order: &whistle_store::Outcome = &orders[rng(orders.len())];
+            let current = store
+                .order(&OrderRef::Id(order.order_id))
+                .await
+                .unwrap()
+                .unwrap();
+            let lead = current
+                .lead()
+                .map(|l| l.to_string())
+                .unwrap_or_else(|| "11.center".into());
+            let (unit, command) = match rng(10) {
+                0 => ("11.center".to_string(), dispatch()),
+                1 => (lead, Command::Accept),
+                2 => (
+                    lead,
+                    Command::Contact {
+                        note: String::new(),
+                    },
+                ),
+                3 => (
+                    lead,
+                    Command::Reply {
+                        outcome: ReplyOutcome::PartlyResolved,
+                        actions: "部分解决".into(),
+                    },
+                ),
+                4 => (
+                    "11.center".to_string(),
+                    Command::ReturnVisit {
+                        result: VisitResult::Valid {
+                            contacted: true,
+                            resolved: false,
+                            satisfaction: Satisfaction::Dissatisfied,
+                        },
+                    },
+                ),
+                5 => (
+                    "11.center".to_string(),
+                    Command::Close {
+                        note: String::new(),
+                    },
+                ),
+                6 => (
+                    "11.center".to_string(),
+                    Command::Reopen {
+                        reason: "不满意".into(),
+                    },
+                ),
+                7 => (
+                    lead,
+                    Command::Dispute {
+                        reason: "非本单位职责".into(),
+                    },
+                ),
+                8 => (
+                    "11.center".to_string(),
+                    Command::ReviewDispute {
+                        upheld: rng(2) == 0,
+                        redispatch_to: Some(code(streets[rng(3)])),
+                        note: String::new(),
+                    },
+                ),
+                _ => (streets[rng(3)].to_string(), Command::Accept),
+            };
+            batch.push(support::command(
+                as_unit(&unit),
+                &time(minute + 1),
+                order,
+                command,
+            ));
+        }
+        let results = store.execute(batch).await;
+        for result in results {
+            match result {
+                Ok(outcome) if outcome.version == 1 => orders.push(outcome),
+                Ok(_) | Err(CommandError::Domain(_)) => {}
+                Err(other) => panic!("seed {seed} round {round}: {other}"),
+            }
+        }
+        for order in &orders {
+            let stored = store
+                .order(&OrderRef::Id(order.order_id))
+                .await
+                .unwrap()
+                .unwrap();
+            let replayed =
+                Order::from_events(&store.history(order.order_id).await.unwrap()).unwrap();
+            assert_eq!(
+                stored, replayed,
+                "seed {seed} round {round}: projection differs from replay"
+            );
+            stored
+                .check_invariants()
+                .unwrap_or_else(|e| panic!("seed {seed} round {round}: {e}"));
+        }
+    }
+    let report = store.rebuild_projections().await.unwrap();
+    assert!(report.differing.is_empty());
+    assert!(
+        report.events > report.orders * 2,
+        "seed {seed}: the walk made too little progress"
+    );
+}
+
+async fn schemas_of_other_versions_are_refused(db: TestDb) {
+    // Not initialised: refused with a pointer to `whistle migrate`, and no file is created.
+    if db.url.starts_with("sqlite://") {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.db");
+        let error = whistle_store::open(
+            &format!("sqlite://{}", path.display()),
+            whistle_store::Migrate::Refuse,
+        )
+        .await
+        .err()
+        .unwrap();
+        assert!(error.to_string().contains("whistle init"), "{error}");
+        assert!(!path.exists(), "opening must not create a database");
+        let connection =
+            rusqlite::Connection::open(db.url.trim_start_matches("sqlite://")).unwrap();
+        connection.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)", []).unwrap();
+    } else {
+        let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)", &[]).await.unwrap();
+    }
+    for mode in [
+        whistle_store::Migrate::Refuse,
+        whistle_store::Migrate::Apply,
+    ] {
+        let error = whistle_store::open(&db.url, mode).await.err().unwrap();
+        assert!(error.to_string().contains("newer"), "{error}");
+    }
+}

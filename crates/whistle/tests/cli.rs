@@ -1,0 +1,335 @@
+//! Black-box tests of the `whistle` binary: the contract commands, refusals with exit code 2,
+//! imports that commit nothing on error, and durability across a hard kill.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("whistle.db").display())
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_whistle"));
+        command
+            .current_dir(self.dir.path())
+            .env_remove("WHISTLE_DATABASE__URL")
+            .env("WHISTLE_LOG", "error");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn refused(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stderr).unwrap()
+    }
+}
+
+#[test]
+fn init_creates_whistle_db_in_the_working_directory() {
+    let ws = Workspace::new();
+    let output = ws.ok(&["init"]);
+    assert!(output.contains("343"), "{output}");
+    assert!(ws.dir.path().join("whistle.db").exists());
+    // Idempotent.
+    ws.ok(&["init"]);
+    let units = ws.ok(&["units", "--district", "110105"]);
+    assert!(
+        units.contains("110105010")
+            && units.contains("110105.dept.urban-management")
+            && units.contains("110105.center")
+    );
+    assert!(ws.ok(&["categories"]).contains("11.04.01 占道经营"));
+    assert!(ws
+        .ok(&["--lang", "en", "categories"])
+        .contains("Street vending on the road"));
+}
+
+#[test]
+fn deadline_is_a_contract() {
+    let ws = Workspace::new();
+    // Works before init, from the shipped calendar.
+    assert_eq!(
+        ws.ok(&[
+            "deadline",
+            "--from",
+            "2025-09-30 17:00",
+            "--working-days",
+            "7"
+        ]),
+        "2025-10-16 17:00\n"
+    );
+    assert_eq!(
+        ws.ok(&["deadline", "--from", "2025-09-30 23:00", "--hours", "2"]),
+        "2025-10-01 01:00\n"
+    );
+    ws.ok(&["init"]);
+    assert_eq!(
+        ws.ok(&[
+            "deadline",
+            "--from",
+            "2025-09-30 17:00",
+            "--working-days",
+            "7"
+        ]),
+        "2025-10-16 17:00\n"
+    );
+    let output = ws.run(&[
+        "deadline",
+        "--from",
+        "2027-03-01 09:00",
+        "--working-days",
+        "1",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("2027"),
+        "a fallback year must be visible"
+    );
+    assert!(ws
+        .refused(&["deadline", "--from", "yesterday", "--working-days", "1"])
+        .contains("invalid_time"));
+    assert!(!ws
+        .run(&["deadline", "--from", "2025-09-30 17:00"])
+        .status
+        .success());
+}
+
+#[test]
+fn an_order_through_the_cli() {
+    let ws = Workspace::new();
+    ws.ok(&["init"]);
+    let no = ws
+        .ok(&[
+            "order",
+            "new",
+            "--type",
+            "complaint",
+            "--text",
+            "小区门口占道经营",
+            "--street",
+            "110105010",
+            "--category",
+            "11.04.01",
+            "--name",
+            "张三",
+            "--phone",
+            "13800001234",
+            "--at",
+            "2025-09-30 16:00",
+        ])
+        .trim()
+        .to_string();
+    assert!(no.starts_with("20250930-"), "{no}");
+    assert!(ws
+        .ok(&["order", "dispatch", &no, "--at", "2025-09-30 17:00"])
+        .contains("2025-10-16 17:00"));
+    ws.ok(&["order", "accept", &no, "--at", "2025-09-30 18:00"]);
+    ws.ok(&["order", "contact", &no, "--at", "2025-10-01 09:00"]);
+    ws.ok(&[
+        "order",
+        "reply",
+        &no,
+        "--outcome",
+        "resolved",
+        "--actions",
+        "已清理",
+        "--at",
+        "2025-10-09 09:00",
+    ]);
+    ws.ok(&[
+        "order",
+        "visit",
+        &no,
+        "--contacted",
+        "yes",
+        "--resolved",
+        "yes",
+        "--satisfaction",
+        "satisfied",
+        "--at",
+        "2025-10-09 10:00",
+    ]);
+    ws.ok(&["order", "close", &no, "--at", "2025-10-09 11:00"]);
+    let refusal = ws.refused(&["order", "accept", &no]);
+    assert!(
+        refusal.contains("illegal_transition") && refusal.contains("已结案"),
+        "{refusal}"
+    );
+    let refusal = ws.refused(&["--lang", "en", "order", "close", &no]);
+    assert!(
+        refusal.contains("not allowed when the order is `closed`"),
+        "{refusal}"
+    );
+    let shown = ws.ok(&["order", "show", &no]);
+    assert!(
+        shown.contains("138****1234") && !shown.contains("13800001234"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("cli@110105010") && shown.contains("结案"),
+        "{shown}"
+    );
+    let listed = ws.ok(&["order", "list", "--street", "110105010"]);
+    assert!(listed.contains(&no));
+    assert!(ws
+        .refused(&["order", "show", "20990101-000001"])
+        .contains("not_found"));
+    assert!(ws
+        .refused(&[
+            "order",
+            "new",
+            "--type",
+            "complaint",
+            "--text",
+            "",
+            "--street",
+            "110105010",
+            "--category",
+            "11.04.01"
+        ])
+        .contains("text_empty"));
+    assert!(ws
+        .refused(&[
+            "order",
+            "new",
+            "--type",
+            "gossip",
+            "--text",
+            "x",
+            "--street",
+            "110105010",
+            "--category",
+            "11.04.01"
+        ])
+        .contains("invalid_value"));
+}
+
+#[test]
+fn a_bad_import_commits_nothing() {
+    let ws = Workspace::new();
+    ws.ok(&["init"]);
+    let before = ws.ok(&["units", "--format", "csv"]);
+    let file = ws.dir.path().join("units.csv");
+    std::fs::write(&file, "code,kind,name,parent,line,status,merged_into\n110105.grid.1,grid,网格一,110105010,,active,\n110105.grid.2,gird,网格二,110105010,,active,\n").unwrap();
+    let error = ws.refused(&["import", "units", file.to_str().unwrap()]);
+    assert!(error.contains("line 3"), "{error}");
+    let mut bytes = b"code,kind,name,parent,line,status,merged_into\n".to_vec();
+    bytes.extend_from_slice(b"110105.grid.1,grid,\xff\xfe,110105010,,active,\n");
+    std::fs::write(&file, bytes).unwrap();
+    assert!(ws
+        .refused(&["import", "units", file.to_str().unwrap()])
+        .contains("UTF-8"));
+    assert_eq!(ws.ok(&["units", "--format", "csv"]), before);
+    // A good file imports; exporting and re-importing the catalogue makes a new version.
+    std::fs::write(&file, "code,kind,name,parent,line,status,merged_into\n110105.grid.1,grid,网格一,110105010,,active,\n").unwrap();
+    assert!(ws
+        .ok(&["import", "units", file.to_str().unwrap()])
+        .contains("1 added"));
+    let catalogue = ws.dir.path().join("catalogue.csv");
+    std::fs::write(&catalogue, ws.ok(&["export", "catalogue"])).unwrap();
+    assert!(ws
+        .ok(&["import", "catalogue", catalogue.to_str().unwrap()])
+        .contains("catalogue version 2"));
+}
+
+#[test]
+fn the_database_url_flag_wins_and_unknown_schemas_are_refused() {
+    let ws = Workspace::new();
+    let elsewhere = ws.dir.path().join("elsewhere.db");
+    let url = format!("sqlite://{}", elsewhere.display());
+    let output = ws
+        .command()
+        .args(["--database-url", &url, "init"])
+        .env("WHISTLE_DATABASE__URL", "sqlite://ignored.db")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(elsewhere.exists() && !ws.dir.path().join("ignored.db").exists());
+    let output = ws
+        .command()
+        .args(["units", "--district", "110105"])
+        .env("WHISTLE_DATABASE__URL", &url)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(ws.refused(&["units"]).contains("whistle init"));
+    assert!(ws
+        .refused(&["--database-url", "mysql://x", "units"])
+        .contains("unsupported"));
+}
+
+/// A crash loses nothing that was acknowledged: kill -9 a writer mid-stream, then every order
+/// number it printed (printed only after its commit returned) must be in the database.
+#[test]
+fn acknowledged_orders_survive_a_hard_kill() {
+    let ws = Workspace::new();
+    ws.ok(&["init"]);
+    let mut child = ws
+        .command()
+        .args(["bench", "ack-stream"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut acknowledged = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        acknowledged.push(line.unwrap());
+        if acknowledged.len() == 3000 {
+            child.kill().unwrap();
+            break;
+        }
+    }
+    child.wait().unwrap();
+    assert_eq!(acknowledged.len(), 3000);
+    let url = ws.url();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = whistle_store::open(&url, whistle_store::Migrate::Refuse)
+            .await
+            .unwrap();
+        for no in &acknowledged {
+            let no = whistle_core::ids::OrderNo::parse(no).unwrap();
+            assert!(
+                store
+                    .order(&whistle_store::OrderRef::No(no.clone()))
+                    .await
+                    .unwrap()
+                    .is_some(),
+                "{no} was acknowledged but lost"
+            );
+        }
+        let (orders, _) = store.totals().await.unwrap();
+        assert!(orders as usize >= acknowledged.len());
+    });
+}
