@@ -78,7 +78,7 @@ async fn prepare(env: &Env) -> Result<Arc<dyn Store>, Failure> {
         .await
         .map_err(|e| store_failure(e, env.lang))?;
     if store.reference().directory.is_empty() {
-        crate::reference_cmd::init(env).await?;
+        crate::reference_cmd::init(env, None).await?;
         return whistle_store::open(&env.url, whistle_store::Migrate::Refuse)
             .await
             .map_err(|e| store_failure(e, env.lang));

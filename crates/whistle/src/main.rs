@@ -13,6 +13,7 @@ macro_rules! out {
 
 mod bench;
 mod config;
+mod demo;
 mod order_cmd;
 mod reference_cmd;
 
@@ -45,7 +46,11 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Create the database if needed, migrate it and load the shipped Beijing reference data.
-    Init,
+    Init {
+        /// Also create this many sample orders (in every stage) if the database has none.
+        #[arg(long, num_args = 0..=1, default_missing_value = "300")]
+        demo: Option<usize>,
+    },
     /// Apply pending schema migrations.
     Migrate,
     /// Print the effective configuration (secrets masked).
@@ -167,7 +172,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         lang,
     };
     match cli.command {
-        Command::Init => reference_cmd::init(&env).await,
+        Command::Init { demo } => reference_cmd::init(&env, demo).await,
         Command::Migrate => {
             let store = whistle_store::open(&env.url, whistle_store::Migrate::Apply)
                 .await

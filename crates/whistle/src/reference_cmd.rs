@@ -33,7 +33,7 @@ fn domain(error: whistle_core::error::DomainError, lang: Lang) -> Failure {
     Failure::Refused(format!("[{}] {}", error.key(), error.message(lang)))
 }
 
-pub async fn init(env: &Env) -> Result<(), Failure> {
+pub async fn init(env: &Env, demo: Option<usize>) -> Result<(), Failure> {
     let store = whistle_store::open(&env.url, whistle_store::Migrate::Apply)
         .await
         .map_err(|e| store_failure(e, env.lang))?;
@@ -77,6 +77,16 @@ pub async fn init(env: &Env) -> Result<(), Failure> {
         reference.catalogue.len(),
         reference.calendar.years().map(|y| y.year.to_string()).collect::<Vec<_>>().join(","),
     );
+    if let Some(count) = demo {
+        let (orders, _) = store
+            .totals()
+            .await
+            .map_err(|e| store_failure(e, env.lang))?;
+        if orders == 0 {
+            let created = crate::demo::load(&*store, count, now).await?;
+            out!("  示例工单 demo orders {created} (try: whistle order list · whistle order due · whistle order show NO)");
+        }
+    }
     Ok(())
 }
 
