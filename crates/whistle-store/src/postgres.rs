@@ -85,14 +85,14 @@ impl PgStore {
         let raw = load_reference(&**client).await?;
         drop(client);
         let reference = Arc::new(RwLock::new(Arc::new(raw.build()?)));
-        let (writer_client, connection) = config.connect(NoTls).await.map_err(pg)?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::error!(%error, "PostgreSQL writer connection closed");
-            }
-        });
+        let writer_client = connect_writer(&config).await?;
         let (sender, receiver) = mpsc::channel(256);
-        tokio::spawn(writer_loop(writer_client, receiver, reference.clone()));
+        tokio::spawn(writer_loop(
+            config,
+            writer_client,
+            receiver,
+            reference.clone(),
+        ));
         Ok(PgStore {
             pool,
             writer: sender,
@@ -175,12 +175,31 @@ async fn migrate(client: &mut Client, mode: Migrate) -> Result<(), StoreError> {
     Ok(())
 }
 
+async fn connect_writer(config: &tokio_postgres::Config) -> Result<Client, StoreError> {
+    let (client, connection) = config.connect(NoTls).await.map_err(pg)?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::error!(%error, "PostgreSQL writer connection closed");
+        }
+    });
+    Ok(client)
+}
+
 async fn writer_loop(
+    config: tokio_postgres::Config,
     mut client: Client,
     mut receiver: mpsc::Receiver<(Vec<Envelope>, oneshot::Sender<Results>)>,
     reference: Arc<RwLock<Arc<Reference>>>,
 ) {
     while let Some(first) = receiver.recv().await {
+        // After a server restart or a network fault, the next batch reconnects; until then
+        // commands fail with a storage error (nothing written) rather than hanging.
+        if client.is_closed() {
+            match connect_writer(&config).await {
+                Ok(fresh) => client = fresh,
+                Err(error) => tracing::error!(%error, "PostgreSQL writer cannot reconnect"),
+            }
+        }
         let mut count = first.0.len();
         let mut jobs = vec![first];
         while count < BATCH_MAX {

@@ -80,13 +80,23 @@ fn init_creates_whistle_db_in_the_working_directory() {
 fn init_with_demo_data_fills_every_stage() {
     let ws = Workspace::new();
     assert!(ws.ok(&["init", "--demo", "90"]).contains("90"));
-    for stage in ["pending_dispatch", "dispatched", "accepted", "replied", "visited", "closed"] {
+    for stage in [
+        "pending_dispatch",
+        "dispatched",
+        "accepted",
+        "replied",
+        "visited",
+        "closed",
+    ] {
         let listed = ws.ok(&["order", "list", "--stage", stage, "--limit", "1000"]);
         assert!(!listed.is_empty(), "no demo order is {stage}");
     }
     // Running it again adds nothing.
     ws.ok(&["init", "--demo", "90"]);
-    assert_eq!(ws.ok(&["order", "list", "--limit", "1000"]).lines().count(), 90);
+    assert_eq!(
+        ws.ok(&["order", "list", "--limit", "1000"]).lines().count(),
+        90
+    );
 }
 
 #[test]
