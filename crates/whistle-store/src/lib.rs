@@ -200,3 +200,13 @@ pub(crate) fn event_from_row(
         payload,
     })
 }
+
+/// Decodes a stored projection and checks its invariants (pair assertions: on write and on load).
+pub(crate) fn parse_state(state: &str) -> Result<whistle_core::order::Order, StoreError> {
+    let order: whistle_core::order::Order = serde_json::from_str(state)
+        .map_err(|e| anyhow::anyhow!("corrupt order projection: {e}"))?;
+    order
+        .check_invariants()
+        .map_err(|e| anyhow::anyhow!("order {} fails its invariants on load: {e}", order.no))?;
+    Ok(order)
+}

@@ -45,6 +45,20 @@ pub(crate) struct Plan {
     pub counters: Vec<(NaiveDate, u64)>,
 }
 
+impl Plan {
+    /// A plan that only rewrites one order's projection (used by `rebuild_projections`).
+    pub fn rewrite(order: Order) -> Plan {
+        Plan {
+            results: Vec::new(),
+            events: Vec::new(),
+            orders: vec![(order, false)],
+            requesters: Vec::new(),
+            unit_links: Vec::new(),
+            counters: Vec::new(),
+        }
+    }
+}
+
 /// What a batch needs loaded: order ids, order numbers (targets and references) and intake days.
 pub(crate) fn wanted(batch: &[Envelope]) -> (Vec<OrderId>, Vec<OrderNo>, Vec<NaiveDate>) {
     let mut ids = BTreeSet::new();

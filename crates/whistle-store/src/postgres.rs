@@ -21,7 +21,6 @@ use whistle_core::time::{from_millis, to_millis, Timestamp};
 use crate::plan::{self, Loaded, Plan, Row};
 use crate::refdata::{ImportWrites, RawReference};
 use crate::sql::{self, Param};
-use crate::sqlite::OrderSummaryParts;
 use crate::types::*;
 use crate::Store;
 
@@ -248,7 +247,7 @@ async fn execute_batch(
             .await
             .map_err(pg)?;
         for row in rows {
-            loaded.insert(parse_state(row.get(0))?);
+            loaded.insert(crate::parse_state(row.get(0))?);
         }
     }
     if !days.is_empty() {
@@ -278,15 +277,6 @@ async fn execute_batch(
     persist(&tx, &plan).await?;
     tx.commit().await.map_err(pg)?;
     Ok(plan.results)
-}
-
-fn parse_state(state: &str) -> Result<Order, StoreError> {
-    let order: Order = serde_json::from_str(state)
-        .map_err(|e| anyhow::anyhow!("corrupt order projection: {e}"))?;
-    order
-        .check_invariants()
-        .map_err(|e| anyhow::anyhow!("order {} fails its invariants on load: {e}", order.no))?;
-    Ok(order)
 }
 
 async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError> {
@@ -665,7 +655,9 @@ async fn summaries(
     let mut items = Vec::with_capacity(rows.len());
     for r in rows {
         let ms = |i: usize| r.get::<_, Option<i64>>(i).map(from_millis);
-        let parts = OrderSummaryParts {
+        items.push(OrderSummary {
+            id: OrderId(r.get(0)),
+            no: OrderNo::parse(r.get(1))?,
             version: r.get::<_, i64>(2) as u64,
             stage: r.get(3),
             request_type: r.get(4),
@@ -680,8 +672,7 @@ async fn summaries(
             next_due_at: ms(13),
             closed_at: ms(14),
             excluded: r.get(15),
-        };
-        items.push(parts.into_summary(OrderId(r.get(0)), OrderNo::parse(r.get(1))?));
+        });
     }
     Ok(crate::finish_page(items, limit, due))
 }
@@ -748,7 +739,7 @@ impl Store for PgStore {
             }
         }
         .map_err(pg)?;
-        row.map(|r| parse_state(r.get(0))).transpose()
+        row.map(|r| crate::parse_state(r.get(0))).transpose()
     }
 
     async fn history(&self, id: OrderId) -> Result<Vec<Event>, StoreError> {
@@ -884,15 +875,7 @@ impl Store for PgStore {
             let stored: Order = serde_json::from_str(row.get(1)).map_err(|e| anyhow::anyhow!(e))?;
             if stored != replayed {
                 report.differing.push(replayed.no.to_string());
-                let plan = Plan {
-                    results: Vec::new(),
-                    events: Vec::new(),
-                    orders: vec![(replayed, false)],
-                    requesters: Vec::new(),
-                    unit_links: Vec::new(),
-                    counters: Vec::new(),
-                };
-                persist(&*tx, &plan).await?;
+                persist(&*tx, &Plan::rewrite(replayed)).await?;
             }
         }
         tx.commit().await.map_err(pg)?;

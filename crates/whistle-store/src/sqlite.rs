@@ -268,7 +268,7 @@ fn execute_batch(
                     .query_row([id.0.as_bytes()], |r| r.get::<_, String>(0))
                     .optional()?
                 {
-                    loaded.insert(parse_state(&state)?);
+                    loaded.insert(crate::parse_state(&state)?);
                 }
             }
             let mut by_no = tx.prepare_cached("SELECT state FROM orders WHERE no = ?1")?;
@@ -277,7 +277,7 @@ fn execute_batch(
                     .query_row([no.as_str()], |r| r.get::<_, String>(0))
                     .optional()?
                 {
-                    loaded.insert(parse_state(&state)?);
+                    loaded.insert(crate::parse_state(&state)?);
                 }
             }
             let mut counter =
@@ -301,15 +301,6 @@ fn execute_batch(
             vec![Err(CommandError::Store(error.to_string())); count]
         }
     }
-}
-
-fn parse_state(state: &str) -> Result<Order, StoreError> {
-    let order: Order = serde_json::from_str(state)
-        .map_err(|e| anyhow::anyhow!("corrupt order projection: {e}"))?;
-    order
-        .check_invariants()
-        .map_err(|e| anyhow::anyhow!("order {} fails its invariants on load: {e}", order.no))?;
-    Ok(order)
 }
 
 fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
@@ -582,37 +573,35 @@ fn summaries(
     let bound = bind(&query.params);
     let refs: Vec<&dyn rusqlite::ToSql> = bound.iter().map(|b| b.as_ref()).collect();
     let rows = statement.query_map(refs.as_slice(), |r| {
-        let id: Vec<u8> = r.get(0)?;
+        let invalid = |e: Box<dyn std::error::Error + Send + Sync>| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e)
+        };
+        let id =
+            uuid::Uuid::from_slice(&r.get::<_, Vec<u8>>(0)?).map_err(|e| invalid(Box::new(e)))?;
+        let no = OrderNo::parse(&r.get::<_, String>(1)?).map_err(|e| invalid(Box::new(e)))?;
         let ms = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
             Ok(r.get::<_, Option<i64>>(i)?.map(from_millis))
         };
-        Ok((
-            id,
-            r.get::<_, String>(1)?,
-            OrderSummaryParts {
-                version: r.get::<_, i64>(2)? as u64,
-                stage: r.get(3)?,
-                request_type: r.get(4)?,
-                category: r.get(5)?,
-                urgency: r.get(6)?,
-                district: r.get(7)?,
-                street: r.get(8)?,
-                lead_unit: r.get(9)?,
-                received_at: from_millis(r.get(10)?),
-                respond_by: ms(11)?,
-                handle_by: ms(12)?,
-                next_due_at: ms(13)?,
-                closed_at: ms(14)?,
-                excluded: r.get(15)?,
-            },
-        ))
+        Ok(OrderSummary {
+            id: OrderId(id),
+            no,
+            version: r.get::<_, i64>(2)? as u64,
+            stage: r.get(3)?,
+            request_type: r.get(4)?,
+            category: r.get(5)?,
+            urgency: r.get(6)?,
+            district: r.get(7)?,
+            street: r.get(8)?,
+            lead_unit: r.get(9)?,
+            received_at: from_millis(r.get(10)?),
+            respond_by: ms(11)?,
+            handle_by: ms(12)?,
+            next_due_at: ms(13)?,
+            closed_at: ms(14)?,
+            excluded: r.get(15)?,
+        })
     })?;
-    let mut items = Vec::new();
-    for row in rows {
-        let (id, no, parts) = row?;
-        let id = uuid::Uuid::from_slice(&id).map_err(|e| anyhow::anyhow!(e))?;
-        items.push(parts.into_summary(OrderId(id), OrderNo::parse(&no)?));
-    }
+    let items = rows.collect::<Result<Vec<_>, _>>()?;
     Ok(crate::finish_page(items, limit, due))
 }
 
@@ -672,7 +661,7 @@ impl Store for SqliteStore {
                 ),
             }
             .optional()?;
-            state.map(|s| parse_state(&s)).transpose()
+            state.map(|s| crate::parse_state(&s)).transpose()
         })
         .await
     }
@@ -823,15 +812,7 @@ impl Store for SqliteStore {
                     serde_json::from_str(&stored).map_err(|e| anyhow::anyhow!(e))?;
                 if stored != replayed {
                     report.differing.push(replayed.no.to_string());
-                    let plan = Plan {
-                        results: Vec::new(),
-                        events: Vec::new(),
-                        orders: vec![(replayed, false)],
-                        requesters: Vec::new(),
-                        unit_links: Vec::new(),
-                        counters: Vec::new(),
-                    };
-                    persist(&tx, &plan)?;
+                    persist(&tx, &Plan::rewrite(replayed))?;
                 }
             }
             tx.commit()?;
@@ -875,45 +856,4 @@ fn history(c: &Connection, id: OrderId) -> Result<Vec<Event>, StoreError> {
         events.push(crate::event_from_row(id, seq, at, user, &unit, &payload)?);
     }
     Ok(events)
-}
-
-/// Summary columns other than the id and number.
-pub(crate) struct OrderSummaryParts {
-    pub version: u64,
-    pub stage: String,
-    pub request_type: String,
-    pub category: String,
-    pub urgency: String,
-    pub district: Option<String>,
-    pub street: Option<String>,
-    pub lead_unit: Option<String>,
-    pub received_at: Timestamp,
-    pub respond_by: Option<Timestamp>,
-    pub handle_by: Option<Timestamp>,
-    pub next_due_at: Option<Timestamp>,
-    pub closed_at: Option<Timestamp>,
-    pub excluded: bool,
-}
-
-impl OrderSummaryParts {
-    pub fn into_summary(self, id: OrderId, no: OrderNo) -> OrderSummary {
-        OrderSummary {
-            id,
-            no,
-            version: self.version,
-            stage: self.stage,
-            request_type: self.request_type,
-            category: self.category,
-            urgency: self.urgency,
-            district: self.district,
-            street: self.street,
-            lead_unit: self.lead_unit,
-            received_at: self.received_at,
-            respond_by: self.respond_by,
-            handle_by: self.handle_by,
-            next_due_at: self.next_due_at,
-            closed_at: self.closed_at,
-            excluded: self.excluded,
-        }
-    }
 }

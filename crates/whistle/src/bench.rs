@@ -7,10 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use whistle_core::catalogue::Territory;
 use whistle_core::ids::{Actor, CategoryCode, UnitCode};
-use whistle_core::order::{
-    Channel, Command, Intake, Location, ReplyOutcome, RequestType, Satisfaction, Triage,
-    VisitResult,
-};
+use whistle_core::order::{Channel, Command, Intake, Location, RequestType, Triage};
 use whistle_core::time::Timestamp;
 use whistle_store::{Backend, Envelope, OrderRef, PageRequest, Request, Store};
 
@@ -197,46 +194,7 @@ async fn engine(env: &Env, args: EngineArgs) -> Result<(), Failure> {
                 latencies.push(t.elapsed());
                 let id = outcome.order_id;
                 let mut lead: Option<UnitCode> = None;
-                let steps: [(bool, Command); 6] = [
-                    (
-                        false,
-                        Command::Dispatch {
-                            unit: None,
-                            co_handlers: Vec::new(),
-                            handle_by: None,
-                        },
-                    ),
-                    (true, Command::Accept),
-                    (
-                        true,
-                        Command::Contact {
-                            note: "已电话联系诉求人".into(),
-                        },
-                    ),
-                    (
-                        true,
-                        Command::Reply {
-                            outcome: ReplyOutcome::Resolved,
-                            actions: "已联合城管清理占道摊点".into(),
-                        },
-                    ),
-                    (
-                        false,
-                        Command::ReturnVisit {
-                            result: VisitResult::Valid {
-                                contacted: true,
-                                resolved: true,
-                                satisfaction: Satisfaction::Satisfied,
-                            },
-                        },
-                    ),
-                    (
-                        false,
-                        Command::Close {
-                            note: String::new(),
-                        },
-                    ),
-                ];
+                let steps = crate::demo::lifecycle_steps(i);
                 for (by_lead, command) in steps {
                     let actor = match (&lead, by_lead) {
                         (Some(lead), true) => Actor {

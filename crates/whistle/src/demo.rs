@@ -97,54 +97,7 @@ pub async fn load(store: &dyn Store, count: usize, now: Timestamp) -> Result<usi
         created += 1;
         let mut at = received;
         let mut lead: Option<UnitCode> = None;
-        let steps: Vec<(bool, Command)> = vec![
-            (
-                false,
-                Command::Dispatch {
-                    unit: None,
-                    co_handlers: Vec::new(),
-                    handle_by: None,
-                },
-            ),
-            (true, Command::Accept),
-            (
-                true,
-                Command::Contact {
-                    note: "已电话联系诉求人".into(),
-                },
-            ),
-            (
-                true,
-                Command::Reply {
-                    outcome: if i % 4 == 0 {
-                        ReplyOutcome::PartlyResolved
-                    } else {
-                        ReplyOutcome::Resolved
-                    },
-                    actions: "已现场核实并处理".into(),
-                },
-            ),
-            (
-                false,
-                Command::ReturnVisit {
-                    result: VisitResult::Valid {
-                        contacted: i % 11 != 0,
-                        resolved: i % 4 != 0,
-                        satisfaction: [
-                            Satisfaction::Satisfied,
-                            Satisfaction::BasicallySatisfied,
-                            Satisfaction::Dissatisfied,
-                        ][i % 3],
-                    },
-                },
-            ),
-            (
-                false,
-                Command::Close {
-                    note: String::new(),
-                },
-            ),
-        ];
+        let steps = lifecycle_steps(i);
         let take = if consult { 0 } else { stage.min(steps.len()) };
         for (by_lead, command) in steps.into_iter().take(take) {
             at = (at + chrono::Duration::minutes(40 + (i as i64 * 13) % 600)).min(now);
@@ -172,4 +125,58 @@ pub async fn load(store: &dyn Store, count: usize, now: Timestamp) -> Result<usi
         }
     }
     Ok(created)
+}
+
+/// The commands of a complete life after intake, with whether the lead unit issues each; `variant`
+/// varies the reply and the visit's answers.
+pub fn lifecycle_steps(variant: usize) -> Vec<(bool, Command)> {
+    let satisfaction = [
+        Satisfaction::Satisfied,
+        Satisfaction::BasicallySatisfied,
+        Satisfaction::Dissatisfied,
+    ][variant % 3];
+    vec![
+        (
+            false,
+            Command::Dispatch {
+                unit: None,
+                co_handlers: Vec::new(),
+                handle_by: None,
+            },
+        ),
+        (true, Command::Accept),
+        (
+            true,
+            Command::Contact {
+                note: "已电话联系诉求人".into(),
+            },
+        ),
+        (
+            true,
+            Command::Reply {
+                outcome: if variant.is_multiple_of(4) {
+                    ReplyOutcome::PartlyResolved
+                } else {
+                    ReplyOutcome::Resolved
+                },
+                actions: "已现场核实并处理".into(),
+            },
+        ),
+        (
+            false,
+            Command::ReturnVisit {
+                result: VisitResult::Valid {
+                    contacted: !variant.is_multiple_of(11),
+                    resolved: !variant.is_multiple_of(4),
+                    satisfaction,
+                },
+            },
+        ),
+        (
+            false,
+            Command::Close {
+                note: String::new(),
+            },
+        ),
+    ]
 }
