@@ -225,6 +225,7 @@ fn command_zh(command: &str) -> &str {
         "supervise" => "督办",
         "link_repeat" => "关联重复件",
         "merge" => "合并",
+        "reveal_requester" => "查看诉求人信息",
         other => other,
     }
 }

@@ -431,6 +431,13 @@ pub fn decide(
                 earlier: earlier.clone(),
             }])
         }
+        Command::RevealRequester { reason } => {
+            // Who may see personal data is the server's role check; the core insists on a reason
+            // and records the reveal, so every access is in the order's history.
+            Ok(vec![EventPayload::RequesterRevealed {
+                reason: check_reason(reason, reference)?,
+            }])
+        }
         Command::Merge { into } => {
             require_center(context)?;
             if into == &order.no {

@@ -278,6 +278,7 @@ impl Order {
                 }
             },
             EventPayload::Linked { earlier } => self.linked_to.push(earlier.clone()),
+            EventPayload::RequesterRevealed { .. } => {}
             EventPayload::Merged { into } => {
                 self.stage = Stage::Closed(Closure::Merged { into: into.clone() });
                 self.closed_at = Some(at);

@@ -129,6 +129,12 @@ fn commands() -> Vec<(&'static str, Command)> {
         ),
         ("center", Command::LinkRepeat { earlier: earlier() }),
         ("center", Command::Merge { into: earlier() }),
+        (
+            "lead",
+            Command::RevealRequester {
+                reason: "需回电核实现场位置".into(),
+            },
+        ),
     ]
 }
 

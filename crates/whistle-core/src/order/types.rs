@@ -407,6 +407,10 @@ pub enum Command {
     Merge {
         into: OrderNo,
     },
+    /// Reveal the requester's personal data to the actor; recorded with the reason (art. 8, 28).
+    RevealRequester {
+        reason: String,
+    },
 }
 
 impl Command {
@@ -431,6 +435,7 @@ impl Command {
             Command::Supervise { .. } => "supervise",
             Command::LinkRepeat { .. } => "link_repeat",
             Command::Merge { .. } => "merge",
+            Command::RevealRequester { .. } => "reveal_requester",
         }
     }
 
@@ -543,6 +548,9 @@ pub enum EventPayload {
     Merged {
         into: OrderNo,
     },
+    RequesterRevealed {
+        reason: String,
+    },
 }
 
 impl EventPayload {
@@ -569,6 +577,7 @@ impl EventPayload {
             EventPayload::Supervised { .. } => "supervised",
             EventPayload::Linked { .. } => "linked",
             EventPayload::Merged { .. } => "merged",
+            EventPayload::RequesterRevealed { .. } => "requester_revealed",
         }
     }
 
@@ -596,6 +605,7 @@ impl EventPayload {
             EventPayload::Supervised { .. } => "督办",
             EventPayload::Linked { .. } => "关联重复件",
             EventPayload::Merged { .. } => "合并",
+            EventPayload::RequesterRevealed { .. } => "查看诉求人信息",
         }
     }
 }
