@@ -25,7 +25,7 @@ use whistle_core::reference::Reference;
 use whistle_core::time::Timestamp;
 
 /// The schema version this binary knows. A database at another version is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -35,8 +35,19 @@ pub trait Store: Send + Sync {
     fn reference(&self) -> Arc<Reference>;
 
     /// Executes commands, group-committed: every command's events are durable when its result
-    /// is returned, and a failing command writes nothing. Results are in input order.
-    async fn execute(&self, batch: Vec<Envelope>) -> Vec<Result<Outcome, CommandError>>;
+    /// is returned, and a failing command writes nothing. Results are in input order. A command
+    /// with an idempotency key that was seen before is not executed again: its first result is
+    /// returned (`replayed`), or `idempotency_mismatch` if the request differs.
+    async fn execute_items(
+        &self,
+        batch: Vec<(Envelope, Option<Idempotency>)>,
+    ) -> Vec<Result<Outcome, CommandError>>;
+
+    /// Executes commands without idempotency keys.
+    async fn execute(&self, batch: Vec<Envelope>) -> Vec<Result<Outcome, CommandError>> {
+        self.execute_items(batch.into_iter().map(|envelope| (envelope, None)).collect())
+            .await
+    }
 
     /// One command, executed with whatever else is in flight.
     async fn execute_one(&self, envelope: Envelope) -> Result<Outcome, CommandError> {
@@ -58,9 +69,10 @@ pub trait Store: Send + Sync {
     /// The requester's personal data. Callers must record the reveal (next issue: as an event).
     async fn requester(&self, id: OrderId) -> Result<Option<Requester>, StoreError>;
 
-    /// Orders matching a filter, newest first, with keyset pagination.
+    /// Orders within `scope` matching a filter, newest first, with keyset pagination.
     async fn list_orders(
         &self,
+        scope: &Scope,
         filter: &OrderFilter,
         page: &PageRequest,
     ) -> Result<Page<OrderSummary>, StoreError>;
@@ -71,6 +83,64 @@ pub trait Store: Send + Sync {
         at: Timestamp,
         page: &PageRequest,
     ) -> Result<Page<OrderSummary>, StoreError>;
+
+    /// The units linked to an order (lead, co-handlers, the district copied), ever.
+    async fn order_units(
+        &self,
+        id: OrderId,
+    ) -> Result<Vec<(whistle_core::ids::UnitCode, String)>, StoreError>;
+
+    /// Whether an order lies within a scope: the same rule the list queries apply.
+    async fn visible(
+        &self,
+        scope: &Scope,
+        order: &whistle_core::order::Order,
+    ) -> Result<bool, StoreError> {
+        let territory = &order.location.territory;
+        Ok(match scope {
+            Scope::All => true,
+            Scope::District(district) => territory.district.as_ref() == Some(district),
+            Scope::Street(street) => territory.street.as_ref() == Some(street),
+            Scope::Units(units) => self
+                .order_units(order.id)
+                .await?
+                .iter()
+                .any(|(unit, _)| units.contains(unit)),
+        })
+    }
+
+    /// Creates or updates an account.
+    async fn put_user(
+        &self,
+        account: &Account,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// An account and its password hash.
+    async fn user(&self, login: &str) -> Result<Option<(Account, String)>, StoreError>;
+
+    /// All accounts.
+    async fn users(&self) -> Result<Vec<Account>, StoreError>;
+
+    /// Stores an integration token record (the secret is never stored).
+    async fn put_token(&self, token: &TokenRecord, at: Timestamp) -> Result<(), StoreError>;
+
+    async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Stores a login session by the hash of its id.
+    async fn put_session(
+        &self,
+        id_hash: &str,
+        login: &str,
+        expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// A session's login and expiry.
+    async fn session(&self, id_hash: &str) -> Result<Option<(String, Timestamp)>, StoreError>;
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
 
     /// Counts of orders per stage.
     async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;

@@ -9,7 +9,13 @@ use whistle_core::order::{self, Context, Event, EventPayload, Order};
 use whistle_core::reference::Reference;
 use whistle_core::time::{beijing_date, to_millis, Timestamp};
 
-use crate::types::{CommandError, Envelope, OrderRef, Outcome, Request, Requester};
+use crate::types::{CommandError, Envelope, Idempotency, OrderRef, Outcome, Request, Requester};
+
+/// A command with its optional idempotency key.
+pub(crate) type Item = (Envelope, Option<Idempotency>);
+
+/// A stored idempotency record: request hash, order, number and the version it produced.
+pub(crate) type IdempotencyRecord = (String, OrderId, OrderNo, u64);
 
 /// What the backend loaded for a batch.
 #[derive(Default)]
@@ -18,6 +24,8 @@ pub(crate) struct Loaded {
     pub by_no: HashMap<OrderNo, OrderId>,
     /// The last order number issued per Beijing day.
     pub counters: HashMap<NaiveDate, u64>,
+    /// Idempotency records already stored for the batch's keys, by (principal, key).
+    pub idempotency: HashMap<(String, String), IdempotencyRecord>,
 }
 
 impl Loaded {
@@ -43,6 +51,10 @@ pub(crate) struct Plan {
     pub requesters: Vec<(OrderId, Requester)>,
     pub unit_links: Vec<UnitLink>,
     pub counters: Vec<(NaiveDate, u64)>,
+    /// New idempotency records: (principal, key) and what they answer.
+    pub idempotency: Vec<((String, String), IdempotencyRecord)>,
+    /// Request texts of new orders, for the search index.
+    pub texts: Vec<(OrderId, String)>,
 }
 
 impl Plan {
@@ -55,16 +67,30 @@ impl Plan {
             requesters: Vec::new(),
             unit_links: Vec::new(),
             counters: Vec::new(),
+            idempotency: Vec::new(),
+            texts: Vec::new(),
         }
     }
 }
 
-/// What a batch needs loaded: order ids, order numbers (targets and references) and intake days.
-pub(crate) fn wanted(batch: &[Envelope]) -> (Vec<OrderId>, Vec<OrderNo>, Vec<NaiveDate>) {
+/// What a batch needs loaded: order ids, order numbers (targets and references), intake days
+/// and idempotency keys.
+pub(crate) struct Wanted {
+    pub ids: Vec<OrderId>,
+    pub nos: Vec<OrderNo>,
+    pub days: Vec<NaiveDate>,
+    pub keys: Vec<(String, String)>,
+}
+
+pub(crate) fn wanted(batch: &[Item]) -> Wanted {
     let mut ids = BTreeSet::new();
     let mut nos = BTreeSet::new();
     let mut days = BTreeSet::new();
-    for envelope in batch {
+    let mut keys = BTreeSet::new();
+    for (envelope, idempotency) in batch {
+        if let Some(idempotency) = idempotency {
+            keys.insert((idempotency.principal.clone(), idempotency.key.clone()));
+        }
         match &envelope.request {
             Request::Intake { intake, .. } => {
                 days.insert(beijing_date(envelope.at));
@@ -83,16 +109,17 @@ pub(crate) fn wanted(batch: &[Envelope]) -> (Vec<OrderId>, Vec<OrderNo>, Vec<Nai
             }
         }
     }
-    (
-        ids.into_iter().collect(),
-        nos.into_iter().collect(),
-        days.into_iter().collect(),
-    )
+    Wanted {
+        ids: ids.into_iter().collect(),
+        nos: nos.into_iter().collect(),
+        days: days.into_iter().collect(),
+        keys: keys.into_iter().collect(),
+    }
 }
 
 pub(crate) fn plan(
     reference: &Reference,
-    batch: Vec<Envelope>,
+    batch: Vec<Item>,
     mut loaded: Loaded,
     mut new_id: impl FnMut() -> OrderId,
 ) -> Plan {
@@ -103,7 +130,26 @@ pub(crate) fn plan(
     let mut requesters = Vec::new();
     let mut unit_links = Vec::new();
     let mut counters_touched = BTreeSet::new();
-    for envelope in batch {
+    let mut new_keys = Vec::new();
+    let mut texts = Vec::new();
+    for (envelope, idempotency) in batch {
+        if let Some(idempotency) = &idempotency {
+            let slot = (idempotency.principal.clone(), idempotency.key.clone());
+            if let Some((hash, order_id, order_no, version)) = loaded.idempotency.get(&slot) {
+                results.push(if hash == &idempotency.request_hash {
+                    Ok(Outcome {
+                        order_id: *order_id,
+                        order_no: order_no.clone(),
+                        version: *version,
+                        events: Vec::new(),
+                        replayed: true,
+                    })
+                } else {
+                    Err(CommandError::IdempotencyMismatch)
+                });
+                continue;
+            }
+        }
         let Envelope { actor, at, request } = envelope;
         let context = Context {
             now: at,
@@ -135,11 +181,13 @@ pub(crate) fn plan(
                 if let Some(requester) = requester {
                     requesters.push((id, requester));
                 }
+                texts.push((id, order.text.clone()));
                 let outcome = Outcome {
                     order_id: id,
                     order_no: no,
                     version: order.version,
                     events: new_events,
+                    replayed: false,
                 };
                 new_orders.insert(id);
                 touched.push(id);
@@ -183,6 +231,7 @@ pub(crate) fn plan(
                     order_no: next.no.clone(),
                     version: next.version,
                     events: new_events,
+                    replayed: false,
                 };
                 touched.push(id);
                 loaded.orders.insert(id, next);
@@ -211,6 +260,17 @@ pub(crate) fn plan(
                 }
             }
             events.extend(outcome.events.iter().cloned());
+            if let Some(idempotency) = idempotency {
+                let slot = (idempotency.principal, idempotency.key);
+                let record = (
+                    idempotency.request_hash,
+                    outcome.order_id,
+                    outcome.order_no.clone(),
+                    outcome.version,
+                );
+                loaded.idempotency.insert(slot.clone(), record.clone());
+                new_keys.push((slot, record));
+            }
         }
         results.push(result);
     }
@@ -231,6 +291,8 @@ pub(crate) fn plan(
         requesters,
         unit_links,
         counters,
+        idempotency: new_keys,
+        texts,
     }
 }
 

@@ -12,23 +12,30 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, NoTls};
 use whistle_core::catalogue::CatalogueEntry;
-use whistle_core::ids::{Actor, OrderId, OrderNo};
+use whistle_core::ids::{Actor, OrderId, OrderNo, UnitCode};
 use whistle_core::order::{Event, Order};
 use whistle_core::org::UnitChange;
 use whistle_core::reference::Reference;
 use whistle_core::time::{from_millis, to_millis, Timestamp};
 
-use crate::plan::{self, Loaded, Plan, Row};
+use crate::plan::{self, Item, Loaded, Plan, Row};
 use crate::refdata::{ImportWrites, RawReference};
 use crate::sql::{self, Param};
 use crate::types::*;
 use crate::Store;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "service",
+        include_str!("../migrations/postgres/0002_service.sql"),
+    ),
+];
 const BATCH_MAX: usize = 2048;
 /// The advisory lock that serialises migrations and reference imports across servers.
 const REFERENCE_LOCK: i64 = 0x0057_4849_5354_4c45;
@@ -47,7 +54,7 @@ type EventColumns<'a> = (
 
 pub struct PgStore {
     pool: Pool,
-    writer: mpsc::Sender<(Vec<Envelope>, oneshot::Sender<Results>)>,
+    writer: mpsc::Sender<(Vec<Item>, oneshot::Sender<Results>)>,
     reference: Arc<RwLock<Arc<Reference>>>,
 }
 
@@ -187,7 +194,7 @@ async fn connect_writer(config: &tokio_postgres::Config) -> Result<Client, Store
 async fn writer_loop(
     config: tokio_postgres::Config,
     mut client: Client,
-    mut receiver: mpsc::Receiver<(Vec<Envelope>, oneshot::Sender<Results>)>,
+    mut receiver: mpsc::Receiver<(Vec<Item>, oneshot::Sender<Results>)>,
     reference: Arc<RwLock<Arc<Reference>>>,
 ) {
     while let Some(first) = receiver.recv().await {
@@ -212,7 +219,7 @@ async fn writer_loop(
         }
         let sizes: Vec<usize> = jobs.iter().map(|(batch, _)| batch.len()).collect();
         let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
-        let envelopes: Vec<Envelope> = batches.into_iter().flatten().collect();
+        let envelopes: Vec<Item> = batches.into_iter().flatten().collect();
         let snapshot = match reference.read() {
             Ok(r) => r.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -234,11 +241,34 @@ async fn writer_loop(
 async fn execute_batch(
     client: &mut Client,
     reference: &Reference,
-    batch: Vec<Envelope>,
+    batch: Vec<Item>,
 ) -> Result<Results, StoreError> {
     let tx = client.transaction().await.map_err(pg)?;
-    let (ids, nos, days) = plan::wanted(&batch);
     let mut loaded = Loaded::default();
+    let plan::Wanted {
+        ids,
+        nos,
+        days,
+        keys,
+    } = plan::wanted(&batch);
+    for (principal, key) in keys {
+        let row = tx
+            .query_opt(
+                "SELECT request_hash, order_id, order_no, version FROM idempotency WHERE principal = $1 AND key = $2",
+                &[&principal, &key],
+            )
+            .await
+            .map_err(pg)?;
+        if let Some(row) = row {
+            let record = (
+                row.get::<_, String>(0),
+                OrderId(row.get(1)),
+                OrderNo::parse(row.get(2))?,
+                row.get::<_, i64>(3) as u64,
+            );
+            loaded.idempotency.insert((principal, key), record);
+        }
+    }
     if !ids.is_empty() || !nos.is_empty() {
         let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
         let nos: Vec<&str> = nos.iter().map(|no| no.as_str()).collect();
@@ -416,6 +446,56 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
             "INSERT INTO requesters (order_id, name, phone, address_detail) \
              SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[])",
             &[&ids, &names, &phones, &addresses],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    if !plan.idempotency.is_empty() {
+        let principals: Vec<&str> = plan
+            .idempotency
+            .iter()
+            .map(|((p, _), _)| p.as_str())
+            .collect();
+        let keys: Vec<&str> = plan
+            .idempotency
+            .iter()
+            .map(|((_, k), _)| k.as_str())
+            .collect();
+        let hashes: Vec<&str> = plan
+            .idempotency
+            .iter()
+            .map(|(_, (h, _, _, _))| h.as_str())
+            .collect();
+        let ids: Vec<uuid::Uuid> = plan
+            .idempotency
+            .iter()
+            .map(|(_, (_, id, _, _))| id.0)
+            .collect();
+        let nos: Vec<&str> = plan
+            .idempotency
+            .iter()
+            .map(|(_, (_, _, no, _))| no.as_str())
+            .collect();
+        let versions: Vec<i64> = plan
+            .idempotency
+            .iter()
+            .map(|(_, (_, _, _, v))| *v as i64)
+            .collect();
+        let now = to_millis(chrono::Utc::now());
+        tx.execute(
+            "INSERT INTO idempotency (principal, key, request_hash, order_id, order_no, version, created_at) \
+             SELECT p, k, h, i, n, v, $7 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::bigint[]) AS u(p, k, h, i, n, v)",
+            &[&principals, &keys, &hashes, &ids, &nos, &versions, &now],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    if !plan.texts.is_empty() {
+        let ids: Vec<uuid::Uuid> = plan.texts.iter().map(|(id, _)| id.0).collect();
+        let texts: Vec<&str> = plan.texts.iter().map(|(_, t)| t.as_str()).collect();
+        tx.execute(
+            "INSERT INTO order_texts (order_id, text) SELECT * FROM UNNEST($1::uuid[], $2::text[])",
+            &[&ids, &texts],
         )
         .await
         .map_err(pg)?;
@@ -700,7 +780,7 @@ impl Store for PgStore {
         }
     }
 
-    async fn execute(&self, batch: Vec<Envelope>) -> Vec<Result<Outcome, CommandError>> {
+    async fn execute_items(&self, batch: Vec<Item>) -> Vec<Result<Outcome, CommandError>> {
         let count = batch.len();
         if count == 0 {
             return Vec::new();
@@ -764,10 +844,11 @@ impl Store for PgStore {
 
     async fn list_orders(
         &self,
+        scope: &Scope,
         filter: &OrderFilter,
         page: &PageRequest,
     ) -> Result<Page<OrderSummary>, StoreError> {
-        let query = sql::list_orders(filter, page)?;
+        let query = sql::list_orders(scope, filter, page, false)?;
         summaries(&**self.client().await?, query, page.limit(), false).await
     }
 
@@ -778,6 +859,152 @@ impl Store for PgStore {
     ) -> Result<Page<OrderSummary>, StoreError> {
         let query = sql::due(to_millis(at), page)?;
         summaries(&**self.client().await?, query, page.limit(), true).await
+    }
+
+    async fn order_units(&self, id: OrderId) -> Result<Vec<(UnitCode, String)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT unit, role FROM order_units WHERE order_id = $1 ORDER BY unit",
+                &[&id.0],
+            )
+            .await
+            .map_err(pg)?;
+        rows.iter()
+            .map(|r| Ok((UnitCode::parse(r.get(0))?, r.get(1))))
+            .collect()
+    }
+
+    async fn put_user(
+        &self,
+        account: &Account,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO users (login, display_name, role, unit, password_hash, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (login) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, unit = excluded.unit, \
+                 password_hash = excluded.password_hash, active = excluded.active",
+                &[&account.login, &account.display_name, &account.role, &account.unit.as_str(), &password_hash, &account.active, &to_millis(at)],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(())
+    }
+
+    async fn user(&self, login: &str) -> Result<Option<(Account, String)>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT login, display_name, role, unit, active, password_hash FROM users WHERE login = $1", &[&login])
+            .await
+            .map_err(pg)?;
+        row.map(|r| {
+            let account = Account {
+                login: r.get(0),
+                display_name: r.get(1),
+                role: r.get(2),
+                unit: UnitCode::parse(r.get(3))?,
+                active: r.get(4),
+            };
+            Ok((account, r.get(5)))
+        })
+        .transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<Account>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT login, display_name, role, unit, active FROM users ORDER BY login",
+                &[],
+            )
+            .await
+            .map_err(pg)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Account {
+                    login: r.get(0),
+                    display_name: r.get(1),
+                    role: r.get(2),
+                    unit: UnitCode::parse(r.get(3))?,
+                    active: r.get(4),
+                })
+            })
+            .collect()
+    }
+
+    async fn put_token(&self, token: &TokenRecord, at: Timestamp) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO tokens (id, secret_hash, name, scope, login, unit, created_at, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (id) DO UPDATE SET revoked = excluded.revoked",
+                &[&token.id, &token.secret_hash, &token.name, &token.scope, &token.login, &token.unit.as_str(), &to_millis(at), &token.revoked],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(())
+    }
+
+    async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT id, secret_hash, name, scope, login, unit, revoked FROM tokens WHERE id = $1", &[&id])
+            .await
+            .map_err(pg)?;
+        row.map(|r| {
+            Ok(TokenRecord {
+                id: r.get(0),
+                secret_hash: r.get(1),
+                name: r.get(2),
+                scope: r.get(3),
+                login: r.get(4),
+                unit: UnitCode::parse(r.get(5))?,
+                revoked: r.get(6),
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_session(
+        &self,
+        id_hash: &str,
+        login: &str,
+        expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO sessions (id_hash, login, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                &[&id_hash, &login, &to_millis(at), &to_millis(expires_at)],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<(String, Timestamp)>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT login, expires_at FROM sessions WHERE id_hash = $1",
+                &[&id_hash],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(row.map(|r| (r.get(0), from_millis(r.get(1)))))
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM sessions WHERE id_hash = $1", &[&id_hash])
+            .await
+            .map_err(pg)?;
+        Ok(())
     }
 
     async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {

@@ -2,7 +2,7 @@
 
 use whistle_core::time::to_millis;
 
-use crate::types::{OrderFilter, PageRequest, StoreError};
+use crate::types::{OrderFilter, PageRequest, Scope, StoreError};
 
 pub(crate) const SUMMARY_COLUMNS: &str = "o.id, o.no, o.version, o.stage, o.request_type, o.category, o.urgency, \
     o.district, o.street, o.lead_unit, o.received_at, o.respond_by, o.handle_by, o.next_due_at, o.closed_at, o.excluded";
@@ -44,19 +44,78 @@ impl Query {
 
 /// The list query: newest first, keyset on (received_at, id). A unit filter goes through the
 /// `order_units` index.
-pub(crate) fn list_orders(filter: &OrderFilter, page: &PageRequest) -> Result<Query, StoreError> {
+pub(crate) fn list_orders(
+    scope: &Scope,
+    filter: &OrderFilter,
+    page: &PageRequest,
+    sqlite: bool,
+) -> Result<Query, StoreError> {
     let mut query = Query {
         sql: String::new(),
         params: Vec::new(),
     };
     let mut conditions = Vec::new();
-    let (time, id) = if let Some(unit) = &filter.unit {
+    // A single unit (a filter, or a handler's scope) reads the order_units index directly.
+    let single_unit = match (&filter.unit, scope) {
+        (Some(unit), _) => Some(unit.clone()),
+        (None, Scope::Units(units)) if units.len() == 1 => Some(units[0].clone()),
+        _ => None,
+    };
+    let (time, id) = if let Some(unit) = &single_unit {
         let p = query.push(Param::Text(unit.to_string()));
         conditions.push(format!("u.unit = {p}"));
         ("u.received_at", "u.order_id")
     } else {
         ("o.received_at", "o.id")
     };
+    match scope {
+        Scope::All => {}
+        Scope::District(district) => {
+            let p = query.push(Param::Text(district.to_string()));
+            conditions.push(format!("o.district = {p}"));
+        }
+        Scope::Street(street) => {
+            let p = query.push(Param::Text(street.to_string()));
+            conditions.push(format!("o.street = {p}"));
+        }
+        Scope::Units(units) if units.is_empty() => conditions.push("1 = 0".into()),
+        Scope::Units(units) if single_unit.as_ref() == units.first() && units.len() == 1 => {}
+        Scope::Units(units) => {
+            let list: Vec<String> = units
+                .iter()
+                .map(|u| query.push(Param::Text(u.to_string())))
+                .collect();
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM order_units s WHERE s.order_id = o.id AND s.unit IN ({}))",
+                list.join(", ")
+            ));
+        }
+    }
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        // The text is bound, never spliced. LIKE wildcards in it are escaped; only then is an
+        // ESCAPE clause added, since SQLite's trigram index serves plain LIKE patterns.
+        let wild = text.contains(['%', '_', '\\']);
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let p = query.push(Param::Text(format!("%{escaped}%")));
+        let like = if wild {
+            format!("LIKE {p} ESCAPE '\\'")
+        } else {
+            format!("LIKE {p}")
+        };
+        conditions.push(if sqlite {
+            format!("o.id IN (SELECT t.order_id FROM order_texts_fts f JOIN order_texts t ON t.rowid = f.rowid WHERE f.text {like})")
+        } else {
+            format!("o.id IN (SELECT t.order_id FROM order_texts t WHERE t.text {like})")
+        });
+    }
     if let Some(stage) = &filter.stage {
         if !whistle_core::order::Stage::NAMES.contains(&stage.as_str()) {
             return Err(StoreError::Domain(
@@ -96,7 +155,7 @@ pub(crate) fn list_orders(filter: &OrderFilter, page: &PageRequest) -> Result<Qu
         conditions.push(format!("({time}, {id}) < ({a}, {b})"));
     }
     let limit = query.push(Param::Int(page.limit() + 1));
-    let join = if filter.unit.is_some() {
+    let join = if single_unit.is_some() {
         " JOIN order_units u ON u.order_id = o.id"
     } else {
         ""

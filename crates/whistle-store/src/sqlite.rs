@@ -8,23 +8,30 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::oneshot;
 use whistle_core::catalogue::CatalogueEntry;
-use whistle_core::ids::{Actor, OrderId, OrderNo};
+use whistle_core::ids::{Actor, OrderId, OrderNo, UnitCode};
 use whistle_core::order::{Event, Order};
 use whistle_core::org::UnitChange;
 use whistle_core::reference::Reference;
 use whistle_core::time::{from_millis, to_millis, Timestamp};
 
-use crate::plan::{self, Loaded, Plan, Row};
+use crate::plan::{self, Item, Loaded, Plan, Row};
 use crate::refdata::{ImportWrites, RawReference};
 use crate::sql::{self, Param};
 use crate::types::*;
 use crate::Store;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "service",
+        include_str!("../migrations/sqlite/0002_service.sql"),
+    ),
+];
 
 /// The most commands one transaction takes; more wait for the next.
 const BATCH_MAX: usize = 2048;
@@ -35,7 +42,7 @@ type Results = Vec<Result<Outcome, CommandError>>;
 type Task = Box<dyn FnOnce(&mut Connection, &mut WriterState) + Send>;
 
 enum Job {
-    Execute(Vec<Envelope>, oneshot::Sender<Results>),
+    Execute(Vec<Item>, oneshot::Sender<Results>),
     Run(Task),
 }
 
@@ -234,7 +241,7 @@ fn writer_loop(mut connection: Connection, receiver: Receiver<Job>, mut state: W
                 }
                 let sizes: Vec<usize> = jobs.iter().map(|(batch, _)| batch.len()).collect();
                 let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
-                let envelopes: Vec<Envelope> = batches.into_iter().flatten().collect();
+                let envelopes: Vec<Item> = batches.into_iter().flatten().collect();
                 let reference = state.shared.read().map(|r| r.clone());
                 let mut results = match reference {
                     Ok(reference) => execute_batch(&mut connection, &reference, envelopes),
@@ -251,15 +258,16 @@ fn writer_loop(mut connection: Connection, receiver: Receiver<Job>, mut state: W
     }
 }
 
-fn execute_batch(
-    connection: &mut Connection,
-    reference: &Reference,
-    batch: Vec<Envelope>,
-) -> Results {
+fn execute_batch(connection: &mut Connection, reference: &Reference, batch: Vec<Item>) -> Results {
     let count = batch.len();
     let attempt = (|| -> Result<Results, StoreError> {
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (ids, nos, days) = plan::wanted(&batch);
+        let plan::Wanted {
+            ids,
+            nos,
+            days,
+            keys,
+        } = plan::wanted(&batch);
         let mut loaded = Loaded::default();
         {
             let mut by_id = tx.prepare_cached("SELECT state FROM orders WHERE id = ?1")?;
@@ -287,6 +295,28 @@ fn execute_batch(
                     .query_row([day.to_string()], |r| r.get(0))
                     .optional()?;
                 loaded.counters.insert(day, last.unwrap_or(0) as u64);
+            }
+            let mut key_lookup = tx.prepare_cached(
+                "SELECT request_hash, order_id, order_no, version FROM idempotency WHERE principal = ?1 AND key = ?2",
+            )?;
+            for (principal, key) in keys {
+                let found = key_lookup
+                    .query_row(params![principal, key], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Vec<u8>>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
+                    })
+                    .optional()?;
+                if let Some((hash, id, no, version)) = found {
+                    let id = OrderId(uuid::Uuid::from_slice(&id).map_err(|e| anyhow::anyhow!(e))?);
+                    loaded.idempotency.insert(
+                        (principal, key),
+                        (hash, id, OrderNo::parse(&no)?, version as u64),
+                    );
+                }
             }
         }
         let plan = plan::plan(reference, batch, loaded, || OrderId(uuid::Uuid::now_v7()));
@@ -380,6 +410,30 @@ fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
     )?;
     for (day, last) in &plan.counters {
         counter.execute(params![day.to_string(), *last as i64])?;
+    }
+    let mut key = tx.prepare_cached(
+        "INSERT INTO idempotency (principal, key, request_hash, order_id, order_no, version, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let now = to_millis(chrono::Utc::now());
+    for ((principal, k), (hash, id, no, version)) in &plan.idempotency {
+        key.execute(params![
+            principal,
+            k,
+            hash,
+            id.0.as_bytes(),
+            no.as_str(),
+            *version as i64,
+            now
+        ])?;
+    }
+    let mut text = tx.prepare_cached("INSERT INTO order_texts (order_id, text) VALUES (?1, ?2)")?;
+    let mut index = tx.prepare_cached(
+        "INSERT INTO order_texts_fts (rowid, text) VALUES (last_insert_rowid(), ?1)",
+    )?;
+    for (id, body) in &plan.texts {
+        text.execute(params![id.0.as_bytes(), body])?;
+        index.execute(params![body])?;
     }
     Ok(())
 }
@@ -618,7 +672,7 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn execute(&self, batch: Vec<Envelope>) -> Vec<Result<Outcome, CommandError>> {
+    async fn execute_items(&self, batch: Vec<Item>) -> Vec<Result<Outcome, CommandError>> {
         let count = batch.len();
         if count == 0 {
             return Vec::new();
@@ -690,10 +744,11 @@ impl Store for SqliteStore {
 
     async fn list_orders(
         &self,
+        scope: &Scope,
         filter: &OrderFilter,
         page: &PageRequest,
     ) -> Result<Page<OrderSummary>, StoreError> {
-        let query = sql::list_orders(filter, page)?;
+        let query = sql::list_orders(scope, filter, page, true)?;
         let limit = page.limit();
         self.read(move |c| summaries(c, query, limit, false)).await
     }
@@ -706,6 +761,162 @@ impl Store for SqliteStore {
         let query = sql::due(to_millis(at), page)?;
         let limit = page.limit();
         self.read(move |c| summaries(c, query, limit, true)).await
+    }
+
+    async fn order_units(&self, id: OrderId) -> Result<Vec<(UnitCode, String)>, StoreError> {
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(
+                "SELECT unit, role FROM order_units WHERE order_id = ?1 ORDER BY unit",
+            )?;
+            let rows = statement.query_map([id.0.as_bytes()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut units = Vec::new();
+            for row in rows {
+                let (unit, role) = row?;
+                units.push((UnitCode::parse(&unit)?, role));
+            }
+            Ok(units)
+        })
+        .await
+    }
+
+    async fn put_user(
+        &self,
+        account: &Account,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (account, hash) = (account.clone(), password_hash.to_string());
+        self.run(move |c, _| {
+            c.execute(
+                "INSERT INTO users (login, display_name, role, unit, password_hash, active, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 ON CONFLICT (login) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, unit = excluded.unit, \
+                 password_hash = excluded.password_hash, active = excluded.active",
+                params![account.login, account.display_name, account.role, account.unit.as_str(), hash, account.active, to_millis(at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user(&self, login: &str) -> Result<Option<(Account, String)>, StoreError> {
+        let login = login.to_string();
+        self.read(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT login, display_name, role, unit, active, password_hash FROM users WHERE login = ?1",
+                    [login],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, bool>(4)?, r.get::<_, String>(5)?)),
+                )
+                .optional()?;
+            row.map(|(login, display_name, role, unit, active, hash)| {
+                Ok((Account { login, display_name, role, unit: UnitCode::parse(&unit)?, active }, hash))
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn users(&self) -> Result<Vec<Account>, StoreError> {
+        self.read(|c| {
+            let mut statement = c.prepare(
+                "SELECT login, display_name, role, unit, active FROM users ORDER BY login",
+            )?;
+            let rows = statement.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, bool>(4)?,
+                ))
+            })?;
+            let mut accounts = Vec::new();
+            for row in rows {
+                let (login, display_name, role, unit, active) = row?;
+                accounts.push(Account {
+                    login,
+                    display_name,
+                    role,
+                    unit: UnitCode::parse(&unit)?,
+                    active,
+                });
+            }
+            Ok(accounts)
+        })
+        .await
+    }
+
+    async fn put_token(&self, token: &TokenRecord, at: Timestamp) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.run(move |c, _| {
+            c.execute(
+                "INSERT INTO tokens (id, secret_hash, name, scope, login, unit, created_at, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 ON CONFLICT (id) DO UPDATE SET revoked = excluded.revoked",
+                params![token.id, token.secret_hash, token.name, token.scope, token.login, token.unit.as_str(), to_millis(at), token.revoked],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let id = id.to_string();
+        self.read(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT id, secret_hash, name, scope, login, unit, revoked FROM tokens WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, Option<String>>(4)?, r.get::<_, String>(5)?, r.get::<_, bool>(6)?)),
+                )
+                .optional()?;
+            row.map(|(id, secret_hash, name, scope, login, unit, revoked)| {
+                Ok(TokenRecord { id, secret_hash, name, scope, login, unit: UnitCode::parse(&unit)?, revoked })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn put_session(
+        &self,
+        id_hash: &str,
+        login: &str,
+        expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (id_hash, login) = (id_hash.to_string(), login.to_string());
+        self.run(move |c, _| {
+            c.execute(
+                "INSERT INTO sessions (id_hash, login, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id_hash, login, to_millis(at), to_millis(expires_at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<(String, Timestamp)>, StoreError> {
+        let id_hash = id_hash.to_string();
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT login, expires_at FROM sessions WHERE id_hash = ?1",
+                [id_hash],
+                |r| Ok((r.get::<_, String>(0)?, from_millis(r.get(1)?))),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        let id_hash = id_hash.to_string();
+        self.run(move |c, _| {
+            c.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])?;
+            Ok(())
+        })
+        .await
     }
 
     async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {

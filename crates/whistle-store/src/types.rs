@@ -139,6 +139,56 @@ pub struct Outcome {
     pub order_no: OrderNo,
     pub version: u64,
     pub events: Vec<Event>,
+    /// True when an idempotency key matched an earlier request: nothing was executed now, and
+    /// `version` is the version that request produced.
+    pub replayed: bool,
+}
+
+/// An idempotency key for a write: the first result is stored with the command, in its
+/// transaction; a retry with the same key and the same request gets that result again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Idempotency {
+    /// Whose key space (a user login or a token id): keys of different clients never collide.
+    pub principal: String,
+    pub key: String,
+    /// A hash of the request; the same key with another request is refused.
+    pub request_hash: String,
+}
+
+/// What part of the orders a principal may see. Enforced by the store's queries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "scope", content = "of", rename_all = "snake_case")]
+pub enum Scope {
+    /// The 12345 centre, administrators.
+    All,
+    /// A district's leaders and sub-centre: orders located in the district.
+    District(UnitCode),
+    /// A street's leaders: orders located in the street.
+    Street(UnitCode),
+    /// A handling unit (lead, co-handler or copied), or a department line (all its units).
+    Units(Vec<UnitCode>),
+}
+
+/// An account (the role is the server's vocabulary; the store keeps it as text).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub login: String,
+    pub display_name: String,
+    pub role: String,
+    pub unit: UnitCode,
+    pub active: bool,
+}
+
+/// An integration token's stored record; the secret itself is never stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub id: String,
+    pub secret_hash: String,
+    pub name: String,
+    pub scope: String,
+    pub login: Option<String>,
+    pub unit: UnitCode,
+    pub revoked: bool,
 }
 
 #[derive(Clone, Debug, Error, PartialEq)]
@@ -149,6 +199,8 @@ pub enum CommandError {
     NotFound(String),
     #[error("order changed: you saw version {expected}, it is now at {actual}")]
     Conflict { expected: u64, actual: u64 },
+    #[error("this idempotency key was used for a different request")]
+    IdempotencyMismatch,
     #[error("storage failed: {0}")]
     Store(String),
 }
@@ -159,6 +211,7 @@ impl CommandError {
             CommandError::Domain(error) => error.key(),
             CommandError::NotFound(_) => "not_found",
             CommandError::Conflict { .. } => "conflict",
+            CommandError::IdempotencyMismatch => "idempotency_mismatch",
             CommandError::Store(_) => "store",
         }
     }
@@ -171,6 +224,9 @@ impl CommandError {
             (CommandError::NotFound(no), Lang::Zh) => format!("工单 {no} 不存在"),
             (CommandError::Conflict { expected, actual }, Lang::Zh) => {
                 format!("工单已被他人更新（您看到的是第 {expected} 版，当前为第 {actual} 版），请刷新后重试")
+            }
+            (CommandError::IdempotencyMismatch, Lang::Zh) => {
+                "该幂等键已用于另一个不同的请求".to_string()
             }
             (CommandError::Store(_), Lang::Zh) => "存储失败，命令未执行，请重试".to_string(),
         }
@@ -215,6 +271,8 @@ pub struct OrderFilter {
     pub category: Option<CategoryCode>,
     pub received_from: Option<Timestamp>,
     pub received_before: Option<Timestamp>,
+    /// A substring of the request text (Chinese or not), found through the trigram index.
+    pub text: Option<String>,
 }
 
 pub const PAGE_LIMIT_MAX: u32 = 1000;

@@ -12,8 +12,8 @@ use whistle_core::order::{
 use whistle_core::org::{UnitChange, UnitKind};
 use whistle_store::import::{parse, FileKind};
 use whistle_store::{
-    CommandError, Envelope, OrderFilter, OrderRef, PageRequest, ReferenceImport, Request,
-    StoreError,
+    CommandError, Envelope, Idempotency, OrderFilter, OrderRef, PageRequest, ReferenceImport,
+    Request, Scope, StoreError,
 };
 
 conformance!(
@@ -31,6 +31,10 @@ conformance!(
     personal_data_stays_out_of_events,
     random_commands_keep_projections_equal_to_replay,
     schemas_of_other_versions_are_refused,
+    idempotency_keys_return_the_first_result,
+    scopes_limit_what_each_principal_sees,
+    text_search_finds_chinese_substrings_and_is_inert,
+    accounts_tokens_and_sessions_round_trip,
 );
 
 async fn reference_data_is_complete(db: TestDb) {
@@ -189,7 +193,7 @@ async fn a_whole_life_is_recorded_and_replays(db: TestDb) {
             ..OrderFilter::default()
         };
         let page = store
-            .list_orders(&filter, &PageRequest::default())
+            .list_orders(&Scope::All, &filter, &PageRequest::default())
             .await
             .unwrap();
         assert_eq!(page.items.len(), 1, "{unit}");
@@ -245,6 +249,7 @@ async fn snapshot(db: &TestDb) -> (i64, i64, String) {
     let page = db
         .store
         .list_orders(
+            &Scope::All,
             &OrderFilter::default(),
             &PageRequest {
                 after: None,
@@ -559,7 +564,10 @@ async fn lists_filter_and_paginate_stably(db: TestDb) {
             let mut seen = Vec::new();
             let mut page = PageRequest { after: None, limit };
             loop {
-                let result = store.list_orders(&filter, &page).await.unwrap();
+                let result = store
+                    .list_orders(&Scope::All, &filter, &page)
+                    .await
+                    .unwrap();
                 seen.extend(result.items.iter().map(|o| (o.received_at, o.id)));
                 match result.next {
                     Some(next) => page.after = Some(next),
@@ -634,6 +642,7 @@ async fn lists_filter_and_paginate_stably(db: TestDb) {
     assert_eq!(collect(window, 3).await.len(), 10);
     let bad = store
         .list_orders(
+            &Scope::All,
             &OrderFilter {
                 stage: Some("bogus".into()),
                 ..OrderFilter::default()
@@ -644,6 +653,7 @@ async fn lists_filter_and_paginate_stably(db: TestDb) {
     assert!(matches!(bad, Err(StoreError::Domain(_))));
     let bad = store
         .list_orders(
+            &Scope::All,
             &OrderFilter::default(),
             &PageRequest {
                 after: Some("garbage".into()),
@@ -655,6 +665,7 @@ async fn lists_filter_and_paginate_stably(db: TestDb) {
     // A huge page is capped.
     let capped = store
         .list_orders(
+            &Scope::All,
             &OrderFilter::default(),
             &PageRequest {
                 after: None,
@@ -1265,4 +1276,347 @@ async fn schemas_of_other_versions_are_refused(db: TestDb) {
         let error = whistle_store::open(&db.url, mode).await.err().unwrap();
         assert!(error.to_string().contains("newer"), "{error}");
     }
+}
+
+fn keyed(envelope: Envelope, key: &str, hash: &str) -> (Envelope, Option<Idempotency>) {
+    (
+        envelope,
+        Some(Idempotency {
+            principal: "client-a".into(),
+            key: key.into(),
+            request_hash: hash.into(),
+        }),
+    )
+}
+
+async fn idempotency_keys_return_the_first_result(db: TestDb) {
+    let store = &db.store;
+    let make = || {
+        intake(
+            "2025-10-09 09:00",
+            complaint("110105010", "11.04.01", "占道"),
+        )
+    };
+    let first = store
+        .execute_items(vec![keyed(make(), "k1", "h1")])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap();
+    assert!(!first.replayed);
+    // A retry, alone or twice in one batch, returns the first order; nothing new is created.
+    let again = store
+        .execute_items(vec![keyed(make(), "k1", "h1")])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap();
+    assert!(again.replayed && again.order_id == first.order_id && again.order_no == first.order_no);
+    let results = store
+        .execute_items(vec![keyed(make(), "k2", "h2"), keyed(make(), "k2", "h2")])
+        .await;
+    let (a, b) = (results[0].as_ref().unwrap(), results[1].as_ref().unwrap());
+    assert!(!a.replayed && b.replayed && a.order_id == b.order_id);
+    // The same key with another request is refused.
+    let error = store
+        .execute_items(vec![keyed(make(), "k1", "other")])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.key(), "idempotency_mismatch");
+    // Another client's identical key is its own.
+    let other = store
+        .execute_items(vec![(
+            make(),
+            Some(Idempotency {
+                principal: "client-b".into(),
+                key: "k1".into(),
+                request_hash: "h1".into(),
+            }),
+        )])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap();
+    assert!(!other.replayed);
+    assert_eq!(store.totals().await.unwrap().0, 3);
+    // A refused command stores no key: the corrected retry runs.
+    let bad = intake("2025-10-09 09:00", complaint("110105010", "11.04.01", ""));
+    assert!(store
+        .execute_items(vec![keyed(bad, "k3", "h3")])
+        .await
+        .pop()
+        .unwrap()
+        .is_err());
+    let good = store
+        .execute_items(vec![keyed(make(), "k3", "h3")])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap();
+    assert!(!good.replayed);
+}
+
+async fn scopes_limit_what_each_principal_sees(db: TestDb) {
+    let store = &db.store;
+    let mut made = Vec::new();
+    for (street, category) in [
+        ("110105010", "11.04.01"),
+        ("110105011", "04.02"),
+        ("110101001", "11.04.01"),
+        ("110101001", "04.02"),
+    ] {
+        let order = store
+            .execute_one(intake(
+                "2025-10-09 09:00",
+                complaint(street, category, "范围测试"),
+            ))
+            .await
+            .unwrap();
+        store
+            .execute_one(support::command(
+                center(),
+                "2025-10-09 10:00",
+                &order,
+                dispatch(),
+            ))
+            .await
+            .unwrap();
+        made.push(order);
+    }
+    let count = |scope: Scope| {
+        let store = store.clone();
+        async move {
+            store
+                .list_orders(&scope, &OrderFilter::default(), &PageRequest::default())
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    assert_eq!(count(Scope::All).await, 4);
+    assert_eq!(count(Scope::District(code("110105"))).await, 2);
+    assert_eq!(count(Scope::Street(code("110101001"))).await, 2);
+    assert_eq!(count(Scope::Units(vec![code("110105010")])).await, 1);
+    // The co-handling department of 朝阳 sees the street order it assists with.
+    assert_eq!(
+        count(Scope::Units(vec![code("110105.dept.urban-management")])).await,
+        1
+    );
+    // A line: every housing department (04.02 goes to the district's housing commission).
+    let line = vec![
+        code("11.dept.housing"),
+        code("110105.dept.housing"),
+        code("110101.dept.housing"),
+    ];
+    assert_eq!(count(Scope::Units(line.clone())).await, 2);
+    assert_eq!(count(Scope::Units(Vec::new())).await, 0);
+    // A filter inside a scope cannot widen it.
+    let filter = OrderFilter {
+        unit: Some(code("110101001")),
+        ..OrderFilter::default()
+    };
+    let page = store
+        .list_orders(
+            &Scope::Units(vec![code("110105010")]),
+            &filter,
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    let street_order = store
+        .order(&OrderRef::Id(made[0].order_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store
+        .visible(&Scope::Units(vec![code("110105010")]), &street_order)
+        .await
+        .unwrap());
+    assert!(store
+        .visible(&Scope::District(code("110105")), &street_order)
+        .await
+        .unwrap());
+    assert!(!store
+        .visible(&Scope::District(code("110101")), &street_order)
+        .await
+        .unwrap());
+    assert!(!store
+        .visible(&Scope::Units(line), &street_order)
+        .await
+        .unwrap());
+}
+
+async fn text_search_finds_chinese_substrings_and_is_inert(db: TestDb) {
+    let store = &db.store;
+    let texts = [
+        "小区门口占道经营，晚上很吵",
+        "楼上噪音扰民",
+        "'; DROP TABLE orders; --",
+        "<script>alert('x')</script> 垃圾满溢",
+        "100% 无人清运 a_b",
+    ];
+    for text in texts {
+        store
+            .execute_one(intake(
+                "2025-10-09 09:00",
+                complaint("110105010", "11.04.01", text),
+            ))
+            .await
+            .unwrap();
+    }
+    let search = |text: &str| {
+        let store = store.clone();
+        let filter = OrderFilter {
+            text: Some(text.to_string()),
+            ..OrderFilter::default()
+        };
+        async move {
+            store
+                .list_orders(&Scope::All, &filter, &PageRequest::default())
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    assert_eq!(search("占道").await, 1, "two Chinese characters");
+    assert_eq!(search("门口占道经营").await, 1);
+    assert_eq!(search("噪音扰民").await, 1);
+    assert_eq!(search("扰").await, 1, "one character");
+    assert_eq!(
+        search("DROP TABLE").await,
+        1,
+        "stored verbatim, found, and inert"
+    );
+    assert_eq!(search("<script>").await, 1);
+    assert_eq!(search("不存在的内容").await, 0);
+    assert_eq!(search("100% 无人").await, 1);
+    assert_eq!(
+        store.totals().await.unwrap().0,
+        5,
+        "the orders table is intact"
+    );
+    let order = store
+        .list_orders(
+            &Scope::All,
+            &OrderFilter {
+                text: Some("DROP".into()),
+                ..OrderFilter::default()
+            },
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    let stored = store
+        .order(&OrderRef::Id(order.items[0].id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.text, "'; DROP TABLE orders; --");
+}
+
+async fn accounts_tokens_and_sessions_round_trip(db: TestDb) {
+    let store = &db.store;
+    let account = whistle_store::Account {
+        login: "handler-110105010".into(),
+        display_name: "小关街道承办人".into(),
+        role: "handler".into(),
+        unit: code("110105010"),
+        active: true,
+    };
+    store
+        .put_user(&account, "$argon2id$fake", at("2025-10-09 09:00"))
+        .await
+        .unwrap();
+    let (loaded, hash) = store.user("handler-110105010").await.unwrap().unwrap();
+    assert_eq!((loaded, hash.as_str()), (account.clone(), "$argon2id$fake"));
+    store
+        .put_user(
+            &whistle_store::Account {
+                active: false,
+                ..account
+            },
+            "$argon2id$other",
+            at("2025-10-09 10:00"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .user("handler-110105010")
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .active
+    );
+    assert!(store.user("nobody").await.unwrap().is_none());
+    assert_eq!(store.users().await.unwrap().len(), 1);
+    let token = whistle_store::TokenRecord {
+        id: "abc123".into(),
+        secret_hash: "deadbeef".into(),
+        name: "311 app".into(),
+        scope: "open311".into(),
+        login: None,
+        unit: code("11.center"),
+        revoked: false,
+    };
+    store
+        .put_token(&token, at("2025-10-09 09:00"))
+        .await
+        .unwrap();
+    assert_eq!(store.token("abc123").await.unwrap(), Some(token.clone()));
+    store
+        .put_token(
+            &whistle_store::TokenRecord {
+                revoked: true,
+                ..token
+            },
+            at("2025-10-09 09:00"),
+        )
+        .await
+        .unwrap();
+    assert!(store.token("abc123").await.unwrap().unwrap().revoked);
+    store
+        .put_session(
+            "hash1",
+            "handler-110105010",
+            at("2025-10-10 09:00"),
+            at("2025-10-09 09:00"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session("hash1").await.unwrap(),
+        Some(("handler-110105010".into(), at("2025-10-10 09:00")))
+    );
+    store.delete_session("hash1").await.unwrap();
+    assert!(store.session("hash1").await.unwrap().is_none());
+    // A reveal of personal data is an event in the order's history.
+    let order = store
+        .execute_one(intake(
+            "2025-10-09 09:00",
+            complaint("110105010", "11.04.01", "占道"),
+        ))
+        .await
+        .unwrap();
+    let reveal = Command::RevealRequester {
+        reason: "回访需核实电话".into(),
+    };
+    store
+        .execute_one(support::command(
+            center(),
+            "2025-10-09 09:30",
+            &order,
+            reveal,
+        ))
+        .await
+        .unwrap();
+    let history = store.history(order.order_id).await.unwrap();
+    assert_eq!(history.last().unwrap().payload.name(), "requester_revealed");
+    assert_eq!(history.last().unwrap().actor.unit.as_str(), "11.center");
 }

@@ -294,6 +294,9 @@ pub enum OrderCommand {
         from: Option<String>,
         #[arg(long)]
         before: Option<String>,
+        /// A substring of the request text.
+        #[arg(long)]
+        text: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: u32,
         #[arg(long)]
@@ -379,6 +382,7 @@ pub async fn run(env: &Env, command: OrderCommand) -> Result<(), Failure> {
             category,
             from,
             before,
+            text,
             limit,
             after,
         } => {
@@ -397,9 +401,14 @@ pub async fn run(env: &Env, command: OrderCommand) -> Result<(), Failure> {
                     .map_err(d(lang))?,
                 received_from: time(from)?,
                 received_before: time(before)?,
+                text,
             };
             let page = store
-                .list_orders(&filter, &PageRequest { after, limit })
+                .list_orders(
+                    &whistle_store::Scope::All,
+                    &filter,
+                    &PageRequest { after, limit },
+                )
                 .await
                 .map_err(|e| store_failure(e, lang))?;
             print_summaries(&page.items, page.next.as_deref());
