@@ -45,6 +45,8 @@ pub struct Policy {
     pub text_max_chars: usize,
     /// The longest note, reason or answer accepted, in characters.
     pub note_max_chars: usize,
+    /// A running deadline this close gets a "due soon" notice from the deadline worker.
+    pub due_soon_minutes: i64,
 }
 
 impl Default for Policy {
@@ -72,6 +74,7 @@ impl Default for Policy {
             overrides: Vec::new(),
             text_max_chars: 8000,
             note_max_chars: 4000,
+            due_soon_minutes: 120,
         }
     }
 }

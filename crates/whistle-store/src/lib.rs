@@ -142,6 +142,13 @@ pub trait Store: Send + Sync {
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
 
+    /// Orders that need a due-soon or overdue notice at `at`, the longest waiting first (the
+    /// deadline worker's queue, from the `notice_at` index).
+    async fn notices_due(&self, at: Timestamp, limit: u32) -> Result<Vec<OrderId>, StoreError>;
+
+    /// How many open orders have a running deadline at or before `at` (from the due index).
+    async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError>;
+
     /// Counts of orders per stage.
     async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
 

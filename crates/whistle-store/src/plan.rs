@@ -44,6 +44,8 @@ pub(crate) struct UnitLink {
 }
 
 pub(crate) struct Plan {
+    /// The policy's due-soon window, for each projection's `notice_at`.
+    pub due_soon_minutes: i64,
     pub results: Vec<Result<Outcome, CommandError>>,
     pub events: Vec<Event>,
     /// Final states of the orders the batch changed, with whether each is new.
@@ -59,8 +61,9 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// A plan that only rewrites one order's projection (used by `rebuild_projections`).
-    pub fn rewrite(order: Order) -> Plan {
+    pub fn rewrite(order: Order, due_soon_minutes: i64) -> Plan {
         Plan {
+            due_soon_minutes,
             results: Vec::new(),
             events: Vec::new(),
             orders: vec![(order, false)],
@@ -285,6 +288,7 @@ pub(crate) fn plan(
         .map(|day| (day, loaded.counters[&day]))
         .collect();
     Plan {
+        due_soon_minutes: reference.policy.due_soon_minutes,
         results,
         events,
         orders,
@@ -324,13 +328,15 @@ fn invariant(error: whistle_core::error::DomainError) -> CommandError {
 pub(crate) struct Row<'a> {
     pub order: &'a Order,
     pub state: String,
+    pub notice_at: Option<i64>,
 }
 
 impl<'a> Row<'a> {
-    pub fn new(order: &'a Order) -> Result<Row<'a>, serde_json::Error> {
+    pub fn new(order: &'a Order, due_soon_minutes: i64) -> Result<Row<'a>, serde_json::Error> {
         Ok(Row {
             order,
             state: serde_json::to_string(order)?,
+            notice_at: order.next_notice_at(due_soon_minutes).map(to_millis),
         })
     }
     pub fn stage(&self) -> &'static str {

@@ -333,7 +333,7 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
     let rows: Vec<(Row, bool)> = plan
         .orders
         .iter()
-        .map(|(order, new)| Ok((Row::new(order)?, *new)))
+        .map(|(order, new)| Ok((Row::new(order, plan.due_soon_minutes)?, *new)))
         .collect::<Result<_, serde_json::Error>>()
         .map_err(|e| anyhow::anyhow!(e))?;
     let new: Vec<&Row> = rows.iter().filter(|(_, n)| *n).map(|(r, _)| r).collect();
@@ -357,7 +357,8 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
         let closed: Vec<Option<i64>> = new.iter().map(|r| r.closed_at()).collect();
         let excluded: Vec<bool> = new.iter().map(|r| r.excluded()).collect();
         let states: Vec<&str> = new.iter().map(|r| r.state.as_str()).collect();
-        let params: [&(dyn ToSql + Sync); 19] = [
+        let notices: Vec<Option<i64>> = new.iter().map(|r| r.notice_at).collect();
+        let params: [&(dyn ToSql + Sync); 20] = [
             &ids,
             &nos,
             &versions,
@@ -377,13 +378,14 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
             &closed,
             &excluded,
             &states,
+            &notices,
         ];
         tx.execute(
             "INSERT INTO orders (id, no, version, stage, request_type, channel, category, urgency, district, street, \
-             community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, excluded, state) \
+             community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, excluded, state, notice_at) \
              SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], \
              $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[], \
-             $16::bigint[], $17::bigint[], $18::boolean[], $19::text[])",
+             $16::bigint[], $17::bigint[], $18::boolean[], $19::text[], $20::bigint[])",
             &params,
         )
         .await
@@ -401,13 +403,14 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
         let closed: Vec<Option<i64>> = old.iter().map(|r| r.closed_at()).collect();
         let excluded: Vec<bool> = old.iter().map(|r| r.excluded()).collect();
         let states: Vec<&str> = old.iter().map(|r| r.state.as_str()).collect();
+        let notices: Vec<Option<i64>> = old.iter().map(|r| r.notice_at).collect();
         tx.execute(
             "UPDATE orders AS o SET version = u.version, stage = u.stage, lead_unit = u.lead_unit, respond_by = u.respond_by, \
-             handle_by = u.handle_by, next_due_at = u.next_due_at, closed_at = u.closed_at, excluded = u.excluded, state = u.state \
+             handle_by = u.handle_by, next_due_at = u.next_due_at, closed_at = u.closed_at, excluded = u.excluded, state = u.state, notice_at = u.notice_at \
              FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], \
-             $8::bigint[], $9::boolean[], $10::text[]) \
-             AS u(id, version, stage, lead_unit, respond_by, handle_by, next_due_at, closed_at, excluded, state) WHERE o.id = u.id",
-            &[&ids, &versions, &stages, &leads, &respond, &handle, &due, &closed, &excluded, &states],
+             $8::bigint[], $9::boolean[], $10::text[], $11::bigint[]) \
+             AS u(id, version, stage, lead_unit, respond_by, handle_by, next_due_at, closed_at, excluded, state, notice_at) WHERE o.id = u.id",
+            &[&ids, &versions, &stages, &leads, &respond, &handle, &due, &closed, &excluded, &states, &notices],
         )
         .await
         .map_err(pg)?;
@@ -1007,6 +1010,30 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn notices_due(&self, at: Timestamp, limit: u32) -> Result<Vec<OrderId>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id FROM orders WHERE notice_at IS NOT NULL AND notice_at <= $1 ORDER BY notice_at, id LIMIT $2",
+                &[&to_millis(at), &i64::from(limit)],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows.iter().map(|r| OrderId(r.get(0))).collect())
+    }
+
+    async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT COUNT(*) FROM orders WHERE next_due_at IS NOT NULL AND next_due_at <= $1",
+                &[&to_millis(at)],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(row.get(0))
+    }
+
     async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let client = self.client().await?;
         let rows = client
@@ -1083,6 +1110,7 @@ impl Store for PgStore {
     }
 
     async fn rebuild_projections(&self) -> Result<RebuildReport, StoreError> {
+        let due_soon = self.reference().policy.due_soon_minutes;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg)?;
         tx.execute("LOCK TABLE orders IN EXCLUSIVE MODE", &[])
@@ -1102,8 +1130,8 @@ impl Store for PgStore {
             let stored: Order = serde_json::from_str(row.get(1)).map_err(|e| anyhow::anyhow!(e))?;
             if stored != replayed {
                 report.differing.push(replayed.no.to_string());
-                persist(&*tx, &Plan::rewrite(replayed)).await?;
             }
+            persist(&*tx, &Plan::rewrite(replayed, due_soon)).await?;
         }
         tx.commit().await.map_err(pg)?;
         Ok(report)

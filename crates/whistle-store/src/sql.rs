@@ -12,12 +12,12 @@ pub(crate) const INSERT_EVENT: &str =
 
 pub(crate) const INSERT_ORDER: &str = "INSERT INTO orders (id, no, version, stage, request_type, channel, category, \
     urgency, district, street, community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, \
-    excluded, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+    excluded, state, notice_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
 
 /// Only the columns a command can change, so indexes on the others are not touched.
 pub(crate) const UPDATE_ORDER: &str =
     "UPDATE orders SET version = $2, stage = $3, lead_unit = $4, respond_by = $5, \
-    handle_by = $6, next_due_at = $7, closed_at = $8, excluded = $9, state = $10 WHERE id = $1";
+    handle_by = $6, next_due_at = $7, closed_at = $8, excluded = $9, state = $10, notice_at = $11 WHERE id = $1";
 
 #[derive(Clone, Debug)]
 pub(crate) enum Param {

@@ -350,7 +350,7 @@ fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
     let mut insert = tx.prepare_cached(&sql::INSERT_ORDER.replace('$', "?"))?;
     let mut update = tx.prepare_cached(&sql::UPDATE_ORDER.replace('$', "?"))?;
     for (order, new) in &plan.orders {
-        let row = Row::new(order).map_err(|e| anyhow::anyhow!(e))?;
+        let row = Row::new(order, plan.due_soon_minutes).map_err(|e| anyhow::anyhow!(e))?;
         if *new {
             insert.execute(params![
                 order.id.0.as_bytes(),
@@ -371,7 +371,8 @@ fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
                 row.next_due_at(),
                 row.closed_at(),
                 row.excluded(),
-                row.state
+                row.state,
+                row.notice_at
             ])?;
         } else {
             update.execute(params![
@@ -384,7 +385,8 @@ fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
                 row.next_due_at(),
                 row.closed_at(),
                 row.excluded(),
-                row.state
+                row.state,
+                row.notice_at
             ])?;
         }
     }
@@ -919,6 +921,34 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn notices_due(&self, at: Timestamp, limit: u32) -> Result<Vec<OrderId>, StoreError> {
+        let at = to_millis(at);
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(
+                "SELECT id FROM orders WHERE notice_at IS NOT NULL AND notice_at <= ?1 ORDER BY notice_at, id LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![at, i64::from(limit)], |r| r.get::<_, Vec<u8>>(0))?;
+            let mut ids = Vec::new();
+            for row in rows {
+                ids.push(OrderId(uuid::Uuid::from_slice(&row?).map_err(|e| anyhow::anyhow!(e))?));
+            }
+            Ok(ids)
+        })
+        .await
+    }
+
+    async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError> {
+        let at = to_millis(at);
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM orders WHERE next_due_at IS NOT NULL AND next_due_at <= ?1",
+                [at],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
     async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         self.read(|c| {
             let mut statement =
@@ -1000,7 +1030,8 @@ impl Store for SqliteStore {
     }
 
     async fn rebuild_projections(&self) -> Result<RebuildReport, StoreError> {
-        self.run(|connection, _| {
+        let due_soon = self.reference().policy.due_soon_minutes;
+        self.run(move |connection, _| {
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut report = RebuildReport::default();
             let ids: Vec<Vec<u8>> = {
@@ -1023,8 +1054,9 @@ impl Store for SqliteStore {
                     serde_json::from_str(&stored).map_err(|e| anyhow::anyhow!(e))?;
                 if stored != replayed {
                     report.differing.push(replayed.no.to_string());
-                    persist(&tx, &Plan::rewrite(replayed))?;
                 }
+                // Always rewritten: derived columns (the worker's notice_at) follow the policy.
+                persist(&tx, &Plan::rewrite(replayed, due_soon))?;
             }
             tx.commit()?;
             Ok(report)

@@ -16,6 +16,7 @@ mod config;
 mod demo;
 mod order_cmd;
 mod reference_cmd;
+mod server_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -74,6 +75,16 @@ enum Command {
     /// Work orders: intake, the life's commands, show, list, due.
     #[command(subcommand)]
     Order(order_cmd::OrderCommand),
+    /// Run the HTTP service (JSON API, Open311, deadline worker).
+    Serve(server_cmd::ServeArgs),
+    /// A fresh demo: database with reference data, sample orders, an account per role; then serve.
+    Demo(server_cmd::DemoArgs),
+    /// Accounts.
+    #[command(subcommand)]
+    User(server_cmd::UserCommand),
+    /// Integration tokens.
+    #[command(subcommand)]
+    Token(server_cmd::TokenCommand),
     /// Rebuild every projection from the events and report differences.
     Rebuild,
     /// Benchmarks (results go to docs/BENCHMARKS.md).
@@ -216,5 +227,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Bench(command) => bench::run(&env, command).await,
+        Command::Serve(args) => server_cmd::serve(&env, &settings, args).await,
+        Command::Demo(args) => server_cmd::demo(&env, &settings, args).await,
+        Command::User(command) => server_cmd::user(&env, command).await,
+        Command::Token(command) => server_cmd::token(&env, command).await,
     }
 }

@@ -340,6 +340,57 @@ impl Order {
         }
     }
 
+    /// The supervision notices due at `now`: for each running deadline, "overdue" once it has
+    /// passed, else "due soon" once it is within `due_soon_minutes` — each at most once per
+    /// deadline value (an overdue notice makes a missed due-soon notice moot).
+    pub fn notices_due(&self, now: Timestamp, due_soon_minutes: i64) -> Vec<Supervision> {
+        let mut notices = Vec::new();
+        for deadline in [DeadlineKind::Respond, DeadlineKind::Handle] {
+            let Some(due_at) = self.running_deadline(deadline) else {
+                continue;
+            };
+            let seen = |overdue: bool| {
+                self.notices
+                    .iter()
+                    .any(|n| n.deadline == deadline && n.due_at == due_at && n.overdue == overdue)
+            };
+            if seen(true) {
+                continue;
+            }
+            if now > due_at {
+                notices.push(Supervision::Overdue { deadline, due_at });
+            } else if now >= due_at - chrono::Duration::minutes(due_soon_minutes) && !seen(false) {
+                notices.push(Supervision::DueSoon { deadline, due_at });
+            }
+        }
+        notices
+    }
+
+    /// The next moment a notice will be due (the deadline worker's queue is indexed on this).
+    pub fn next_notice_at(&self, due_soon_minutes: i64) -> Option<Timestamp> {
+        let mut next: Option<Timestamp> = None;
+        for deadline in [DeadlineKind::Respond, DeadlineKind::Handle] {
+            let Some(due_at) = self.running_deadline(deadline) else {
+                continue;
+            };
+            let seen = |overdue: bool| {
+                self.notices
+                    .iter()
+                    .any(|n| n.deadline == deadline && n.due_at == due_at && n.overdue == overdue)
+            };
+            let at = if seen(true) {
+                continue;
+            } else if seen(false) {
+                // Overdue means strictly after the deadline.
+                due_at + chrono::Duration::milliseconds(1)
+            } else {
+                due_at - chrono::Duration::minutes(due_soon_minutes)
+            };
+            next = Some(next.map_or(at, |n| n.min(at)));
+        }
+        next
+    }
+
     pub fn is_closed(&self) -> bool {
         matches!(self.stage, Stage::Closed(_))
     }

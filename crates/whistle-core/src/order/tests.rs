@@ -803,3 +803,69 @@ fn time_never_runs_backwards() {
         "time_before_last_event"
     );
 }
+
+#[test]
+fn the_worker_queue_gives_each_notice_once() {
+    let mut h = harness();
+    h.run("11.center", 60, dispatch()).unwrap();
+    let respond_by = h.order.respond_by.unwrap();
+    let soon = 120;
+    assert_eq!(
+        h.order.next_notice_at(soon),
+        Some(respond_by - chrono::Duration::minutes(soon))
+    );
+    assert!(h
+        .order
+        .notices_due(respond_by - chrono::Duration::minutes(121), soon)
+        .is_empty());
+    // Within the window: a due-soon notice for the response deadline.
+    let now = respond_by - chrono::Duration::minutes(30);
+    let notices = h.order.notices_due(now, soon);
+    assert_eq!(
+        notices,
+        vec![Supervision::DueSoon {
+            deadline: DeadlineKind::Respond,
+            due_at: respond_by
+        }]
+    );
+    let minutes = (now - h.now).num_minutes();
+    h.run(
+        "11.center",
+        minutes,
+        Command::Supervise {
+            action: notices[0].clone(),
+            note: String::new(),
+        },
+    )
+    .unwrap();
+    assert!(h.order.notices_due(now, soon).is_empty());
+    assert_eq!(
+        h.order.next_notice_at(soon),
+        Some(respond_by + chrono::Duration::milliseconds(1))
+    );
+    // Missed entirely (worker down): only the overdue notice, and then nothing more.
+    let later = h.order.handle_by.unwrap() + chrono::Duration::hours(1);
+    let notices = h.order.notices_due(later, soon);
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    let minutes = (later - h.now).num_minutes();
+    h.run(
+        "11.center",
+        minutes,
+        Command::Supervise {
+            action: notices[0].clone(),
+            note: String::new(),
+        },
+    )
+    .unwrap();
+    h.run(
+        "11.center",
+        0,
+        Command::Supervise {
+            action: notices[1].clone(),
+            note: String::new(),
+        },
+    )
+    .unwrap();
+    assert!(h.order.notices_due(later, soon).is_empty());
+    assert_eq!(h.order.next_notice_at(soon), None);
+}

@@ -327,7 +327,7 @@ pub struct Intake {
 
 /// A command on an existing order. The intake of a new order is [`Intake`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     /// 派单: to `unit`, or by the dispatch catalogue when absent.
     Dispatch {

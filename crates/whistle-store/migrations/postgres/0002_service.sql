@@ -46,3 +46,7 @@ CREATE TABLE order_texts (
 );
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX order_texts_trgm ON order_texts USING gin (text gin_trgm_ops);
+
+-- The deadline worker's queue: when the order next needs a due-soon or overdue notice.
+ALTER TABLE orders ADD COLUMN notice_at BIGINT;
+CREATE INDEX orders_notice ON orders (notice_at, id) WHERE notice_at IS NOT NULL;

@@ -48,3 +48,7 @@ CREATE TABLE order_texts (
     text TEXT NOT NULL
 );
 CREATE VIRTUAL TABLE order_texts_fts USING fts5(text, content = 'order_texts', tokenize = 'trigram');
+
+-- The deadline worker's queue: when the order next needs a due-soon or overdue notice.
+ALTER TABLE orders ADD COLUMN notice_at BIGINT;
+CREATE INDEX orders_notice ON orders (notice_at, id) WHERE notice_at IS NOT NULL;

@@ -1,0 +1,917 @@
+//! The JSON API `/api/v1`: orders (intake, commands, lists, history, the reveal of personal data),
+//! reference data, deadline preview, citizen tracking, login. Every handler: parse → role and
+//! scope → one engine call → render; errors are `ApiError`s with stable codes.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use whistle_core::calendar::TimeLimit;
+use whistle_core::catalogue::Territory;
+use whistle_core::error::Lang;
+use whistle_core::ids::{CategoryCode, OrderNo, UnitCode};
+use whistle_core::order::{
+    Channel, Command, Intake, Location, Order, RequestType, Triage, Urgency,
+};
+use whistle_core::org::UnitKind;
+use whistle_core::time::{parse_beijing, Timestamp};
+use whistle_store::{
+    Envelope, Idempotency, OrderFilter, OrderRef, OrderSummary, Outcome, PageRequest, Request,
+    Requester, Scope,
+};
+
+use crate::auth::{self, Language, Principal, SESSION_COOKIE};
+use crate::error::{ApiError, ApiResult};
+use crate::roles::Role;
+use crate::AppState;
+
+type AppStateRef = State<Arc<AppState>>;
+
+/// Removes quoted input from a parser message, so no submitted value (a phone number in the
+/// wrong field, say) is echoed back or logged.
+fn sanitize(message: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in message.chars() {
+        if c == '`' {
+            if !inside {
+                out.push('…');
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> ApiResult<T> {
+    serde_json::from_slice(bytes).map_err(|error| {
+        let code = match error.classify() {
+            serde_json::error::Category::Data => "invalid_field",
+            _ => "malformed_json",
+        };
+        ApiError::bad_request(code, &sanitize(&error.to_string()), lang)
+    })
+}
+
+fn query<T>(result: Result<Query<T>, QueryRejection>, lang: Lang) -> ApiResult<T> {
+    result
+        .map(|Query(value)| value)
+        .map_err(|e| ApiError::bad_request("invalid_query", &sanitize(&e.body_text()), lang))
+}
+
+fn idempotency(
+    headers: &HeaderMap,
+    principal: &Principal,
+    scope: &str,
+    body: &[u8],
+    lang: Lang,
+) -> ApiResult<Option<Idempotency>> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1–200 visible characters",
+                lang,
+            )
+        })?;
+    let mut hasher = Sha256::new();
+    hasher.update(scope.as_bytes());
+    hasher.update([0]);
+    hasher.update(body);
+    Ok(Some(Idempotency {
+        principal: principal.name.clone(),
+        key: key.to_string(),
+        request_hash: hex::encode(hasher.finalize()),
+    }))
+}
+
+async fn run(
+    state: &AppState,
+    envelope: Envelope,
+    key: Option<Idempotency>,
+    lang: Lang,
+) -> ApiResult<Outcome> {
+    let result = state.store.execute_items(vec![(envelope, key)]).await.pop();
+    result
+        .unwrap_or_else(|| Err(whistle_store::CommandError::Store("no result".into())))
+        .map_err(|e| ApiError::command(e, lang))
+}
+
+/// An order as the API shows it: the projection, and the requester masked.
+#[derive(Serialize)]
+pub struct OrderView {
+    #[serde(flatten)]
+    pub order: Order,
+    pub requester: Option<Requester>,
+}
+
+async fn view(state: &AppState, order: Order, lang: Lang) -> ApiResult<OrderView> {
+    let requester = state
+        .store
+        .requester(order.id)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?
+        .map(|r| r.masked());
+    Ok(OrderView { order, requester })
+}
+
+async fn visible_order(
+    state: &AppState,
+    principal: &Principal,
+    no: &str,
+    lang: Lang,
+) -> ApiResult<Order> {
+    let no = OrderNo::parse(no).map_err(|_| ApiError::not_found(lang))?;
+    let order = state
+        .store
+        .order(&OrderRef::No(no))
+        .await
+        .map_err(|e| ApiError::store(e, lang))?
+        .ok_or_else(|| ApiError::not_found(lang))?;
+    // Outside the caller's jurisdiction an order does not exist.
+    if !state
+        .store
+        .visible(&principal.scope, &order)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?
+    {
+        return Err(ApiError::not_found(lang));
+    }
+    Ok(order)
+}
+
+fn public_limit(state: &AppState, addr: &SocketAddr, lang: Lang) -> ApiResult<()> {
+    let now = state.clock.now().timestamp();
+    state
+        .limiter
+        .check(
+            &format!("ip:{}", addr.ip()),
+            state.settings.public_per_ip_per_minute,
+            now,
+        )
+        .map_err(|wait| too_many(wait, lang))
+}
+
+pub fn too_many(wait: u64, lang: Lang) -> ApiError {
+    let mut error = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "请求过于频繁，请稍后再试",
+        "too many requests; retry later",
+        lang,
+    );
+    error.retry_after = Some(wait);
+    error
+}
+
+// ----- health -----
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn readyz(State(state): AppStateRef) -> Response {
+    match state.store.totals().await {
+        Ok(_) => (StatusCode::OK, "ready").into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    }
+}
+
+// ----- sessions -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    login: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): AppStateRef,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Language(lang): Language,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let body = body.map_err(|e| ApiError::body(e, lang))?;
+    public_limit(&state, &addr, lang)?;
+    let body: LoginBody = parse_json(&body, lang)?;
+    let invalid = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "用户名或密码错误",
+            "wrong login or password",
+            lang,
+        )
+    };
+    let (account, hash) = state
+        .store
+        .user(&body.login)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?
+        .ok_or_else(invalid)?;
+    if !account.active || !auth::verify_password(&body.password, &hash) {
+        return Err(invalid());
+    }
+    let session = auth::random_hex(16);
+    let now = state.clock.now();
+    let expires_at = now + chrono::Duration::hours(state.settings.session_hours);
+    state
+        .store
+        .put_session(
+            &auth::hash_secret(&session),
+            &account.login,
+            expires_at,
+            now,
+        )
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={session}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
+        state.settings.session_hours * 3600,
+        if state.settings.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    let body = serde_json::json!({
+        "token": session,
+        "login": account.login,
+        "role": account.role,
+        "unit": account.unit,
+        "expires_at": expires_at,
+    });
+    let mut response = Json(body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+pub async fn logout(
+    State(state): AppStateRef,
+    Language(lang): Language,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        state
+            .store
+            .delete_session(&auth::hash_secret(token.trim()))
+            .await
+            .map_err(|e| ApiError::store(e, lang))?;
+    }
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+    Ok(([(header::SET_COOKIE, clear)], StatusCode::NO_CONTENT).into_response())
+}
+
+pub async fn me(principal: Principal) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "name": principal.name,
+        "role": principal.role,
+        "unit": principal.unit,
+        "scope": principal.scope,
+    }))
+}
+
+// ----- orders -----
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LocationInput {
+    #[serde(default)]
+    district: Option<UnitCode>,
+    #[serde(default)]
+    street: Option<UnitCode>,
+    #[serde(default)]
+    community: Option<UnitCode>,
+    #[serde(default)]
+    grid: Option<UnitCode>,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    latitude: Option<f64>,
+    #[serde(default)]
+    longitude: Option<f64>,
+}
+
+fn dispatch_triage() -> Triage {
+    Triage::Dispatch
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateOrder {
+    #[serde(default = "phone")]
+    channel: Channel,
+    request_type: RequestType,
+    text: String,
+    category: CategoryCode,
+    #[serde(default)]
+    urgency: Option<Urgency>,
+    #[serde(default)]
+    received_at: Option<Timestamp>,
+    #[serde(default)]
+    location: LocationInput,
+    #[serde(default = "dispatch_triage")]
+    triage: Triage,
+    #[serde(default)]
+    requester: Option<Requester>,
+    /// Dispatch by the catalogue right after intake (when the triage is `dispatch`).
+    #[serde(default = "yes")]
+    dispatch: bool,
+}
+
+fn phone() -> Channel {
+    Channel::Phone
+}
+
+#[derive(Serialize)]
+struct Created {
+    #[serde(flatten)]
+    order: OrderView,
+    /// Why the automatic dispatch did not happen, when it did not; the order waits for a dispatcher.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dispatch_error: Option<serde_json::Value>,
+}
+
+pub async fn create_order(
+    State(state): AppStateRef,
+    Language(lang): Language,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let body = body.map_err(|e| ApiError::body(e, lang))?;
+    if !principal.role(lang)?.may_intake() {
+        return Err(ApiError::forbidden(lang));
+    }
+    let key = idempotency(&headers, &principal, "POST /orders", &body, lang)?;
+    let input: CreateOrder = parse_json(&body, lang)?;
+    let location = input.location;
+    let intake = Intake {
+        received_at: input.received_at,
+        channel: input.channel,
+        request_type: input.request_type,
+        text: input.text,
+        category: input.category,
+        urgency: input.urgency,
+        location: Location {
+            territory: Territory {
+                district: location.district,
+                street: location.street,
+                community: location.community,
+            },
+            grid: location.grid,
+            address: location.address,
+            latitude: location.latitude,
+            longitude: location.longitude,
+        },
+        triage: input.triage,
+    };
+    let auto_dispatch = input.dispatch && intake.triage == Triage::Dispatch;
+    let now = state.clock.now();
+    let envelope = Envelope {
+        actor: principal.actor(),
+        at: now,
+        request: Request::Intake {
+            intake: Box::new(intake),
+            requester: input.requester,
+        },
+    };
+    let outcome = run(&state, envelope, key, lang).await?;
+    let mut dispatch_error = None;
+    if auto_dispatch {
+        let current = state
+            .store
+            .order(&OrderRef::Id(outcome.order_id))
+            .await
+            .map_err(|e| ApiError::store(e, lang))?;
+        // A replayed create dispatches only if the first attempt did not get that far.
+        if current
+            .as_ref()
+            .is_some_and(|o| o.stage == whistle_core::order::Stage::PendingDispatch)
+        {
+            let dispatch = Envelope {
+                actor: principal.actor(),
+                at: state.clock.now(),
+                request: Request::Command {
+                    order: OrderRef::Id(outcome.order_id),
+                    expected_version: None,
+                    command: Command::Dispatch {
+                        unit: None,
+                        co_handlers: Vec::new(),
+                        handle_by: None,
+                    },
+                },
+            };
+            if let Err(error) = run(&state, dispatch, None, lang).await {
+                dispatch_error =
+                    Some(serde_json::json!({"error": error.code, "message": error.message}));
+            }
+        }
+    }
+    let order = state
+        .store
+        .order(&OrderRef::Id(outcome.order_id))
+        .await
+        .map_err(|e| ApiError::store(e, lang))?
+        .ok_or_else(|| ApiError::not_found(lang))?;
+    let location = format!("/api/v1/orders/{}", order.no);
+    let body = Created {
+        order: view(&state, order, lang).await?,
+        dispatch_error,
+    };
+    let status = if outcome.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut response = (status, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    if outcome.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    unit: Option<String>,
+    stage: Option<String>,
+    district: Option<String>,
+    street: Option<String>,
+    category: Option<String>,
+    from: Option<String>,
+    before: Option<String>,
+    /// A substring of the request text.
+    q: Option<String>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+fn code<T>(
+    text: Option<String>,
+    parse: impl Fn(&str) -> Result<T, whistle_core::error::DomainError>,
+    lang: Lang,
+) -> ApiResult<Option<T>> {
+    text.filter(|t| !t.is_empty())
+        .map(|t| parse(&t))
+        .transpose()
+        .map_err(|e| ApiError::domain(&e, lang))
+}
+
+fn page(
+    state: &AppState,
+    after: Option<String>,
+    limit: Option<u32>,
+    lang: Lang,
+) -> ApiResult<PageRequest> {
+    let limit = limit.unwrap_or(50);
+    if limit == 0 || limit > state.settings.page_limit_max {
+        return Err(ApiError::bad_request(
+            "invalid_page_size",
+            &format!("limit must be 1–{}", state.settings.page_limit_max),
+            lang,
+        ));
+    }
+    Ok(PageRequest { after, limit })
+}
+
+#[derive(Serialize)]
+pub struct PageView {
+    items: Vec<OrderSummary>,
+    next: Option<String>,
+}
+
+pub async fn list_orders(
+    State(state): AppStateRef,
+    Language(lang): Language,
+    principal: Principal,
+    params: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult<Json<PageView>> {
+    let params = query(params, lang)?;
+    let filter = OrderFilter {
+        unit: code(params.unit, UnitCode::parse, lang)?,
+        stage: params.stage,
+        district: code(params.district, UnitCode::parse, lang)?,
+        street: code(params.street, UnitCode::parse, lang)?,
+        category: code(params.category, CategoryCode::parse, lang)?,
+        received_from: code(params.from, parse_beijing, lang)?,
+        received_before: code(params.before, parse_beijing, lang)?,
+        text: params.q.filter(|q| !q.trim().is_empty()),
+    };
+    let page = page(&state, params.after, params.limit, lang)?;
+    let result = state
+        .store
+        .list_orders(&principal.scope, &filter, &page)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    Ok(Json(PageView {
+        items: result.items,
+        next: result.next,
+    }))
+}
+
+pub async fn get_order(
+    State(state): AppStateRef,
+    Language(lang): Language,
+    principal: Principal,
+    Path(no): Path<String>,
+) -> ApiResult<Json<OrderView>> {
+    let order = visible_order(&state, &principal, &no, lang).await?;
+    Ok(Json(view(&state, order, lang).await?))
+}
+
+pub async fn history(
+    State(state): AppStateRef,
+    Language(lang): Language,
+    principal: Principal,
+    Path(no): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let order = visible_order(&state, &principal, &no, lang).await?;
+    let events = state
+        .store
+        .history(order.id)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    Ok(Json(serde_json::json!({"no": order.no, "events": events})))
+}
+
+const COMMANDS: [&str; 19] = [
+    "dispatch",
+    "forward",
+    "record_forward_answer",
+    "accept",
+    "dispute",
+    "review_dispute",
+    "report_part",
+    "contact",
+    "request_extension",
+    "decide_extension",
+    "escalate",
+    "reply",
+    "return_visit",
+    "close",
+    "reopen",
+    "rule_unreasonable",
+    "supervise",
+    "link_repeat",
+    "merge",
+];
+
+#[derive(Serialize)]
+pub struct CommandResult {
+    #[serde(flatten)]
+    order: OrderView,
+    events: Vec<whistle_core::order::Event>,
+    replayed: bool,
+}
+
+/// `POST /api/v1/orders/{no}/{command}` with `{"version": N, …the command's fields}`.
+pub async fn command(
+    State(state): AppStateRef,
+    Language(lang): Language,
+    principal: Principal,
+    headers: HeaderMap,
+    Path((no, name)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<CommandResult>> {
+    let body = body.map_err(|e| ApiError::body(e, lang))?;
+    if !COMMANDS.contains(&name.as_str()) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_command",
+            "没有这个命令",
+            "no such command",
+            lang,
+        ));
+    }
+    let role = principal.role(lang)?;
+    let key = idempotency(
+        &headers,
+        &principal,
+        &format!("POST /orders/{no}/{name}"),
+        &body,
+        lang,
+    )?;
+    let mut fields: serde_json::Map<String, serde_json::Value> = if body.is_empty() {
+        serde_json::Map::new()
+    } else {
+        parse_json(&body, lang)?
+    };
+    let version = fields
+        .remove("version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "version_required",
+                "give the order version you saw as \"version\"",
+                lang,
+            )
+        })?;
+    fields.insert("command".into(), serde_json::Value::String(name.clone()));
+    let sent: Vec<String> = fields.keys().cloned().collect();
+    let command: Command = serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| ApiError::bad_request("invalid_field", &sanitize(&e.to_string()), lang))?;
+    // Unknown fields are refused for every command, also those without fields of their own.
+    let known = serde_json::to_value(&command).map_err(|e| ApiError::internal(e, lang))?;
+    if let Some(unknown) = sent.iter().find(|key| known.get(key.as_str()).is_none()) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            &format!("unknown field {unknown}"),
+            lang,
+        ));
+    }
+    let order = visible_order(&state, &principal, &no, lang).await?;
+    if !role.may(&command) {
+        return Err(ApiError::forbidden(lang));
+    }
+    let envelope = Envelope {
+        actor: principal.actor(),
+        at: state.clock.now(),
+        request: Request::Command {
+            order: OrderRef::Id(order.id),
+            expected_version: Some(version),
+            command,
+        },
+    };
+    let outcome = run(&state, envelope, key, lang).await?;
+    let current = state
+        .store
+        .order(&OrderRef::Id(order.id))
+        .await
+        .map_err(|e| ApiError::store(e, lang))?
+        .ok_or_else(|| ApiError::not_found(lang))?;
+    Ok(Json(CommandResult {
+        order: view(&state, current, lang).await?,
+        events: outcome.events,
+        replayed: outcome.replayed,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevealBody {
+    reason: String,
+}
+
+/// Shows the requester's personal data to an entitled role, recording who and why first.
+pub async fn reveal(
+    State(state): AppStateRef,
+    Language(lang): Language,
+    principal: Principal,
+    Path(no): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Requester>> {
+    let body = body.map_err(|e| ApiError::body(e, lang))?;
+    let body: RevealBody = parse_json(&body, lang)?;
+    let order = visible_order(&state, &principal, &no, lang).await?;
+    if !principal.role(lang)?.may_reveal() {
+        return Err(ApiError::forbidden(lang));
+    }
+    let envelope = Envelope {
+        actor: principal.actor(),
+        at: state.clock.now(),
+        request: Request::Command {
+            order: OrderRef::Id(order.id),
+            expected_version: None,
+            command: Command::RevealRequester {
+                reason: body.reason,
+            },
+        },
+    };
+    run(&state, envelope, None, lang).await?;
+    let requester = state
+        .store
+        .requester(order.id)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?
+        .unwrap_or_default();
+    Ok(Json(requester))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DueQuery {
+    at: Option<String>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Orders whose running deadline is due (centre roles: the due index is city-wide).
+pub async fn due(
+    State(state): AppStateRef,
+    Language(lang): Language,
+    principal: Principal,
+    params: Result<Query<DueQuery>, QueryRejection>,
+) -> ApiResult<Json<PageView>> {
+    let params = query(params, lang)?;
+    if principal.scope != Scope::All {
+        return Err(ApiError::forbidden(lang));
+    }
+    let at = code(params.at, parse_beijing, lang)?.unwrap_or_else(|| state.clock.now());
+    let page = page(&state, params.after, params.limit, lang)?;
+    let result = state
+        .store
+        .due(at, &page)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    Ok(Json(PageView {
+        items: result.items,
+        next: result.next,
+    }))
+}
+
+// ----- reference data -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitsQuery {
+    district: Option<String>,
+    under: Option<String>,
+    kind: Option<String>,
+}
+
+pub async fn units(
+    State(state): AppStateRef,
+    Language(lang): Language,
+    _principal: Principal,
+    params: Result<Query<UnitsQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<whistle_core::org::Unit>>> {
+    let params = query(params, lang)?;
+    let reference = state.store.reference();
+    let directory = &reference.directory;
+    let parent = code(params.district.or(params.under), UnitCode::parse, lang)?;
+    let kind: Option<UnitKind> = code(params.kind, |k| k.parse(), lang)?;
+    let mut units: Vec<whistle_core::org::Unit> = match &parent {
+        Some(code) => directory
+            .children(code)
+            .iter()
+            .filter_map(|c| directory.get(c).cloned())
+            .collect(),
+        None => directory
+            .units()
+            .filter(|u| !u.kind.is_community_level())
+            .cloned()
+            .collect(),
+    };
+    units.retain(|u| kind.is_none_or(|k| u.kind == k));
+    units.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(Json(units))
+}
+
+pub async fn categories(
+    State(state): AppStateRef,
+    _principal: Principal,
+) -> Json<Vec<whistle_core::taxonomy::Category>> {
+    Json(state.store.reference().taxonomy.iter().cloned().collect())
+}
+
+pub async fn catalogue(
+    State(state): AppStateRef,
+    Language(lang): Language,
+    _principal: Principal,
+) -> ApiResult<Json<serde_json::Value>> {
+    let version = state.store.reference().catalogue.version;
+    let entries = state
+        .store
+        .catalogue_entries(version)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    Ok(Json(
+        serde_json::json!({"version": version, "entries": entries}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineQuery {
+    from: String,
+    working_days: Option<u32>,
+    hours: Option<u32>,
+}
+
+pub async fn deadline(
+    State(state): AppStateRef,
+    Language(lang): Language,
+    params: Result<Query<DeadlineQuery>, QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let params = query(params, lang)?;
+    let from = parse_beijing(&params.from).map_err(|e| ApiError::domain(&e, lang))?;
+    let limit = match (params.working_days, params.hours) {
+        (Some(days), None) => TimeLimit::parse(&format!("{days}wd")),
+        (None, Some(hours)) => TimeLimit::parse(&format!("{hours}h")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "give working_days or hours",
+                lang,
+            ))
+        }
+    }
+    .map_err(|e| ApiError::domain(&e, lang))?;
+    let deadline = state.store.reference().calendar.deadline(from, limit);
+    Ok(Json(serde_json::json!({
+        "deadline": whistle_core::time::format_minutes(deadline.at),
+        "at": deadline.at,
+        "fallback_years": deadline.fallback_years,
+    })))
+}
+
+// ----- citizens -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackQuery {
+    phone_last4: String,
+}
+
+/// A citizen checks progress with the order number and the last four digits of the phone used.
+/// Wrong digits and unknown numbers look the same; nothing personal is returned.
+pub async fn track(
+    State(state): AppStateRef,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Language(lang): Language,
+    Path(no): Path<String>,
+    params: Result<Query<TrackQuery>, QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    public_limit(&state, &addr, lang)?;
+    let params = query(params, lang)?;
+    let no = OrderNo::parse(&no).map_err(|_| ApiError::not_found(lang))?;
+    let order = state
+        .store
+        .order(&OrderRef::No(no))
+        .await
+        .map_err(|e| ApiError::store(e, lang))?
+        .ok_or_else(|| ApiError::not_found(lang))?;
+    let requester = state
+        .store
+        .requester(order.id)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    let digits: String = requester
+        .and_then(|r| r.phone)
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    if params.phone_last4.len() != 4 || digits.len() < 4 || !digits.ends_with(&params.phone_last4) {
+        return Err(ApiError::not_found(lang));
+    }
+    let reference = state.store.reference();
+    let category = reference.taxonomy.get(&order.category).map(|c| {
+        if lang == Lang::En {
+            c.name_en.clone()
+        } else {
+            c.name_zh.clone()
+        }
+    });
+    let lead = order
+        .lead()
+        .and_then(|l| reference.directory.get(l))
+        .map(|u| u.name.clone());
+    Ok(Json(serde_json::json!({
+        "no": order.no,
+        "stage": order.stage.name(),
+        "category": category,
+        "received_at": order.received_at,
+        "handling_unit": lead,
+        "handle_by": order.handle_by,
+        "replied_at": order.replied_at,
+        "reply": order.reply.as_ref().map(|r| r.outcome),
+        "closed_at": order.closed_at,
+    })))
+}
+
+pub fn role_label(role: Role) -> &'static str {
+    role.label_zh()
+}

@@ -1,0 +1,184 @@
+//! One error type for every handler: a status, a stable machine-readable code and a message in
+//! the caller's language (Simplified Chinese unless `Accept-Language` asks for English).
+//! Domain refusals are 4xx; only infrastructure failures are 5xx, and they carry no detail.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use whistle_core::error::{DomainError, Lang};
+use whistle_store::{CommandError, StoreError};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// Seconds to wait, sent as `Retry-After` (rate limiting).
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(Body {
+                error: self.code,
+                message: &self.message,
+            }),
+        )
+            .into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
+    }
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, zh: &str, en: &str, lang: Lang) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: if lang == Lang::En {
+                en.to_string()
+            } else {
+                zh.to_string()
+            },
+            retry_after: None,
+        }
+    }
+
+    pub fn unauthenticated(lang: Lang) -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "请先登录或提供有效的令牌",
+            "log in or present a valid token",
+            lang,
+        )
+    }
+
+    pub fn forbidden(lang: Lang) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "您的角色无权执行此操作",
+            "your role may not do this",
+            lang,
+        )
+    }
+
+    /// Also used when the order exists but is outside the caller's jurisdiction: its existence
+    /// is not revealed.
+    pub fn not_found(lang: Lang) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "工单不存在",
+            "no such order",
+            lang,
+        )
+    }
+
+    pub fn bad_request(code: &'static str, detail: &str, lang: Lang) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code,
+            &format!("请求格式有误：{detail}"),
+            &format!("malformed request: {detail}"),
+            lang,
+        )
+    }
+
+    /// A body that could not be read: too large (413) or not a complete body (400).
+    pub fn body(rejection: axum::extract::rejection::BytesRejection, lang: Lang) -> ApiError {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "请求体过大",
+                "request body too large",
+                lang,
+            )
+        } else {
+            ApiError::bad_request("invalid_body", "the body could not be read", lang)
+        }
+    }
+
+    pub fn internal(error: impl std::fmt::Display, lang: Lang) -> ApiError {
+        tracing::error!(%error, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "服务器内部错误，请稍后重试",
+            "internal error; try again",
+            lang,
+        )
+    }
+
+    pub fn domain(error: &DomainError, lang: Lang) -> ApiError {
+        let status = match error {
+            DomainError::IllegalTransition { .. }
+            | DomainError::DisputePending
+            | DomainError::ExtensionPending
+            | DomainError::NoPendingDispute
+            | DomainError::NoPendingExtension
+            | DomainError::AlreadyNotified
+            | DomainError::AlreadyRuledUnreasonable
+            | DomainError::VisitTooEarly
+            | DomainError::TimeBeforeLastEvent => StatusCode::CONFLICT,
+            DomainError::NotLeadUnit { .. }
+            | DomainError::NotCoHandler(_)
+            | DomainError::NotDispatchCenter(_) => StatusCode::FORBIDDEN,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError {
+            status,
+            code: error.key(),
+            message: error.message(lang),
+            retry_after: None,
+        }
+    }
+
+    pub fn command(error: CommandError, lang: Lang) -> ApiError {
+        match error {
+            CommandError::Domain(error) => ApiError::domain(&error, lang),
+            CommandError::NotFound(_) => ApiError::not_found(lang),
+            CommandError::Conflict { .. } => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "conflict",
+                message: error.message(lang),
+                retry_after: None,
+            },
+            CommandError::IdempotencyMismatch => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "idempotency_mismatch",
+                message: error.message(lang),
+                retry_after: None,
+            },
+            CommandError::Store(detail) => ApiError::internal(detail, lang),
+        }
+    }
+
+    pub fn store(error: StoreError, lang: Lang) -> ApiError {
+        match error {
+            StoreError::Domain(error) => ApiError::domain(&error, lang),
+            StoreError::Import(text) | StoreError::Config(text) => {
+                ApiError::bad_request("invalid_request", &text, lang)
+            }
+            other => ApiError::internal(other, lang),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

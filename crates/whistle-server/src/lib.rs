@@ -1,0 +1,100 @@
+//! The Whistle HTTP service: the JSON API over the engine, accounts and roles, Open311, the
+//! deadline worker. Handlers are thin: parse → role and scope checks → one Store call → render.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod limits;
+pub mod metrics;
+pub mod roles;
+pub mod settings;
+pub mod worker;
+
+use axum::routing::{get, post};
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use whistle_core::time::Timestamp;
+use whistle_store::Store;
+
+pub use settings::{ServerSettings, WorkerSettings};
+
+/// Where "now" comes from; tests substitute a clock they control.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub settings: ServerSettings,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: metrics::Metrics,
+    pub limiter: limits::RateLimiter,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        settings: ServerSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<AppState> {
+        Arc::new(AppState {
+            store,
+            settings,
+            clock,
+            metrics: metrics::Metrics::default(),
+            limiter: limits::RateLimiter::default(),
+        })
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/login", post(api::login))
+        .route("/logout", post(api::logout))
+        .route("/me", get(api::me))
+        .route("/orders", get(api::list_orders).post(api::create_order))
+        .route("/orders/{no}", get(api::get_order))
+        .route("/orders/{no}/history", get(api::history))
+        .route("/orders/{no}/requester/reveal", post(api::reveal))
+        .route("/orders/{no}/{command}", post(api::command))
+        .route("/due", get(api::due))
+        .route("/units", get(api::units))
+        .route("/categories", get(api::categories))
+        .route("/catalogue", get(api::catalogue))
+        .route("/deadline", get(api::deadline))
+        .route("/track/{no}", get(api::track));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/metrics", get(metrics::render))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.settings.body_limit_bytes,
+        ))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,116 @@
+//! Prometheus-format metrics: requests by route and status with latency histograms, orders by
+//! stage and overdue orders (read from the store at scrape time). No personal data, no order
+//! numbers: routes are their templates (`/api/v1/orders/{no}`).
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::AppState;
+
+const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), Series>>,
+}
+
+impl Metrics {
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut guard = match self.requests.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let series = guard
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default();
+        series.count += 1;
+        series.sum += seconds;
+        for (bucket, bound) in series.buckets.iter_mut().zip(BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
+    }
+}
+
+/// Middleware: times every request and records it under its route template.
+pub async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state.metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+pub async fn render(State(state): State<Arc<AppState>>) -> Response {
+    let mut out = String::new();
+    out.push_str("# HELP whistle_http_requests_total HTTP requests by route and status.\n# TYPE whistle_http_requests_total counter\n");
+    let mut latency = String::from(
+        "# HELP whistle_http_request_seconds HTTP request latency.\n# TYPE whistle_http_request_seconds histogram\n",
+    );
+    if let Ok(guard) = state.metrics.requests.lock() {
+        for ((method, route, status), series) in guard.iter() {
+            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+            let _ = writeln!(
+                out,
+                "whistle_http_requests_total{{{labels}}} {}",
+                series.count
+            );
+            for (bound, count) in BUCKETS.iter().zip(series.buckets) {
+                let _ = writeln!(
+                    latency,
+                    "whistle_http_request_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                latency,
+                "whistle_http_request_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                series.count
+            );
+            let _ = writeln!(
+                latency,
+                "whistle_http_request_seconds_sum{{{labels}}} {}",
+                series.sum
+            );
+            let _ = writeln!(
+                latency,
+                "whistle_http_request_seconds_count{{{labels}}} {}",
+                series.count
+            );
+        }
+    }
+    out.push_str(&latency);
+    out.push_str("# HELP whistle_orders Orders by stage.\n# TYPE whistle_orders gauge\n");
+    if let Ok(counts) = state.store.stage_counts().await {
+        for (stage, count) in counts {
+            let _ = writeln!(out, "whistle_orders{{stage=\"{stage}\"}} {count}");
+        }
+    }
+    out.push_str("# HELP whistle_orders_overdue Open orders whose earliest running deadline has passed.\n# TYPE whistle_orders_overdue gauge\n");
+    if let Ok(count) = state.store.count_due(state.clock.now()).await {
+        let _ = writeln!(out, "whistle_orders_overdue {count}");
+    }
+    ([("content-type", "text/plain; version=0.0.4")], out).into_response()
+}

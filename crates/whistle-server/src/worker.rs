@@ -1,0 +1,101 @@
+//! The deadline worker: at its own pace (a tick), takes the orders whose next notice is due from
+//! the `notice_at` index and records "due soon" and "overdue" supervision events.
+//!
+//! Exactly once per deadline, also with several servers on one database: a notice is an engine
+//! command, decided under the store's lock on the order; the core refuses a notice already
+//! recorded for that deadline value, so a second worker racing for the same order gets
+//! `already_notified` and writes nothing.
+
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+use whistle_core::ids::{Actor, UnitCode};
+use whistle_core::order::Command;
+use whistle_store::{CommandError, Envelope, OrderRef, Request, StoreError};
+
+use crate::AppState;
+
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TickReport {
+    pub recorded: usize,
+    /// Another worker had recorded it first.
+    pub already_recorded: usize,
+    pub failed: usize,
+}
+
+/// Runs the worker until the task is aborted (if enabled in the settings).
+pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if !state.settings.worker.enabled {
+            return;
+        }
+        let mut interval = tokio::time::interval(Duration::from_secs(
+            state.settings.worker.tick_seconds.max(1),
+        ));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match tick(&state).await {
+                Ok(report) if report.recorded + report.failed > 0 => {
+                    tracing::info!(?report, "deadline worker tick")
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "deadline worker tick failed"),
+            }
+        }
+    })
+}
+
+/// One pass over the due notices (bounded: at most 20 batches).
+pub async fn tick(state: &AppState) -> Result<TickReport, StoreError> {
+    let now = state.clock.now();
+    let due_soon = state.store.reference().policy.due_soon_minutes;
+    let batch = state.settings.worker.batch.max(1);
+    let actor = Actor {
+        user: "deadline-worker".into(),
+        unit: UnitCode::parse("11.center").map_err(StoreError::Domain)?,
+    };
+    let mut report = TickReport::default();
+    for _ in 0..20 {
+        let ids = state.store.notices_due(now, batch).await?;
+        let mut envelopes = Vec::new();
+        for id in &ids {
+            let Some(order) = state.store.order(&OrderRef::Id(*id)).await? else {
+                continue;
+            };
+            for action in order.notices_due(now, due_soon) {
+                envelopes.push(Envelope {
+                    actor: actor.clone(),
+                    at: now,
+                    request: Request::Command {
+                        order: OrderRef::Id(*id),
+                        expected_version: None,
+                        command: Command::Supervise {
+                            action,
+                            note: "时限提醒".into(),
+                        },
+                    },
+                });
+            }
+        }
+        if envelopes.is_empty() {
+            break;
+        }
+        for result in state.store.execute(envelopes).await {
+            match result {
+                Ok(_) => report.recorded += 1,
+                Err(CommandError::Domain(whistle_core::error::DomainError::AlreadyNotified)) => {
+                    report.already_recorded += 1
+                }
+                Err(error) => {
+                    report.failed += 1;
+                    tracing::warn!(%error, "deadline notice not recorded");
+                }
+            }
+        }
+        if ids.len() < batch as usize {
+            break;
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,871 @@
+//! Black-box HTTP tests: each test starts the real server on port 0 over a fresh database, with
+//! a clock the test controls, and speaks HTTP to it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use whistle_core::ids::UnitCode;
+use whistle_core::time::{parse_beijing, Timestamp};
+use whistle_server::auth::new_token;
+use whistle_server::{AppState, Clock, ServerSettings};
+use whistle_store::{Migrate, Store};
+
+struct TestClock(Mutex<Timestamp>);
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl TestClock {
+    fn advance(&self, minutes: i64) {
+        *self.0.lock().unwrap() += chrono::Duration::minutes(minutes);
+    }
+}
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    state: Arc<AppState>,
+    clock: Arc<TestClock>,
+    tokens: HashMap<&'static str, String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// (name, scope, unit): the principals every test has as tokens.
+const PRINCIPALS: [(&str, &str, &str); 12] = [
+    ("operator", "operator", "11.center"),
+    ("dispatcher", "dispatcher", "11.center"),
+    ("visit", "visit_agent", "11.center"),
+    ("supervisor", "supervisor", "11.center"),
+    ("admin", "admin", "11.center"),
+    ("street", "handler", "110105010"),
+    ("other_street", "handler", "110105011"),
+    ("chengguan", "handler", "110105.dept.urban-management"),
+    ("leader", "leader", "110105"),
+    ("other_leader", "leader", "110101"),
+    ("housing_line", "leader", "11.dept.housing"),
+    ("open311", "open311", "11.center"),
+];
+
+async fn start(
+    store: Arc<dyn Store>,
+    settings: ServerSettings,
+    dir: Option<tempfile::TempDir>,
+) -> TestApp {
+    let clock = Arc::new(TestClock(Mutex::new(
+        parse_beijing("2025-10-09 09:00").unwrap(),
+    )));
+    let mut tokens = HashMap::new();
+    for (name, scope, unit) in PRINCIPALS {
+        let (record, token) = new_token(name, scope, None, UnitCode::parse(unit).unwrap());
+        store.put_token(&record, clock.now()).await.unwrap();
+        tokens.insert(name, token);
+    }
+    let state = AppState::new(
+        store,
+        ServerSettings {
+            listen: "127.0.0.1:0".into(),
+            ..settings
+        },
+        clock.clone(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(whistle_server::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        state,
+        clock,
+        tokens,
+        _dir: dir,
+    }
+}
+
+async fn spawn_app_with(settings: ServerSettings) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("whistle.db").display());
+    let store = whistle_store::open(&url, Migrate::Apply).await.unwrap();
+    let admin = whistle_core::ids::Actor {
+        user: "test".into(),
+        unit: UnitCode::parse("11.center").unwrap(),
+    };
+    whistle_store::seed::install_defaults(
+        &*store,
+        &admin,
+        parse_beijing("2025-01-01 00:00").unwrap(),
+    )
+    .await
+    .unwrap();
+    start(store, settings, Some(dir)).await
+}
+
+async fn spawn_app() -> TestApp {
+    spawn_app_with(ServerSettings::default()).await
+}
+
+impl TestApp {
+    async fn call(
+        &self,
+        who: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(token) = self.tokens.get(who) {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn get(&self, who: &str, path: &str) -> (StatusCode, Value) {
+        self.call(who, Method::GET, path, None).await
+    }
+
+    async fn post(&self, who: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(who, Method::POST, path, Some(body)).await
+    }
+
+    /// Creates a dispatched order at a street; returns its number.
+    async fn order(&self, street: &str, category: &str) -> String {
+        let (status, body) = self
+            .post(
+                "operator",
+                "/api/v1/orders",
+                json!({"request_type": "complaint", "text": "小区门口占道经营", "category": category,
+                       "location": {"street": street}, "requester": {"name": "张三", "phone": "13800001234"}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["no"].as_str().unwrap().to_string()
+    }
+
+    async fn version(&self, no: &str) -> u64 {
+        self.get("admin", &format!("/api/v1/orders/{no}")).await.1["version"]
+            .as_u64()
+            .unwrap()
+    }
+
+    async fn run(
+        &self,
+        who: &str,
+        no: &str,
+        command: &str,
+        mut fields: Value,
+    ) -> (StatusCode, Value) {
+        fields["version"] = json!(self.version(no).await);
+        self.post(who, &format!("/api/v1/orders/{no}/{command}"), fields)
+            .await
+    }
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("", "/healthz").await.0, StatusCode::OK);
+    assert_eq!(app.get("", "/readyz").await.0, StatusCode::OK);
+    app.order("110105010", "11.04.01").await;
+    let (status, metrics) = app.get("", "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = metrics.as_str().unwrap();
+    assert!(text.contains("whistle_http_requests_total{method=\"POST\",route=\"/api/v1/orders\",status=\"201\"} 1"), "{text}");
+    assert!(
+        text.contains("whistle_orders{stage=\"dispatched\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("whistle_orders_overdue 0"));
+    assert!(!text.contains("13800001234") && !text.contains("张三"));
+}
+
+#[tokio::test]
+async fn a_whole_life_over_http_with_each_role_doing_its_part() {
+    let app = spawn_app().await;
+    let no = app.order("110105010", "11.04.01").await;
+    let (_, order) = app.get("street", &format!("/api/v1/orders/{no}")).await;
+    assert_eq!(order["stage"]["stage"], "dispatched");
+    assert_eq!(order["stage"]["lead"], "110105010");
+    assert_eq!(order["requester"]["phone"], "138****1234");
+    for (who, command, fields) in [
+        ("street", "accept", json!({})),
+        ("street", "contact", json!({"note": "已电话联系"})),
+        (
+            "street",
+            "reply",
+            json!({"outcome": "resolved", "actions": "已清理占道摊点"}),
+        ),
+        (
+            "visit",
+            "return_visit",
+            json!({"result": {"visit": "valid", "contacted": true, "resolved": true, "satisfaction": "satisfied"}}),
+        ),
+        ("visit", "close", json!({"note": ""})),
+    ] {
+        app.clock.advance(60);
+        let (status, body) = app.run(who, &no, command, fields).await;
+        assert_eq!(status, StatusCode::OK, "{command}: {body}");
+    }
+    let (status, history) = app
+        .get("leader", &format!("/api/v1/orders/{no}/history"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let events: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["payload"]["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "received",
+            "dispatched",
+            "accepted",
+            "contacted",
+            "replied",
+            "visited",
+            "closed"
+        ]
+    );
+    assert_eq!(history["events"][2]["actor"]["unit"], "110105010");
+    let (status, body) = app.run("visit", &no, "close", json!({"note": ""})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("illegal_transition"))
+    );
+}
+
+/// Each role does exactly what it should: allowed, refused (403), or — outside its jurisdiction —
+/// told the order does not exist (404).
+#[tokio::test]
+async fn the_role_and_jurisdiction_matrix() {
+    let app = spawn_app().await;
+    let no = app.order("110105010", "11.04.01").await;
+    let read = format!("/api/v1/orders/{no}");
+    let expected_reads = [
+        ("operator", 200),
+        ("dispatcher", 200),
+        ("visit", 200),
+        ("supervisor", 200),
+        ("admin", 200),
+        ("street", 200),
+        ("other_street", 404),
+        ("chengguan", 200),
+        ("leader", 200),
+        ("other_leader", 404),
+        ("housing_line", 404),
+        ("open311", 403),
+        ("nobody", 401),
+    ];
+    for (who, status) in expected_reads {
+        assert_eq!(
+            app.get(who, &read).await.0.as_u16(),
+            status,
+            "read by {who}"
+        );
+        assert_eq!(
+            app.get(who, &format!("{read}/history")).await.0.as_u16(),
+            status,
+            "history by {who}"
+        );
+    }
+    // Accepting: only the lead unit's handler; others are refused or do not see the order.
+    let accept = [
+        ("operator", 403),
+        ("dispatcher", 403),
+        ("visit", 403),
+        ("supervisor", 403),
+        ("other_street", 404),
+        ("chengguan", 403),
+        ("leader", 403),
+        ("other_leader", 404),
+        ("open311", 403),
+        ("nobody", 401),
+        ("street", 200),
+    ];
+    for (who, status) in accept {
+        let (got, body) = app.run(who, &no, "accept", json!({})).await;
+        assert_eq!(got.as_u16(), status, "accept by {who}: {body}");
+    }
+    // Supervision and rulings: the supervisor (and the admin), not the handler.
+    let urge = json!({"action": {"action": "urge"}, "note": "请加快办理"});
+    assert_eq!(
+        app.run("street", &no, "supervise", urge.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.run("supervisor", &no, "supervise", urge).await.0,
+        StatusCode::OK
+    );
+    // Intake: the operator (and admin) only.
+    let create = json!({"request_type": "help", "text": "求助", "category": "11.04.01", "location": {"street": "110105010"}});
+    for (who, status) in [
+        ("dispatcher", 403),
+        ("street", 403),
+        ("leader", 403),
+        ("admin", 201),
+    ] {
+        assert_eq!(
+            app.post(who, "/api/v1/orders", create.clone())
+                .await
+                .0
+                .as_u16(),
+            status,
+            "create by {who}"
+        );
+    }
+    // Lists are cut to the jurisdiction in the query itself, whatever filter is sent.
+    app.order("110101001", "11.04.01").await;
+    for (who, count) in [
+        ("operator", 3),
+        ("street", 2),
+        ("other_street", 0),
+        ("leader", 2),
+        ("other_leader", 1),
+        ("chengguan", 2),
+    ] {
+        let (status, page) = app.get(who, "/api/v1/orders?limit=100").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            page["items"].as_array().unwrap().len(),
+            count,
+            "list by {who}"
+        );
+    }
+    let (_, page) = app
+        .get("street", "/api/v1/orders?street=110101001&limit=100")
+        .await;
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        0,
+        "a filter cannot widen a scope"
+    );
+    assert_eq!(
+        app.get("street", "/api/v1/due").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.get("dispatcher", "/api/v1/due").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn personal_data_is_masked_and_every_reveal_is_recorded() {
+    let app = spawn_app().await;
+    let no = app.order("110105010", "11.04.01").await;
+    let (_, list) = app.get("operator", "/api/v1/orders").await;
+    assert!(!list.to_string().contains("13800001234"));
+    let (_, order) = app.get("leader", &format!("/api/v1/orders/{no}")).await;
+    assert_eq!(
+        (
+            order["requester"]["name"].as_str(),
+            order["requester"]["phone"].as_str()
+        ),
+        (Some("张*"), Some("138****1234"))
+    );
+    let reveal = format!("/api/v1/orders/{no}/requester/reveal");
+    for who in ["dispatcher", "leader", "supervisor"] {
+        assert_eq!(
+            app.post(who, &reveal, json!({"reason": "想看看"})).await.0,
+            StatusCode::FORBIDDEN,
+            "{who}"
+        );
+    }
+    assert_eq!(
+        app.post("other_street", &reveal, json!({"reason": "x"}))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.post("street", &reveal, json!({})).await.0,
+        StatusCode::BAD_REQUEST,
+        "a reason is required"
+    );
+    assert_eq!(
+        app.post("street", &reveal, json!({"reason": " "})).await.1["error"],
+        "text_empty"
+    );
+    let (status, requester) = app
+        .post("street", &reveal, json!({"reason": "联系诉求人核实地点"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(requester["phone"], "13800001234");
+    let (_, history) = app
+        .get("admin", &format!("/api/v1/orders/{no}/history"))
+        .await;
+    let last = history["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["payload"]["event"], "requester_revealed");
+    assert_eq!(last["payload"]["reason"], "联系诉求人核实地点");
+    assert_eq!(last["actor"]["unit"], "110105010");
+    assert!(!history.to_string().contains("13800001234"));
+}
+
+#[tokio::test]
+async fn idempotency_keys_and_versions() {
+    let app = spawn_app().await;
+    let body = json!({"request_type": "complaint", "text": "重复提交测试", "category": "11.04.01", "location": {"street": "110105010"}});
+    let send = |key: &'static str, body: Value| {
+        let request = app
+            .client
+            .post(format!("{}/api/v1/orders", app.base))
+            .bearer_auth(&app.tokens["operator"])
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let replayed = response.headers().get("idempotent-replayed").is_some();
+            (
+                response.status(),
+                replayed,
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let (first_status, first_replayed, first) = send("abc", body.clone()).await;
+    let (second_status, second_replayed, second) = send("abc", body.clone()).await;
+    assert_eq!((first_status, first_replayed), (StatusCode::CREATED, false));
+    assert_eq!((second_status, second_replayed), (StatusCode::OK, true));
+    assert_eq!(first["no"], second["no"]);
+    let (_, page) = app.get("operator", "/api/v1/orders").await;
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        1,
+        "a retried create never makes a second order"
+    );
+    let mut changed = body.clone();
+    changed["text"] = json!("另一件事");
+    let (status, _, error) = send("abc", changed).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("idempotency_mismatch")
+        )
+    );
+    // Versions: a stale one is a conflict, a missing one a bad request.
+    let no = first["no"].as_str().unwrap();
+    let path = format!("/api/v1/orders/{no}/accept");
+    assert_eq!(
+        app.post("street", &path, json!({"version": 1})).await.1["error"],
+        "conflict"
+    );
+    assert_eq!(
+        app.post("street", &path, json!({"version": 1})).await.0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        app.post("street", &path, json!({})).await.1["error"],
+        "version_required"
+    );
+    assert_eq!(
+        app.post("street", &path, json!({"version": 2})).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
+    let app = spawn_app_with(ServerSettings {
+        body_limit_bytes: 16 * 1024,
+        ..ServerSettings::default()
+    })
+    .await;
+    let no = app.order("110105010", "11.04.01").await;
+    let raw = |path: &str, body: Vec<u8>| {
+        let request = app
+            .client
+            .post(format!("{}{}", app.base, path))
+            .bearer_auth(&app.tokens["operator"])
+            .header("content-type", "application/json")
+            .body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status(),
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (b"{not json".to_vec(), 400, "malformed_json"),
+        (br#"{"request_type":"complaint","text":5,"category":"11.04.01"}"#.to_vec(), 400, "invalid_field"),
+        (br#"{"request_type":"complaint","text":"x","category":"11.04.01","colour":"red"}"#.to_vec(), 400, "invalid_field"),
+        (br#"{"request_type":"gossip","text":"x","category":"11.04.01"}"#.to_vec(), 400, "invalid_field"),
+        (b"{\"request_type\":\"complaint\",\"text\":\"\xff\xfe\",\"category\":\"11.04.01\"}".to_vec(), 400, "malformed_json"),
+        (format!("{{\"request_type\":\"complaint\",\"text\":\"{}\",\"category\":\"11.04.01\"}}", "长".repeat(20_000)).into_bytes(), 413, "body_too_large"),
+        (br#"{"request_type":"complaint","text":"   ","category":"11.04.01","location":{"street":"110105010"}}"#.to_vec(), 422, "text_empty"),
+        (br#"{"request_type":"complaint","text":"x","category":"99.99","location":{"street":"110105010"}}"#.to_vec(), 422, "unknown_category"),
+        (br#"{"request_type":"complaint","text":"x","category":"11.04.01","location":{"street":"119999999"}}"#.to_vec(), 422, "unknown_unit"),
+        (br#"{"request_type":"complaint","text":"x","category":"11.04.01","requester":{"phone":13800009999}}"#.to_vec(), 400, "invalid_field"),
+    ];
+    for (body, status, code) in cases {
+        let (got, error) = raw("/api/v1/orders", body).await;
+        assert_eq!(
+            (got.as_u16(), error["error"].as_str()),
+            (status, Some(code)),
+            "{error}"
+        );
+        assert!(
+            !error.to_string().contains("13800009999"),
+            "personal data echoed: {error}"
+        );
+    }
+    // Commands: unknown fields, unknown commands, unknown orders.
+    let path = format!("/api/v1/orders/{no}/accept");
+    let (status, error) = app
+        .post("street", &path, json!({"version": 2, "sneaky": true}))
+        .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_field"))
+    );
+    assert_eq!(
+        app.post(
+            "street",
+            &format!("/api/v1/orders/{no}/teleport"),
+            json!({"version": 2})
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("admin", "/api/v1/orders/20990101-000001").await.1["error"],
+        "not_found"
+    );
+    assert_eq!(
+        app.get("admin", "/api/v1/orders/not-a-number").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("admin", "/api/v1/orders?limit=100000").await.1["error"],
+        "invalid_page_size"
+    );
+    assert_eq!(
+        app.get("admin", "/api/v1/orders?colour=red").await.1["error"],
+        "invalid_query"
+    );
+    assert_eq!(
+        app.get("admin", "/api/v1/orders?after=garbage").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    // Script and SQL in text: stored verbatim, returned as JSON strings, inert.
+    let nasty = "<script>alert(1)</script>'; DROP TABLE orders; --";
+    let (status, created) = app
+        .post("operator", "/api/v1/orders", json!({"request_type": "report", "text": nasty, "category": "11.04.01", "location": {"street": "110105010"}}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(created["text"], nasty);
+    let (_, found) = app.get("admin", "/api/v1/orders?q=DROP%20TABLE").await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    let (_, found) = app
+        .get("admin", "/api/v1/orders?q=%E5%8D%A0%E9%81%93")
+        .await;
+    assert_eq!(
+        found["items"].as_array().unwrap().len(),
+        1,
+        "Chinese substring search (占道)"
+    );
+    // Nothing above half-applied: still exactly the two orders, the first untouched.
+    let (_, page) = app.get("admin", "/api/v1/orders").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(app.version(&no).await, 2);
+    // English on request.
+    let response = app
+        .client
+        .get(format!("{}/api/v1/orders/20990101-000001", app.base))
+        .bearer_auth(&app.tokens["admin"])
+        .header("accept-language", "en-US")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["message"],
+        "no such order"
+    );
+}
+
+#[tokio::test]
+async fn login_sessions_and_cookies() {
+    let app = spawn_app().await;
+    let hash = whistle_server::auth::hash_password("correct horse battery").unwrap();
+    let account = whistle_store::Account {
+        login: "xiaowang".into(),
+        display_name: "小王".into(),
+        role: "operator".into(),
+        unit: UnitCode::parse("11.center").unwrap(),
+        active: true,
+    };
+    app.state
+        .store
+        .put_user(&account, &hash, app.clock.now())
+        .await
+        .unwrap();
+    let (status, body) = app
+        .post(
+            "",
+            "/api/v1/login",
+            json!({"login": "xiaowang", "password": "wrong"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_credentials"))
+    );
+    let response = app
+        .client
+        .post(format!("{}/api/v1/login", app.base))
+        .json(&json!({"login": "xiaowang", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let token = response.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let session = cookie.split(';').next().unwrap().to_string();
+    let me = app
+        .client
+        .get(format!("{}/api/v1/me", app.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.json::<Value>().await.unwrap()["role"], "operator");
+    let me = app
+        .client
+        .get(format!("{}/api/v1/me", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    // Sessions expire; logout ends them.
+    app.clock.advance(13 * 60);
+    let expired = app
+        .client
+        .get(format!("{}/api/v1/me", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn citizens_track_with_the_last_four_digits_and_public_endpoints_are_rate_limited() {
+    let app = spawn_app_with(ServerSettings {
+        public_per_ip_per_minute: 5,
+        ..ServerSettings::default()
+    })
+    .await;
+    let no = app.order("110105010", "11.04.01").await;
+    let (status, progress) = app
+        .get("", &format!("/api/v1/track/{no}?phone_last4=1234"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(progress["stage"], "dispatched");
+    assert!(!progress.to_string().contains("1380000") && !progress.to_string().contains("张"));
+    assert_eq!(
+        app.get("", &format!("/api/v1/track/{no}?phone_last4=9999"))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("", "/api/v1/track/20990101-000001?phone_last4=1234")
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let mut limited = None;
+    for _ in 0..5 {
+        let response = app
+            .client
+            .get(format!("{}/api/v1/track/{no}?phone_last4=1234", app.base))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(
+                response
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_string()),
+            );
+            break;
+        }
+    }
+    let retry_after = limited
+        .expect("the sixth request in a minute is limited")
+        .expect("with Retry-After");
+    assert!(retry_after.parse::<u64>().unwrap() >= 1);
+}
+
+async fn supervised(app: &TestApp, no: &str) -> Vec<Value> {
+    let (_, history) = app
+        .get("admin", &format!("/api/v1/orders/{no}/history"))
+        .await;
+    history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["payload"]["event"] == "supervised")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn the_deadline_worker_records_each_notice_once() {
+    let app = spawn_app().await;
+    let no = app.order("110105010", "11.04.01").await;
+    assert_eq!(
+        whistle_server::worker::tick(&app.state)
+            .await
+            .unwrap()
+            .recorded,
+        0
+    );
+    // 23 hours later the 24-hour response deadline is within the 2-hour window.
+    app.clock.advance(23 * 60);
+    assert_eq!(
+        whistle_server::worker::tick(&app.state)
+            .await
+            .unwrap()
+            .recorded,
+        1
+    );
+    assert_eq!(
+        whistle_server::worker::tick(&app.state)
+            .await
+            .unwrap()
+            .recorded,
+        0
+    );
+    // Past it: overdue, once.
+    app.clock.advance(2 * 60);
+    assert_eq!(
+        whistle_server::worker::tick(&app.state)
+            .await
+            .unwrap()
+            .recorded,
+        1
+    );
+    assert_eq!(
+        whistle_server::worker::tick(&app.state)
+            .await
+            .unwrap()
+            .recorded,
+        0
+    );
+    let events = supervised(&app, &no).await;
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["payload"]["action"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["due_soon", "overdue"]);
+    assert_eq!(events[0]["actor"]["user"], "deadline-worker");
+}
+
+/// Two servers' workers against one PostgreSQL: every notice exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_postgres_record_no_duplicates() {
+    let Ok(base) = std::env::var("WHISTLE_TEST_PG_URL") else {
+        eprintln!("two-worker test skipped: WHISTLE_TEST_PG_URL is not set");
+        return;
+    };
+    let (client, connection) = tokio_postgres_connect(&base).await;
+    let name = format!("whistle_test_{}", uuid::Uuid::now_v7().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    drop(connection);
+    let root = &base[..base.rfind('/').unwrap()];
+    let url = format!("{root}/{name}");
+    let first_store = whistle_store::open(&url, Migrate::Apply).await.unwrap();
+    let admin = whistle_core::ids::Actor {
+        user: "test".into(),
+        unit: UnitCode::parse("11.center").unwrap(),
+    };
+    whistle_store::seed::install_defaults(
+        &*first_store,
+        &admin,
+        parse_beijing("2025-01-01 00:00").unwrap(),
+    )
+    .await
+    .unwrap();
+    let second_store = whistle_store::open(&url, Migrate::Refuse).await.unwrap();
+    let first = start(first_store, ServerSettings::default(), None).await;
+    let second = start(second_store, ServerSettings::default(), None).await;
+    let mut orders = Vec::new();
+    for i in 0..40 {
+        orders.push(
+            first
+                .order(
+                    if i % 2 == 0 { "110105010" } else { "110105011" },
+                    "11.04.01",
+                )
+                .await,
+        );
+    }
+    for app in [&first, &second] {
+        app.clock.advance(25 * 60);
+    }
+    let (a, b) = tokio::join!(
+        whistle_server::worker::tick(&first.state),
+        whistle_server::worker::tick(&second.state)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    // Every order is overdue on its response deadline: 40 notices in all, split between the two.
+    assert_eq!(a.recorded + b.recorded, 40, "{a:?} {b:?}");
+    assert_eq!(a.failed + b.failed, 0);
+    for no in &orders {
+        assert_eq!(supervised(&first, no).await.len(), 1, "{no}");
+    }
+}
+
+async fn tokio_postgres_connect(
+    url: &str,
+) -> (tokio_postgres::Client, tokio::task::JoinHandle<()>) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let handle = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    (client, handle)
+}

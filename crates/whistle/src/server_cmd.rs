@@ -1,0 +1,373 @@
+//! `whistle serve`, `whistle demo`, `whistle user …`, `whistle token …`.
+
+use clap::{Args, Subcommand};
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use whistle_core::ids::UnitCode;
+use whistle_server::auth::{hash_password, new_token};
+use whistle_server::roles::Role;
+use whistle_store::{Account, Store};
+
+use crate::config::Settings;
+use crate::{store_failure, Env, Failure};
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides `[server] listen`).
+    #[arg(long)]
+    listen: Option<String>,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Where the demo database lives; it is created afresh.
+    #[arg(long, default_value = "whistle-demo")]
+    data_dir: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Sample orders to create.
+    #[arg(long, default_value_t = 300)]
+    orders: usize,
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create or update an account. The password comes from WHISTLE_PASSWORD or standard input.
+    Add {
+        login: String,
+        /// operator, dispatcher, handler, visit_agent, supervisor, leader, admin
+        #[arg(long)]
+        role: String,
+        /// The unit the person works for (a dispatch centre, a handling unit, a territory …).
+        #[arg(long)]
+        unit: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List accounts.
+    List,
+    /// Deactivate an account.
+    Disable { login: String },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create an integration token; prints it alone on stdout (it is not stored and cannot be shown again).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// `open311` for third-party 311 clients, or a role name for an API integration.
+        #[arg(long)]
+        scope: String,
+        #[arg(long, default_value = "11.center")]
+        unit: String,
+    },
+    /// Revoke a token by its id (the part after `wht_`).
+    Revoke { id: String },
+}
+
+fn refused(text: impl Into<String>) -> Failure {
+    Failure::Refused(text.into())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+pub async fn serve(env: &Env, settings: &Settings, args: ServeArgs) -> Result<(), Failure> {
+    let store = env.open().await?;
+    let mut server = settings.server.clone();
+    if let Some(listen) = args.listen {
+        server.listen = listen;
+    }
+    run_server(store, server, None).await
+}
+
+async fn run_server(
+    store: Arc<dyn Store>,
+    server: whistle_server::ServerSettings,
+    banner: Option<String>,
+) -> Result<(), Failure> {
+    let listener = tokio::net::TcpListener::bind(&server.listen)
+        .await
+        .map_err(|e| refused(format!("cannot listen on {}: {e}", server.listen)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Failure::Failed(e.into()))?;
+    let state = whistle_server::AppState::new(store, server, Arc::new(whistle_server::SystemClock));
+    let worker = whistle_server::worker::spawn(state.clone());
+    out!("whistle listening on http://{address}");
+    if let Some(banner) = banner {
+        out!("{}", banner.replace("{address}", &address.to_string()));
+    }
+    whistle_server::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| Failure::Failed(e.into()))?;
+    worker.abort();
+    Ok(())
+}
+
+fn password() -> Result<String, Failure> {
+    if let Ok(password) = std::env::var("WHISTLE_PASSWORD") {
+        return Ok(password);
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Failure::Failed(e.into()))?;
+    let password = text.trim_end_matches(['\n', '\r']).to_string();
+    if password.chars().count() < 8 {
+        return Err(refused("the password must have at least 8 characters (give it on stdin or in WHISTLE_PASSWORD)"));
+    }
+    Ok(password)
+}
+
+async fn add_user(
+    store: &dyn Store,
+    login: &str,
+    role: Role,
+    unit: &UnitCode,
+    name: &str,
+    password: &str,
+) -> Result<(), Failure> {
+    if login.is_empty()
+        || login.len() > 64
+        || !login
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+    {
+        return Err(refused(format!(
+            "invalid login {login:?}: use letters, digits and - _ . @"
+        )));
+    }
+    let reference = store.reference();
+    reference.directory.require(unit).map_err(|e| {
+        refused(format!(
+            "[{}] {}",
+            e.key(),
+            e.message(whistle_core::error::Lang::Zh)
+        ))
+    })?;
+    let hash = hash_password(password).map_err(Failure::Failed)?;
+    let account = Account {
+        login: login.to_string(),
+        display_name: name.to_string(),
+        role: role.as_str().to_string(),
+        unit: unit.clone(),
+        active: true,
+    };
+    store
+        .put_user(&account, &hash, chrono::Utc::now())
+        .await
+        .map_err(|e| store_failure(e, whistle_core::error::Lang::Zh))
+}
+
+fn parse_role(text: &str) -> Result<Role, Failure> {
+    Role::parse(text).ok_or_else(|| {
+        refused(format!(
+            "unknown role {text:?}: use one of {}",
+            Role::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
+fn parse_unit(text: &str) -> Result<UnitCode, Failure> {
+    UnitCode::parse(text).map_err(|e| refused(e.to_string()))
+}
+
+pub async fn user(env: &Env, command: UserCommand) -> Result<(), Failure> {
+    let store = env.open().await?;
+    match command {
+        UserCommand::Add {
+            login,
+            role,
+            unit,
+            name,
+        } => {
+            let role = parse_role(&role)?;
+            let unit = parse_unit(&unit)?;
+            let password = password()?;
+            add_user(
+                &*store,
+                &login,
+                role,
+                &unit,
+                name.as_deref().unwrap_or(&login),
+                &password,
+            )
+            .await?;
+            out!("{login}: {} at {unit}", role.label_zh());
+        }
+        UserCommand::List => {
+            for account in store
+                .users()
+                .await
+                .map_err(|e| store_failure(e, env.lang))?
+            {
+                out!(
+                    "{:<24} {:<12} {:<34} {}{}",
+                    account.login,
+                    account.role,
+                    account.unit,
+                    account.display_name,
+                    if account.active { "" } else { " (disabled)" }
+                );
+            }
+        }
+        UserCommand::Disable { login } => {
+            let (mut account, hash) = store
+                .user(&login)
+                .await
+                .map_err(|e| store_failure(e, env.lang))?
+                .ok_or_else(|| refused(format!("no account {login}")))?;
+            account.active = false;
+            store
+                .put_user(&account, &hash, chrono::Utc::now())
+                .await
+                .map_err(|e| store_failure(e, env.lang))?;
+            out!("{login} disabled");
+        }
+    }
+    Ok(())
+}
+
+pub async fn token(env: &Env, command: TokenCommand) -> Result<(), Failure> {
+    let store = env.open().await?;
+    match command {
+        TokenCommand::Create { name, scope, unit } => {
+            if scope != whistle_server::auth::SCOPE_OPEN311 {
+                parse_role(&scope)?;
+            }
+            let unit = parse_unit(&unit)?;
+            store
+                .reference()
+                .directory
+                .require(&unit)
+                .map_err(|e| refused(e.to_string()))?;
+            let (record, token) = new_token(&name, &scope, None, unit);
+            store
+                .put_token(&record, chrono::Utc::now())
+                .await
+                .map_err(|e| store_failure(e, env.lang))?;
+            out!("{token}");
+        }
+        TokenCommand::Revoke { id } => {
+            let mut record = store
+                .token(&id)
+                .await
+                .map_err(|e| store_failure(e, env.lang))?
+                .ok_or_else(|| refused(format!("no token {id}")))?;
+            record.revoked = true;
+            store
+                .put_token(&record, chrono::Utc::now())
+                .await
+                .map_err(|e| store_failure(e, env.lang))?;
+            out!("token {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+/// The demo accounts: (login, role, unit, display name). Password: `demo-password`.
+const DEMO_ACCOUNTS: [(&str, &str, &str, &str); 8] = [
+    ("operator", "operator", "11.center", "接线员小王"),
+    ("dispatcher", "dispatcher", "11.center", "派单员小李"),
+    ("visit", "visit_agent", "11.center", "回访员小张"),
+    ("supervisor", "supervisor", "11.center", "督办员老赵"),
+    ("admin", "admin", "11.center", "系统管理员"),
+    ("street", "handler", "110105010", "小关街道承办人"),
+    (
+        "chengguan",
+        "handler",
+        "110105.dept.urban-management",
+        "朝阳区城管执法局承办人",
+    ),
+    ("leader", "leader", "110105", "朝阳区领导"),
+];
+pub const DEMO_PASSWORD: &str = "demo-password";
+
+pub async fn demo(env: &Env, settings: &Settings, args: DemoArgs) -> Result<(), Failure> {
+    let path = args.data_dir.join("whistle.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::remove_file(&file).map_err(|e| Failure::Failed(e.into()))?;
+        }
+    }
+    let demo_env = Env {
+        url: format!("sqlite://{}", path.display()),
+        lang: env.lang,
+    };
+    crate::reference_cmd::init(&demo_env, Some(args.orders)).await?;
+    let store = demo_env.open().await?;
+    for (login, role, unit, name) in DEMO_ACCOUNTS {
+        add_user(
+            &*store,
+            login,
+            parse_role(role)?,
+            &parse_unit(unit)?,
+            name,
+            DEMO_PASSWORD,
+        )
+        .await?;
+    }
+    let (record, token) = new_token(
+        "demo integration",
+        "operator",
+        None,
+        parse_unit("11.center")?,
+    );
+    store
+        .put_token(&record, chrono::Utc::now())
+        .await
+        .map_err(|e| store_failure(e, env.lang))?;
+    let (record, open311) = new_token(
+        "demo 311 app",
+        whistle_server::auth::SCOPE_OPEN311,
+        None,
+        parse_unit("11.center")?,
+    );
+    store
+        .put_token(&record, chrono::Utc::now())
+        .await
+        .map_err(|e| store_failure(e, env.lang))?;
+    let accounts = DEMO_ACCOUNTS
+        .iter()
+        .map(|(login, role, unit, name)| format!("  {login:<11} {role:<12} {unit:<30} {name}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let banner = format!(
+        "\n演示账户 demo accounts (password: {DEMO_PASSWORD}):\n{accounts}\n\n\
+         API token (operator at 11.center): {token}\nOpen311 token: {open311}\n\n\
+         Try:\n  curl -s http://{{address}}/api/v1/orders?limit=3 -H 'Authorization: Bearer {token}'\n  \
+         curl -s -X POST http://{{address}}/api/v1/orders -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n       \
+         -d '{{\"request_type\":\"complaint\",\"text\":\"小区门口占道经营\",\"category\":\"11.04.01\",\"location\":{{\"street\":\"110105010\"}},\"requester\":{{\"phone\":\"13800001234\"}}}}'\n  \
+         curl -s http://{{address}}/open311/v2/services.json\n"
+    );
+    let mut server = settings.server.clone();
+    server.listen = args.listen;
+    run_server(store, server, Some(banner)).await
+}
