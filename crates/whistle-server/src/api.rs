@@ -528,6 +528,7 @@ pub async fn list_orders(
         received_from: code(params.from, parse_beijing, lang)?,
         received_before: code(params.before, parse_beijing, lang)?,
         text: params.q.filter(|q| !q.trim().is_empty()),
+        channel: None,
     };
     let page = page(&state, params.after, params.limit, lang)?;
     let result = state

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod limits;
 pub mod metrics;
+pub mod open311;
 pub mod roles;
 pub mod settings;
 pub mod worker;
@@ -72,8 +73,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/catalogue", get(api::catalogue))
         .route("/deadline", get(api::deadline))
         .route("/track/{no}", get(api::track));
+    let open311 = Router::new()
+        .route("/{file}", get(open311::root).post(open311::post_requests))
+        .route("/{collection}/{file}", get(open311::nested));
     Router::new()
         .nest("/api/v1", api)
+        .nest("/open311/v2", open311)
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(metrics::render))

@@ -128,6 +128,10 @@ pub(crate) fn list_orders(
         let p = query.push(Param::Text(stage.clone()));
         conditions.push(format!("o.stage = {p}"));
     }
+    if let Some(channel) = &filter.channel {
+        let p = query.push(Param::Text(channel.clone()));
+        conditions.push(format!("o.channel = {p}"));
+    }
     if let Some(district) = &filter.district {
         let p = query.push(Param::Text(district.to_string()));
         conditions.push(format!("o.district = {p}"));

@@ -273,6 +273,8 @@ pub struct OrderFilter {
     pub received_before: Option<Timestamp>,
     /// A substring of the request text (Chinese or not), found through the trigram index.
     pub text: Option<String>,
+    /// Only orders that came in through this channel (`open311` …).
+    pub channel: Option<String>,
 }
 
 pub const PAGE_LIMIT_MAX: u32 = 1000;

@@ -402,6 +402,7 @@ pub async fn run(env: &Env, command: OrderCommand) -> Result<(), Failure> {
                 received_from: time(from)?,
                 received_before: time(before)?,
                 text,
+                channel: None,
             };
             let page = store
                 .list_orders(
