@@ -181,6 +181,17 @@ pub fn too_many(wait: u64, lang: Lang) -> ApiError {
 
 // ----- health -----
 
+/// Unknown API paths get a JSON 404 like every other refusal.
+pub async fn no_route(Language(lang): Language) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        "没有这个接口",
+        "no such endpoint",
+        lang,
+    )
+}
+
 pub async fn healthz() -> &'static str {
     "ok"
 }
@@ -567,7 +578,7 @@ pub async fn history(
     Ok(Json(serde_json::json!({"no": order.no, "events": events})))
 }
 
-const COMMANDS: [&str; 19] = [
+pub const COMMANDS: [&str; 19] = [
     "dispatch",
     "forward",
     "record_forward_answer",

@@ -7,6 +7,7 @@ pub mod error;
 pub mod limits;
 pub mod metrics;
 pub mod open311;
+pub mod openapi;
 pub mod roles;
 pub mod settings;
 pub mod worker;
@@ -72,13 +73,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/categories", get(api::categories))
         .route("/catalogue", get(api::catalogue))
         .route("/deadline", get(api::deadline))
-        .route("/track/{no}", get(api::track));
+        .route("/track/{no}", get(api::track))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .fallback(api::no_route);
     let open311 = Router::new()
         .route("/{file}", get(open311::root).post(open311::post_requests))
         .route("/{collection}/{file}", get(open311::nested));
     Router::new()
         .nest("/api/v1", api)
         .nest("/open311/v2", open311)
+        .route("/api/docs", get(openapi::docs_page))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(metrics::render))

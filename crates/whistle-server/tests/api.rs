@@ -1303,3 +1303,57 @@ impl TestApp {
         self.state.store.totals().await.unwrap().0
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_matches_the_router_and_the_engine() {
+    let app = spawn_app().await;
+    let no = app.order("110105010", "11.04.01").await;
+    let (status, document) = app.get("", "/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().unwrap();
+    // Every command is documented, and every example is a valid command of the engine.
+    for name in whistle_server::api::COMMANDS {
+        let path = format!("/api/v1/orders/{{no}}/{name}");
+        let example =
+            &paths[&path]["post"]["requestBody"]["content"]["application/json"]["example"];
+        let mut command = example.clone();
+        command.as_object_mut().unwrap().remove("version");
+        command["command"] = json!(name);
+        assert!(
+            serde_json::from_value::<whistle_core::order::Command>(command).is_ok(),
+            "{name}: {example}"
+        );
+    }
+    // Every documented operation is routed (a refusal is fine; "no such route" or 405 is not).
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            let concrete = path.replace("{no}", &no);
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let (status, body) = app
+                .call("admin", method.clone(), &concrete, Some(json!({})))
+                .await;
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert_ne!(body["error"], "no_route", "{method} {path}");
+        }
+    }
+    assert_eq!(
+        app.get("admin", "/api/v1/nonsense").await.1["error"],
+        "no_route"
+    );
+    let page = app
+        .client
+        .get(format!("{}/api/docs", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("/api/v1/openapi.json")
+            && !page.contains("http://")
+            && !page.contains("https://"),
+        "offline page"
+    );
+}
