@@ -404,56 +404,48 @@ pub async fn create_order(
         triage: input.triage,
     };
     let auto_dispatch = input.dispatch && intake.triage == Triage::Dispatch;
-    let now = state.clock.now();
-    let envelope = Envelope {
-        actor: principal.actor(),
-        at: now,
-        request: Request::Intake {
+    let masked = input.requester.as_ref().map(|r| r.masked());
+    let request = if auto_dispatch {
+        Request::IntakeAndDispatch {
             intake: Box::new(intake),
             requester: input.requester,
-        },
+        }
+    } else {
+        Request::Intake {
+            intake: Box::new(intake),
+            requester: input.requester,
+        }
+    };
+    let envelope = Envelope {
+        actor: principal.actor(),
+        at: state.clock.now(),
+        request,
     };
     let outcome = run(&state, envelope, key, lang).await?;
-    let mut dispatch_error = None;
-    if auto_dispatch {
-        let current = state
-            .store
-            .order(&OrderRef::Id(outcome.order_id))
-            .await
-            .map_err(|e| ApiError::store(e, lang))?;
-        // A replayed create dispatches only if the first attempt did not get that far.
-        if current
-            .as_ref()
-            .is_some_and(|o| o.stage == whistle_core::order::Stage::PendingDispatch)
-        {
-            let dispatch = Envelope {
-                actor: principal.actor(),
-                at: state.clock.now(),
-                request: Request::Command {
-                    order: OrderRef::Id(outcome.order_id),
-                    expected_version: None,
-                    command: Command::Dispatch {
-                        unit: None,
-                        co_handlers: Vec::new(),
-                        handle_by: None,
-                    },
-                },
-            };
-            if let Err(error) = run(&state, dispatch, None, lang).await {
-                dispatch_error =
-                    Some(serde_json::json!({"error": error.code, "message": error.message}));
-            }
+    let dispatch_error = outcome
+        .dispatch_error
+        .as_ref()
+        .map(|error| serde_json::json!({"error": error.key(), "message": error.message(lang)}));
+    let view = match outcome.order {
+        // A fresh create: the engine returned the projection; nothing to read back.
+        Some(order) => OrderView {
+            order: *order,
+            requester: masked,
+        },
+        // A replay: show the order as it is now.
+        None => {
+            let order = state
+                .store
+                .order(&OrderRef::Id(outcome.order_id))
+                .await
+                .map_err(|e| ApiError::store(e, lang))?
+                .ok_or_else(|| ApiError::not_found(lang))?;
+            view(&state, order, lang).await?
         }
-    }
-    let order = state
-        .store
-        .order(&OrderRef::Id(outcome.order_id))
-        .await
-        .map_err(|e| ApiError::store(e, lang))?
-        .ok_or_else(|| ApiError::not_found(lang))?;
-    let location = format!("/api/v1/orders/{}", order.no);
+    };
+    let location = format!("/api/v1/orders/{}", view.order.no);
     let body = Created {
-        order: view(&state, order, lang).await?,
+        order: view,
         dispatch_error,
     };
     let status = if outcome.replayed {

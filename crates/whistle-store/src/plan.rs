@@ -95,7 +95,7 @@ pub(crate) fn wanted(batch: &[Item]) -> Wanted {
             keys.insert((idempotency.principal.clone(), idempotency.key.clone()));
         }
         match &envelope.request {
-            Request::Intake { intake, .. } => {
+            Request::Intake { intake, .. } | Request::IntakeAndDispatch { intake, .. } => {
                 days.insert(beijing_date(envelope.at));
                 if let order::Triage::RepeatNoNew { earlier } = &intake.triage {
                     nos.insert(earlier.clone());
@@ -146,6 +146,8 @@ pub(crate) fn plan(
                         version: *version,
                         events: Vec::new(),
                         replayed: true,
+                        order: None,
+                        dispatch_error: None,
                     })
                 } else {
                     Err(CommandError::IdempotencyMismatch)
@@ -159,7 +161,16 @@ pub(crate) fn plan(
             actor: &actor,
             reference,
         };
+        let (request, dispatch_after) = match request {
+            Request::IntakeAndDispatch { intake, requester } => {
+                (Request::Intake { intake, requester }, true)
+            }
+            other => (other, false),
+        };
         let result = match request {
+            Request::IntakeAndDispatch { .. } => Err(CommandError::Store(
+                "intake-and-dispatch was not unpacked".into(),
+            )),
             Request::Intake { intake, requester } => (|| {
                 if let Some(requester) = &requester {
                     requester.validate()?;
@@ -174,8 +185,26 @@ pub(crate) fn plan(
                 let no = OrderNo::new(day, sequence);
                 let payloads = order::intake(&intake, no.clone(), &context)?;
                 let id = new_id();
-                let new_events = to_events(id, 0, &actor, at, payloads);
-                let order = Order::from_events(&new_events).map_err(invariant)?;
+                let mut new_events = to_events(id, 0, &actor, at, payloads);
+                let mut order = Order::from_events(&new_events).map_err(invariant)?;
+                let mut dispatch_error = None;
+                if dispatch_after && order.stage == order::Stage::PendingDispatch {
+                    let dispatch = order::Command::Dispatch {
+                        unit: None,
+                        co_handlers: Vec::new(),
+                        handle_by: None,
+                    };
+                    match order::decide(&order, &dispatch, &context) {
+                        Ok(payloads) => {
+                            let more = to_events(id, order.version, &actor, at, payloads);
+                            for event in &more {
+                                order.apply(event).map_err(invariant)?;
+                            }
+                            new_events.extend(more);
+                        }
+                        Err(error) => dispatch_error = Some(error),
+                    }
+                }
                 order
                     .check_invariants()
                     .map_err(|e| CommandError::Store(format!("invariant violated: {e}")))?;
@@ -191,6 +220,8 @@ pub(crate) fn plan(
                     version: order.version,
                     events: new_events,
                     replayed: false,
+                    order: Some(Box::new(order.clone())),
+                    dispatch_error,
                 };
                 new_orders.insert(id);
                 touched.push(id);
@@ -235,6 +266,8 @@ pub(crate) fn plan(
                     version: next.version,
                     events: new_events,
                     replayed: false,
+                    order: Some(Box::new(next.clone())),
+                    dispatch_error: None,
                 };
                 touched.push(id);
                 loaded.orders.insert(id, next);

@@ -122,6 +122,12 @@ pub enum Request {
         expected_version: Option<u64>,
         command: Command,
     },
+    /// Intake and, when the triage is `dispatch`, dispatch by the catalogue in the same step.
+    /// A refused dispatch leaves a valid intake; the refusal is in `Outcome::dispatch_error`.
+    IntakeAndDispatch {
+        intake: Box<Intake>,
+        requester: Option<Requester>,
+    },
 }
 
 /// A request with who makes it and when (from the caller's clock).
@@ -142,6 +148,10 @@ pub struct Outcome {
     /// True when an idempotency key matched an earlier request: nothing was executed now, and
     /// `version` is the version that request produced.
     pub replayed: bool,
+    /// The order after the command (absent for a replay).
+    pub order: Option<Box<whistle_core::order::Order>>,
+    /// Why the dispatch of an `IntakeAndDispatch` was refused, if it was.
+    pub dispatch_error: Option<DomainError>,
 }
 
 /// An idempotency key for a write: the first result is stored with the command, in its

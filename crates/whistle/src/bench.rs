@@ -19,6 +19,8 @@ pub enum BenchCommand {
     Engine(EngineArgs),
     /// The 'due at time T' query with N open orders.
     Due(DueArgs),
+    /// Load a running `whistle serve` over HTTP: intakes (closed loop and at a fixed rate) and list pages.
+    Http(HttpArgs),
     /// Intake orders from several clients, printing each number once acknowledged (the crash test
     /// kills this and checks every printed number survived).
     #[command(hide = true)]
@@ -40,6 +42,8 @@ pub struct EngineArgs {
     #[arg(long, default_value_t = 512)]
     raw_batch: usize,
 }
+
+pub use crate::bench_http::HttpArgs;
 
 #[derive(Args)]
 pub struct DueArgs {
@@ -146,6 +150,7 @@ pub async fn run(env: &Env, command: BenchCommand) -> Result<(), Failure> {
         BenchCommand::Engine(args) => engine(env, args).await,
         BenchCommand::Due(args) => due(env, args).await,
         BenchCommand::AckStream { count } => ack_stream(env, count).await,
+        BenchCommand::Http(args) => crate::bench_http::run(args).await,
     }
 }
 

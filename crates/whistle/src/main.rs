@@ -12,6 +12,7 @@ macro_rules! out {
 }
 
 mod bench;
+mod bench_http;
 mod config;
 mod demo;
 mod order_cmd;
