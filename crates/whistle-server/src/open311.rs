@@ -16,7 +16,7 @@ use std::sync::Arc;
 use whistle_core::catalogue::Territory;
 use whistle_core::error::Lang;
 use whistle_core::ids::{CategoryCode, OrderNo, UnitCode};
-use whistle_core::order::{Channel, Command, Intake, Location, Order, RequestType, Stage, Triage};
+use whistle_core::order::{Channel, Intake, Location, Order, RequestType, Stage, Triage};
 use whistle_core::time::{beijing, Timestamp};
 use whistle_store::{Envelope, OrderFilter, OrderRef, PageRequest, Request, Requester, Scope};
 
@@ -632,14 +632,22 @@ async fn post_request(
         triage: Triage::Dispatch,
     };
     let requester = (requester.name.is_some() || requester.phone.is_some()).then_some(requester);
-    let now = state.clock.now();
-    let envelope = Envelope {
-        actor: principal.actor(),
-        at: now,
-        request: Request::Intake {
+    // With a known street the catalogue routes it in the same step; otherwise the centre dispatches it.
+    let request = if street.is_some() {
+        Request::IntakeAndDispatch {
             intake: Box::new(intake),
             requester,
-        },
+        }
+    } else {
+        Request::Intake {
+            intake: Box::new(intake),
+            requester,
+        }
+    };
+    let envelope = Envelope {
+        actor: principal.actor(),
+        at: state.clock.now(),
+        request,
     };
     let outcome = match state.store.execute_one(envelope).await {
         Ok(outcome) => outcome,
@@ -655,27 +663,6 @@ async fn post_request(
             )
         }
     };
-    // With a known street the catalogue routes it at once; otherwise the centre dispatches it.
-    let center = UnitCode::parse("11.center").ok();
-    if let (Some(_), Some(center)) = (street, center) {
-        let dispatch = Envelope {
-            actor: whistle_core::ids::Actor {
-                user: "open311".into(),
-                unit: center,
-            },
-            at: now,
-            request: Request::Command {
-                order: OrderRef::Id(outcome.order_id),
-                expected_version: None,
-                command: Command::Dispatch {
-                    unit: None,
-                    co_handlers: Vec::new(),
-                    handle_by: None,
-                },
-            },
-        };
-        let _ = state.store.execute_one(dispatch).await;
-    }
     let notice = "已受理，将按接诉即办时限办理。Received; it will be handled within the hotline's time limits.";
     let node = Node::List(
         "request",

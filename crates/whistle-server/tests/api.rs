@@ -184,6 +184,16 @@ impl TestApp {
 async fn health_readiness_and_metrics() {
     let app = spawn_app().await;
     assert_eq!(app.get("", "/healthz").await.0, StatusCode::OK);
+    let response = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.headers().get("x-request-id").is_some(),
+        "every response carries its request id"
+    );
     assert_eq!(app.get("", "/readyz").await.0, StatusCode::OK);
     app.order("110105010", "11.04.01").await;
     let (status, metrics) = app.get("", "/metrics").await;
