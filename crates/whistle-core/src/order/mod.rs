@@ -340,55 +340,53 @@ impl Order {
         }
     }
 
+    /// For each running deadline not yet notified as overdue: its kind, its time, and whether
+    /// the due-soon notice was already recorded for that deadline value.
+    fn pending_notices(&self) -> impl Iterator<Item = (DeadlineKind, Timestamp, bool)> + '_ {
+        [DeadlineKind::Respond, DeadlineKind::Handle]
+            .into_iter()
+            .filter_map(move |deadline| {
+                let due_at = self.running_deadline(deadline)?;
+                let seen = |overdue: bool| {
+                    self.notices.iter().any(|n| {
+                        n.deadline == deadline && n.due_at == due_at && n.overdue == overdue
+                    })
+                };
+                (!seen(true)).then(|| (deadline, due_at, seen(false)))
+            })
+    }
+
     /// The supervision notices due at `now`: for each running deadline, "overdue" once it has
     /// passed, else "due soon" once it is within `due_soon_minutes` — each at most once per
     /// deadline value (an overdue notice makes a missed due-soon notice moot).
     pub fn notices_due(&self, now: Timestamp, due_soon_minutes: i64) -> Vec<Supervision> {
-        let mut notices = Vec::new();
-        for deadline in [DeadlineKind::Respond, DeadlineKind::Handle] {
-            let Some(due_at) = self.running_deadline(deadline) else {
-                continue;
-            };
-            let seen = |overdue: bool| {
-                self.notices
-                    .iter()
-                    .any(|n| n.deadline == deadline && n.due_at == due_at && n.overdue == overdue)
-            };
-            if seen(true) {
-                continue;
-            }
-            if now > due_at {
-                notices.push(Supervision::Overdue { deadline, due_at });
-            } else if now >= due_at - chrono::Duration::minutes(due_soon_minutes) && !seen(false) {
-                notices.push(Supervision::DueSoon { deadline, due_at });
-            }
-        }
-        notices
+        self.pending_notices()
+            .filter_map(|(deadline, due_at, due_soon_seen)| {
+                if now > due_at {
+                    Some(Supervision::Overdue { deadline, due_at })
+                } else if now >= due_at - chrono::Duration::minutes(due_soon_minutes)
+                    && !due_soon_seen
+                {
+                    Some(Supervision::DueSoon { deadline, due_at })
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     /// The next moment a notice will be due (the deadline worker's queue is indexed on this).
     pub fn next_notice_at(&self, due_soon_minutes: i64) -> Option<Timestamp> {
-        let mut next: Option<Timestamp> = None;
-        for deadline in [DeadlineKind::Respond, DeadlineKind::Handle] {
-            let Some(due_at) = self.running_deadline(deadline) else {
-                continue;
-            };
-            let seen = |overdue: bool| {
-                self.notices
-                    .iter()
-                    .any(|n| n.deadline == deadline && n.due_at == due_at && n.overdue == overdue)
-            };
-            let at = if seen(true) {
-                continue;
-            } else if seen(false) {
-                // Overdue means strictly after the deadline.
-                due_at + chrono::Duration::milliseconds(1)
-            } else {
-                due_at - chrono::Duration::minutes(due_soon_minutes)
-            };
-            next = Some(next.map_or(at, |n| n.min(at)));
-        }
-        next
+        self.pending_notices()
+            .map(|(_, due_at, due_soon_seen)| {
+                if due_soon_seen {
+                    // Overdue means strictly after the deadline.
+                    due_at + chrono::Duration::milliseconds(1)
+                } else {
+                    due_at - chrono::Duration::minutes(due_soon_minutes)
+                }
+            })
+            .min()
     }
 
     pub fn is_closed(&self) -> bool {
