@@ -52,6 +52,8 @@ struct WriterState {
 }
 
 pub struct SqliteStore {
+    /// Held while the store lives; the checkpointer thread stops when it is gone.
+    _alive: Arc<()>,
     path: PathBuf,
     writer: SyncSender<Job>,
     readers: Arc<Mutex<Vec<Connection>>>,
@@ -71,6 +73,8 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
     connection.pragma_update(None, "cache_size", -65536)?;
+    // When the log restarts, a file grown past 64 MB by a burst is trimmed back to 64 MB.
+    connection.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     Ok(connection)
 }
 
@@ -144,6 +148,12 @@ impl SqliteStore {
         };
         let (connection, raw) = opened;
         let reference = Arc::new(RwLock::new(Arc::new(raw.build()?)));
+        // Checkpoints copy the WAL into the database file. Done inside a commit (SQLite's default)
+        // they stall the writer for the duration, which on a large file shows in tail latency;
+        // so the writer never checkpoints and a separate thread does, without blocking anyone.
+        connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let alive = Arc::new(());
+        spawn_checkpointer(path.clone(), Arc::downgrade(&alive))?;
         let (sender, receiver) = sync_channel(QUEUE_MAX);
         let state = WriterState {
             raw,
@@ -154,6 +164,7 @@ impl SqliteStore {
             .spawn(move || writer_loop(connection, receiver, state))
             .map_err(|e| StoreError::Other(e.into()))?;
         Ok(SqliteStore {
+            _alive: alive,
             path,
             writer: sender,
             readers: Arc::new(Mutex::new(Vec::new())),
@@ -209,6 +220,49 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError::Other(anyhow::anyhow!("the SQLite writer has stopped")))?
     }
+}
+
+/// Keeps the WAL short without stalling commits: PASSIVE checkpoints (which never block the
+/// writer or readers) copy frames continuously; once they have nearly caught up and the log has
+/// grown past 64 MB, a TRUNCATE checkpoint — with little left to copy, so it holds the writer
+/// only briefly — resets it. (Under continuous writes a passive checkpoint alone never lets the
+/// log restart.) Stops when the store is dropped.
+fn spawn_checkpointer(path: PathBuf, alive: std::sync::Weak<()>) -> Result<(), StoreError> {
+    // Copy continuously in small passive steps; restart the log (the only step that holds the
+    // writer) once it is past 64 MB and less than ~1 MB remains to copy, so the hold is short.
+    // RESTART rather than TRUNCATE: the file keeps its size and commits overwrite it in place,
+    // so their fsyncs need not also record a growing file.
+    const RESET_FRAMES: i64 = 16_384;
+    const RESET_WHEN_BEHIND: i64 = 256;
+    let connection = connect(&path)?;
+    std::thread::Builder::new()
+        .name("whistle-sqlite-checkpoint".into())
+        .spawn(move || {
+            let checkpoint = |mode: &str| -> rusqlite::Result<(i64, i64)> {
+                connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+                    Ok((r.get(1)?, r.get(2)?))
+                })
+            };
+            while alive.upgrade().is_some() {
+                let pause = match checkpoint("PASSIVE") {
+                    Ok((log, done)) if log >= RESET_FRAMES && log - done < RESET_WHEN_BEHIND => {
+                        if let Err(error) = checkpoint("RESTART") {
+                            tracing::warn!(%error, "SQLite checkpoint failed");
+                        }
+                        100
+                    }
+                    Ok((log, done)) if log - done > 1_000 => 10,
+                    Ok(_) => 100,
+                    Err(error) => {
+                        tracing::warn!(%error, "SQLite checkpoint failed");
+                        1_000
+                    }
+                };
+                std::thread::sleep(std::time::Duration::from_millis(pause));
+            }
+        })
+        .map_err(|e| StoreError::Other(e.into()))?;
+    Ok(())
 }
 
 fn writer_loop(mut connection: Connection, receiver: Receiver<Job>, mut state: WriterState) {
