@@ -41,12 +41,14 @@ pub struct WorkCalendar {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum TimeLimit {
+    Minutes(u32),
     Hours(u32),
     WorkingDays(u32),
 }
 
 impl TimeLimit {
-    /// Parses `2h`, `24h`, `7wd` (working days). At most 720 hours or 250 working days.
+    /// Parses `30m`, `2h`, `24h`, `7wd` (working days). At most 1440 minutes, 720 hours or 250
+    /// working days.
     pub fn parse(text: &str) -> Result<TimeLimit, DomainError> {
         let bad = || DomainError::InvalidTimeLimit(text.chars().take(20).collect());
         let text = text.trim();
@@ -54,6 +56,14 @@ impl TimeLimit {
             let days: u32 = days.parse().map_err(|_| bad())?;
             return if days <= 250 {
                 Ok(TimeLimit::WorkingDays(days))
+            } else {
+                Err(bad())
+            };
+        }
+        if let Some(minutes) = text.strip_suffix('m') {
+            let minutes: u32 = minutes.parse().map_err(|_| bad())?;
+            return if minutes <= 1440 {
+                Ok(TimeLimit::Minutes(minutes))
             } else {
                 Err(bad())
             };
@@ -93,6 +103,7 @@ impl From<TimeLimit> for String {
 impl fmt::Display for TimeLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            TimeLimit::Minutes(minutes) => write!(f, "{minutes}m"),
             TimeLimit::Hours(hours) => write!(f, "{hours}h"),
             TimeLimit::WorkingDays(days) => write!(f, "{days}wd"),
         }
@@ -146,6 +157,7 @@ impl WorkCalendar {
     pub fn deadline(&self, from: Timestamp, limit: TimeLimit) -> Deadline {
         let mut fallback_years = BTreeSet::new();
         let at = match limit {
+            TimeLimit::Minutes(minutes) => from + Duration::minutes(i64::from(minutes)),
             TimeLimit::Hours(hours) => from + Duration::hours(i64::from(hours)),
             TimeLimit::WorkingDays(days) => {
                 let local = beijing_local(from);
@@ -360,6 +372,8 @@ mod tests {
             TimeLimit::parse("15wd").unwrap(),
             TimeLimit::WorkingDays(15)
         );
+        assert_eq!(TimeLimit::parse("30m").unwrap(), TimeLimit::Minutes(30));
+        assert!(TimeLimit::parse("2000m").is_err());
         for bad in ["", "2", "2d", "-1h", "999wd", "h"] {
             assert!(TimeLimit::parse(bad).is_err(), "{bad}");
         }

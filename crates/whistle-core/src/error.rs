@@ -85,6 +85,20 @@ pub enum DomainError {
     InvalidValue { field: String, value: String },
     #[error("invalid reference data: {0}")]
     InvalidReference(String),
+    #[error("unit `{0}` is not summoned by this whistle")]
+    NotSummoned(String),
+    #[error("unit `{0}` has already reported in")]
+    AlreadyReportedIn(String),
+    #[error("unit `{0}` lies outside the street's district; a district override is required")]
+    OutOfDistrict(String),
+    #[error("unit `{0}` was already rated")]
+    AlreadyRated(String),
+    #[error("the objection window has closed")]
+    ObjectionWindowClosed,
+    #[error("only the street that raised the whistle may do this")]
+    NotWhistleStreet,
+    #[error("only the street's district may decide this")]
+    NotWhistleDistrict,
 }
 
 impl DomainError {
@@ -127,6 +141,13 @@ impl DomainError {
             InvalidCalendar(_) => "invalid_calendar",
             InvalidValue { .. } => "invalid_value",
             InvalidReference(_) => "invalid_reference",
+            NotSummoned(_) => "not_summoned",
+            AlreadyReportedIn(_) => "already_reported_in",
+            OutOfDistrict(_) => "out_of_district",
+            AlreadyRated(_) => "already_rated",
+            ObjectionWindowClosed => "objection_window_closed",
+            NotWhistleStreet => "not_whistle_street",
+            NotWhistleDistrict => "not_whistle_district",
         }
     }
 
@@ -185,6 +206,13 @@ impl DomainError {
             InvalidCalendar(reason) => format!("节假日数据有误：{reason}"),
             InvalidValue { field, value } => format!("{field} 的取值 {value} 无效"),
             InvalidReference(reason) => format!("基础数据有误：{reason}"),
+            NotSummoned(code) => format!("{code} 不在本次吹哨的报到单位之列"),
+            AlreadyReportedIn(code) => format!("{code} 已经报到"),
+            OutOfDistrict(code) => format!("{code} 不在本区范围内，需区级同意方可召集"),
+            AlreadyRated(code) => format!("已对 {code} 作出评价"),
+            ObjectionWindowClosed => "异议期已过".to_string(),
+            NotWhistleStreet => "只有吹哨的街乡可以执行此操作".to_string(),
+            NotWhistleDistrict => "只有该街乡所在的区可以作出此决定".to_string(),
         }
     }
 }

@@ -16,3 +16,4 @@ pub mod policy;
 pub mod reference;
 pub mod taxonomy;
 pub mod time;
+pub mod whistle;

@@ -47,6 +47,10 @@ pub struct Policy {
     pub note_max_chars: usize,
     /// A running deadline this close gets a "due soon" notice from the deadline worker.
     pub due_soon_minutes: i64,
+    /// 报到时限 per whistle kind (DOMAIN §4).
+    pub report_in: BTreeMap<crate::whistle::WhistleKind, TimeLimit>,
+    /// How long a rated unit may object to the street's rating.
+    pub rating_objection_window: TimeLimit,
 }
 
 impl Default for Policy {
@@ -75,6 +79,27 @@ impl Default for Policy {
             text_max_chars: 8000,
             note_max_chars: 4000,
             due_soon_minutes: 120,
+            report_in: [
+                (
+                    crate::whistle::WhistleKind::Emergency,
+                    TimeLimit::Minutes(30),
+                ),
+                (
+                    crate::whistle::WhistleKind::Enforcement,
+                    TimeLimit::Hours(2),
+                ),
+                (
+                    crate::whistle::WhistleKind::KeyTask,
+                    TimeLimit::WorkingDays(1),
+                ),
+                (
+                    crate::whistle::WhistleKind::Request,
+                    TimeLimit::WorkingDays(1),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            rating_objection_window: TimeLimit::WorkingDays(3),
         }
     }
 }

@@ -73,6 +73,13 @@ pub fn reference() -> Reference {
         unit("110105011", UnitKind::Subdistrict, Some("110105"), None),
         unit("110105010001", UnitKind::Community, Some("110105010"), None),
         unit("110105400", UnitKind::StatisticalZone, Some("110105"), None),
+        unit("110101", UnitKind::District, Some("11"), None),
+        unit(
+            "110101.dept.urban-management",
+            UnitKind::Department,
+            Some("110101"),
+            Some("urban-management"),
+        ),
         Unit {
             status: UnitStatus::Retired,
             ..unit("110105012", UnitKind::Subdistrict, Some("110105"), None)

@@ -423,7 +423,7 @@ fn corrupt(what: &str) -> DomainError {
 }
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 #[cfg(test)]
 mod simulation;
 #[cfg(test)]

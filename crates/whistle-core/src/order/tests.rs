@@ -350,7 +350,7 @@ fn intake_validates_and_completes() {
     bad(
         &|i| {
             i.location.territory.street = None;
-            i.location.territory.district = Some(code("110101"));
+            i.location.territory.district = Some(code("110199"));
         },
         "unknown_unit",
     );
