@@ -356,3 +356,103 @@ fn acknowledged_orders_survive_a_hard_kill() {
         assert!(orders as usize >= acknowledged.len());
     });
 }
+
+#[test]
+fn accounts_tokens_and_a_graceful_serve() {
+    let ws = Workspace::new();
+    ws.ok(&["init"]);
+    // A token is printed alone on stdout, once.
+    let token = ws.ok(&["token", "create", "--name", "311 app", "--scope", "open311"]);
+    let token = token.trim_end();
+    assert!(
+        token.len() == 4 + 12 + 1 + 32 && token.starts_with("wht_"),
+        "{token:?}"
+    );
+    assert!(ws
+        .refused(&["token", "create", "--name", "x", "--scope", "wizard"])
+        .contains("unknown role"));
+    // Accounts: the password from WHISTLE_PASSWORD (or stdin), never an argument.
+    let output = ws
+        .command()
+        .args([
+            "user",
+            "add",
+            "wangli",
+            "--role",
+            "dispatcher",
+            "--unit",
+            "11.center",
+            "--name",
+            "王丽",
+        ])
+        .env("WHISTLE_PASSWORD", "correct horse battery")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(ws.ok(&["user", "list"]).contains("wangli"));
+    let output = ws
+        .command()
+        .args([
+            "user",
+            "add",
+            "x y",
+            "--role",
+            "operator",
+            "--unit",
+            "11.center",
+        ])
+        .env("WHISTLE_PASSWORD", "long enough pw")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let output = ws
+        .command()
+        .args([
+            "user",
+            "add",
+            "ghost",
+            "--role",
+            "handler",
+            "--unit",
+            "119999999",
+        ])
+        .env("WHISTLE_PASSWORD", "long enough pw")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    // serve answers, and SIGTERM finishes it cleanly.
+    let mut child = ws
+        .command()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("WHISTLE_SERVER__WORKER__TICK_SECONDS", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(address.starts_with("http://127.0.0.1:"), "{line}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let health = runtime.block_on(async {
+        reqwest::get(format!("{address}/healthz"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert_eq!(health, "ok");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+}
