@@ -13,6 +13,7 @@ pub mod seed;
 mod sql;
 pub mod sqlite;
 mod types;
+pub mod whistles;
 
 pub use types::*;
 
@@ -25,7 +26,7 @@ use whistle_core::reference::Reference;
 use whistle_core::time::Timestamp;
 
 /// The schema version this binary knows. A database at another version is refused.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -148,6 +149,32 @@ pub trait Store: Send + Sync {
 
     /// How many open orders have a running deadline at or before `at` (from the due index).
     async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError>;
+
+    /// Raises a whistle or runs a command on one, in its own transaction.
+    async fn execute_whistle(
+        &self,
+        envelope: whistles::WhistleEnvelope,
+    ) -> Result<whistles::WhistleOutcome, CommandError>;
+
+    /// A whistle by its number (`W20251009-000001`).
+    async fn whistle(&self, no: &str)
+        -> Result<Option<whistle_core::whistle::Whistle>, StoreError>;
+
+    /// A whistle's full history, oldest first.
+    async fn whistle_history(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Vec<whistle_core::whistle::WhistleRecord>, StoreError>;
+
+    /// Whistles within a scope, newest first (at most `limit`).
+    async fn list_whistles(
+        &self,
+        scope: &Scope,
+        limit: u32,
+    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError>;
+
+    /// Numbers of open whistles with a summoned unit absent at `at` (the worker's queue).
+    async fn absences_due(&self, at: Timestamp, limit: u32) -> Result<Vec<String>, StoreError>;
 
     /// Counts of orders per stage.
     async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;

@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "service",
         include_str!("../migrations/postgres/0002_service.sql"),
     ),
+    (
+        3,
+        "whistles",
+        include_str!("../migrations/postgres/0003_whistles.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 2048;
 /// The advisory lock that serialises migrations and reference imports across servers.
@@ -514,6 +519,146 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
         .map_err(pg)?;
     }
     Ok(())
+}
+
+async fn execute_whistle(
+    client: &mut deadpool_postgres::Object,
+    reference: &Reference,
+    envelope: crate::whistles::WhistleEnvelope,
+) -> Result<crate::whistles::WhistleOutcome, CommandError> {
+    use crate::whistles::{self, WhistleRequest, WhistleRow};
+    let sql = |e: tokio_postgres::Error| CommandError::Store(e.to_string());
+    let store = |e: StoreError| CommandError::Store(e.to_string());
+    let tx = client.transaction().await.map_err(sql)?;
+    let (current, order_lead, counter_last) = match &envelope.request {
+        WhistleRequest::Raise(raise) => {
+            let key = whistles::counter_key(envelope.at);
+            tx.execute(
+                "INSERT INTO order_counters (day, last) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+                &[&key],
+            )
+            .await
+            .map_err(sql)?;
+            let last: i64 = tx
+                .query_one(
+                    "SELECT last FROM order_counters WHERE day = $1 FOR UPDATE",
+                    &[&key],
+                )
+                .await
+                .map_err(sql)?
+                .get(0);
+            let lead = match &raise.order {
+                Some(no) => match tx
+                    .query_opt("SELECT state FROM orders WHERE no = $1", &[&no.as_str()])
+                    .await
+                    .map_err(sql)?
+                {
+                    Some(row) => crate::parse_state(row.get(0))
+                        .map_err(store)?
+                        .lead()
+                        .cloned(),
+                    None => return Err(CommandError::NotFound(no.to_string())),
+                },
+                None => None,
+            };
+            (None, lead, last as u64)
+        }
+        WhistleRequest::Command { whistle, .. } => {
+            let row = tx
+                .query_opt(
+                    "SELECT state FROM whistles WHERE no = $1 FOR UPDATE",
+                    &[whistle],
+                )
+                .await
+                .map_err(sql)?;
+            (
+                row.map(|r| whistles::parse_whistle(r.get(0)))
+                    .transpose()
+                    .map_err(store)?,
+                None,
+                0,
+            )
+        }
+    };
+    let plan = whistles::plan(
+        reference,
+        envelope,
+        current,
+        order_lead,
+        counter_last,
+        uuid::Uuid::now_v7(),
+    )?;
+    let whistle = &plan.whistle;
+    let row = WhistleRow::new(whistle).map_err(|e| CommandError::Store(e.to_string()))?;
+    if plan.new {
+        tx.execute(
+            "INSERT INTO whistles (id, no, version, street, district, kind, stage, order_no, raised_at, closed_at, escalated, absence_at, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            &[
+                &whistle.id,
+                &whistle.no,
+                &(whistle.version as i64),
+                &whistle.street.as_str(),
+                &whistle.district.as_str(),
+                &whistle.kind.as_str(),
+                &row.stage,
+                &whistle.order.as_ref().map(|o| o.to_string()),
+                &to_millis(whistle.raised_at),
+                &row.closed_at,
+                &row.escalated,
+                &row.absence_at,
+                &row.state,
+            ],
+        )
+        .await
+        .map_err(sql)?;
+    } else {
+        tx.execute(
+            "UPDATE whistles SET version = $2, stage = $3, closed_at = $4, escalated = $5, absence_at = $6, state = $7 WHERE id = $1",
+            &[&whistle.id, &(whistle.version as i64), &row.stage, &row.closed_at, &row.escalated, &row.absence_at, &row.state],
+        )
+        .await
+        .map_err(sql)?;
+    }
+    for record in &plan.records {
+        let payload =
+            serde_json::to_string(&record.event).map_err(|e| CommandError::Store(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO whistle_events (whistle_id, seq, at, actor_user, actor_unit, kind, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &record.whistle_id,
+                &(record.seq as i64),
+                &to_millis(record.at),
+                &record.actor.user,
+                &record.actor.unit.as_str(),
+                &whistles::event_name(&record.event),
+                &payload,
+            ],
+        )
+        .await
+        .map_err(sql)?;
+    }
+    for summons in &whistle.summons {
+        tx.execute(
+            "INSERT INTO whistle_units (unit, raised_at, whistle_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&summons.unit.as_str(), &to_millis(whistle.raised_at), &whistle.id],
+        )
+        .await
+        .map_err(sql)?;
+    }
+    if let Some((key, last)) = &plan.counter {
+        tx.execute(
+            "UPDATE order_counters SET last = $2 WHERE day = $1",
+            &[key, &(*last as i64)],
+        )
+        .await
+        .map_err(sql)?;
+    }
+    tx.commit().await.map_err(sql)?;
+    Ok(crate::whistles::WhistleOutcome {
+        whistle: Box::new(plan.whistle),
+        records: plan.records,
+    })
 }
 
 async fn load_reference(client: &impl GenericClient) -> Result<RawReference, StoreError> {
@@ -1020,6 +1165,87 @@ impl Store for PgStore {
             .await
             .map_err(pg)?;
         Ok(rows.iter().map(|r| OrderId(r.get(0))).collect())
+    }
+
+    async fn execute_whistle(
+        &self,
+        envelope: crate::whistles::WhistleEnvelope,
+    ) -> Result<crate::whistles::WhistleOutcome, CommandError> {
+        let reference = self.reference();
+        let mut client = self
+            .client()
+            .await
+            .map_err(|e| CommandError::Store(e.to_string()))?;
+        execute_whistle(&mut client, &reference, envelope).await
+    }
+
+    async fn whistle(
+        &self,
+        no: &str,
+    ) -> Result<Option<whistle_core::whistle::Whistle>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT state FROM whistles WHERE no = $1", &[&no])
+            .await
+            .map_err(pg)?;
+        row.map(|r| crate::whistles::parse_whistle(r.get(0)))
+            .transpose()
+    }
+
+    async fn whistle_history(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Vec<whistle_core::whistle::WhistleRecord>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT seq, at, actor_user, actor_unit, payload FROM whistle_events WHERE whistle_id = $1 ORDER BY seq", &[&id])
+            .await
+            .map_err(pg)?;
+        rows.iter()
+            .map(|r| {
+                Ok(whistle_core::whistle::WhistleRecord {
+                    whistle_id: id,
+                    seq: r.get::<_, i64>(0) as u64,
+                    at: from_millis(r.get(1)),
+                    actor: Actor {
+                        user: r.get(2),
+                        unit: UnitCode::parse(r.get(3))?,
+                    },
+                    event: serde_json::from_str(r.get(4))
+                        .map_err(|e| anyhow::anyhow!("corrupt whistle event: {e}"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list_whistles(
+        &self,
+        scope: &Scope,
+        limit: u32,
+    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError> {
+        let mut params = Vec::new();
+        let condition = crate::whistles::scope_sql(scope, &mut params, |n| format!("${n}"));
+        let limit = i64::from(limit.clamp(1, PAGE_LIMIT_MAX));
+        let sql = format!("SELECT w.state FROM whistles w WHERE {condition} ORDER BY w.raised_at DESC, w.id DESC LIMIT {limit}");
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let client = self.client().await?;
+        let rows = client.query(sql.as_str(), &refs).await.map_err(pg)?;
+        rows.iter()
+            .map(|r| crate::whistles::parse_whistle(r.get(0)))
+            .collect()
+    }
+
+    async fn absences_due(&self, at: Timestamp, limit: u32) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT no FROM whistles WHERE absence_at IS NOT NULL AND absence_at <= $1 ORDER BY absence_at, id LIMIT $2",
+                &[&to_millis(at), &i64::from(limit)],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError> {

@@ -31,6 +31,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "service",
         include_str!("../migrations/sqlite/0002_service.sql"),
     ),
+    (
+        3,
+        "whistles",
+        include_str!("../migrations/sqlite/0003_whistles.sql"),
+    ),
 ];
 
 /// The most commands one transaction takes; more wait for the next.
@@ -263,6 +268,140 @@ fn spawn_checkpointer(path: PathBuf, alive: std::sync::Weak<()>) -> Result<(), S
         })
         .map_err(|e| StoreError::Other(e.into()))?;
     Ok(())
+}
+
+fn execute_whistle(
+    connection: &mut Connection,
+    reference: &Reference,
+    envelope: crate::whistles::WhistleEnvelope,
+) -> Result<crate::whistles::WhistleOutcome, CommandError> {
+    use crate::whistles::{self, WhistleRequest, WhistleRow};
+    let store = |e: StoreError| CommandError::Store(e.to_string());
+    let sql = |e: rusqlite::Error| CommandError::Store(e.to_string());
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    let (current, order_lead, counter_last) = match &envelope.request {
+        WhistleRequest::Raise(raise) => {
+            let key = whistles::counter_key(envelope.at);
+            let last: Option<i64> = tx
+                .query_row(
+                    "SELECT last FROM order_counters WHERE day = ?1",
+                    [&key],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql)?;
+            let lead = match &raise.order {
+                Some(no) => {
+                    let state: Option<String> = tx
+                        .query_row(
+                            "SELECT state FROM orders WHERE no = ?1",
+                            [no.as_str()],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(sql)?;
+                    match state {
+                        Some(state) => crate::parse_state(&state).map_err(store)?.lead().cloned(),
+                        None => return Err(CommandError::NotFound(no.to_string())),
+                    }
+                }
+                None => None,
+            };
+            (None, lead, last.unwrap_or(0) as u64)
+        }
+        WhistleRequest::Command { whistle, .. } => {
+            let state: Option<String> = tx
+                .query_row("SELECT state FROM whistles WHERE no = ?1", [whistle], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(sql)?;
+            (
+                state
+                    .map(|s| whistles::parse_whistle(&s))
+                    .transpose()
+                    .map_err(store)?,
+                None,
+                0,
+            )
+        }
+    };
+    let plan = whistles::plan(
+        reference,
+        envelope,
+        current,
+        order_lead,
+        counter_last,
+        uuid::Uuid::now_v7(),
+    )?;
+    let whistle = &plan.whistle;
+    let row = WhistleRow::new(whistle).map_err(|e| CommandError::Store(e.to_string()))?;
+    if plan.new {
+        tx.execute(
+            "INSERT INTO whistles (id, no, version, street, district, kind, stage, order_no, raised_at, closed_at, escalated, absence_at, state) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                whistle.id.as_bytes(),
+                whistle.no,
+                whistle.version as i64,
+                whistle.street.as_str(),
+                whistle.district.as_str(),
+                whistle.kind.as_str(),
+                row.stage,
+                whistle.order.as_ref().map(|o| o.to_string()),
+                to_millis(whistle.raised_at),
+                row.closed_at,
+                row.escalated,
+                row.absence_at,
+                row.state
+            ],
+        )
+        .map_err(sql)?;
+    } else {
+        tx.execute(
+            "UPDATE whistles SET version = ?2, stage = ?3, closed_at = ?4, escalated = ?5, absence_at = ?6, state = ?7 WHERE id = ?1",
+            params![whistle.id.as_bytes(), whistle.version as i64, row.stage, row.closed_at, row.escalated, row.absence_at, row.state],
+        )
+        .map_err(sql)?;
+    }
+    for record in &plan.records {
+        let payload =
+            serde_json::to_string(&record.event).map_err(|e| CommandError::Store(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO whistle_events (whistle_id, seq, at, actor_user, actor_unit, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                record.whistle_id.as_bytes(),
+                record.seq as i64,
+                to_millis(record.at),
+                record.actor.user,
+                record.actor.unit.as_str(),
+                whistles::event_name(&record.event),
+                payload
+            ],
+        )
+        .map_err(sql)?;
+    }
+    for summons in &whistle.summons {
+        tx.execute(
+            "INSERT INTO whistle_units (unit, raised_at, whistle_id) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![summons.unit.as_str(), to_millis(whistle.raised_at), whistle.id.as_bytes()],
+        )
+        .map_err(sql)?;
+    }
+    if let Some((key, last)) = &plan.counter {
+        tx.execute(
+            "INSERT INTO order_counters (day, last) VALUES (?1, ?2) ON CONFLICT (day) DO UPDATE SET last = excluded.last",
+            params![key, *last as i64],
+        )
+        .map_err(sql)?;
+    }
+    tx.commit().map_err(sql)?;
+    Ok(crate::whistles::WhistleOutcome {
+        whistle: Box::new(plan.whistle),
+        records: plan.records,
+    })
 }
 
 fn writer_loop(mut connection: Connection, receiver: Receiver<Job>, mut state: WriterState) {
@@ -987,6 +1126,103 @@ impl Store for SqliteStore {
                 ids.push(OrderId(uuid::Uuid::from_slice(&row?).map_err(|e| anyhow::anyhow!(e))?));
             }
             Ok(ids)
+        })
+        .await
+    }
+
+    async fn execute_whistle(
+        &self,
+        envelope: crate::whistles::WhistleEnvelope,
+    ) -> Result<crate::whistles::WhistleOutcome, CommandError> {
+        let result = self
+            .run(move |connection, state| {
+                let reference = match state.shared.read() {
+                    Ok(r) => r.clone(),
+                    Err(poisoned) => poisoned.into_inner().clone(),
+                };
+                Ok(execute_whistle(connection, &reference, envelope))
+            })
+            .await;
+        match result {
+            Ok(inner) => inner,
+            Err(error) => Err(CommandError::Store(error.to_string())),
+        }
+    }
+
+    async fn whistle(
+        &self,
+        no: &str,
+    ) -> Result<Option<whistle_core::whistle::Whistle>, StoreError> {
+        let no = no.to_string();
+        self.read(move |c| {
+            let state: Option<String> = c
+                .query_row("SELECT state FROM whistles WHERE no = ?1", [no], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            state
+                .map(|s| crate::whistles::parse_whistle(&s))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn whistle_history(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Vec<whistle_core::whistle::WhistleRecord>, StoreError> {
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(
+                "SELECT seq, at, actor_user, actor_unit, payload FROM whistle_events WHERE whistle_id = ?1 ORDER BY seq",
+            )?;
+            let rows = statement.query_map([id.as_bytes()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+            })?;
+            let mut records = Vec::new();
+            for row in rows {
+                let (seq, at, user, unit, payload) = row?;
+                records.push(whistle_core::whistle::WhistleRecord {
+                    whistle_id: id,
+                    seq: seq as u64,
+                    at: from_millis(at),
+                    actor: Actor { user, unit: UnitCode::parse(&unit)? },
+                    event: serde_json::from_str(&payload).map_err(|e| anyhow::anyhow!("corrupt whistle event: {e}"))?,
+                });
+            }
+            Ok(records)
+        })
+        .await
+    }
+
+    async fn list_whistles(
+        &self,
+        scope: &Scope,
+        limit: u32,
+    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError> {
+        let mut params = Vec::new();
+        let condition = crate::whistles::scope_sql(scope, &mut params, |n| format!("?{n}"));
+        let limit = i64::from(limit.clamp(1, PAGE_LIMIT_MAX));
+        self.read(move |c| {
+            let sql = format!("SELECT w.state FROM whistles w WHERE {condition} ORDER BY w.raised_at DESC, w.id DESC LIMIT {limit}");
+            let mut statement = c.prepare(&sql)?;
+            let rows = statement.query_map(rusqlite::params_from_iter(params.iter()), |r| r.get::<_, String>(0))?;
+            let mut whistles = Vec::new();
+            for row in rows {
+                whistles.push(crate::whistles::parse_whistle(&row?)?);
+            }
+            Ok(whistles)
+        })
+        .await
+    }
+
+    async fn absences_due(&self, at: Timestamp, limit: u32) -> Result<Vec<String>, StoreError> {
+        let at = to_millis(at);
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(
+                "SELECT no FROM whistles WHERE absence_at IS NOT NULL AND absence_at <= ?1 ORDER BY absence_at, id LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![at, i64::from(limit)], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }

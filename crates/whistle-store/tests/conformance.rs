@@ -35,6 +35,7 @@ conformance!(
     scopes_limit_what_each_principal_sees,
     text_search_finds_chinese_substrings_and_is_inert,
     accounts_tokens_and_sessions_round_trip,
+    whistles_are_stored_replayed_and_scoped,
 );
 
 async fn reference_data_is_complete(db: TestDb) {
@@ -1619,4 +1620,209 @@ async fn accounts_tokens_and_sessions_round_trip(db: TestDb) {
     let history = store.history(order.order_id).await.unwrap();
     assert_eq!(history.last().unwrap().payload.name(), "requester_revealed");
     assert_eq!(history.last().unwrap().actor.unit.as_str(), "11.center");
+}
+
+async fn whistles_are_stored_replayed_and_scoped(db: TestDb) {
+    use whistle_core::whistle::{Raise, Whistle, WhistleCommand, WhistleKind};
+    use whistle_store::whistles::{WhistleEnvelope, WhistleRequest};
+    let store = &db.store;
+    let order = store
+        .execute_one(intake(
+            "2025-10-09 08:00",
+            complaint("110105010", "11.04.01", "占道经营"),
+        ))
+        .await
+        .unwrap();
+    store
+        .execute_one(support::command(
+            center(),
+            "2025-10-09 08:10",
+            &order,
+            dispatch(),
+        ))
+        .await
+        .unwrap();
+    let raise = |order_no: Option<whistle_core::ids::OrderNo>| Raise {
+        kind: WhistleKind::Emergency,
+        order: order_no,
+        lead: code("110105.dept.urban-management"),
+        assisting: vec![code("110105.dept.housing"), code("11.ent.power")],
+        place: "惠新东街12号院".into(),
+        needed: "联合处置".into(),
+        list_item: Some("应急处置".into()),
+        off_list_reason: None,
+        override_reference: None,
+    };
+    let envelope = |unit: &str, time: &str, request: WhistleRequest| WhistleEnvelope {
+        actor: as_unit(unit),
+        at: at(time),
+        request,
+    };
+    let raised = store
+        .execute_whistle(envelope(
+            "110105010",
+            "2025-10-09 09:00",
+            WhistleRequest::Raise(Box::new(raise(Some(order.order_no.clone())))),
+        ))
+        .await
+        .unwrap();
+    let no = raised.whistle.no.clone();
+    assert_eq!(no, "W20251009-000001");
+    // Refusals change nothing: an order not held, an unknown order, an unknown whistle, a stale version.
+    let before = store.list_whistles(&Scope::All, 100).await.unwrap();
+    let other = store
+        .execute_one(intake(
+            "2025-10-09 08:00",
+            complaint("110105011", "11.04.01", "占道"),
+        ))
+        .await
+        .unwrap();
+    store
+        .execute_one(support::command(
+            center(),
+            "2025-10-09 08:10",
+            &other,
+            dispatch(),
+        ))
+        .await
+        .unwrap();
+    let not_held = store
+        .execute_whistle(envelope(
+            "110105010",
+            "2025-10-09 09:01",
+            WhistleRequest::Raise(Box::new(raise(Some(other.order_no.clone())))),
+        ))
+        .await;
+    assert_eq!(not_held.unwrap_err().key(), "not_lead_unit");
+    let unknown = whistle_core::ids::OrderNo::parse("20990101-000001").unwrap();
+    let missing = store
+        .execute_whistle(envelope(
+            "110105010",
+            "2025-10-09 09:01",
+            WhistleRequest::Raise(Box::new(raise(Some(unknown)))),
+        ))
+        .await;
+    assert_eq!(missing.unwrap_err().key(), "not_found");
+    let report = |unit: &str, time: &str, version: Option<u64>| {
+        envelope(
+            unit,
+            time,
+            WhistleRequest::Command {
+                whistle: no.clone(),
+                expected_version: version,
+                command: WhistleCommand::ReportIn { people: 3 },
+            },
+        )
+    };
+    assert_eq!(
+        store
+            .execute_whistle(report(
+                "110105.dept.urban-management",
+                "2025-10-09 09:10",
+                Some(7)
+            ))
+            .await
+            .unwrap_err()
+            .key(),
+        "conflict"
+    );
+    let ghost = WhistleEnvelope {
+        actor: as_unit("110105.dept.housing"),
+        at: at("2025-10-09 09:10"),
+        request: WhistleRequest::Command {
+            whistle: "W20990101-000001".into(),
+            expected_version: None,
+            command: WhistleCommand::ReportIn { people: 1 },
+        },
+    };
+    assert_eq!(
+        store.execute_whistle(ghost).await.unwrap_err().key(),
+        "not_found"
+    );
+    assert_eq!(store.list_whistles(&Scope::All, 100).await.unwrap(), before);
+    // Report-ins, absences from the worker's queue, escalation.
+    store
+        .execute_whistle(report(
+            "110105.dept.urban-management",
+            "2025-10-09 09:10",
+            Some(1),
+        ))
+        .await
+        .unwrap();
+    assert!(store
+        .absences_due(at("2025-10-09 09:30"), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .absences_due(at("2025-10-09 09:31"), 10)
+            .await
+            .unwrap(),
+        vec![no.clone()]
+    );
+    for unit in ["110105.dept.housing", "11.ent.power"] {
+        let mark = envelope(
+            "11.center",
+            "2025-10-09 09:31",
+            WhistleRequest::Command {
+                whistle: no.clone(),
+                expected_version: None,
+                command: WhistleCommand::MarkAbsent { unit: code(unit) },
+            },
+        );
+        store.execute_whistle(mark).await.unwrap();
+    }
+    assert!(
+        store
+            .absences_due(at("2025-10-09 12:00"), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "every absence recorded once"
+    );
+    let stored = store.whistle(&no).await.unwrap().unwrap();
+    assert!(stored.escalated_at.is_some());
+    let history = store.whistle_history(stored.id).await.unwrap();
+    assert_eq!(
+        Whistle::from_records(&history).unwrap(),
+        stored,
+        "projection = replay"
+    );
+    assert_eq!(
+        history.len(),
+        5,
+        "raised, reported in, absent, escalated, absent"
+    );
+    // Scopes: the street, its district, the summoned department see it; others do not.
+    let count = |scope: Scope| {
+        let store = store.clone();
+        async move { store.list_whistles(&scope, 100).await.unwrap().len() }
+    };
+    assert_eq!(count(Scope::Street(code("110105010"))).await, 1);
+    assert_eq!(count(Scope::District(code("110105"))).await, 1);
+    assert_eq!(
+        count(Scope::Units(vec![code("110105010")])).await,
+        1,
+        "a street handler"
+    );
+    assert_eq!(
+        count(Scope::Units(vec![code("110105.dept.housing")])).await,
+        1,
+        "a summoned department"
+    );
+    assert_eq!(
+        count(Scope::Units(vec![code("110105.dept.water")])).await,
+        0
+    );
+    assert_eq!(count(Scope::District(code("110101"))).await, 0);
+    let second = store
+        .execute_whistle(envelope(
+            "110105010",
+            "2025-10-09 10:00",
+            WhistleRequest::Raise(Box::new(raise(None))),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(second.whistle.no, "W20251009-000002");
 }

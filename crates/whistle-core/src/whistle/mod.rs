@@ -529,6 +529,18 @@ impl Whistle {
         Ok(())
     }
 
+    /// The next moment a summoned unit becomes absent (the worker's queue is indexed on this).
+    pub fn next_absence_at(&self) -> Option<Timestamp> {
+        if self.stage != WhistleStage::Open {
+            return None;
+        }
+        self.summons
+            .iter()
+            .filter(|s| s.expected() && s.report.is_none() && s.absent_at.is_none())
+            .map(|s| s.report_in_by + chrono::Duration::milliseconds(1))
+            .min()
+    }
+
     /// Summoned units still expected that have neither reported in nor been marked absent and
     /// whose deadline has passed: the worker marks them absent.
     pub fn absences_due(&self, now: Timestamp) -> Vec<UnitCode> {

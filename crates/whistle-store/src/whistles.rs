@@ -1,0 +1,201 @@
+//! Whistles in the store: the pure planning step both backends share, and their rows.
+//! Whistles are few (hundreds a day, not tens of thousands), so each command is its own
+//! transaction rather than group-committed; the order is the same as for work orders: load under
+//! a lock, decide in the core, append events and the projection in one transaction.
+
+use serde::{Deserialize, Serialize};
+use whistle_core::ids::{Actor, UnitCode};
+use whistle_core::reference::Reference;
+use whistle_core::time::{beijing_date, to_millis, Timestamp};
+use whistle_core::whistle::{self, Raise, Whistle, WhistleCommand, WhistleContext, WhistleRecord};
+
+use crate::types::CommandError;
+
+/// What to do with a whistle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WhistleRequest {
+    Raise(Box<Raise>),
+    Command {
+        whistle: String,
+        expected_version: Option<u64>,
+        command: WhistleCommand,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WhistleEnvelope {
+    pub actor: Actor,
+    pub at: Timestamp,
+    pub request: WhistleRequest,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WhistleOutcome {
+    pub whistle: Box<Whistle>,
+    pub records: Vec<WhistleRecord>,
+}
+
+/// The day counter key of whistle numbers (`W2025-10-09`), kept beside the orders' counters.
+pub(crate) fn counter_key(at: Timestamp) -> String {
+    format!("W{}", beijing_date(at))
+}
+
+pub(crate) struct WhistlePlan {
+    pub whistle: Whistle,
+    pub records: Vec<WhistleRecord>,
+    pub new: bool,
+    /// The day counter to write, for a raise.
+    pub counter: Option<(String, u64)>,
+}
+
+/// Decides one whistle request against what the backend loaded under its lock.
+pub(crate) fn plan(
+    reference: &Reference,
+    envelope: WhistleEnvelope,
+    current: Option<Whistle>,
+    order_lead: Option<UnitCode>,
+    counter_last: u64,
+    new_id: uuid::Uuid,
+) -> Result<WhistlePlan, CommandError> {
+    let WhistleEnvelope { actor, at, request } = envelope;
+    let context = WhistleContext {
+        now: at,
+        actor: &actor,
+        reference,
+    };
+    match request {
+        WhistleRequest::Raise(raise) => {
+            let sequence = counter_last + 1;
+            let no = format!("W{}-{sequence:06}", beijing_date(at).format("%Y%m%d"));
+            let event = whistle::raise(&raise, no, order_lead.as_ref(), &context)?;
+            let record = WhistleRecord {
+                whistle_id: new_id,
+                seq: 1,
+                at,
+                actor: actor.clone(),
+                event,
+            };
+            let whistle = Whistle::from_records([&record])
+                .map_err(|e| CommandError::Store(format!("invariant violated: {e}")))?;
+            Ok(WhistlePlan {
+                whistle,
+                records: vec![record],
+                new: true,
+                counter: Some((counter_key(at), sequence)),
+            })
+        }
+        WhistleRequest::Command {
+            whistle: no,
+            expected_version,
+            command,
+        } => {
+            let current = current.ok_or(CommandError::NotFound(no))?;
+            if let Some(expected) = expected_version {
+                if expected != current.version {
+                    return Err(CommandError::Conflict {
+                        expected,
+                        actual: current.version,
+                    });
+                }
+            }
+            let events = whistle::decide(&current, &command, &context)?;
+            let mut next = current.clone();
+            let mut records = Vec::new();
+            for event in events {
+                let record = WhistleRecord {
+                    whistle_id: next.id,
+                    seq: next.version + 1,
+                    at,
+                    actor: actor.clone(),
+                    event,
+                };
+                next.apply(&record)
+                    .map_err(|e| CommandError::Store(format!("invariant violated: {e}")))?;
+                records.push(record);
+            }
+            Ok(WhistlePlan {
+                whistle: next,
+                records,
+                new: false,
+                counter: None,
+            })
+        }
+    }
+}
+
+/// The indexed columns of a whistle row.
+pub(crate) struct WhistleRow {
+    pub stage: &'static str,
+    pub closed_at: Option<i64>,
+    pub escalated: bool,
+    pub absence_at: Option<i64>,
+    pub state: String,
+}
+
+impl WhistleRow {
+    pub fn new(whistle: &Whistle) -> Result<WhistleRow, serde_json::Error> {
+        Ok(WhistleRow {
+            stage: match whistle.stage {
+                whistle::WhistleStage::Open => "open",
+                whistle::WhistleStage::Closed => "closed",
+            },
+            closed_at: whistle.closed_at.map(to_millis),
+            escalated: whistle.escalated_at.is_some(),
+            absence_at: whistle.next_absence_at().map(to_millis),
+            state: serde_json::to_string(whistle)?,
+        })
+    }
+}
+
+pub(crate) fn event_name(event: &whistle::WhistleEvent) -> &'static str {
+    use whistle::WhistleEvent::*;
+    match event {
+        Raised { .. } => "raised",
+        ReportedIn { .. } => "reported_in",
+        MarkedAbsent { .. } => "marked_absent",
+        Escalated => "escalated",
+        AbsenceResolved { .. } => "absence_resolved",
+        TaskAssigned { .. } => "task_assigned",
+        TaskCompleted { .. } => "task_completed",
+        ConsultationHeld { .. } => "consultation_held",
+        Closed { .. } => "closed",
+        Rated { .. } => "rated",
+        Objected { .. } => "objected",
+        ObjectionDecided { .. } => "objection_decided",
+    }
+}
+
+pub(crate) fn parse_whistle(state: &str) -> Result<Whistle, crate::StoreError> {
+    serde_json::from_str(state)
+        .map_err(|e| crate::StoreError::Other(anyhow::anyhow!("corrupt whistle projection: {e}")))
+}
+
+/// The list condition for a scope: a street (or a handler at a street) sees the whistles it
+/// raised, a department those that summon it, a district its streets'.
+pub(crate) fn scope_sql(
+    scope: &crate::Scope,
+    params: &mut Vec<String>,
+    placeholder: impl Fn(usize) -> String,
+) -> String {
+    match scope {
+        crate::Scope::All => "1 = 1".into(),
+        crate::Scope::District(d) => {
+            params.push(d.to_string());
+            format!("w.district = {}", placeholder(params.len()))
+        }
+        crate::Scope::Street(s) => {
+            params.push(s.to_string());
+            format!("w.street = {}", placeholder(params.len()))
+        }
+        crate::Scope::Units(units) if units.is_empty() => "1 = 0".into(),
+        crate::Scope::Units(units) => {
+            let mut list = Vec::new();
+            for unit in units {
+                params.push(unit.to_string());
+                list.push(placeholder(params.len()));
+            }
+            let list = list.join(", ");
+            format!("(w.street IN ({list}) OR EXISTS (SELECT 1 FROM whistle_units u WHERE u.whistle_id = w.id AND u.unit IN ({list})))")
+        }
+    }
+}
