@@ -10,6 +10,7 @@ pub mod open311;
 pub mod openapi;
 pub mod roles;
 pub mod settings;
+pub mod whistles_api;
 pub mod worker;
 
 use axum::routing::{get, post};
@@ -75,6 +76,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/deadline", get(api::deadline))
         .route("/track/{no}", get(api::track))
         .route("/openapi.json", get(openapi::openapi_json))
+        .route(
+            "/whistles",
+            get(whistles_api::list).post(whistles_api::raise),
+        )
+        .route("/whistles/{no}", get(whistles_api::show))
+        .route("/whistles/{no}/history", get(whistles_api::history))
+        .route("/whistles/{no}/{command}", post(whistles_api::command))
         .fallback(api::no_route);
     let open311 = Router::new()
         .route("/{file}", get(open311::root).post(open311::post_requests))

@@ -12,7 +12,7 @@ use whistle_core::order::{
 };
 
 /// (method, path, tag, summary, who may call it).
-pub const OPERATIONS: [(&str, &str, &str, &str, &str); 16] = [
+pub const OPERATIONS: [(&str, &str, &str, &str, &str); 21] = [
     (
         "post",
         "/api/v1/login",
@@ -124,6 +124,17 @@ pub const OPERATIONS: [(&str, &str, &str, &str, &str); 16] = [
         "meta",
         "本文档 · This document",
         "anyone",
+    ),
+    ("post", "/api/v1/whistles", "whistles", "街乡吹哨 · Raise a whistle", "handler of a street/township"),
+    ("get", "/api/v1/whistles", "whistles", "吹哨列表（按范围）· Whistles within your jurisdiction", "any role"),
+    ("get", "/api/v1/whistles/{no}", "whistles", "吹哨详情 · One whistle", "within jurisdiction"),
+    ("get", "/api/v1/whistles/{no}/history", "whistles", "吹哨履历 · A whistle's history", "within jurisdiction"),
+    (
+        "post",
+        "/api/v1/whistles/{no}/{command}",
+        "whistles",
+        "报到、任务、结案、评价等 · report_in, resolve_absence, assign_task, complete_task, hold_consultation, close, rate, object, decide_objection",
+        "the unit the command concerns",
     ),
 ];
 

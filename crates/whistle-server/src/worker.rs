@@ -18,6 +18,8 @@ use crate::AppState;
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TickReport {
     pub recorded: usize,
+    /// Summoned units marked absent on whistles (报到超时).
+    pub absences: usize,
     /// Another worker had recorded it first.
     pub already_recorded: usize,
     pub failed: usize,
@@ -56,6 +58,7 @@ pub async fn tick(state: &AppState) -> Result<TickReport, StoreError> {
         unit: UnitCode::parse("11.center").map_err(StoreError::Domain)?,
     };
     let mut report = TickReport::default();
+    absences(state, now, &actor, batch, &mut report).await?;
     for _ in 0..20 {
         let ids = state.store.notices_due(now, batch).await?;
         let mut envelopes = Vec::new();
@@ -98,4 +101,44 @@ pub async fn tick(state: &AppState) -> Result<TickReport, StoreError> {
         }
     }
     Ok(report)
+}
+
+/// Marks summoned units absent on whistles whose report-in deadline passed; the first absence
+/// escalates the whistle to the district. A unit another worker already marked is refused by
+/// the core (it is no longer due) and counted as already recorded.
+async fn absences(
+    state: &AppState,
+    now: whistle_core::time::Timestamp,
+    actor: &Actor,
+    batch: u32,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    use whistle_store::whistles::{WhistleEnvelope, WhistleRequest};
+    for no in state.store.absences_due(now, batch).await? {
+        let Some(whistle) = state.store.whistle(&no).await? else {
+            continue;
+        };
+        for unit in whistle.absences_due(now) {
+            let envelope = WhistleEnvelope {
+                actor: actor.clone(),
+                at: now,
+                request: WhistleRequest::Command {
+                    whistle: no.clone(),
+                    expected_version: None,
+                    command: whistle_core::whistle::WhistleCommand::MarkAbsent { unit },
+                },
+            };
+            match state.store.execute_whistle(envelope).await {
+                Ok(_) => report.absences += 1,
+                Err(CommandError::Domain(whistle_core::error::DomainError::InvalidValue {
+                    ..
+                })) => report.already_recorded += 1,
+                Err(error) => {
+                    report.failed += 1;
+                    tracing::warn!(%error, "absence not recorded");
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -37,7 +37,11 @@ struct TestApp {
 }
 
 /// (name, scope, unit): the principals every test has as tokens.
-const PRINCIPALS: [(&str, &str, &str); 12] = [
+const PRINCIPALS: [(&str, &str, &str); 16] = [
+    ("housing", "handler", "110105.dept.housing"),
+    ("power", "handler", "11.ent.power"),
+    ("district", "handler", "110105"),
+    ("transport", "handler", "11.dept.transport"),
     ("operator", "operator", "11.center"),
     ("dispatcher", "dispatcher", "11.center"),
     ("visit", "visit_agent", "11.center"),
@@ -1366,4 +1370,205 @@ async fn the_openapi_document_matches_the_router_and_the_engine() {
             && !page.contains("https://"),
         "offline page"
     );
+}
+
+/// A full emergency whistle with three departments: one on time, one late, one absent (marked by
+/// the worker, escalated, replaced by the district) — through tasks, the close and the ratings.
+#[tokio::test]
+async fn an_emergency_whistle_over_http() {
+    let app = spawn_app().await;
+    let raise = json!({
+        "kind": "emergency", "lead": "110105.dept.urban-management",
+        "assisting": ["110105.dept.housing", "11.ent.power"],
+        "place": "惠新东街12号院", "needed": "地下管道破裂，需抢修并疏导交通", "list_item": "应急处置-管线抢修",
+    });
+    assert_eq!(
+        app.post("chengguan", "/api/v1/whistles", raise.clone())
+            .await
+            .1["error"],
+        "not_whistle_street"
+    );
+    assert_eq!(
+        app.post("leader", "/api/v1/whistles", raise.clone())
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let mut bogus = raise.clone();
+    bogus["colour"] = json!("red");
+    assert_eq!(
+        app.post("street", "/api/v1/whistles", bogus).await.1["error"],
+        "invalid_field"
+    );
+    let (status, whistle) = app.post("street", "/api/v1/whistles", raise).await;
+    assert_eq!(status, StatusCode::CREATED, "{whistle}");
+    let no = whistle["no"].as_str().unwrap().to_string();
+    let run = |who: &'static str, command: &'static str, fields: Value| {
+        let app = &app;
+        let no = no.clone();
+        async move {
+            let (_, current) = app.get("admin", &format!("/api/v1/whistles/{no}")).await;
+            let mut body = fields;
+            body["version"] = current["version"].clone();
+            app.post(who, &format!("/api/v1/whistles/{no}/{command}"), body)
+                .await
+        }
+    };
+    app.clock.advance(20);
+    assert_eq!(
+        run("chengguan", "report_in", json!({"people": 6})).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        run("chengguan", "report_in", json!({"people": 6})).await.1["error"],
+        "already_reported_in"
+    );
+    assert_eq!(
+        run("other_street", "report_in", json!({"people": 1}))
+            .await
+            .0,
+        StatusCode::NOT_FOUND,
+        "not summoned: not visible"
+    );
+    app.clock.advance(20);
+    assert_eq!(
+        run("housing", "report_in", json!({"people": 2})).await.0,
+        StatusCode::OK
+    );
+    // The worker marks the power company absent and the whistle escalates.
+    let report = whistle_server::worker::tick(&app.state).await.unwrap();
+    assert_eq!(report.absences, 1);
+    assert_eq!(
+        whistle_server::worker::tick(&app.state)
+            .await
+            .unwrap()
+            .absences,
+        0,
+        "once"
+    );
+    let replace = json!({"unit": "11.ent.power", "decision": {"decision": "replace", "with": "11.dept.transport"}});
+    assert_eq!(
+        run("street", "resolve_absence", replace.clone()).await.1["error"],
+        "not_whistle_district"
+    );
+    assert_eq!(
+        run("district", "resolve_absence", replace).await.0,
+        StatusCode::OK
+    );
+    app.clock.advance(10);
+    assert_eq!(
+        run("transport", "report_in", json!({"people": 3})).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        run(
+            "street",
+            "assign_task",
+            json!({"unit": "110105.dept.urban-management", "text": "封闭道路、抢修管线"})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let done = json!({"task": 1, "note": "已完成抢修", "photos": ["photo://a1"]});
+    assert_eq!(
+        run("housing", "complete_task", done.clone()).await.1["error"],
+        "not_lead_unit"
+    );
+    app.clock.advance(60);
+    assert_eq!(
+        run("chengguan", "complete_task", done).await.0,
+        StatusCode::OK
+    );
+    let rate = |unit: &str, score: u8| json!({"unit": unit, "scores": {"response": score, "cooperation": score, "result": score}, "comment": "评价"});
+    assert_eq!(
+        run("street", "rate", rate("110105.dept.urban-management", 5))
+            .await
+            .1["error"],
+        "illegal_transition"
+    );
+    assert_eq!(
+        run(
+            "street",
+            "close",
+            json!({"result": "solved", "reasons": ""})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    for (unit, score) in [
+        ("110105.dept.urban-management", 5),
+        ("110105.dept.housing", 3),
+        ("11.ent.power", 1),
+        ("11.dept.transport", 4),
+    ] {
+        assert_eq!(
+            run("street", "rate", rate(unit, score)).await.0,
+            StatusCode::OK,
+            "{unit}"
+        );
+    }
+    assert_eq!(
+        run("housing", "object", json!({"reason": "我单位已按时派员"}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        run(
+            "district",
+            "decide_objection",
+            json!({"unit": "110105.dept.housing", "upheld": false, "note": "迟到属实"})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    // What everyone sees, and the attributed history.
+    let (_, whistle) = app.get("leader", &format!("/api/v1/whistles/{no}")).await;
+    let summons = whistle["summons"].as_array().unwrap();
+    let on_time: Vec<(String, Value)> = summons
+        .iter()
+        .map(|s| {
+            (
+                s["unit"].as_str().unwrap().to_string(),
+                s["report"]["on_time"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        on_time,
+        vec![
+            ("110105.dept.urban-management".into(), json!(true)),
+            ("110105.dept.housing".into(), json!(false)),
+            ("11.ent.power".into(), Value::Null),
+            ("11.dept.transport".into(), json!(true)),
+        ]
+    );
+    assert!(whistle["escalated_at"].is_string());
+    assert_eq!(whistle["ratings"].as_array().unwrap().len(), 4);
+    let (_, history) = app
+        .get("street", &format!("/api/v1/whistles/{no}/history"))
+        .await;
+    assert_eq!(history["events"].as_array().unwrap().len(), 16);
+    for (who, count) in [
+        ("street", 1),
+        ("chengguan", 1),
+        ("transport", 1),
+        ("leader", 1),
+        ("other_street", 0),
+        ("other_leader", 0),
+    ] {
+        assert_eq!(
+            app.get(who, "/api/v1/whistles")
+                .await
+                .1
+                .as_array()
+                .unwrap()
+                .len(),
+            count,
+            "{who}"
+        );
+    }
 }

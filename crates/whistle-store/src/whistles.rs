@@ -171,7 +171,8 @@ pub(crate) fn parse_whistle(state: &str) -> Result<Whistle, crate::StoreError> {
 }
 
 /// The list condition for a scope: a street (or a handler at a street) sees the whistles it
-/// raised, a department those that summon it, a district its streets'.
+/// raised, a department those that summon it, a district (its leaders, its coordination
+/// platform) its streets'.
 pub(crate) fn scope_sql(
     scope: &crate::Scope,
     params: &mut Vec<String>,
@@ -195,7 +196,10 @@ pub(crate) fn scope_sql(
                 list.push(placeholder(params.len()));
             }
             let list = list.join(", ");
-            format!("(w.street IN ({list}) OR EXISTS (SELECT 1 FROM whistle_units u WHERE u.whistle_id = w.id AND u.unit IN ({list})))")
+            // The raising street, a summoned unit, or the district (its coordination platform).
+            format!(
+                "(w.street IN ({list}) OR w.district IN ({list}) OR EXISTS (SELECT 1 FROM whistle_units u WHERE u.whistle_id = w.id AND u.unit IN ({list})))"
+            )
         }
     }
 }

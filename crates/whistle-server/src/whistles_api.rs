@@ -1,0 +1,213 @@
+//! `/api/v1/whistles`: raise, list, show, history and every whistle command. The engine checks
+//! the unit a person acts for (the raising street, a summoned unit, the street's district);
+//! here: a role that may act at all, and the jurisdiction a whistle is visible in.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::sync::Arc;
+use whistle_core::error::Lang;
+use whistle_core::whistle::{Raise, Whistle, WhistleCommand};
+use whistle_store::whistles::{WhistleEnvelope, WhistleRequest};
+use whistle_store::Scope;
+
+use crate::api::parse_json;
+use crate::auth::{Language, Principal};
+use crate::error::{ApiError, ApiResult};
+use crate::roles::Role;
+use crate::AppState;
+
+fn may_act(principal: &Principal, lang: Lang) -> ApiResult<()> {
+    match principal.role(lang)? {
+        Role::Handler | Role::Supervisor | Role::Admin => Ok(()),
+        _ => Err(ApiError::forbidden(lang)),
+    }
+}
+
+/// The same rule as the store's list query.
+fn visible(scope: &Scope, whistle: &Whistle) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::District(district) => &whistle.district == district,
+        Scope::Street(street) => &whistle.street == street,
+        Scope::Units(units) => {
+            units.contains(&whistle.street)
+                || units.contains(&whistle.district)
+                || whistle.summons.iter().any(|s| units.contains(&s.unit))
+        }
+    }
+}
+
+async fn visible_whistle(
+    state: &AppState,
+    principal: &Principal,
+    no: &str,
+    lang: Lang,
+) -> ApiResult<Whistle> {
+    let whistle = state
+        .store
+        .whistle(no)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    match whistle {
+        Some(whistle) if visible(&principal.scope, &whistle) => Ok(whistle),
+        _ => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "吹哨记录不存在",
+            "no such whistle",
+            lang,
+        )),
+    }
+}
+
+/// Refuses fields the type does not know (serde ignores them on some shapes).
+fn known_fields_only<T: serde::Serialize>(value: &T, sent: &[String], lang: Lang) -> ApiResult<()> {
+    let known = serde_json::to_value(value).map_err(|e| ApiError::internal(e, lang))?;
+    match sent.iter().find(|key| known.get(key.as_str()).is_none()) {
+        Some(unknown) => Err(ApiError::bad_request(
+            "invalid_field",
+            &format!("unknown field {unknown}"),
+            lang,
+        )),
+        None => Ok(()),
+    }
+}
+
+pub async fn raise(
+    State(state): State<Arc<AppState>>,
+    Language(lang): Language,
+    principal: Principal,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let body = body.map_err(|e| ApiError::body(e, lang))?;
+    may_act(&principal, lang)?;
+    let fields: serde_json::Map<String, serde_json::Value> = parse_json(&body, lang)?;
+    let sent: Vec<String> = fields.keys().cloned().collect();
+    let raise: Raise = serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| ApiError::bad_request("invalid_field", &e.to_string(), lang))?;
+    known_fields_only(&raise, &sent, lang)?;
+    let envelope = WhistleEnvelope {
+        actor: principal.actor(),
+        at: state.clock.now(),
+        request: WhistleRequest::Raise(Box::new(raise)),
+    };
+    let outcome = state
+        .store
+        .execute_whistle(envelope)
+        .await
+        .map_err(|e| ApiError::command(e, lang))?;
+    Ok((StatusCode::CREATED, Json(outcome.whistle)).into_response())
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Language(lang): Language,
+    principal: Principal,
+) -> ApiResult<Json<Vec<Whistle>>> {
+    let whistles = state
+        .store
+        .list_whistles(&principal.scope, 200)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    Ok(Json(whistles))
+}
+
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    Language(lang): Language,
+    principal: Principal,
+    Path(no): Path<String>,
+) -> ApiResult<Json<Whistle>> {
+    Ok(Json(visible_whistle(&state, &principal, &no, lang).await?))
+}
+
+pub async fn history(
+    State(state): State<Arc<AppState>>,
+    Language(lang): Language,
+    principal: Principal,
+    Path(no): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let whistle = visible_whistle(&state, &principal, &no, lang).await?;
+    let records = state
+        .store
+        .whistle_history(whistle.id)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    Ok(Json(
+        serde_json::json!({"no": whistle.no, "events": records}),
+    ))
+}
+
+pub const COMMANDS: [&str; 9] = [
+    "report_in",
+    "resolve_absence",
+    "assign_task",
+    "complete_task",
+    "hold_consultation",
+    "close",
+    "rate",
+    "object",
+    "decide_objection",
+];
+
+/// `POST /api/v1/whistles/{no}/{command}` with `{"version": N, …}`. Absences are marked by the
+/// deadline worker, not over the API.
+pub async fn command(
+    State(state): State<Arc<AppState>>,
+    Language(lang): Language,
+    principal: Principal,
+    Path((no, name)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Whistle>> {
+    let body = body.map_err(|e| ApiError::body(e, lang))?;
+    if !COMMANDS.contains(&name.as_str()) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_command",
+            "没有这个命令",
+            "no such command",
+            lang,
+        ));
+    }
+    may_act(&principal, lang)?;
+    let mut fields: serde_json::Map<String, serde_json::Value> = if body.is_empty() {
+        serde_json::Map::new()
+    } else {
+        parse_json(&body, lang)?
+    };
+    let version = fields
+        .remove("version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "version_required",
+                "give the whistle version you saw as \"version\"",
+                lang,
+            )
+        })?;
+    fields.insert("command".into(), serde_json::Value::String(name));
+    let sent: Vec<String> = fields.keys().cloned().collect();
+    let command: WhistleCommand = serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| ApiError::bad_request("invalid_field", &e.to_string(), lang))?;
+    known_fields_only(&command, &sent, lang)?;
+    let whistle = visible_whistle(&state, &principal, &no, lang).await?;
+    let envelope = WhistleEnvelope {
+        actor: principal.actor(),
+        at: state.clock.now(),
+        request: WhistleRequest::Command {
+            whistle: whistle.no,
+            expected_version: Some(version),
+            command,
+        },
+    };
+    let outcome = state
+        .store
+        .execute_whistle(envelope)
+        .await
+        .map_err(|e| ApiError::command(e, lang))?;
+    Ok(Json(*outcome.whistle))
+}
