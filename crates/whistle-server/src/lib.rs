@@ -80,6 +80,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/whistles",
             get(whistles_api::list).post(whistles_api::raise),
         )
+        .route(
+            "/reports/double-assessment",
+            get(whistles_api::double_assessment),
+        )
         .route("/whistles/{no}", get(whistles_api::show))
         .route("/whistles/{no}/history", get(whistles_api::history))
         .route("/whistles/{no}/{command}", post(whistles_api::command))

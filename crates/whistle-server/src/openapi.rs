@@ -12,7 +12,7 @@ use whistle_core::order::{
 };
 
 /// (method, path, tag, summary, who may call it).
-pub const OPERATIONS: [(&str, &str, &str, &str, &str); 21] = [
+pub const OPERATIONS: [(&str, &str, &str, &str, &str); 22] = [
     (
         "post",
         "/api/v1/login",
@@ -126,6 +126,13 @@ pub const OPERATIONS: [(&str, &str, &str, &str, &str); 21] = [
         "anyone",
     ),
     ("post", "/api/v1/whistles", "whistles", "街乡吹哨 · Raise a whistle", "handler of a street/township"),
+    (
+        "get",
+        "/api/v1/reports/double-assessment",
+        "reports",
+        "双考核数据：月度部门报到与评价、街乡吹哨情况（month=YYYY-MM，format=json|csv）· Double-assessment figures",
+        "any role, within jurisdiction",
+    ),
     ("get", "/api/v1/whistles", "whistles", "吹哨列表（按范围）· Whistles within your jurisdiction", "any role"),
     ("get", "/api/v1/whistles/{no}", "whistles", "吹哨详情 · One whistle", "within jurisdiction"),
     ("get", "/api/v1/whistles/{no}/history", "whistles", "吹哨履历 · A whistle's history", "within jurisdiction"),

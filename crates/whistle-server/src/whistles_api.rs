@@ -211,3 +211,67 @@ pub async fn command(
         .map_err(|e| ApiError::command(e, lang))?;
     Ok(Json(*outcome.whistle))
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentQuery {
+    month: String,
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+    /// For CSV: `departments` (default) or `streets`.
+    table: Option<String>,
+}
+
+/// The double-assessment figures of a month, within the caller's jurisdiction.
+pub async fn double_assessment(
+    State(state): State<Arc<AppState>>,
+    Language(lang): Language,
+    principal: Principal,
+    params: Result<axum::extract::Query<AssessmentQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let axum::extract::Query(params) =
+        params.map_err(|e| ApiError::bad_request("invalid_query", &e.body_text(), lang))?;
+    principal.role(lang)?;
+    let (from, before) = whistle_store::whistles::month_range(&params.month)
+        .map_err(|e| ApiError::domain(&e, lang))?;
+    let whistles = state
+        .store
+        .whistles_raised(&principal.scope, from, before)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    let (departments, streets) =
+        whistle_core::whistle::double_assessment(&whistles, state.clock.now());
+    match params.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(serde_json::json!({
+            "month": params.month,
+            "whistles": whistles.len(),
+            "departments": departments,
+            "streets": streets,
+        }))
+        .into_response()),
+        "csv" => {
+            let (first, second) = whistle_store::whistles::assessment_csv(&departments, &streets);
+            let body = match params.table.as_deref().unwrap_or("departments") {
+                "departments" => first,
+                "streets" => second,
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "invalid_query",
+                        "table is departments or streets",
+                        lang,
+                    ))
+                }
+            };
+            Ok((
+                [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+                body,
+            )
+                .into_response())
+        }
+        _ => Err(ApiError::bad_request(
+            "invalid_query",
+            "format is json or csv",
+            lang,
+        )),
+    }
+}

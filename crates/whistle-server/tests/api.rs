@@ -1571,4 +1571,97 @@ async fn an_emergency_whistle_over_http() {
             "{who}"
         );
     }
+    // The month's double-assessment figures, by hand: raised 09:00; 城管 reported 09:20 (on time,
+    // 20 min), 住建 09:40 (late, 40 min), power absent, transport summoned 09:40 and reported
+    // 09:50 (on time, 10 min). Ratings 5/3/1/4, final once the windows have passed; 住建's
+    // objection was rejected (lost).
+    app.clock.advance(6 * 24 * 60);
+    let (status, figures) = app
+        .get("leader", "/api/v1/reports/double-assessment?month=2025-10")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{figures}");
+    assert_eq!(figures["whistles"], 1);
+    let department = |unit: &str| {
+        figures["departments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["unit"] == unit)
+            .unwrap()
+            .clone()
+    };
+    let expected = [
+        ("110105.dept.urban-management", 1, 0, 0, Some(20.0), 5.0, 0),
+        ("110105.dept.housing", 0, 1, 0, Some(40.0), 3.0, 1),
+        ("11.ent.power", 0, 0, 1, None, 1.0, 0),
+        ("11.dept.transport", 1, 0, 0, Some(10.0), 4.0, 0),
+    ];
+    for (unit, on_time, late, absent, minutes, rating, lost) in expected {
+        let d = department(unit);
+        assert_eq!(
+            (
+                d["summoned"].as_u64(),
+                d["on_time"].as_u64(),
+                d["late"].as_u64(),
+                d["absent"].as_u64()
+            ),
+            (Some(1), Some(on_time), Some(late), Some(absent)),
+            "{unit}"
+        );
+        assert_eq!(d["mean_report_minutes"].as_f64(), minutes, "{unit}");
+        assert_eq!(
+            (d["ratings"].as_u64(), d["mean_rating"].as_f64()),
+            (Some(1), Some(rating)),
+            "{unit}"
+        );
+        assert_eq!(
+            (d["objections_won"].as_u64(), d["objections_lost"].as_u64()),
+            (Some(0), Some(lost)),
+            "{unit}"
+        );
+    }
+    let street = &figures["streets"][0];
+    assert_eq!(
+        (
+            street["street"].as_str(),
+            street["raised"].as_u64(),
+            street["solved"].as_u64(),
+            street["escalated"].as_u64()
+        ),
+        (Some("110105010"), Some(1), Some(1), Some(1))
+    );
+    assert_eq!(street["by_kind"]["emergency"], 1);
+    let csv = app
+        .client
+        .get(format!(
+            "{}/api/v1/reports/double-assessment?month=2025-10&format=csv",
+            app.base
+        ))
+        .bearer_auth(&app.tokens["leader"])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("110105.dept.housing,1,0,1,0,0,40.00,1,3.00,0,1\n"),
+        "{csv}"
+    );
+    let (_, other) = app
+        .get(
+            "other_leader",
+            "/api/v1/reports/double-assessment?month=2025-10",
+        )
+        .await;
+    assert_eq!(
+        other["whistles"], 0,
+        "another district's figures exclude this whistle"
+    );
+    assert_eq!(
+        app.get("leader", "/api/v1/reports/double-assessment?month=2025-13")
+            .await
+            .1["error"],
+        "invalid_value"
+    );
 }

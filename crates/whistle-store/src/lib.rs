@@ -173,6 +173,14 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError>;
 
+    /// Whistles within a scope raised in [from, before), oldest first (for the double assessment).
+    async fn whistles_raised(
+        &self,
+        scope: &Scope,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError>;
+
     /// Numbers of open whistles with a summoned unit absent at `at` (the worker's queue).
     async fn absences_due(&self, at: Timestamp, limit: u32) -> Result<Vec<String>, StoreError>;
 

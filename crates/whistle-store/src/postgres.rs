@@ -1236,6 +1236,26 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn whistles_raised(
+        &self,
+        scope: &Scope,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError> {
+        let mut params = vec![to_millis(from).to_string(), to_millis(before).to_string()];
+        let condition = crate::whistles::scope_sql(scope, &mut params, |n| format!("${n}"));
+        let sql = format!(
+            "SELECT w.state FROM whistles w WHERE w.raised_at >= $1::text::bigint AND w.raised_at < $2::text::bigint AND {condition} ORDER BY w.raised_at, w.id"
+        );
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let client = self.client().await?;
+        let rows = client.query(sql.as_str(), &refs).await.map_err(pg)?;
+        rows.iter()
+            .map(|r| crate::whistles::parse_whistle(r.get(0)))
+            .collect()
+    }
+
     async fn absences_due(&self, at: Timestamp, limit: u32) -> Result<Vec<String>, StoreError> {
         let client = self.client().await?;
         let rows = client

@@ -1215,6 +1215,29 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn whistles_raised(
+        &self,
+        scope: &Scope,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError> {
+        let mut params = vec![to_millis(from).to_string(), to_millis(before).to_string()];
+        let condition = crate::whistles::scope_sql(scope, &mut params, |n| format!("?{n}"));
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT w.state FROM whistles w WHERE w.raised_at >= CAST(?1 AS INTEGER) AND w.raised_at < CAST(?2 AS INTEGER) AND {condition} ORDER BY w.raised_at, w.id"
+            );
+            let mut statement = c.prepare(&sql)?;
+            let rows = statement.query_map(rusqlite::params_from_iter(params.iter()), |r| r.get::<_, String>(0))?;
+            let mut whistles = Vec::new();
+            for row in rows {
+                whistles.push(crate::whistles::parse_whistle(&row?)?);
+            }
+            Ok(whistles)
+        })
+        .await
+    }
+
     async fn absences_due(&self, at: Timestamp, limit: u32) -> Result<Vec<String>, StoreError> {
         let at = to_millis(at);
         self.read(move |c| {

@@ -86,11 +86,30 @@ enum Command {
     /// Integration tokens.
     #[command(subcommand)]
     Token(server_cmd::TokenCommand),
+    /// Reports: the monthly double assessment (吹哨报到 双考核).
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Rebuild every projection from the events and report differences.
     Rebuild,
     /// Benchmarks (results go to docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Per department and per street, for whistles raised in a month.
+    DoubleAssessment {
+        /// YYYY-MM (Beijing calendar month).
+        #[arg(long)]
+        month: String,
+        /// json or csv
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// For csv: departments or streets.
+        #[arg(long, default_value = "departments")]
+        table: String,
+    },
 }
 
 /// A failure with its exit code: 2 for refused input, 1 for everything else.
@@ -228,6 +247,32 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Bench(command) => bench::run(&env, command).await,
+        Command::Report(ReportCommand::DoubleAssessment {
+            month,
+            format,
+            table,
+        }) => {
+            let store = env.open().await?;
+            let (from, before) = whistle_store::whistles::month_range(&month)
+                .map_err(|e| Failure::Refused(format!("[{}] {}", e.key(), e.message(lang))))?;
+            let whistles = store
+                .whistles_raised(&whistle_store::Scope::All, from, before)
+                .await
+                .map_err(|e| store_failure(e, lang))?;
+            let (departments, streets) =
+                whistle_core::whistle::double_assessment(&whistles, chrono::Utc::now());
+            match (format.as_str(), table.as_str()) {
+                ("json", _) => out!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"month": month, "whistles": whistles.len(), "departments": departments, "streets": streets}))
+                        .map_err(anyhow::Error::from)?
+                ),
+                ("csv", "departments") => out!("{}", whistle_store::whistles::assessment_csv(&departments, &streets).0.trim_end()),
+                ("csv", "streets") => out!("{}", whistle_store::whistles::assessment_csv(&departments, &streets).1.trim_end()),
+                _ => return Err(Failure::Refused("use --format json|csv and --table departments|streets".into())),
+            }
+            Ok(())
+        }
         Command::Serve(args) => server_cmd::serve(&env, &settings, args).await,
         Command::Demo(args) => server_cmd::demo(&env, &settings, args).await,
         Command::User(command) => server_cmd::user(&env, command).await,

@@ -60,6 +60,7 @@ fn summons(
     Summons {
         unit,
         role,
+        summoned_at: now,
         report_in_by: reference.calendar.deadline(now, limit).at,
         report: None,
         absent_at: None,

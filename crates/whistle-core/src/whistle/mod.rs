@@ -4,8 +4,10 @@
 //!
 //! Like the work order: a projection folded from events, commands decided purely.
 
+mod assessment;
 mod decide;
 
+pub use assessment::{double_assessment, DepartmentFigures, StreetFigures};
 pub use decide::{decide, raise, WhistleContext};
 
 use serde::{Deserialize, Serialize};
@@ -64,6 +66,8 @@ pub enum AbsenceDecision {
 pub struct Summons {
     pub unit: UnitCode,
     pub role: SummonsRole,
+    /// When this summons was issued (the raise, or the district's replacement).
+    pub summoned_at: Timestamp,
     pub report_in_by: Timestamp,
     pub report: Option<ReportIn>,
     /// Marked absent at the deadline by the worker.
