@@ -600,6 +600,47 @@ pub struct CommandResult {
     replayed: bool,
 }
 
+/// Parses `{"version": N, …fields}` as the command `name` (a serde-tagged enum), refusing a
+/// missing version and any field the command does not have (serde ignores extra fields on
+/// field-less variants, so the check compares with the command's own serialization).
+pub fn parse_command_body<T: serde::de::DeserializeOwned + Serialize>(
+    body: &[u8],
+    name: &str,
+    lang: Lang,
+) -> ApiResult<(T, u64)> {
+    let mut fields: serde_json::Map<String, serde_json::Value> = if body.is_empty() {
+        serde_json::Map::new()
+    } else {
+        parse_json(body, lang)?
+    };
+    let version = fields
+        .remove("version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "version_required",
+                "give the version you saw as \"version\"",
+                lang,
+            )
+        })?;
+    fields.insert(
+        "command".into(),
+        serde_json::Value::String(name.to_string()),
+    );
+    let sent: Vec<String> = fields.keys().cloned().collect();
+    let command: T = serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| ApiError::bad_request("invalid_field", &sanitize(&e.to_string()), lang))?;
+    let known = serde_json::to_value(&command).map_err(|e| ApiError::internal(e, lang))?;
+    if let Some(unknown) = sent.iter().find(|key| known.get(key.as_str()).is_none()) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            &format!("unknown field {unknown}"),
+            lang,
+        ));
+    }
+    Ok((command, version))
+}
+
 /// `POST /api/v1/orders/{no}/{command}` with `{"version": N, …the command's fields}`.
 pub async fn command(
     State(state): AppStateRef,
@@ -627,34 +668,7 @@ pub async fn command(
         &body,
         lang,
     )?;
-    let mut fields: serde_json::Map<String, serde_json::Value> = if body.is_empty() {
-        serde_json::Map::new()
-    } else {
-        parse_json(&body, lang)?
-    };
-    let version = fields
-        .remove("version")
-        .and_then(|v| v.as_u64())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "version_required",
-                "give the order version you saw as \"version\"",
-                lang,
-            )
-        })?;
-    fields.insert("command".into(), serde_json::Value::String(name.clone()));
-    let sent: Vec<String> = fields.keys().cloned().collect();
-    let command: Command = serde_json::from_value(serde_json::Value::Object(fields))
-        .map_err(|e| ApiError::bad_request("invalid_field", &sanitize(&e.to_string()), lang))?;
-    // Unknown fields are refused for every command, also those without fields of their own.
-    let known = serde_json::to_value(&command).map_err(|e| ApiError::internal(e, lang))?;
-    if let Some(unknown) = sent.iter().find(|key| known.get(key.as_str()).is_none()) {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            &format!("unknown field {unknown}"),
-            lang,
-        ));
-    }
+    let (command, version): (Command, u64) = parse_command_body(&body, &name, lang)?;
     let order = visible_order(&state, &principal, &no, lang).await?;
     if !role.may(&command) {
         return Err(ApiError::forbidden(lang));

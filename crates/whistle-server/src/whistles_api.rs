@@ -174,26 +174,8 @@ pub async fn command(
         ));
     }
     may_act(&principal, lang)?;
-    let mut fields: serde_json::Map<String, serde_json::Value> = if body.is_empty() {
-        serde_json::Map::new()
-    } else {
-        parse_json(&body, lang)?
-    };
-    let version = fields
-        .remove("version")
-        .and_then(|v| v.as_u64())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "version_required",
-                "give the whistle version you saw as \"version\"",
-                lang,
-            )
-        })?;
-    fields.insert("command".into(), serde_json::Value::String(name));
-    let sent: Vec<String> = fields.keys().cloned().collect();
-    let command: WhistleCommand = serde_json::from_value(serde_json::Value::Object(fields))
-        .map_err(|e| ApiError::bad_request("invalid_field", &e.to_string(), lang))?;
-    known_fields_only(&command, &sent, lang)?;
+    let (command, version): (WhistleCommand, u64) =
+        crate::api::parse_command_body(&body, &name, lang)?;
     let whistle = visible_whistle(&state, &principal, &no, lang).await?;
     let envelope = WhistleEnvelope {
         actor: principal.actor(),
