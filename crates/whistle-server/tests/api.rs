@@ -872,6 +872,80 @@ async fn two_workers_on_one_postgres_record_no_duplicates() {
     }
 }
 
+/// Two servers' workers against one PostgreSQL: every absence is marked exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_postgres_mark_each_absence_once() {
+    let Ok(base) = std::env::var("WHISTLE_TEST_PG_URL") else {
+        eprintln!("two-worker absence test skipped: WHISTLE_TEST_PG_URL is not set");
+        return;
+    };
+    let (client, _connection) = tokio_postgres_connect(&base).await;
+    let name = format!("whistle_test_{}", uuid::Uuid::now_v7().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+    let first_store = whistle_store::open(&url, Migrate::Apply).await.unwrap();
+    let admin = whistle_core::ids::Actor {
+        user: "test".into(),
+        unit: UnitCode::parse("11.center").unwrap(),
+    };
+    whistle_store::seed::install_defaults(
+        &*first_store,
+        &admin,
+        parse_beijing("2025-01-01 00:00").unwrap(),
+    )
+    .await
+    .unwrap();
+    let second_store = whistle_store::open(&url, Migrate::Refuse).await.unwrap();
+    let first = start(first_store, ServerSettings::default(), None).await;
+    let second = start(second_store, ServerSettings::default(), None).await;
+    let raise = json!({
+        "kind": "emergency", "lead": "110105.dept.urban-management", "assisting": ["110105.dept.housing", "11.ent.power"],
+        "place": "某路口", "needed": "联合处置", "list_item": "应急处置",
+    });
+    let mut numbers = Vec::new();
+    for _ in 0..12 {
+        let (status, whistle) = first
+            .post("street", "/api/v1/whistles", raise.clone())
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        numbers.push(whistle["no"].as_str().unwrap().to_string());
+    }
+    for app in [&first, &second] {
+        app.clock.advance(31);
+    }
+    let (a, b) = tokio::join!(
+        whistle_server::worker::tick(&first.state),
+        whistle_server::worker::tick(&second.state)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.absences + b.absences, 36, "{a:?} {b:?}");
+    assert_eq!(a.failed + b.failed, 0);
+    for no in &numbers {
+        let (_, history) = first
+            .get("admin", &format!("/api/v1/whistles/{no}/history"))
+            .await;
+        let events: Vec<&str> = history["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"]["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            events.iter().filter(|e| **e == "marked_absent").count(),
+            3,
+            "{no}: {events:?}"
+        );
+        assert_eq!(
+            events.iter().filter(|e| **e == "escalated").count(),
+            1,
+            "{no}"
+        );
+    }
+}
+
 async fn tokio_postgres_connect(
     url: &str,
 ) -> (tokio_postgres::Client, tokio::task::JoinHandle<()>) {
