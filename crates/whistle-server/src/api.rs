@@ -29,7 +29,6 @@ use whistle_store::{
 
 use crate::auth::{self, Language, Principal, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult};
-use crate::roles::Role;
 use crate::AppState;
 
 type AppStateRef = State<Arc<AppState>>;
@@ -928,8 +927,4 @@ pub async fn track(
         "reply": order.reply.as_ref().map(|r| r.outcome),
         "closed_at": order.closed_at,
     })))
-}
-
-pub fn role_label(role: Role) -> &'static str {
-    role.label_zh()
 }
