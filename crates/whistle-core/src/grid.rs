@@ -87,9 +87,22 @@ pub enum GridEvent {
     },
 }
 
+/// An appended grid-case event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GridRecord {
+    pub case_id: uuid::Uuid,
+    pub seq: u64,
+    pub at: Timestamp,
+    pub actor: Actor,
+    pub event: GridEvent,
+}
+
 /// A grid case's projection with the loop's timestamps.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GridCase {
+    pub id: uuid::Uuid,
+    /// `G20251009-000001`
+    pub no: String,
     pub street: UnitCode,
     pub reporter: Actor,
     pub report: Report,
@@ -173,7 +186,31 @@ pub fn file(
 }
 
 impl GridCase {
+    /// Folds a complete history; the first record must be the filing.
+    pub fn from_records<'a>(
+        id: uuid::Uuid,
+        no: &str,
+        records: impl IntoIterator<Item = &'a GridRecord>,
+    ) -> Result<GridCase, DomainError> {
+        let mut records = records.into_iter();
+        let first = records
+            .next()
+            .ok_or_else(|| DomainError::InvalidReference("corrupt grid case: no events".into()))?;
+        let mut case = GridCase::filed(id, no, &first.event, &first.actor, first.at)?;
+        for record in records {
+            if record.seq != case.version + 1 {
+                return Err(DomainError::InvalidReference(
+                    "corrupt grid case: event out of sequence".into(),
+                ));
+            }
+            case.apply(&record.event, &record.actor, record.at)?;
+        }
+        Ok(case)
+    }
+
     pub fn filed(
+        id: uuid::Uuid,
+        no: &str,
         event: &GridEvent,
         reporter: &Actor,
         at: Timestamp,
@@ -184,6 +221,8 @@ impl GridCase {
             ));
         };
         Ok(GridCase {
+            id,
+            no: no.to_string(),
             street: street.clone(),
             reporter: reporter.clone(),
             report: report.clone(),
@@ -380,7 +419,14 @@ mod tests {
         let reference = with_grid();
         let worker = person("grid-wang", "110105010.grid.1");
         let event = file(&report(), &worker, at("2025-10-09 09:00"), &reference).unwrap();
-        let mut case = GridCase::filed(&event, &worker, at("2025-10-09 09:00")).unwrap();
+        let mut case = GridCase::filed(
+            uuid::Uuid::nil(),
+            "G20251009-000001",
+            &event,
+            &worker,
+            at("2025-10-09 09:00"),
+        )
+        .unwrap();
         assert_eq!(case.street, code("110105010"));
         let street = person("street-li", "110105010");
         let dispatch = GridCommand::Dispatch {
@@ -525,7 +571,8 @@ mod tests {
             "a department is not a grid reporter"
         );
         let event = file(&report(), &worker, now, &reference).unwrap();
-        let case = GridCase::filed(&event, &worker, now).unwrap();
+        let case =
+            GridCase::filed(uuid::Uuid::nil(), "G20251009-000001", &event, &worker, now).unwrap();
         let street = person("street-li", "110105010");
         let retired = GridCommand::Dispatch {
             to: code("110105012"),

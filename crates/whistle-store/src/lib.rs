@@ -4,6 +4,7 @@
 //! conformance suite (`tests/conformance.rs`).
 
 pub mod baseline;
+pub mod grids;
 pub mod import;
 mod plan;
 pub mod postgres;
@@ -26,7 +27,7 @@ use whistle_core::reference::Reference;
 use whistle_core::time::Timestamp;
 
 /// The schema version this binary knows. A database at another version is refused.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -180,6 +181,29 @@ pub trait Store: Send + Sync {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError>;
+
+    /// Files a grid case or runs a command on one, in its own transaction.
+    async fn execute_grid(
+        &self,
+        envelope: grids::GridEnvelope,
+    ) -> Result<whistle_core::grid::GridCase, CommandError>;
+
+    /// A grid case by its number (`G20251009-000001`).
+    async fn grid_case(&self, no: &str)
+        -> Result<Option<whistle_core::grid::GridCase>, StoreError>;
+
+    /// A grid case's history, oldest first.
+    async fn grid_history(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Vec<whistle_core::grid::GridRecord>, StoreError>;
+
+    /// Grid cases within a scope, newest first.
+    async fn list_grid_cases(
+        &self,
+        scope: &Scope,
+        limit: u32,
+    ) -> Result<Vec<whistle_core::grid::GridCase>, StoreError>;
 
     /// Numbers of open whistles with a summoned unit absent at `at` (the worker's queue).
     async fn absences_due(&self, at: Timestamp, limit: u32) -> Result<Vec<String>, StoreError>;

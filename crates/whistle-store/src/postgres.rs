@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "whistles",
         include_str!("../migrations/postgres/0003_whistles.sql"),
     ),
+    (
+        4,
+        "grid_cases",
+        include_str!("../migrations/postgres/0004_grid_cases.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 2048;
 /// The advisory lock that serialises migrations and reference imports across servers.
@@ -661,6 +666,117 @@ async fn execute_whistle(
     })
 }
 
+async fn execute_grid(
+    client: &mut deadpool_postgres::Object,
+    reference: &Reference,
+    envelope: crate::grids::GridEnvelope,
+) -> Result<whistle_core::grid::GridCase, CommandError> {
+    use crate::grids::{self, GridRequest};
+    let sql = |e: tokio_postgres::Error| CommandError::Store(e.to_string());
+    let store = |e: StoreError| CommandError::Store(e.to_string());
+    let tx = client.transaction().await.map_err(sql)?;
+    let (current, counter_last) = match &envelope.request {
+        GridRequest::File(_) => {
+            let key = grids::counter_key(envelope.at);
+            tx.execute(
+                "INSERT INTO order_counters (day, last) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+                &[&key],
+            )
+            .await
+            .map_err(sql)?;
+            let last: i64 = tx
+                .query_one(
+                    "SELECT last FROM order_counters WHERE day = $1 FOR UPDATE",
+                    &[&key],
+                )
+                .await
+                .map_err(sql)?
+                .get(0);
+            (None, last as u64)
+        }
+        GridRequest::Command { case, .. } => {
+            let row = tx
+                .query_opt(
+                    "SELECT state FROM grid_cases WHERE no = $1 FOR UPDATE",
+                    &[case],
+                )
+                .await
+                .map_err(sql)?;
+            (
+                row.map(|r| grids::parse_case(r.get(0)))
+                    .transpose()
+                    .map_err(store)?,
+                0,
+            )
+        }
+    };
+    let plan = grids::plan(
+        reference,
+        envelope,
+        current,
+        counter_last,
+        uuid::Uuid::now_v7(),
+    )?;
+    let case = &plan.case;
+    let state = serde_json::to_string(case).map_err(|e| CommandError::Store(e.to_string()))?;
+    let handler = case.handler.as_ref().map(|h| h.to_string());
+    if plan.new {
+        tx.execute(
+            "INSERT INTO grid_cases (id, no, version, street, stage, handler, category, filed_at, verified_at, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &case.id,
+                &case.no,
+                &(case.version as i64),
+                &case.street.as_str(),
+                &grids::stage(case),
+                &handler,
+                &case.report.category.as_str(),
+                &to_millis(case.filed_at),
+                &grids::millis(case.verified_at),
+                &state,
+            ],
+        )
+        .await
+        .map_err(sql)?;
+    } else {
+        tx.execute(
+            "UPDATE grid_cases SET version = $2, stage = $3, handler = $4, verified_at = $5, state = $6 WHERE id = $1",
+            &[&case.id, &(case.version as i64), &grids::stage(case), &handler, &grids::millis(case.verified_at), &state],
+        )
+        .await
+        .map_err(sql)?;
+    }
+    for record in &plan.records {
+        let payload =
+            serde_json::to_string(&record.event).map_err(|e| CommandError::Store(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO grid_events (case_id, seq, at, actor_user, actor_unit, kind, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &record.case_id,
+                &(record.seq as i64),
+                &to_millis(record.at),
+                &record.actor.user,
+                &record.actor.unit.as_str(),
+                &grids::event_name(&record.event),
+                &payload,
+            ],
+        )
+        .await
+        .map_err(sql)?;
+    }
+    if let Some((key, last)) = &plan.counter {
+        tx.execute(
+            "UPDATE order_counters SET last = $2 WHERE day = $1",
+            &[key, &(*last as i64)],
+        )
+        .await
+        .map_err(sql)?;
+    }
+    tx.commit().await.map_err(sql)?;
+    Ok(plan.case)
+}
+
 async fn load_reference(client: &impl GenericClient) -> Result<RawReference, StoreError> {
     let mut raw = RawReference::default();
     let text = |row: &tokio_postgres::Row, i: usize| -> String {
@@ -1266,6 +1382,74 @@ impl Store for PgStore {
             .await
             .map_err(pg)?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn execute_grid(
+        &self,
+        envelope: crate::grids::GridEnvelope,
+    ) -> Result<whistle_core::grid::GridCase, CommandError> {
+        let reference = self.reference();
+        let mut client = self
+            .client()
+            .await
+            .map_err(|e| CommandError::Store(e.to_string()))?;
+        execute_grid(&mut client, &reference, envelope).await
+    }
+
+    async fn grid_case(
+        &self,
+        no: &str,
+    ) -> Result<Option<whistle_core::grid::GridCase>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT state FROM grid_cases WHERE no = $1", &[&no])
+            .await
+            .map_err(pg)?;
+        row.map(|r| crate::grids::parse_case(r.get(0))).transpose()
+    }
+
+    async fn grid_history(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Vec<whistle_core::grid::GridRecord>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT seq, at, actor_user, actor_unit, payload FROM grid_events WHERE case_id = $1 ORDER BY seq", &[&id])
+            .await
+            .map_err(pg)?;
+        rows.iter()
+            .map(|r| {
+                Ok(whistle_core::grid::GridRecord {
+                    case_id: id,
+                    seq: r.get::<_, i64>(0) as u64,
+                    at: from_millis(r.get(1)),
+                    actor: Actor {
+                        user: r.get(2),
+                        unit: UnitCode::parse(r.get(3))?,
+                    },
+                    event: serde_json::from_str(r.get(4))
+                        .map_err(|e| anyhow::anyhow!("corrupt grid event: {e}"))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list_grid_cases(
+        &self,
+        scope: &Scope,
+        limit: u32,
+    ) -> Result<Vec<whistle_core::grid::GridCase>, StoreError> {
+        let mut params = Vec::new();
+        let condition = crate::grids::scope_sql(scope, &mut params, |n| format!("${n}"));
+        let limit = i64::from(limit.clamp(1, PAGE_LIMIT_MAX));
+        let sql = format!("SELECT g.state FROM grid_cases g WHERE {condition} ORDER BY g.filed_at DESC, g.id DESC LIMIT {limit}");
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let client = self.client().await?;
+        let rows = client.query(sql.as_str(), &refs).await.map_err(pg)?;
+        rows.iter()
+            .map(|r| crate::grids::parse_case(r.get(0)))
+            .collect()
     }
 
     async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError> {

@@ -36,6 +36,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "whistles",
         include_str!("../migrations/sqlite/0003_whistles.sql"),
     ),
+    (
+        4,
+        "grid_cases",
+        include_str!("../migrations/sqlite/0004_grid_cases.sql"),
+    ),
 ];
 
 /// The most commands one transaction takes; more wait for the next.
@@ -402,6 +407,115 @@ fn execute_whistle(
         whistle: Box::new(plan.whistle),
         records: plan.records,
     })
+}
+
+fn execute_grid(
+    connection: &mut Connection,
+    reference: &Reference,
+    envelope: crate::grids::GridEnvelope,
+) -> Result<whistle_core::grid::GridCase, CommandError> {
+    use crate::grids::{self, GridRequest};
+    let store = |e: StoreError| CommandError::Store(e.to_string());
+    let sql = |e: rusqlite::Error| CommandError::Store(e.to_string());
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    let (current, counter_last) = match &envelope.request {
+        GridRequest::File(_) => {
+            let key = grids::counter_key(envelope.at);
+            let last: Option<i64> = tx
+                .query_row(
+                    "SELECT last FROM order_counters WHERE day = ?1",
+                    [&key],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql)?;
+            (None, last.unwrap_or(0) as u64)
+        }
+        GridRequest::Command { case, .. } => {
+            let state: Option<String> = tx
+                .query_row("SELECT state FROM grid_cases WHERE no = ?1", [case], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(sql)?;
+            (
+                state
+                    .map(|s| grids::parse_case(&s))
+                    .transpose()
+                    .map_err(store)?,
+                0,
+            )
+        }
+    };
+    let plan = grids::plan(
+        reference,
+        envelope,
+        current,
+        counter_last,
+        uuid::Uuid::now_v7(),
+    )?;
+    let case = &plan.case;
+    let state = serde_json::to_string(case).map_err(|e| CommandError::Store(e.to_string()))?;
+    if plan.new {
+        tx.execute(
+            "INSERT INTO grid_cases (id, no, version, street, stage, handler, category, filed_at, verified_at, state) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                case.id.as_bytes(),
+                case.no,
+                case.version as i64,
+                case.street.as_str(),
+                grids::stage(case),
+                case.handler.as_ref().map(|h| h.to_string()),
+                case.report.category.as_str(),
+                to_millis(case.filed_at),
+                grids::millis(case.verified_at),
+                state
+            ],
+        )
+        .map_err(sql)?;
+    } else {
+        tx.execute(
+            "UPDATE grid_cases SET version = ?2, stage = ?3, handler = ?4, verified_at = ?5, state = ?6 WHERE id = ?1",
+            params![
+                case.id.as_bytes(),
+                case.version as i64,
+                grids::stage(case),
+                case.handler.as_ref().map(|h| h.to_string()),
+                grids::millis(case.verified_at),
+                state
+            ],
+        )
+        .map_err(sql)?;
+    }
+    for record in &plan.records {
+        let payload =
+            serde_json::to_string(&record.event).map_err(|e| CommandError::Store(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO grid_events (case_id, seq, at, actor_user, actor_unit, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                record.case_id.as_bytes(),
+                record.seq as i64,
+                to_millis(record.at),
+                record.actor.user,
+                record.actor.unit.as_str(),
+                grids::event_name(&record.event),
+                payload
+            ],
+        )
+        .map_err(sql)?;
+    }
+    if let Some((key, last)) = &plan.counter {
+        tx.execute(
+            "INSERT INTO order_counters (day, last) VALUES (?1, ?2) ON CONFLICT (day) DO UPDATE SET last = excluded.last",
+            params![key, *last as i64],
+        )
+        .map_err(sql)?;
+    }
+    tx.commit().map_err(sql)?;
+    Ok(plan.case)
 }
 
 fn writer_loop(mut connection: Connection, receiver: Receiver<Job>, mut state: WriterState) {
@@ -1246,6 +1360,88 @@ impl Store for SqliteStore {
             )?;
             let rows = statement.query_map(params![at, i64::from(limit)], |r| r.get::<_, String>(0))?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn execute_grid(
+        &self,
+        envelope: crate::grids::GridEnvelope,
+    ) -> Result<whistle_core::grid::GridCase, CommandError> {
+        let result = self
+            .run(move |connection, state| {
+                let reference = match state.shared.read() {
+                    Ok(r) => r.clone(),
+                    Err(poisoned) => poisoned.into_inner().clone(),
+                };
+                Ok(execute_grid(connection, &reference, envelope))
+            })
+            .await;
+        match result {
+            Ok(inner) => inner,
+            Err(error) => Err(CommandError::Store(error.to_string())),
+        }
+    }
+
+    async fn grid_case(
+        &self,
+        no: &str,
+    ) -> Result<Option<whistle_core::grid::GridCase>, StoreError> {
+        let no = no.to_string();
+        self.read(move |c| {
+            let state: Option<String> = c
+                .query_row("SELECT state FROM grid_cases WHERE no = ?1", [no], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            state.map(|s| crate::grids::parse_case(&s)).transpose()
+        })
+        .await
+    }
+
+    async fn grid_history(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Vec<whistle_core::grid::GridRecord>, StoreError> {
+        self.read(move |c| {
+            let mut statement =
+                c.prepare_cached("SELECT seq, at, actor_user, actor_unit, payload FROM grid_events WHERE case_id = ?1 ORDER BY seq")?;
+            let rows = statement.query_map([id.as_bytes()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+            })?;
+            let mut records = Vec::new();
+            for row in rows {
+                let (seq, at, user, unit, payload) = row?;
+                records.push(whistle_core::grid::GridRecord {
+                    case_id: id,
+                    seq: seq as u64,
+                    at: from_millis(at),
+                    actor: Actor { user, unit: UnitCode::parse(&unit)? },
+                    event: serde_json::from_str(&payload).map_err(|e| anyhow::anyhow!("corrupt grid event: {e}"))?,
+                });
+            }
+            Ok(records)
+        })
+        .await
+    }
+
+    async fn list_grid_cases(
+        &self,
+        scope: &Scope,
+        limit: u32,
+    ) -> Result<Vec<whistle_core::grid::GridCase>, StoreError> {
+        let mut params = Vec::new();
+        let condition = crate::grids::scope_sql(scope, &mut params, |n| format!("?{n}"));
+        let limit = i64::from(limit.clamp(1, PAGE_LIMIT_MAX));
+        self.read(move |c| {
+            let sql = format!("SELECT g.state FROM grid_cases g WHERE {condition} ORDER BY g.filed_at DESC, g.id DESC LIMIT {limit}");
+            let mut statement = c.prepare(&sql)?;
+            let rows = statement.query_map(rusqlite::params_from_iter(params.iter()), |r| r.get::<_, String>(0))?;
+            let mut cases = Vec::new();
+            for row in rows {
+                cases.push(crate::grids::parse_case(&row?)?);
+            }
+            Ok(cases)
         })
         .await
     }

@@ -1,0 +1,167 @@
+//! Grid cases in the store: the planning step both backends share and their rows. Like whistles,
+//! few and one transaction per command.
+
+use whistle_core::grid::{self, GridCase, GridCommand, GridEvent, GridRecord, Report};
+use whistle_core::ids::Actor;
+use whistle_core::reference::Reference;
+use whistle_core::time::{beijing_date, to_millis, Timestamp};
+
+use crate::types::CommandError;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GridRequest {
+    /// A grid worker, lane chief or steward reports (the actor's unit is their grid/lane/community).
+    File(Box<Report>),
+    Command {
+        case: String,
+        expected_version: Option<u64>,
+        command: GridCommand,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GridEnvelope {
+    pub actor: Actor,
+    pub at: Timestamp,
+    pub request: GridRequest,
+}
+
+pub(crate) fn counter_key(at: Timestamp) -> String {
+    format!("G{}", beijing_date(at))
+}
+
+pub(crate) struct GridPlan {
+    pub case: GridCase,
+    pub records: Vec<GridRecord>,
+    pub new: bool,
+    pub counter: Option<(String, u64)>,
+}
+
+pub(crate) fn plan(
+    reference: &Reference,
+    envelope: GridEnvelope,
+    current: Option<GridCase>,
+    counter_last: u64,
+    new_id: uuid::Uuid,
+) -> Result<GridPlan, CommandError> {
+    let GridEnvelope { actor, at, request } = envelope;
+    let invariant = |e: whistle_core::error::DomainError| {
+        CommandError::Store(format!("invariant violated: {e}"))
+    };
+    match request {
+        GridRequest::File(report) => {
+            let sequence = counter_last + 1;
+            let no = format!("G{}-{sequence:06}", beijing_date(at).format("%Y%m%d"));
+            let event = grid::file(&report, &actor, at, reference)?;
+            let record = GridRecord {
+                case_id: new_id,
+                seq: 1,
+                at,
+                actor,
+                event,
+            };
+            let case = GridCase::from_records(new_id, &no, [&record]).map_err(invariant)?;
+            Ok(GridPlan {
+                case,
+                records: vec![record],
+                new: true,
+                counter: Some((counter_key(at), sequence)),
+            })
+        }
+        GridRequest::Command {
+            case: no,
+            expected_version,
+            command,
+        } => {
+            let current = current.ok_or(CommandError::NotFound(no))?;
+            if let Some(expected) = expected_version {
+                if expected != current.version {
+                    return Err(CommandError::Conflict {
+                        expected,
+                        actual: current.version,
+                    });
+                }
+            }
+            if at
+                < current
+                    .fed_back_at
+                    .or(current.dispatched_at)
+                    .unwrap_or(current.filed_at)
+            {
+                return Err(whistle_core::error::DomainError::TimeBeforeLastEvent.into());
+            }
+            let event = current.decide(&command, &actor, at, reference)?;
+            let mut next = current.clone();
+            next.apply(&event, &actor, at).map_err(invariant)?;
+            let record = GridRecord {
+                case_id: next.id,
+                seq: next.version,
+                at,
+                actor,
+                event,
+            };
+            Ok(GridPlan {
+                case: next,
+                records: vec![record],
+                new: false,
+                counter: None,
+            })
+        }
+    }
+}
+
+pub(crate) fn stage(case: &GridCase) -> &'static str {
+    match case.stage {
+        grid::GridStage::Filed => "filed",
+        grid::GridStage::Dispatched => "dispatched",
+        grid::GridStage::FedBack => "fed_back",
+        grid::GridStage::Verified => "verified",
+    }
+}
+
+pub(crate) fn event_name(event: &GridEvent) -> &'static str {
+    match event {
+        GridEvent::Filed { .. } => "filed",
+        GridEvent::Dispatched { .. } => "dispatched",
+        GridEvent::Handled { .. } => "handled",
+        GridEvent::Verified { .. } => "verified",
+    }
+}
+
+pub(crate) fn parse_case(state: &str) -> Result<GridCase, crate::StoreError> {
+    serde_json::from_str(state)
+        .map_err(|e| crate::StoreError::Other(anyhow::anyhow!("corrupt grid case projection: {e}")))
+}
+
+pub(crate) fn millis(at: Option<Timestamp>) -> Option<i64> {
+    at.map(to_millis)
+}
+
+/// A street sees its queue; a handling unit the cases sent to it; a district its streets'.
+pub(crate) fn scope_sql(
+    scope: &crate::Scope,
+    params: &mut Vec<String>,
+    placeholder: impl Fn(usize) -> String,
+) -> String {
+    match scope {
+        crate::Scope::All => "1 = 1".into(),
+        crate::Scope::District(d) => {
+            params.push(format!("{d}%"));
+            format!("g.street LIKE {}", placeholder(params.len()))
+        }
+        crate::Scope::Street(s) => {
+            params.push(s.to_string());
+            format!("g.street = {}", placeholder(params.len()))
+        }
+        crate::Scope::Units(units) if units.is_empty() => "1 = 0".into(),
+        crate::Scope::Units(units) => {
+            let mut list = Vec::new();
+            for unit in units {
+                params.push(unit.to_string());
+                list.push(placeholder(params.len()));
+            }
+            let list = list.join(", ");
+            format!("(g.street IN ({list}) OR g.handler IN ({list}))")
+        }
+    }
+}
