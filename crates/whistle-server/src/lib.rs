@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod grid_api;
 pub mod limits;
 pub mod metrics;
 pub mod open311;
@@ -80,6 +81,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/whistles",
             get(whistles_api::list).post(whistles_api::raise),
         )
+        .route("/grid-cases", get(grid_api::list).post(grid_api::file))
+        .route("/grid-cases/{no}", get(grid_api::show))
+        .route("/grid-cases/{no}/history", get(grid_api::history))
+        .route("/grid-cases/{no}/{command}", post(grid_api::command))
         .route(
             "/reports/double-assessment",
             get(whistles_api::double_assessment),

@@ -12,7 +12,7 @@ use whistle_core::order::{
 };
 
 /// (method, path, tag, summary, who may call it).
-pub const OPERATIONS: [(&str, &str, &str, &str, &str); 22] = [
+pub const OPERATIONS: [(&str, &str, &str, &str, &str); 26] = [
     (
         "post",
         "/api/v1/login",
@@ -126,6 +126,10 @@ pub const OPERATIONS: [(&str, &str, &str, &str, &str); 22] = [
         "anyone",
     ),
     ("post", "/api/v1/whistles", "whistles", "街乡吹哨 · Raise a whistle", "handler of a street/township"),
+    ("post", "/api/v1/grid-cases", "grid", "网格发现上报 · A grid worker, lane chief or steward reports", "handler of a grid, lane or community"),
+    ("get", "/api/v1/grid-cases", "grid", "网格案件（街乡队列）· Grid cases: the street's queue", "within jurisdiction"),
+    ("get", "/api/v1/grid-cases/{no}", "grid", "网格案件详情（含六个环节时间）· One case with its loop timestamps", "within jurisdiction"),
+    ("post", "/api/v1/grid-cases/{no}/{command}", "grid", "派遣、吹哨、处理反馈、核查 · dispatch, whistle, handle, verify", "the street; the handler; a grid-level verifier other than the handler"),
     (
         "get",
         "/api/v1/reports/double-assessment",
