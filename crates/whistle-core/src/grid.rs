@@ -120,31 +120,6 @@ pub struct GridCase {
     pub version: u64,
 }
 
-fn text(value: &str, reference: &Reference) -> Result<String, DomainError> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(DomainError::TextEmpty);
-    }
-    let length = trimmed.chars().count();
-    if length > reference.policy.note_max_chars {
-        return Err(DomainError::TextTooLong {
-            length,
-            max: reference.policy.note_max_chars,
-        });
-    }
-    Ok(trimmed.to_string())
-}
-
-fn photos(photos: &[String]) -> Result<(), DomainError> {
-    if photos.len() > 50 || photos.iter().any(|p| p.trim().is_empty() || p.len() > 500) {
-        return Err(DomainError::InvalidValue {
-            field: "photos".into(),
-            value: photos.len().to_string(),
-        });
-    }
-    Ok(())
-}
-
 /// The street a grid-level unit (grid, lane, community/village) belongs to.
 fn street_of<'a>(
     unit: &UnitCode,
@@ -175,10 +150,10 @@ pub fn file(
         return Err(DomainError::TimeInFuture);
     }
     reference.taxonomy.require_leaf(&report.category)?;
-    photos(&report.photos)?;
+    crate::text::photos(&report.photos)?;
     let mut checked = report.clone();
-    checked.description = text(&report.description, reference)?;
-    checked.place = text(&report.place, reference)?;
+    checked.description = crate::text::required(&report.description, reference)?;
+    checked.place = crate::text::required(&report.place, reference)?;
     Ok(GridEvent::Filed {
         street,
         report: checked,
@@ -305,7 +280,9 @@ impl GridCase {
                 }
                 reference.directory.check_handler(to)?;
                 let whistle = match command {
-                    GridCommand::Whistle { whistle, .. } => Some(text(whistle, reference)?),
+                    GridCommand::Whistle { whistle, .. } => {
+                        Some(crate::text::required(whistle, reference)?)
+                    }
                     _ => None,
                 };
                 Ok(GridEvent::Dispatched {
@@ -334,10 +311,10 @@ impl GridCase {
                         value: handled_at.to_rfc3339(),
                     });
                 }
-                photos(pictures)?;
+                crate::text::photos(pictures)?;
                 Ok(GridEvent::Handled {
                     handled_at: *handled_at,
-                    note: text(note, reference)?,
+                    note: crate::text::required(note, reference)?,
                     photos: pictures.clone(),
                 })
             }

@@ -16,5 +16,6 @@ pub mod org;
 pub mod policy;
 pub mod reference;
 pub mod taxonomy;
+mod text;
 pub mod time;
 pub mod whistle;

@@ -599,6 +599,27 @@ pub struct CommandResult {
     replayed: bool,
 }
 
+/// Deserializes an object into `T`, refusing any field `T` does not have. (Serde ignores extra
+/// fields on some shapes — field-less enum variants, structs without `deny_unknown_fields` — so
+/// the check compares what was sent with `T`'s own serialization.) Messages never echo values.
+pub fn parse_known<T: serde::de::DeserializeOwned + Serialize>(
+    fields: serde_json::Map<String, serde_json::Value>,
+    lang: Lang,
+) -> ApiResult<T> {
+    let sent: Vec<String> = fields.keys().cloned().collect();
+    let value: T = serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| ApiError::bad_request("invalid_field", &sanitize(&e.to_string()), lang))?;
+    let known = serde_json::to_value(&value).map_err(|e| ApiError::internal(e, lang))?;
+    match sent.iter().find(|key| known.get(key.as_str()).is_none()) {
+        Some(unknown) => Err(ApiError::bad_request(
+            "invalid_field",
+            &format!("unknown field {unknown}"),
+            lang,
+        )),
+        None => Ok(value),
+    }
+}
+
 /// Parses `{"version": N, …fields}` as the command `name` (a serde-tagged enum), refusing a
 /// missing version and any field the command does not have (serde ignores extra fields on
 /// field-less variants, so the check compares with the command's own serialization).
@@ -626,17 +647,7 @@ pub fn parse_command_body<T: serde::de::DeserializeOwned + Serialize>(
         "command".into(),
         serde_json::Value::String(name.to_string()),
     );
-    let sent: Vec<String> = fields.keys().cloned().collect();
-    let command: T = serde_json::from_value(serde_json::Value::Object(fields))
-        .map_err(|e| ApiError::bad_request("invalid_field", &sanitize(&e.to_string()), lang))?;
-    let known = serde_json::to_value(&command).map_err(|e| ApiError::internal(e, lang))?;
-    if let Some(unknown) = sent.iter().find(|key| known.get(key.as_str()).is_none()) {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            &format!("unknown field {unknown}"),
-            lang,
-        ));
-    }
+    let command = parse_known(fields, lang)?;
     Ok((command, version))
 }
 

@@ -15,7 +15,7 @@ use whistle_core::org::UnitKind;
 use whistle_store::grids::{GridEnvelope, GridRequest};
 use whistle_store::Scope;
 
-use crate::api::{parse_command_body, parse_json};
+use crate::api::{parse_command_body, parse_json, parse_known};
 use crate::auth::{Language, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::roles::Role;
@@ -96,18 +96,7 @@ pub async fn file(
 ) -> ApiResult<Response> {
     let body = body.map_err(|e| ApiError::body(e, lang))?;
     may_act(&principal, lang)?;
-    let fields: serde_json::Map<String, serde_json::Value> = parse_json(&body, lang)?;
-    let sent: Vec<String> = fields.keys().cloned().collect();
-    let report: Report = serde_json::from_value(serde_json::Value::Object(fields))
-        .map_err(|e| ApiError::bad_request("invalid_field", &e.to_string(), lang))?;
-    let known = serde_json::to_value(&report).map_err(|e| ApiError::internal(e, lang))?;
-    if let Some(unknown) = sent.iter().find(|key| known.get(key.as_str()).is_none()) {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            &format!("unknown field {unknown}"),
-            lang,
-        ));
-    }
+    let report: Report = parse_known(parse_json(&body, lang)?, lang)?;
     let envelope = GridEnvelope {
         actor: principal.actor(),
         at: state.clock.now(),

@@ -14,7 +14,7 @@ use whistle_core::whistle::{Raise, Whistle, WhistleCommand};
 use whistle_store::whistles::{WhistleEnvelope, WhistleRequest};
 use whistle_store::Scope;
 
-use crate::api::parse_json;
+use crate::api::{parse_json, parse_known};
 use crate::auth::{Language, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::roles::Role;
@@ -64,19 +64,6 @@ async fn visible_whistle(
     }
 }
 
-/// Refuses fields the type does not know (serde ignores them on some shapes).
-fn known_fields_only<T: serde::Serialize>(value: &T, sent: &[String], lang: Lang) -> ApiResult<()> {
-    let known = serde_json::to_value(value).map_err(|e| ApiError::internal(e, lang))?;
-    match sent.iter().find(|key| known.get(key.as_str()).is_none()) {
-        Some(unknown) => Err(ApiError::bad_request(
-            "invalid_field",
-            &format!("unknown field {unknown}"),
-            lang,
-        )),
-        None => Ok(()),
-    }
-}
-
 pub async fn raise(
     State(state): State<Arc<AppState>>,
     Language(lang): Language,
@@ -85,11 +72,7 @@ pub async fn raise(
 ) -> ApiResult<Response> {
     let body = body.map_err(|e| ApiError::body(e, lang))?;
     may_act(&principal, lang)?;
-    let fields: serde_json::Map<String, serde_json::Value> = parse_json(&body, lang)?;
-    let sent: Vec<String> = fields.keys().cloned().collect();
-    let raise: Raise = serde_json::from_value(serde_json::Value::Object(fields))
-        .map_err(|e| ApiError::bad_request("invalid_field", &e.to_string(), lang))?;
-    known_fields_only(&raise, &sent, lang)?;
+    let raise: Raise = parse_known(parse_json(&body, lang)?, lang)?;
     let envelope = WhistleEnvelope {
         actor: principal.actor(),
         at: state.clock.now(),

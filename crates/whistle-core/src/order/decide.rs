@@ -26,7 +26,7 @@ pub fn intake(
     if received_at > context.now {
         return Err(DomainError::TimeInFuture);
     }
-    let text = check_text(&command.text, reference.policy.text_max_chars)?;
+    let text = crate::text::required_within(&command.text, reference.policy.text_max_chars)?;
     let category = reference.taxonomy.require_leaf(&command.category)?;
     let location = complete_location(&command.location, reference)?;
     match &command.triage {
@@ -38,7 +38,7 @@ pub fn intake(
         | Triage::SecretOrPrivacy { explanation: text }
         | Triage::OutOfScope { referred_to: text }
         | Triage::IllegalDemand { explanation: text } => {
-            check_reason(text, reference)?;
+            crate::text::required(text, reference)?;
         }
         Triage::RepeatNoNew { earlier } => {
             if earlier == &no {
@@ -153,11 +153,11 @@ pub fn decide(
                 return Err(refuse());
             }
             if let OutsideParty::CentralUnit { name } = party {
-                check_reason(name, reference)?;
+                crate::text::required(name, reference)?;
             }
             Ok(vec![EventPayload::Forwarded {
                 party: party.clone(),
-                note: check_note(note, reference)?,
+                note: crate::text::optional(note, reference)?,
             }])
         }
         Command::RecordForwardAnswer { answer } => {
@@ -166,7 +166,7 @@ pub fn decide(
                 return Err(refuse());
             }
             Ok(vec![EventPayload::ForwardAnswered {
-                answer: check_reason(answer, reference)?,
+                answer: crate::text::required(answer, reference)?,
             }])
         }
         Command::Accept => {
@@ -183,7 +183,7 @@ pub fn decide(
                 return Err(DomainError::DisputePending);
             }
             Ok(vec![EventPayload::Disputed {
-                reason: check_reason(reason, reference)?,
+                reason: crate::text::required(reason, reference)?,
             }])
         }
         Command::ReviewDispute {
@@ -196,7 +196,7 @@ pub fn decide(
             if order.dispute.is_none() {
                 return Err(DomainError::NoPendingDispute);
             }
-            let note = check_note(note, reference)?;
+            let note = crate::text::optional(note, reference)?;
             let mut events = vec![EventPayload::DisputeReviewed {
                 upheld: *upheld,
                 note,
@@ -232,7 +232,7 @@ pub fn decide(
             }
             Ok(vec![EventPayload::PartReported {
                 unit: actor_unit.clone(),
-                text: check_reason(text, reference)?,
+                text: crate::text::required(text, reference)?,
             }])
         }
         Command::Contact { note } => {
@@ -242,7 +242,7 @@ pub fn decide(
             require_lead(assignment, context)?;
             let in_time = order.respond_by.is_none_or(|due| context.now <= due);
             Ok(vec![EventPayload::Contacted {
-                note: check_note(note, reference)?,
+                note: crate::text::optional(note, reference)?,
                 in_time,
             }])
         }
@@ -264,7 +264,7 @@ pub fn decide(
             }
             Ok(vec![EventPayload::ExtensionRequested {
                 until,
-                reason: check_reason(reason, reference)?,
+                reason: crate::text::required(reason, reference)?,
             }])
         }
         Command::DecideExtension { approved, note } => {
@@ -277,7 +277,7 @@ pub fn decide(
             Ok(vec![EventPayload::ExtensionDecided {
                 approved: *approved,
                 until: pending.until,
-                note: check_note(note, reference)?,
+                note: crate::text::optional(note, reference)?,
             }])
         }
         Command::Escalate { to, reason } => {
@@ -291,7 +291,7 @@ pub fn decide(
             }
             Ok(vec![EventPayload::Escalated {
                 to: *to,
-                reason: check_reason(reason, reference)?,
+                reason: crate::text::required(reason, reference)?,
             }])
         }
         Command::Reply { outcome, actions } => {
@@ -302,7 +302,7 @@ pub fn decide(
             let in_time = order.handle_by.is_none_or(|due| context.now <= due);
             Ok(vec![EventPayload::Replied {
                 outcome: *outcome,
-                actions: check_reason(actions, reference)?,
+                actions: crate::text::required(actions, reference)?,
                 in_time,
             }])
         }
@@ -318,7 +318,7 @@ pub fn decide(
                 _ => return Err(refuse()),
             }
             if let VisitResult::Invalid { reason } = result {
-                check_reason(reason, reference)?;
+                crate::text::required(reason, reference)?;
             }
             Ok(vec![EventPayload::Visited {
                 result: result.clone(),
@@ -330,7 +330,7 @@ pub fn decide(
                 return Err(refuse());
             }
             Ok(vec![EventPayload::Closed {
-                note: check_note(note, reference)?,
+                note: crate::text::optional(note, reference)?,
             }])
         }
         Command::Reopen { reason } => {
@@ -344,7 +344,7 @@ pub fn decide(
                     "the demand was ruled unreasonable".into(),
                 ));
             }
-            let reason = check_reason(reason, reference)?;
+            let reason = crate::text::required(reason, reference)?;
             let lead = reference.directory.require(&assignment.lead)?;
             if lead.status == UnitStatus::Retired {
                 return Err(DomainError::UnitRetired(lead.code.to_string()));
@@ -372,7 +372,7 @@ pub fn decide(
                 return Err(DomainError::AlreadyRuledUnreasonable);
             }
             Ok(vec![EventPayload::RuledUnreasonable {
-                reason: check_reason(reason, reference)?,
+                reason: crate::text::required(reason, reference)?,
             }])
         }
         Command::Supervise { action, note } => {
@@ -413,7 +413,7 @@ pub fn decide(
             }
             Ok(vec![EventPayload::Supervised {
                 action: action.clone(),
-                note: check_note(note, reference)?,
+                note: crate::text::optional(note, reference)?,
             }])
         }
         Command::LinkRepeat { earlier } => {
@@ -435,7 +435,7 @@ pub fn decide(
             // Who may see personal data is the server's role check; the core insists on a reason
             // and records the reveal, so every access is in the order's history.
             Ok(vec![EventPayload::RequesterRevealed {
-                reason: check_reason(reason, reference)?,
+                reason: crate::text::required(reason, reference)?,
             }])
         }
         Command::Merge { into } => {
@@ -647,31 +647,4 @@ fn missing(field: &str) -> DomainError {
         field: field.into(),
         value: String::new(),
     }
-}
-
-fn check_text(text: &str, max: usize) -> Result<String, DomainError> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(DomainError::TextEmpty);
-    }
-    let length = trimmed.chars().count();
-    if length > max {
-        return Err(DomainError::TextTooLong { length, max });
-    }
-    Ok(trimmed.to_string())
-}
-
-/// A required free text (reason, actions, answer).
-fn check_reason(text: &str, reference: &Reference) -> Result<String, DomainError> {
-    check_text(text, reference.policy.note_max_chars)
-}
-
-/// An optional free text (note).
-fn check_note(text: &str, reference: &Reference) -> Result<String, DomainError> {
-    let length = text.chars().count();
-    let max = reference.policy.note_max_chars;
-    if length > max {
-        return Err(DomainError::TextTooLong { length, max });
-    }
-    Ok(text.trim().to_string())
 }

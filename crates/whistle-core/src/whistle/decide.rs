@@ -10,21 +10,6 @@ pub struct WhistleContext<'a> {
     pub reference: &'a Reference,
 }
 
-fn text(value: &str, reference: &Reference) -> Result<String, DomainError> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(DomainError::TextEmpty);
-    }
-    let length = trimmed.chars().count();
-    if length > reference.policy.note_max_chars {
-        return Err(DomainError::TextTooLong {
-            length,
-            max: reference.policy.note_max_chars,
-        });
-    }
-    Ok(trimmed.to_string())
-}
-
 /// Units in the street's district, or city-level units (departments and enterprises serve every
 /// district), may be summoned; others need the district's approval reference.
 fn summonable(
@@ -99,10 +84,10 @@ pub fn raise(
     }
     // What is recorded is what was checked: trimmed texts.
     let mut checked = raise.clone();
-    checked.place = text(&raise.place, reference)?;
-    checked.needed = text(&raise.needed, reference)?;
+    checked.place = crate::text::required(&raise.place, reference)?;
+    checked.needed = crate::text::required(&raise.needed, reference)?;
     if raise.list_item.is_none() {
-        checked.off_list_reason = Some(text(
+        checked.off_list_reason = Some(crate::text::required(
             raise.off_list_reason.as_deref().unwrap_or(""),
             reference,
         )?);
@@ -267,7 +252,7 @@ pub fn decide(
             Ok(vec![WhistleEvent::TaskAssigned {
                 task: id,
                 unit: unit.clone(),
-                text: text(task, reference)?,
+                text: crate::text::required(task, reference)?,
             }])
         }
         WhistleCommand::CompleteTask { task, note, photos } => {
@@ -291,15 +276,10 @@ pub fn decide(
             if found.done.is_some() {
                 return Err(refuse());
             }
-            if photos.len() > 50 || photos.iter().any(|p| p.trim().is_empty() || p.len() > 500) {
-                return Err(DomainError::InvalidValue {
-                    field: "photos".into(),
-                    value: photos.len().to_string(),
-                });
-            }
+            crate::text::photos(photos)?;
             Ok(vec![WhistleEvent::TaskCompleted {
                 task: *task,
-                note: text(note, reference)?,
+                note: crate::text::required(note, reference)?,
                 photos: photos.clone(),
             }])
         }
@@ -323,7 +303,7 @@ pub fn decide(
                 reference.directory.require(unit)?;
             }
             for decision in decisions {
-                text(&decision.text, reference)?;
+                crate::text::required(&decision.text, reference)?;
             }
             Ok(vec![WhistleEvent::ConsultationHeld {
                 participants: participants.clone(),
@@ -337,7 +317,7 @@ pub fn decide(
             }
             let reasons = match result {
                 WhistleResult::Solved => reasons.trim().to_string(),
-                _ => text(reasons, reference)?,
+                _ => crate::text::required(reasons, reference)?,
             };
             Ok(vec![WhistleEvent::Closed {
                 result: *result,
@@ -395,7 +375,7 @@ pub fn decide(
             }
             Ok(vec![WhistleEvent::Objected {
                 unit: actor.clone(),
-                reason: text(reason, reference)?,
+                reason: crate::text::required(reason, reference)?,
             }])
         }
         WhistleCommand::DecideObjection { unit, upheld, note } => {
