@@ -4,6 +4,7 @@
 //! conformance suite (`tests/conformance.rs`).
 
 pub mod baseline;
+mod events;
 pub mod grids;
 pub mod import;
 mod plan;

@@ -526,6 +526,65 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Appends event rows to `table` (`whistle_events` or `grid_events`) for the aggregate `id`.
+async fn append_events(
+    tx: &impl GenericClient,
+    table: &str,
+    id_column: &str,
+    id: &uuid::Uuid,
+    rows: &[crate::events::EventRow],
+) -> Result<(), tokio_postgres::Error> {
+    let sql = format!("INSERT INTO {table} ({id_column}, seq, at, actor_user, actor_unit, kind, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    for row in rows {
+        tx.execute(
+            sql.as_str(),
+            &[
+                id,
+                &row.seq,
+                &row.at,
+                &row.user,
+                &row.unit,
+                &row.kind,
+                &row.payload,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The event rows of an aggregate, oldest first.
+async fn read_events(
+    client: &impl GenericClient,
+    table: &str,
+    id_column: &str,
+    id: &uuid::Uuid,
+) -> Result<Vec<crate::events::StoredRow>, tokio_postgres::Error> {
+    let sql = format!("SELECT seq, at, actor_user, actor_unit, payload FROM {table} WHERE {id_column} = $1 ORDER BY seq");
+    let rows = client.query(sql.as_str(), &[id]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect())
+}
+
+/// The last number issued under a day key, locked until the transaction ends.
+async fn lock_counter(tx: &impl GenericClient, key: &str) -> Result<u64, tokio_postgres::Error> {
+    tx.execute(
+        "INSERT INTO order_counters (day, last) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+        &[&key],
+    )
+    .await?;
+    let last: i64 = tx
+        .query_one(
+            "SELECT last FROM order_counters WHERE day = $1 FOR UPDATE",
+            &[&key],
+        )
+        .await?
+        .get(0);
+    Ok(last as u64)
+}
+
 async fn execute_whistle(
     client: &mut deadpool_postgres::Object,
     reference: &Reference,
@@ -538,20 +597,7 @@ async fn execute_whistle(
     let (current, order_lead, counter_last) = match &envelope.request {
         WhistleRequest::Raise(raise) => {
             let key = whistles::counter_key(envelope.at);
-            tx.execute(
-                "INSERT INTO order_counters (day, last) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-                &[&key],
-            )
-            .await
-            .map_err(sql)?;
-            let last: i64 = tx
-                .query_one(
-                    "SELECT last FROM order_counters WHERE day = $1 FOR UPDATE",
-                    &[&key],
-                )
-                .await
-                .map_err(sql)?
-                .get(0);
+            let last = lock_counter(&*tx, &key).await.map_err(sql)?;
             let lead = match &raise.order {
                 Some(no) => match tx
                     .query_opt("SELECT state FROM orders WHERE no = $1", &[&no.as_str()])
@@ -566,7 +612,7 @@ async fn execute_whistle(
                 },
                 None => None,
             };
-            (None, lead, last as u64)
+            (None, lead, last)
         }
         WhistleRequest::Command { whistle, .. } => {
             let row = tx
@@ -625,24 +671,28 @@ async fn execute_whistle(
         .await
         .map_err(sql)?;
     }
-    for record in &plan.records {
-        let payload =
-            serde_json::to_string(&record.event).map_err(|e| CommandError::Store(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO whistle_events (whistle_id, seq, at, actor_user, actor_unit, kind, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &record.whistle_id,
-                &(record.seq as i64),
-                &to_millis(record.at),
-                &record.actor.user,
-                &record.actor.unit.as_str(),
-                &whistles::event_name(&record.event),
-                &payload,
-            ],
-        )
-        .await
-        .map_err(sql)?;
-    }
+    let rows = plan
+        .records
+        .iter()
+        .map(|r| {
+            crate::events::encode(
+                r.seq,
+                r.at,
+                &r.actor,
+                whistles::event_name(&r.event),
+                &r.event,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    append_events(
+        &*tx,
+        "whistle_events",
+        "whistle_id",
+        &plan.whistle.id,
+        &rows,
+    )
+    .await
+    .map_err(sql)?;
     for summons in &whistle.summons {
         tx.execute(
             "INSERT INTO whistle_units (unit, raised_at, whistle_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -678,21 +728,8 @@ async fn execute_grid(
     let (current, counter_last) = match &envelope.request {
         GridRequest::File(_) => {
             let key = grids::counter_key(envelope.at);
-            tx.execute(
-                "INSERT INTO order_counters (day, last) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-                &[&key],
-            )
-            .await
-            .map_err(sql)?;
-            let last: i64 = tx
-                .query_one(
-                    "SELECT last FROM order_counters WHERE day = $1 FOR UPDATE",
-                    &[&key],
-                )
-                .await
-                .map_err(sql)?
-                .get(0);
-            (None, last as u64)
+            let last = lock_counter(&*tx, &key).await.map_err(sql)?;
+            (None, last)
         }
         GridRequest::Command { case, .. } => {
             let row = tx
@@ -747,24 +784,16 @@ async fn execute_grid(
         .await
         .map_err(sql)?;
     }
-    for record in &plan.records {
-        let payload =
-            serde_json::to_string(&record.event).map_err(|e| CommandError::Store(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO grid_events (case_id, seq, at, actor_user, actor_unit, kind, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &record.case_id,
-                &(record.seq as i64),
-                &to_millis(record.at),
-                &record.actor.user,
-                &record.actor.unit.as_str(),
-                &grids::event_name(&record.event),
-                &payload,
-            ],
-        )
+    let rows = plan
+        .records
+        .iter()
+        .map(|r| {
+            crate::events::encode(r.seq, r.at, &r.actor, grids::event_name(&r.event), &r.event)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    append_events(&*tx, "grid_events", "case_id", &plan.case.id, &rows)
         .await
         .map_err(sql)?;
-    }
     if let Some((key, last)) = &plan.counter {
         tx.execute(
             "UPDATE order_counters SET last = $2 WHERE day = $1",
@@ -1313,22 +1342,18 @@ impl Store for PgStore {
         id: uuid::Uuid,
     ) -> Result<Vec<whistle_core::whistle::WhistleRecord>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query("SELECT seq, at, actor_user, actor_unit, payload FROM whistle_events WHERE whistle_id = $1 ORDER BY seq", &[&id])
+        let rows = read_events(&**client, "whistle_events", "whistle_id", &id)
             .await
             .map_err(pg)?;
-        rows.iter()
-            .map(|r| {
+        rows.into_iter()
+            .map(|row| {
+                let (seq, at, actor, event) = crate::events::decode(row)?;
                 Ok(whistle_core::whistle::WhistleRecord {
                     whistle_id: id,
-                    seq: r.get::<_, i64>(0) as u64,
-                    at: from_millis(r.get(1)),
-                    actor: Actor {
-                        user: r.get(2),
-                        unit: UnitCode::parse(r.get(3))?,
-                    },
-                    event: serde_json::from_str(r.get(4))
-                        .map_err(|e| anyhow::anyhow!("corrupt whistle event: {e}"))?,
+                    seq,
+                    at,
+                    actor,
+                    event,
                 })
             })
             .collect()
@@ -1413,22 +1438,18 @@ impl Store for PgStore {
         id: uuid::Uuid,
     ) -> Result<Vec<whistle_core::grid::GridRecord>, StoreError> {
         let client = self.client().await?;
-        let rows = client
-            .query("SELECT seq, at, actor_user, actor_unit, payload FROM grid_events WHERE case_id = $1 ORDER BY seq", &[&id])
+        let rows = read_events(&**client, "grid_events", "case_id", &id)
             .await
             .map_err(pg)?;
-        rows.iter()
-            .map(|r| {
+        rows.into_iter()
+            .map(|row| {
+                let (seq, at, actor, event) = crate::events::decode(row)?;
                 Ok(whistle_core::grid::GridRecord {
                     case_id: id,
-                    seq: r.get::<_, i64>(0) as u64,
-                    at: from_millis(r.get(1)),
-                    actor: Actor {
-                        user: r.get(2),
-                        unit: UnitCode::parse(r.get(3))?,
-                    },
-                    event: serde_json::from_str(r.get(4))
-                        .map_err(|e| anyhow::anyhow!("corrupt grid event: {e}"))?,
+                    seq,
+                    at,
+                    actor,
+                    event,
                 })
             })
             .collect()

@@ -275,6 +275,65 @@ fn spawn_checkpointer(path: PathBuf, alive: std::sync::Weak<()>) -> Result<(), S
     Ok(())
 }
 
+/// Appends event rows to `table` (`whistle_events` or `grid_events`) for the aggregate `id`.
+fn append_events(
+    tx: &rusqlite::Transaction,
+    table: &str,
+    id_column: &str,
+    id: &uuid::Uuid,
+    rows: &[crate::events::EventRow],
+) -> rusqlite::Result<()> {
+    let sql = format!("INSERT INTO {table} ({id_column}, seq, at, actor_user, actor_unit, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    let mut statement = tx.prepare_cached(&sql)?;
+    for row in rows {
+        statement.execute(params![
+            id.as_bytes(),
+            row.seq,
+            row.at,
+            row.user,
+            row.unit,
+            row.kind,
+            row.payload
+        ])?;
+    }
+    Ok(())
+}
+
+/// The event rows of an aggregate, oldest first.
+fn read_events(
+    c: &Connection,
+    table: &str,
+    id_column: &str,
+    id: &uuid::Uuid,
+) -> rusqlite::Result<Vec<crate::events::StoredRow>> {
+    let sql = format!("SELECT seq, at, actor_user, actor_unit, payload FROM {table} WHERE {id_column} = ?1 ORDER BY seq");
+    let mut statement = c.prepare_cached(&sql)?;
+    let rows = statement.query_map([id.as_bytes()], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })?;
+    rows.collect()
+}
+
+/// The last number issued under a day key (orders, `W…` whistles, `G…` grid cases).
+fn read_counter(tx: &rusqlite::Transaction, key: &str) -> rusqlite::Result<u64> {
+    let last: Option<i64> = tx
+        .query_row(
+            "SELECT last FROM order_counters WHERE day = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(last.unwrap_or(0) as u64)
+}
+
+fn write_counter(tx: &rusqlite::Transaction, key: &str, last: u64) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO order_counters (day, last) VALUES (?1, ?2) ON CONFLICT (day) DO UPDATE SET last = excluded.last",
+        params![key, last as i64],
+    )?;
+    Ok(())
+}
+
 fn execute_whistle(
     connection: &mut Connection,
     reference: &Reference,
@@ -289,14 +348,7 @@ fn execute_whistle(
     let (current, order_lead, counter_last) = match &envelope.request {
         WhistleRequest::Raise(raise) => {
             let key = whistles::counter_key(envelope.at);
-            let last: Option<i64> = tx
-                .query_row(
-                    "SELECT last FROM order_counters WHERE day = ?1",
-                    [&key],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql)?;
+            let last = read_counter(&tx, &key).map_err(sql)?;
             let lead = match &raise.order {
                 Some(no) => {
                     let state: Option<String> = tx
@@ -314,7 +366,7 @@ fn execute_whistle(
                 }
                 None => None,
             };
-            (None, lead, last.unwrap_or(0) as u64)
+            (None, lead, last)
         }
         WhistleRequest::Command { whistle, .. } => {
             let state: Option<String> = tx
@@ -371,23 +423,20 @@ fn execute_whistle(
         )
         .map_err(sql)?;
     }
-    for record in &plan.records {
-        let payload =
-            serde_json::to_string(&record.event).map_err(|e| CommandError::Store(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO whistle_events (whistle_id, seq, at, actor_user, actor_unit, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                record.whistle_id.as_bytes(),
-                record.seq as i64,
-                to_millis(record.at),
-                record.actor.user,
-                record.actor.unit.as_str(),
-                whistles::event_name(&record.event),
-                payload
-            ],
-        )
-        .map_err(sql)?;
-    }
+    let rows = plan
+        .records
+        .iter()
+        .map(|r| {
+            crate::events::encode(
+                r.seq,
+                r.at,
+                &r.actor,
+                whistles::event_name(&r.event),
+                &r.event,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    append_events(&tx, "whistle_events", "whistle_id", &plan.whistle.id, &rows).map_err(sql)?;
     for summons in &whistle.summons {
         tx.execute(
             "INSERT INTO whistle_units (unit, raised_at, whistle_id) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
@@ -396,11 +445,7 @@ fn execute_whistle(
         .map_err(sql)?;
     }
     if let Some((key, last)) = &plan.counter {
-        tx.execute(
-            "INSERT INTO order_counters (day, last) VALUES (?1, ?2) ON CONFLICT (day) DO UPDATE SET last = excluded.last",
-            params![key, *last as i64],
-        )
-        .map_err(sql)?;
+        write_counter(&tx, key, *last).map_err(sql)?;
     }
     tx.commit().map_err(sql)?;
     Ok(crate::whistles::WhistleOutcome {
@@ -423,15 +468,8 @@ fn execute_grid(
     let (current, counter_last) = match &envelope.request {
         GridRequest::File(_) => {
             let key = grids::counter_key(envelope.at);
-            let last: Option<i64> = tx
-                .query_row(
-                    "SELECT last FROM order_counters WHERE day = ?1",
-                    [&key],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql)?;
-            (None, last.unwrap_or(0) as u64)
+            let last = read_counter(&tx, &key).map_err(sql)?;
+            (None, last)
         }
         GridRequest::Command { case, .. } => {
             let state: Option<String> = tx
@@ -490,29 +528,16 @@ fn execute_grid(
         )
         .map_err(sql)?;
     }
-    for record in &plan.records {
-        let payload =
-            serde_json::to_string(&record.event).map_err(|e| CommandError::Store(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO grid_events (case_id, seq, at, actor_user, actor_unit, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                record.case_id.as_bytes(),
-                record.seq as i64,
-                to_millis(record.at),
-                record.actor.user,
-                record.actor.unit.as_str(),
-                grids::event_name(&record.event),
-                payload
-            ],
-        )
-        .map_err(sql)?;
-    }
+    let rows = plan
+        .records
+        .iter()
+        .map(|r| {
+            crate::events::encode(r.seq, r.at, &r.actor, grids::event_name(&r.event), &r.event)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    append_events(&tx, "grid_events", "case_id", &plan.case.id, &rows).map_err(sql)?;
     if let Some((key, last)) = &plan.counter {
-        tx.execute(
-            "INSERT INTO order_counters (day, last) VALUES (?1, ?2) ON CONFLICT (day) DO UPDATE SET last = excluded.last",
-            params![key, *last as i64],
-        )
-        .map_err(sql)?;
+        write_counter(&tx, key, *last).map_err(sql)?;
     }
     tx.commit().map_err(sql)?;
     Ok(plan.case)
@@ -1286,24 +1311,19 @@ impl Store for SqliteStore {
         id: uuid::Uuid,
     ) -> Result<Vec<whistle_core::whistle::WhistleRecord>, StoreError> {
         self.read(move |c| {
-            let mut statement = c.prepare_cached(
-                "SELECT seq, at, actor_user, actor_unit, payload FROM whistle_events WHERE whistle_id = ?1 ORDER BY seq",
-            )?;
-            let rows = statement.query_map([id.as_bytes()], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
-            })?;
-            let mut records = Vec::new();
-            for row in rows {
-                let (seq, at, user, unit, payload) = row?;
-                records.push(whistle_core::whistle::WhistleRecord {
-                    whistle_id: id,
-                    seq: seq as u64,
-                    at: from_millis(at),
-                    actor: Actor { user, unit: UnitCode::parse(&unit)? },
-                    event: serde_json::from_str(&payload).map_err(|e| anyhow::anyhow!("corrupt whistle event: {e}"))?,
-                });
-            }
-            Ok(records)
+            let rows = read_events(c, "whistle_events", "whistle_id", &id)?;
+            rows.into_iter()
+                .map(|row| {
+                    let (seq, at, actor, event) = crate::events::decode(row)?;
+                    Ok(whistle_core::whistle::WhistleRecord {
+                        whistle_id: id,
+                        seq,
+                        at,
+                        actor,
+                        event,
+                    })
+                })
+                .collect()
         })
         .await
     }
@@ -1404,23 +1424,19 @@ impl Store for SqliteStore {
         id: uuid::Uuid,
     ) -> Result<Vec<whistle_core::grid::GridRecord>, StoreError> {
         self.read(move |c| {
-            let mut statement =
-                c.prepare_cached("SELECT seq, at, actor_user, actor_unit, payload FROM grid_events WHERE case_id = ?1 ORDER BY seq")?;
-            let rows = statement.query_map([id.as_bytes()], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
-            })?;
-            let mut records = Vec::new();
-            for row in rows {
-                let (seq, at, user, unit, payload) = row?;
-                records.push(whistle_core::grid::GridRecord {
-                    case_id: id,
-                    seq: seq as u64,
-                    at: from_millis(at),
-                    actor: Actor { user, unit: UnitCode::parse(&unit)? },
-                    event: serde_json::from_str(&payload).map_err(|e| anyhow::anyhow!("corrupt grid event: {e}"))?,
-                });
-            }
-            Ok(records)
+            let rows = read_events(c, "grid_events", "case_id", &id)?;
+            rows.into_iter()
+                .map(|row| {
+                    let (seq, at, actor, event) = crate::events::decode(row)?;
+                    Ok(whistle_core::grid::GridRecord {
+                        case_id: id,
+                        seq,
+                        at,
+                        actor,
+                        event,
+                    })
+                })
+                .collect()
         })
         .await
     }

@@ -1,0 +1,57 @@
+//! Event rows of the aggregates stored one command per transaction (whistles, grid cases): the
+//! same columns in `whistle_events` and `grid_events`, written and read by one piece of code per
+//! backend.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use whistle_core::ids::{Actor, UnitCode};
+use whistle_core::time::{from_millis, to_millis, Timestamp};
+
+use crate::types::{CommandError, StoreError};
+
+/// A stored event as read back: seq, time (ms), actor user, actor unit, JSON payload.
+pub(crate) type StoredRow = (i64, i64, String, String, String);
+
+/// An event as stored: sequence, time, actor, kind and JSON payload.
+pub(crate) struct EventRow {
+    pub seq: i64,
+    pub at: i64,
+    pub user: String,
+    pub unit: String,
+    pub kind: &'static str,
+    pub payload: String,
+}
+
+pub(crate) fn encode<E: Serialize>(
+    seq: u64,
+    at: Timestamp,
+    actor: &Actor,
+    kind: &'static str,
+    event: &E,
+) -> Result<EventRow, CommandError> {
+    Ok(EventRow {
+        seq: seq as i64,
+        at: to_millis(at),
+        user: actor.user.clone(),
+        unit: actor.unit.to_string(),
+        kind,
+        payload: serde_json::to_string(event).map_err(|e| CommandError::Store(e.to_string()))?,
+    })
+}
+
+/// A stored row back as (seq, time, actor, event).
+pub(crate) fn decode<E: DeserializeOwned>(
+    (seq, at, user, unit, payload): StoredRow,
+) -> Result<(u64, Timestamp, Actor, E), StoreError> {
+    let event = serde_json::from_str(&payload)
+        .map_err(|e| anyhow::anyhow!("corrupt event payload: {e}"))?;
+    Ok((
+        seq as u64,
+        from_millis(at),
+        Actor {
+            user,
+            unit: UnitCode::parse(&unit)?,
+        },
+        event,
+    ))
+}
