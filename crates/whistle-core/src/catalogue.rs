@@ -296,12 +296,12 @@ impl Catalogue {
             .entry_for(category, territory, city)
             .ok_or_else(no_route)?;
         let (lead, coordination) =
-            resolve(&entry.lead, territory, directory, city).ok_or_else(no_route)?;
+            resolve_rule(&entry.lead, territory, directory, city).ok_or_else(no_route)?;
         let lead_unit = directory.check_handler(&lead)?;
         duties.check_lead(lead_unit.kind, &lead, category)?;
         let mut co_handlers = Vec::new();
         for rule in &entry.co_handlers {
-            if let Some((code, _)) = resolve(rule, territory, directory, city) {
+            if let Some((code, _)) = resolve_rule(rule, territory, directory, city) {
                 if code != lead
                     && !co_handlers.contains(&code)
                     && directory.check_handler(&code).is_ok()
@@ -319,7 +319,7 @@ impl Catalogue {
 }
 
 /// Resolves a rule at a territory to a unit; the flag says the district receives it to coordinate.
-fn resolve(
+pub(crate) fn resolve_rule(
     rule: &HandlerRule,
     territory: &Territory,
     directory: &Directory,

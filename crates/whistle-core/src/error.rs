@@ -99,6 +99,10 @@ pub enum DomainError {
     NotWhistleStreet,
     #[error("only the street's district may decide this")]
     NotWhistleDistrict,
+    #[error("`{0}` is not on this street's whistle list")]
+    UnknownWhistleListItem(String),
+    #[error("a whistle outside the list must name its lead unit")]
+    WhistleLeadMissing,
 }
 
 impl DomainError {
@@ -148,6 +152,8 @@ impl DomainError {
             ObjectionWindowClosed => "objection_window_closed",
             NotWhistleStreet => "not_whistle_street",
             NotWhistleDistrict => "not_whistle_district",
+            UnknownWhistleListItem(_) => "unknown_whistle_list_item",
+            WhistleLeadMissing => "whistle_lead_missing",
         }
     }
 
@@ -213,6 +219,8 @@ impl DomainError {
             ObjectionWindowClosed => "异议期已过".to_string(),
             NotWhistleStreet => "只有吹哨的街乡可以执行此操作".to_string(),
             NotWhistleDistrict => "只有该街乡所在的区可以作出此决定".to_string(),
+            UnknownWhistleListItem(code) => format!("{code} 不在本街乡的吹哨事项清单内"),
+            WhistleLeadMissing => "清单外吹哨须指定牵头单位".to_string(),
         }
     }
 }
@@ -254,6 +262,7 @@ fn command_zh(command: &str) -> &str {
         "link_repeat" => "关联重复件",
         "merge" => "合并",
         "reveal_requester" => "查看诉求人信息",
+        "record_whistle_outcome" => "登记吹哨结果",
         other => other,
     }
 }

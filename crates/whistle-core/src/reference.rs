@@ -8,6 +8,7 @@ use crate::ids::UnitCode;
 use crate::org::Directory;
 use crate::policy::Policy;
 use crate::taxonomy::Taxonomy;
+use crate::whistle::WhistleList;
 
 #[derive(Clone, Debug)]
 pub struct Reference {
@@ -19,4 +20,6 @@ pub struct Reference {
     pub duties: DutyLists,
     pub calendar: WorkCalendar,
     pub policy: Policy,
+    /// 吹哨事项清单.
+    pub whistle_list: WhistleList,
 }

@@ -18,7 +18,6 @@ use whistle_store::Scope;
 use crate::api::{parse_command_body, parse_json, parse_known};
 use crate::auth::{Language, Principal};
 use crate::error::{ApiError, ApiResult};
-use crate::roles::Role;
 use crate::AppState;
 
 /// Grid-level people (grid, lane, community) see their street's cases; everyone else their scope.
@@ -58,10 +57,11 @@ fn visible(state: &AppState, scope: &Scope, case: &GridCase) -> bool {
     }
 }
 
-fn may_act(principal: &Principal, lang: Lang) -> ApiResult<()> {
-    match principal.role(lang)? {
-        Role::Handler | Role::Admin => Ok(()),
-        _ => Err(ApiError::forbidden(lang)),
+fn may_act(principal: &Principal, step: &str, lang: Lang) -> ApiResult<()> {
+    if principal.role(lang)?.may_grid(step) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(lang))
     }
 }
 
@@ -95,7 +95,7 @@ pub async fn file(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let body = body.map_err(|e| ApiError::body(e, lang))?;
-    may_act(&principal, lang)?;
+    may_act(&principal, "file", lang)?;
     let report: Report = parse_known(parse_json(&body, lang)?, lang)?;
     let envelope = GridEnvelope {
         actor: principal.actor(),
@@ -166,7 +166,7 @@ pub async fn command(
             lang,
         ));
     }
-    may_act(&principal, lang)?;
+    may_act(&principal, &name, lang)?;
     let (command, version): (GridCommand, u64) = parse_command_body(&body, &name, lang)?;
     let case = visible_case(&state, &principal, &no, lang).await?;
     let envelope = GridEnvelope {

@@ -42,6 +42,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: metrics::Metrics,
     pub limiter: limits::RateLimiter,
+    /// Wakes the live feeds when this server has written whistle events.
+    pub whistle_written: tokio::sync::Notify,
+    /// Flips to true when the server shuts down, ending the live feeds.
+    pub shutting_down: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -56,6 +60,8 @@ impl AppState {
             clock,
             metrics: metrics::Metrics::default(),
             limiter: limits::RateLimiter::default(),
+            whistle_written: tokio::sync::Notify::new(),
+            shutting_down: tokio::sync::watch::Sender::new(false),
         })
     }
 }
@@ -89,6 +95,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/reports/double-assessment",
             get(whistles_api::double_assessment),
         )
+        .route("/whistles/feed", get(whistles_api::feed))
+        .route("/whistle-list", get(whistles_api::whistle_list))
         .route("/whistles/{no}", get(whistles_api::show))
         .route("/whistles/{no}/history", get(whistles_api::history))
         .route("/whistles/{no}/{command}", post(whistles_api::command))
@@ -138,8 +146,13 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let feeds = state.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Live feeds never end by themselves: end them so the shutdown can finish.
+            feeds.shutting_down.send_replace(true);
+        })
         .await
 }

@@ -12,7 +12,7 @@ use whistle_core::order::{
 };
 
 /// (method, path, tag, summary, who may call it).
-pub const OPERATIONS: [(&str, &str, &str, &str, &str); 26] = [
+pub const OPERATIONS: [(&str, &str, &str, &str, &str); 28] = [
     (
         "post",
         "/api/v1/login",
@@ -125,8 +125,10 @@ pub const OPERATIONS: [(&str, &str, &str, &str, &str); 26] = [
         "本文档 · This document",
         "anyone",
     ),
-    ("post", "/api/v1/whistles", "whistles", "街乡吹哨 · Raise a whistle", "handler of a street/township"),
-    ("post", "/api/v1/grid-cases", "grid", "网格发现上报 · A grid worker, lane chief or steward reports", "handler of a grid, lane or community"),
+    ("post", "/api/v1/whistles", "whistles", "街乡吹哨（清单事项可省略牵头与协同单位）· Raise a whistle (a list item brings its default units)", "street_official or handler of a street/township"),
+    ("get", "/api/v1/whistles/feed", "whistles", "吹哨实时推送（SSE，支持 Last-Event-ID 续传）· Live feed of whistle events (server-sent events)", "any role, within jurisdiction"),
+    ("get", "/api/v1/whistle-list", "whistles", "吹哨事项清单（含默认牵头与协同单位）· The whistle list of a street with default units", "any role"),
+    ("post", "/api/v1/grid-cases", "grid", "网格发现上报 · A grid worker, lane chief or steward reports", "grid_worker, lane_chief, lane_steward, street_official"),
     ("get", "/api/v1/grid-cases", "grid", "网格案件（街乡队列）· Grid cases: the street's queue", "within jurisdiction"),
     ("get", "/api/v1/grid-cases/{no}", "grid", "网格案件详情（含六个环节时间）· One case with its loop timestamps", "within jurisdiction"),
     ("post", "/api/v1/grid-cases/{no}/{command}", "grid", "派遣、吹哨、处理反馈、核查 · dispatch, whistle, handle, verify", "the street; the handler; a grid-level verifier other than the handler"),
@@ -145,7 +147,7 @@ pub const OPERATIONS: [(&str, &str, &str, &str, &str); 26] = [
         "/api/v1/whistles/{no}/{command}",
         "whistles",
         "报到、任务、结案、评价等 · report_in, resolve_absence, assign_task, complete_task, hold_consultation, close, rate, object, decide_objection",
-        "the unit the command concerns",
+        "street_official: assign_task, hold_consultation, close, rate; department_liaison: report_in, complete_task, object; district_coordinator: resolve_absence, decide_objection, hold_consultation — each for the unit the command concerns",
     ),
 ];
 

@@ -26,10 +26,23 @@ pub enum Role {
     Leader,
     /// 管理员.
     Admin,
+    /// 街乡干部: blows the whistle, commands the joint action, rates the departments; handles
+    /// the street's orders and grid cases.
+    StreetOfficial,
+    /// 部门报到联络人: reports in for a department or enterprise, completes its tasks, objects.
+    DepartmentLiaison,
+    /// 区级协调: the district's coordination platform — absences, objections, consultations.
+    DistrictCoordinator,
+    /// 网格员.
+    GridWorker,
+    /// 街巷长 (a street cadre responsible for a lane).
+    LaneChief,
+    /// 小巷管家 (a resident volunteer of a lane).
+    LaneSteward,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 13] = [
         Role::Operator,
         Role::Dispatcher,
         Role::Handler,
@@ -37,6 +50,12 @@ impl Role {
         Role::Supervisor,
         Role::Leader,
         Role::Admin,
+        Role::StreetOfficial,
+        Role::DepartmentLiaison,
+        Role::DistrictCoordinator,
+        Role::GridWorker,
+        Role::LaneChief,
+        Role::LaneSteward,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +67,12 @@ impl Role {
             Role::Supervisor => "supervisor",
             Role::Leader => "leader",
             Role::Admin => "admin",
+            Role::StreetOfficial => "street_official",
+            Role::DepartmentLiaison => "department_liaison",
+            Role::DistrictCoordinator => "district_coordinator",
+            Role::GridWorker => "grid_worker",
+            Role::LaneChief => "lane_chief",
+            Role::LaneSteward => "lane_steward",
         }
     }
 
@@ -64,6 +89,57 @@ impl Role {
             Role::Supervisor => "督办",
             Role::Leader => "领导",
             Role::Admin => "管理员",
+            Role::StreetOfficial => "街乡干部",
+            Role::DepartmentLiaison => "部门报到联络人",
+            Role::DistrictCoordinator => "区级协调员",
+            Role::GridWorker => "网格员",
+            Role::LaneChief => "街巷长",
+            Role::LaneSteward => "小巷管家",
+        }
+    }
+
+    /// Whether a person of this role may belong to a unit of `kind`: a street official to a
+    /// street or township, a liaison to a department or enterprise, a coordinator to a district,
+    /// a grid worker to a grid (or community), lane chiefs and stewards to a lane.
+    pub fn fits(self, kind: UnitKind) -> bool {
+        match self {
+            Role::StreetOfficial => kind.is_street_level(),
+            Role::DepartmentLiaison => matches!(kind, UnitKind::Department | UnitKind::Enterprise),
+            Role::DistrictCoordinator => kind == UnitKind::District,
+            Role::GridWorker => kind == UnitKind::Grid || kind.is_community_level(),
+            Role::LaneChief | Role::LaneSteward => kind == UnitKind::Lane,
+            _ => true,
+        }
+    }
+
+    /// Which whistle steps a person may take at all (the engine then checks the unit):
+    /// `raise` or a command name of the whistle API.
+    pub fn may_whistle(self, step: &str) -> bool {
+        match self {
+            Role::Handler | Role::Supervisor | Role::Admin => true,
+            Role::StreetOfficial => matches!(
+                step,
+                "raise" | "assign_task" | "hold_consultation" | "close" | "rate"
+            ),
+            Role::DepartmentLiaison => matches!(step, "report_in" | "complete_task" | "object"),
+            Role::DistrictCoordinator => matches!(
+                step,
+                "resolve_absence" | "decide_objection" | "hold_consultation"
+            ),
+            _ => false,
+        }
+    }
+
+    /// Which grid-case steps a person may take: `file` or a command name of the grid API.
+    pub fn may_grid(self, step: &str) -> bool {
+        match self {
+            Role::Handler | Role::Admin => true,
+            Role::StreetOfficial => matches!(step, "file" | "dispatch" | "whistle" | "handle"),
+            Role::DepartmentLiaison => step == "handle",
+            Role::GridWorker | Role::LaneChief | Role::LaneSteward => {
+                matches!(step, "file" | "verify")
+            }
+            _ => false,
         }
     }
 
@@ -75,15 +151,23 @@ impl Role {
     pub fn may_reveal(self) -> bool {
         matches!(
             self,
-            Role::Operator | Role::Handler | Role::VisitAgent | Role::Admin
+            Role::Operator | Role::Handler | Role::VisitAgent | Role::Admin | Role::StreetOfficial
         )
     }
 
     pub fn may(self, command: &Command) -> bool {
         use Command::*;
         match self {
+            // Recorded by the store when a whistle on the order closes, never sent by a person.
+            _ if matches!(command, RecordWhistleOutcome { .. }) => false,
             Role::Admin => true,
-            Role::Leader => false,
+            Role::Leader
+            | Role::DepartmentLiaison
+            | Role::GridWorker
+            | Role::LaneChief
+            | Role::LaneSteward => false,
+            // The district's platform passes on what it coordinates.
+            Role::DistrictCoordinator => matches!(command, Dispatch { .. }),
             Role::Operator => {
                 matches!(
                     command,
@@ -104,7 +188,7 @@ impl Role {
                     | LinkRepeat { .. }
                     | Merge { .. }
             ),
-            Role::Handler => matches!(
+            Role::Handler | Role::StreetOfficial => matches!(
                 command,
                 Accept
                     | Dispute { .. }
@@ -137,7 +221,12 @@ pub fn scope_for(role: Role, unit: &UnitCode, reference: &Reference) -> Scope {
         return Scope::Units(Vec::new());
     };
     match (role, home.kind) {
-        (Role::Handler, _) => Scope::Units(vec![unit.clone()]),
+        (Role::Handler | Role::DepartmentLiaison, _) => Scope::Units(vec![unit.clone()]),
+        (Role::StreetOfficial, kind) if kind.is_street_level() => Scope::Street(unit.clone()),
+        (Role::DistrictCoordinator, _) => match directory.district_of(unit) {
+            Some(district) => Scope::District(district.code.clone()),
+            None => Scope::Units(Vec::new()),
+        },
         (_, UnitKind::DispatchCenter) => match directory.district_of(unit) {
             Some(district) => Scope::District(district.code.clone()),
             None => Scope::All,

@@ -19,6 +19,9 @@ pub struct ServerSettings {
     pub public_per_ip_per_minute: u32,
     /// Requests per minute per token on public endpoints.
     pub public_per_token_per_minute: u32,
+    /// How often the whistle live feed looks for events written by other servers (events of
+    /// this server wake it at once).
+    pub feed_poll_ms: u64,
     pub worker: WorkerSettings,
 }
 
@@ -44,6 +47,7 @@ impl Default for ServerSettings {
             secure_cookies: false,
             public_per_ip_per_minute: 600,
             public_per_token_per_minute: 6000,
+            feed_poll_ms: 1000,
             worker: WorkerSettings::default(),
         }
     }

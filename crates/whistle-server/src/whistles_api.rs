@@ -17,13 +17,13 @@ use whistle_store::Scope;
 use crate::api::{parse_json, parse_known};
 use crate::auth::{Language, Principal};
 use crate::error::{ApiError, ApiResult};
-use crate::roles::Role;
 use crate::AppState;
 
-fn may_act(principal: &Principal, lang: Lang) -> ApiResult<()> {
-    match principal.role(lang)? {
-        Role::Handler | Role::Supervisor | Role::Admin => Ok(()),
-        _ => Err(ApiError::forbidden(lang)),
+fn may_act(principal: &Principal, step: &str, lang: Lang) -> ApiResult<()> {
+    if principal.role(lang)?.may_whistle(step) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(lang))
     }
 }
 
@@ -71,7 +71,7 @@ pub async fn raise(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let body = body.map_err(|e| ApiError::body(e, lang))?;
-    may_act(&principal, lang)?;
+    may_act(&principal, "raise", lang)?;
     let raise: Raise = parse_known(parse_json(&body, lang)?, lang)?;
     let envelope = WhistleEnvelope {
         actor: principal.actor(),
@@ -83,6 +83,7 @@ pub async fn raise(
         .execute_whistle(envelope)
         .await
         .map_err(|e| ApiError::command(e, lang))?;
+    state.whistle_written.notify_waiters();
     Ok((StatusCode::CREATED, Json(outcome.whistle)).into_response())
 }
 
@@ -156,7 +157,7 @@ pub async fn command(
             lang,
         ));
     }
-    may_act(&principal, lang)?;
+    may_act(&principal, &name, lang)?;
     let (command, version): (WhistleCommand, u64) =
         crate::api::parse_command_body(&body, &name, lang)?;
     let whistle = visible_whistle(&state, &principal, &no, lang).await?;
@@ -174,6 +175,7 @@ pub async fn command(
         .execute_whistle(envelope)
         .await
         .map_err(|e| ApiError::command(e, lang))?;
+    state.whistle_written.notify_waiters();
     Ok(Json(*outcome.whistle))
 }
 
@@ -204,8 +206,13 @@ pub async fn double_assessment(
         .whistles_raised(&principal.scope, from, before)
         .await
         .map_err(|e| ApiError::store(e, lang))?;
+    let grid = state
+        .store
+        .grid_counts(&principal.scope, from, before)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
     let (departments, streets) =
-        whistle_core::whistle::double_assessment(&whistles, state.clock.now());
+        whistle_core::whistle::double_assessment(&whistles, &grid, state.clock.now());
     match params.format.as_deref().unwrap_or("json") {
         "json" => Ok(Json(serde_json::json!({
             "month": params.month,
@@ -239,4 +246,230 @@ pub async fn double_assessment(
             lang,
         )),
     }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhistleListQuery {
+    /// The street whose list to show; default: the caller's own street.
+    street: Option<String>,
+}
+
+/// `GET /api/v1/whistle-list`: the whistle list (吹哨事项清单) as it applies to a street, each
+/// item with its default lead and assisting units resolved in the street's district.
+pub async fn whistle_list(
+    State(state): State<Arc<AppState>>,
+    Language(lang): Language,
+    principal: Principal,
+    params: Result<
+        axum::extract::Query<WhistleListQuery>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> ApiResult<Json<serde_json::Value>> {
+    let axum::extract::Query(params) =
+        params.map_err(|e| ApiError::bad_request("invalid_query", &e.body_text(), lang))?;
+    principal.role(lang)?;
+    let reference = state.store.reference();
+    let directory = &reference.directory;
+    let street = match &params.street {
+        Some(text) => {
+            whistle_core::ids::UnitCode::parse(text).map_err(|e| ApiError::domain(&e, lang))?
+        }
+        None => directory
+            .enclosing(&principal.unit, |kind| kind.is_street_level())
+            .map(|unit| unit.code.clone())
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    "street is required (not a street user)",
+                    lang,
+                )
+            })?,
+    };
+    let unit = directory
+        .require(&street)
+        .map_err(|e| ApiError::domain(&e, lang))?;
+    if !unit.kind.is_street_level() {
+        return Err(ApiError::domain(
+            &whistle_core::error::DomainError::NotWhistleStreet,
+            lang,
+        ));
+    }
+    let items = reference
+        .whistle_list
+        .for_street(&street, directory)
+        .into_iter()
+        .map(|item| {
+            let defaults = whistle_core::whistle::WhistleList::resolve(
+                item,
+                &street,
+                directory,
+                &reference.city,
+            )
+            .ok();
+            serde_json::json!({
+                "code": item.code,
+                "kind": item.kind,
+                "title": item.title,
+                "territory": item.territory,
+                "lead": defaults.as_ref().map(|(lead, _)| lead),
+                "assisting": defaults.map(|(_, assisting)| assisting).unwrap_or_default(),
+            })
+        })
+        .collect::<Vec<_>>();
+    Ok(Json(serde_json::json!({"street": street, "items": items})))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    /// Resume after this position (as `Last-Event-ID` does); default: only new events.
+    after: Option<i64>,
+}
+
+/// How long a gap in positions may stay open before the feed passes it: PostgreSQL hands out
+/// positions before commit, so a later position can become visible first; a rolled-back
+/// transaction leaves its position unused for ever.
+const GAP_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+struct Feed {
+    state: Arc<AppState>,
+    scope: Scope,
+    /// Every position up to here has been seen (sent, filtered out or given up on).
+    cursor: i64,
+    /// Positions above the cursor already seen.
+    seen: std::collections::BTreeSet<i64>,
+    gap_since: Option<std::time::Instant>,
+    queue: std::collections::VecDeque<axum::response::sse::Event>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    first: bool,
+}
+
+impl Feed {
+    /// Reads what is new; returns false when the feed should end.
+    async fn fill(&mut self) -> bool {
+        loop {
+            if *self.shutdown.borrow() {
+                return false;
+            }
+            let wait = std::time::Duration::from_millis(self.state.settings.feed_poll_ms.max(50));
+            if !self.first {
+                let state = self.state.clone();
+                let notified = state.whistle_written.notified();
+                tokio::select! {
+                    _ = notified => {}
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = self.shutdown.changed() => return false,
+                }
+            }
+            self.first = false;
+            let Ok(items) = self.state.store.whistle_feed(self.cursor, 200).await else {
+                // A failing store: try again at the next tick.
+                continue;
+            };
+            for item in items {
+                if !self.seen.insert(item.position) {
+                    continue;
+                }
+                if visible(&self.scope, &item.whistle) {
+                    let data = serde_json::json!({
+                        "position": item.position,
+                        "no": item.whistle.no,
+                        "at": item.record.at,
+                        "actor": item.record.actor,
+                        "event": item.record.event,
+                        "whistle": item.whistle,
+                    });
+                    let event = axum::response::sse::Event::default()
+                        .id(item.position.to_string())
+                        .event("whistle")
+                        .json_data(data);
+                    if let Ok(event) = event {
+                        self.queue.push_back(event);
+                    }
+                }
+            }
+            self.advance();
+            if !self.queue.is_empty() {
+                return true;
+            }
+        }
+    }
+
+    fn advance(&mut self) {
+        loop {
+            while self.seen.remove(&(self.cursor + 1)) {
+                self.cursor += 1;
+            }
+            if self.seen.is_empty() {
+                self.gap_since = None;
+                return;
+            }
+            match self.gap_since {
+                None => {
+                    self.gap_since = Some(std::time::Instant::now());
+                    return;
+                }
+                Some(since) if since.elapsed() > GAP_PATIENCE => {
+                    self.cursor += 1;
+                    self.gap_since = None;
+                }
+                Some(_) => return,
+            }
+        }
+    }
+}
+
+/// `GET /api/v1/whistles/feed`: a live feed (server-sent events) of the whistle events within
+/// the caller's jurisdiction — a summoned department sees its summons at once. Each event has
+/// the feed position as its id, so a client that reconnects with `Last-Event-ID` misses nothing.
+pub async fn feed(
+    State(state): State<Arc<AppState>>,
+    Language(lang): Language,
+    principal: Principal,
+    headers: axum::http::HeaderMap,
+    params: Result<axum::extract::Query<FeedQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let axum::extract::Query(params) =
+        params.map_err(|e| ApiError::bad_request("invalid_query", &e.body_text(), lang))?;
+    principal.role(lang)?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let cursor = match resume.or(params.after) {
+        Some(position) if position >= 0 => position,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "after must not be negative",
+                lang,
+            ))
+        }
+        None => state
+            .store
+            .whistle_feed_head()
+            .await
+            .map_err(|e| ApiError::store(e, lang))?,
+    };
+    let feed = Feed {
+        shutdown: state.shutting_down.subscribe(),
+        state,
+        scope: principal.scope.clone(),
+        cursor,
+        seen: Default::default(),
+        gap_since: None,
+        queue: Default::default(),
+        first: true,
+    };
+    let stream = futures_util::stream::unfold(feed, |mut feed| async move {
+        if feed.queue.is_empty() && !feed.fill().await {
+            return None;
+        }
+        let event = feed.queue.pop_front()?;
+        Some((Ok::<_, std::convert::Infallible>(event), feed))
+    });
+    Ok(axum::response::sse::Sse::new(stream)
+        .keep_alive(axum::response::sse::KeepAlive::default())
+        .into_response())
 }

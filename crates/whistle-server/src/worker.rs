@@ -129,7 +129,10 @@ async fn absences(
                 },
             };
             match state.store.execute_whistle(envelope).await {
-                Ok(_) => report.absences += 1,
+                Ok(_) => {
+                    report.absences += 1;
+                    state.whistle_written.notify_waiters();
+                }
                 Err(CommandError::Domain(whistle_core::error::DomainError::InvalidValue {
                     ..
                 })) => report.already_recorded += 1,

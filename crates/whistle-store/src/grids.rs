@@ -138,6 +138,29 @@ pub(crate) fn millis(at: Option<Timestamp>) -> Option<i64> {
 }
 
 /// A street sees its queue; a handling unit the cases sent to it; a district its streets'.
+/// The per-street grid counts query of a period (times are our own integers, inlined).
+pub(crate) fn counts_sql(condition: &str, from: i64, before: i64) -> String {
+    format!(
+        "SELECT g.street, \
+         SUM(CASE WHEN g.filed_at >= {from} AND g.filed_at < {before} THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN g.verified_at >= {from} AND g.verified_at < {before} THEN 1 ELSE 0 END) \
+         FROM grid_cases g WHERE ({condition}) AND ((g.filed_at >= {from} AND g.filed_at < {before}) \
+         OR (g.verified_at >= {from} AND g.verified_at < {before})) GROUP BY g.street ORDER BY g.street"
+    )
+}
+
+pub(crate) fn counts_row(
+    street: &str,
+    found: i64,
+    verified: i64,
+) -> Result<whistle_core::whistle::GridCounts, crate::StoreError> {
+    Ok(whistle_core::whistle::GridCounts {
+        street: whistle_core::ids::UnitCode::parse(street)?,
+        found: found as u32,
+        verified: verified as u32,
+    })
+}
+
 pub(crate) fn scope_sql(
     scope: &crate::Scope,
     params: &mut Vec<String>,

@@ -8,6 +8,7 @@ use whistle_core::ids::{CategoryCode, UnitCode};
 use whistle_core::org::{Unit, UnitKind, UnitStatus};
 use whistle_core::policy::Policy;
 use whistle_core::taxonomy::{Category, LimitClass, Urgency};
+use whistle_core::whistle::WhistleListItem;
 
 use crate::types::{ReferenceImport, StoreError};
 
@@ -20,6 +21,8 @@ pub enum FileKind {
     Duties,
     Calendar,
     Policy,
+    /// 吹哨事项清单: `code,kind,title,territory,lead,assisting`.
+    WhistleList,
     /// The nested `{code, name, children}` division tree of `beijing_divisions.json`.
     Divisions,
 }
@@ -53,6 +56,8 @@ pub fn parse(kind: FileKind, bytes: &[u8], json: bool) -> Result<ReferenceImport
             policy.validate()?;
             ReferenceImport::Policy(policy)
         }
+        FileKind::WhistleList if json => ReferenceImport::WhistleList(from_json(text)?),
+        FileKind::WhistleList => ReferenceImport::WhistleList(read_csv(text, item_from_row)?),
         FileKind::Divisions => ReferenceImport::Units(divisions_to_units(text)?),
     })
 }
@@ -205,6 +210,55 @@ fn entry_from_row(row: EntryRow) -> Result<CatalogueEntry, whistle_core::error::
             .map(HandlerRule::parse)
             .collect::<Result<_, _>>()?,
     })
+}
+
+#[derive(Serialize, Deserialize)]
+struct WhistleItemRow {
+    code: String,
+    kind: String,
+    title: String,
+    territory: String,
+    lead: String,
+    #[serde(default)]
+    assisting: String,
+}
+
+fn rules(text: &str) -> Result<Vec<HandlerRule>, whistle_core::error::DomainError> {
+    text.split(';')
+        .filter(|s| !s.trim().is_empty())
+        .map(HandlerRule::parse)
+        .collect()
+}
+
+fn item_from_row(row: WhistleItemRow) -> Result<WhistleListItem, whistle_core::error::DomainError> {
+    Ok(WhistleListItem {
+        code: row.code.trim().to_string(),
+        kind: row.kind.trim().parse()?,
+        title: row.title.trim().to_string(),
+        territory: UnitCode::parse(&row.territory)?,
+        lead: HandlerRule::parse(&row.lead)?,
+        assisting: rules(&row.assisting)?,
+    })
+}
+
+pub fn whistle_list_to_csv<'a>(
+    items: impl IntoIterator<Item = &'a WhistleListItem>,
+) -> Result<String, StoreError> {
+    let join = |rules: &[HandlerRule]| {
+        rules
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    write_csv(items.into_iter().map(|item| WhistleItemRow {
+        code: item.code.clone(),
+        kind: item.kind.to_string(),
+        title: item.title.clone(),
+        territory: item.territory.to_string(),
+        lead: item.lead.to_string(),
+        assisting: join(&item.assisting),
+    }))
 }
 
 #[derive(Serialize, Deserialize)]

@@ -118,6 +118,16 @@ pub trait Store: Send + Sync {
         account: &Account,
         password_hash: &str,
         at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.put_users(&[(account.clone(), password_hash.to_string())], at)
+            .await
+    }
+
+    /// Creates or updates accounts (with their password hashes) in one transaction: all or none.
+    async fn put_users(
+        &self,
+        accounts: &[(Account, String)],
+        at: Timestamp,
     ) -> Result<(), StoreError>;
 
     /// An account and its password hash.
@@ -168,6 +178,17 @@ pub trait Store: Send + Sync {
         id: uuid::Uuid,
     ) -> Result<Vec<whistle_core::whistle::WhistleRecord>, StoreError>;
 
+    /// Whistle events after a feed position, in position order, each with its whistle's current
+    /// projection (for the live feed: the caller filters by jurisdiction). At most `limit`.
+    async fn whistle_feed(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<whistles::FeedItem>, StoreError>;
+
+    /// The highest whistle-event position (0 when there is none): where a new feed starts.
+    async fn whistle_feed_head(&self) -> Result<i64, StoreError>;
+
     /// Whistles within a scope, newest first (at most `limit`).
     async fn list_whistles(
         &self,
@@ -182,6 +203,14 @@ pub trait Store: Send + Sync {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError>;
+
+    /// Per street within a scope: grid cases filed, and grid cases verified, in [from, before).
+    async fn grid_counts(
+        &self,
+        scope: &Scope,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<whistle_core::whistle::GridCounts>, StoreError>;
 
     /// Files a grid case or runs a command on one, in its own transaction.
     async fn execute_grid(

@@ -709,6 +709,27 @@ async fn execute_whistle(
         .await
         .map_err(sql)?;
     }
+    if let Some(item) = whistles::outcome_for_order(&plan) {
+        let mut loaded = Loaded::default();
+        if let Some(no) = &plan.whistle.order {
+            // Locked like the order writer locks it, so the two never interleave on one order.
+            if let Some(row) = tx
+                .query_opt(
+                    "SELECT state FROM orders WHERE no = $1 FOR UPDATE",
+                    &[&no.as_str()],
+                )
+                .await
+                .map_err(sql)?
+            {
+                loaded.insert(crate::parse_state(row.get(0)).map_err(store)?);
+            }
+        }
+        let order_plan = plan::plan(reference, vec![item], loaded, || {
+            OrderId(uuid::Uuid::now_v7())
+        });
+        whistles::order_result(&order_plan)?;
+        persist(&*tx, &order_plan).await.map_err(store)?;
+    }
     tx.commit().await.map_err(sql)?;
     Ok(crate::whistles::WhistleOutcome {
         whistle: Box::new(plan.whistle),
@@ -867,6 +888,13 @@ async fn load_reference(client: &impl GenericClient) -> Result<RawReference, Sto
     raw.policy = policy
         .map(|row| crate::refdata_rows::policy(row.get(0)))
         .transpose()?;
+    if let Some(row) = client
+        .query_opt("SELECT value FROM settings WHERE key = 'whistle_list'", &[])
+        .await
+        .map_err(pg)?
+    {
+        raw.whistle_list = crate::refdata_rows::whistle_list(row.get(0))?;
+    }
     Ok(raw)
 }
 
@@ -995,6 +1023,15 @@ async fn write_import(
         let text = serde_json::to_string(policy).map_err(|e| anyhow::anyhow!(e))?;
         tx.execute(
             "INSERT INTO settings (key, value) VALUES ('policy', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&text],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    if let Some(items) = &writes.whistle_list {
+        let text = serde_json::to_string(items).map_err(|e| anyhow::anyhow!(e))?;
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('whistle_list', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             &[&text],
         )
         .await
@@ -1168,15 +1205,15 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn put_user(
+    async fn put_users(
         &self,
-        account: &Account,
-        password_hash: &str,
+        accounts: &[(Account, String)],
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        for (account, password_hash) in accounts {
+            tx.execute(
                 "INSERT INTO users (login, display_name, role, unit, password_hash, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (login) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, unit = excluded.unit, \
                  password_hash = excluded.password_hash, active = excluded.active",
@@ -1184,6 +1221,8 @@ impl Store for PgStore {
             )
             .await
             .map_err(pg)?;
+        }
+        tx.commit().await.map_err(pg)?;
         Ok(())
     }
 
@@ -1359,6 +1398,47 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn whistle_feed(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::whistles::FeedItem>, StoreError> {
+        let limit = i64::from(limit.clamp(1, PAGE_LIMIT_MAX));
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT e.position, e.whistle_id, e.seq, e.at, e.actor_user, e.actor_unit, e.payload, w.state \
+                 FROM whistle_events e JOIN whistles w ON w.id = e.whistle_id \
+                 WHERE e.position > $1 ORDER BY e.position LIMIT $2",
+                &[&after, &limit],
+            )
+            .await
+            .map_err(pg)?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.get(7);
+                crate::whistles::feed_item(
+                    r.get(0),
+                    r.get(1),
+                    (r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)),
+                    &state,
+                )
+            })
+            .collect()
+    }
+
+    async fn whistle_feed_head(&self) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT COALESCE(MAX(position), 0)::BIGINT FROM whistle_events",
+                &[],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(row.get(0))
+    }
+
     async fn list_whistles(
         &self,
         scope: &Scope,
@@ -1452,6 +1532,26 @@ impl Store for PgStore {
                     event,
                 })
             })
+            .collect()
+    }
+
+    async fn grid_counts(
+        &self,
+        scope: &Scope,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<whistle_core::whistle::GridCounts>, StoreError> {
+        let mut params = Vec::new();
+        let condition = crate::grids::scope_sql(scope, &mut params, |n| format!("${n}"));
+        let sql = crate::grids::counts_sql(&condition, to_millis(from), to_millis(before))
+            .replace("SUM(", "COALESCE(SUM(")
+            .replace(" END)", " END), 0)::BIGINT");
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let client = self.client().await?;
+        let rows = client.query(sql.as_str(), &refs).await.map_err(pg)?;
+        rows.iter()
+            .map(|r| crate::grids::counts_row(r.get(0), r.get(1), r.get(2)))
             .collect()
     }
 

@@ -11,6 +11,7 @@ use whistle_core::org::{Directory, Unit, UnitChange};
 use whistle_core::policy::Policy;
 use whistle_core::reference::Reference;
 use whistle_core::taxonomy::{Category, Taxonomy};
+use whistle_core::whistle::{WhistleList, WhistleListItem};
 
 use crate::types::{ImportReport, ReferenceImport, StoreError};
 
@@ -24,6 +25,7 @@ pub(crate) struct RawReference {
     pub duties: Vec<(DutyHolder, CategoryCode)>,
     pub calendar: BTreeMap<i32, CalendarYear>,
     pub policy: Option<Policy>,
+    pub whistle_list: Vec<WhistleListItem>,
 }
 
 /// What a backend writes for an import, in one transaction.
@@ -36,6 +38,7 @@ pub(crate) struct ImportWrites {
     pub duties: Option<Vec<(DutyHolder, CategoryCode)>>,
     pub calendar: Vec<CalendarYear>,
     pub policy: Option<Policy>,
+    pub whistle_list: Option<Vec<WhistleListItem>>,
 }
 
 pub(crate) const CITY: &str = "11";
@@ -71,6 +74,7 @@ impl RawReference {
         let policy = self.policy.clone().unwrap_or_default();
         policy.validate()?;
         let city = UnitCode::parse(CITY)?;
+        let whistle_list = WhistleList::build(self.whistle_list.clone(), &directory, &city)?;
         Ok(Reference {
             city,
             directory,
@@ -79,6 +83,7 @@ impl RawReference {
             duties,
             calendar,
             policy,
+            whistle_list,
         })
     }
 
@@ -155,6 +160,11 @@ impl RawReference {
                     }
                     writes.calendar.push(year);
                 }
+            }
+            ReferenceImport::WhistleList(items) => {
+                report.added = items.len();
+                next.whistle_list = items.clone();
+                writes.whistle_list = Some(items);
             }
             ReferenceImport::Policy(policy) => {
                 policy.validate()?;

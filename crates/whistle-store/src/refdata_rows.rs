@@ -95,6 +95,13 @@ pub(crate) fn calendar_days(year: &CalendarYear) -> Result<String, StoreError> {
     serde_json::to_string(year).map_err(|e| StoreError::Other(e.into()))
 }
 
+pub(crate) fn whistle_list(
+    json: &str,
+) -> Result<Vec<whistle_core::whistle::WhistleListItem>, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Other(anyhow::anyhow!("corrupt stored whistle list: {e}")))
+}
+
 pub(crate) fn policy(json: &str) -> Result<Policy, StoreError> {
     serde_json::from_str(json)
         .map_err(|e| StoreError::Other(anyhow::anyhow!("corrupt stored policy: {e}")))

@@ -12,6 +12,7 @@ pub const UNITS_CSV: &str = include_str!("../../../data/units/units.csv");
 pub const CATEGORIES_CSV: &str = include_str!("../../../data/taxonomy/categories.csv");
 pub const CATALOGUE_CSV: &str = include_str!("../../../data/catalogue/catalogue.csv");
 pub const DUTIES_CSV: &str = include_str!("../../../data/catalogue/duties.csv");
+pub const WHISTLE_LIST_CSV: &str = include_str!("../../../data/whistle/whistle_list.csv");
 pub const WORKDAYS_JSON: &str = include_str!("../../../data/calendar/cn_workdays.json");
 
 /// All shipped units: the divisions plus centres, departments and enterprises.
@@ -41,6 +42,7 @@ pub fn default_imports() -> Result<Vec<ReferenceImport>, StoreError> {
         parse(FileKind::Duties, DUTIES_CSV.as_bytes(), false)?,
         catalogue,
         ReferenceImport::Calendar(parse_workdays_json(WORKDAYS_JSON)?),
+        parse(FileKind::WhistleList, WHISTLE_LIST_CSV.as_bytes(), false)?,
     ])
 }
 
@@ -52,8 +54,14 @@ pub async fn install_defaults(
     at: whistle_core::time::Timestamp,
 ) -> Result<(), StoreError> {
     for item in default_imports()? {
+        // The catalogue and the whistle list are the operator's once installed.
         if matches!(item, ReferenceImport::Catalogue { .. })
             && store.reference().catalogue.version > 0
+        {
+            continue;
+        }
+        if matches!(item, ReferenceImport::WhistleList(_))
+            && !store.reference().whistle_list.is_empty()
         {
             continue;
         }

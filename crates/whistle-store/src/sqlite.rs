@@ -447,6 +447,27 @@ fn execute_whistle(
     if let Some((key, last)) = &plan.counter {
         write_counter(&tx, key, *last).map_err(sql)?;
     }
+    if let Some(item) = whistles::outcome_for_order(&plan) {
+        let mut loaded = Loaded::default();
+        if let Some(no) = &plan.whistle.order {
+            let state: Option<String> = tx
+                .query_row(
+                    "SELECT state FROM orders WHERE no = ?1",
+                    [no.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql)?;
+            if let Some(state) = state {
+                loaded.insert(crate::parse_state(&state).map_err(store)?);
+            }
+        }
+        let order_plan = plan::plan(reference, vec![item], loaded, || {
+            OrderId(uuid::Uuid::now_v7())
+        });
+        whistles::order_result(&order_plan)?;
+        persist(&tx, &order_plan).map_err(store)?;
+    }
     tx.commit().map_err(sql)?;
     Ok(crate::whistles::WhistleOutcome {
         whistle: Box::new(plan.whistle),
@@ -840,6 +861,16 @@ fn load_reference(connection: &Connection) -> Result<RawReference, StoreError> {
     raw.policy = policy
         .map(|text| crate::refdata_rows::policy(&text))
         .transpose()?;
+    let whistle_list: Option<String> = connection
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'whistle_list'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(text) = whistle_list {
+        raw.whistle_list = crate::refdata_rows::whistle_list(&text)?;
+    }
     Ok(raw)
 }
 
@@ -933,6 +964,12 @@ fn write_import(
         tx.execute(
             "INSERT INTO settings (key, value) VALUES ('policy', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![serde_json::to_string(policy).map_err(|e| anyhow::anyhow!(e))?],
+        )?;
+    }
+    if let Some(items) = &writes.whistle_list {
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('whistle_list', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![serde_json::to_string(items).map_err(|e| anyhow::anyhow!(e))?],
         )?;
     }
     Ok(())
@@ -1115,20 +1152,23 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_user(
+    async fn put_users(
         &self,
-        account: &Account,
-        password_hash: &str,
+        accounts: &[(Account, String)],
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let (account, hash) = (account.clone(), password_hash.to_string());
+        let accounts = accounts.to_vec();
         self.run(move |c, _| {
-            c.execute(
-                "INSERT INTO users (login, display_name, role, unit, password_hash, active, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                 ON CONFLICT (login) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, unit = excluded.unit, \
-                 password_hash = excluded.password_hash, active = excluded.active",
-                params![account.login, account.display_name, account.role, account.unit.as_str(), hash, account.active, to_millis(at)],
-            )?;
+            let tx = c.transaction()?;
+            for (account, hash) in &accounts {
+                tx.execute(
+                    "INSERT INTO users (login, display_name, role, unit, password_hash, active, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                     ON CONFLICT (login) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, unit = excluded.unit, \
+                     password_hash = excluded.password_hash, active = excluded.active",
+                    params![account.login, account.display_name, account.role, account.unit.as_str(), hash, account.active, to_millis(at)],
+                )?;
+            }
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -1328,6 +1368,49 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn whistle_feed(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::whistles::FeedItem>, StoreError> {
+        let limit = i64::from(limit.clamp(1, PAGE_LIMIT_MAX));
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(
+                "SELECT e.position, e.whistle_id, e.seq, e.at, e.actor_user, e.actor_unit, e.payload, w.state \
+                 FROM whistle_events e JOIN whistles w ON w.id = e.whistle_id \
+                 WHERE e.position > ?1 ORDER BY e.position LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![after, limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?),
+                    r.get::<_, String>(7)?,
+                ))
+            })?;
+            let mut items = Vec::new();
+            for row in rows {
+                let (position, id, event, state) = row?;
+                let id = uuid::Uuid::from_slice(&id)
+                    .map_err(|e| anyhow::anyhow!("corrupt whistle id: {e}"))?;
+                items.push(crate::whistles::feed_item(position, id, event, &state)?);
+            }
+            Ok(items)
+        })
+        .await
+    }
+
+    async fn whistle_feed_head(&self) -> Result<i64, StoreError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT COALESCE(MAX(position), 0) FROM whistle_events",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
     async fn list_whistles(
         &self,
         scope: &Scope,
@@ -1437,6 +1520,34 @@ impl Store for SqliteStore {
                     })
                 })
                 .collect()
+        })
+        .await
+    }
+
+    async fn grid_counts(
+        &self,
+        scope: &Scope,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<whistle_core::whistle::GridCounts>, StoreError> {
+        let mut params = Vec::new();
+        let condition = crate::grids::scope_sql(scope, &mut params, |n| format!("?{n}"));
+        let sql = crate::grids::counts_sql(&condition, to_millis(from), to_millis(before));
+        self.read(move |c| {
+            let mut statement = c.prepare(&sql)?;
+            let rows = statement.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            let mut counts = Vec::new();
+            for row in rows {
+                let (street, found, verified) = row?;
+                counts.push(crate::grids::counts_row(&street, found, verified)?);
+            }
+            Ok(counts)
         })
         .await
     }

@@ -378,6 +378,8 @@ pub enum ReferenceImport {
     Calendar(Vec<CalendarYear>),
     /// Replaces the policy.
     Policy(Policy),
+    /// Replaces the whistle list (吹哨事项清单).
+    WhistleList(Vec<whistle_core::whistle::WhistleListItem>),
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -10,7 +10,37 @@ use whistle_core::reference::Reference;
 use whistle_core::time::{beijing_date, to_millis, Timestamp};
 use whistle_core::whistle::{self, Raise, Whistle, WhistleCommand, WhistleContext, WhistleRecord};
 
-use crate::types::CommandError;
+use crate::types::{CommandError, StoreError};
+
+/// One entry of the whistle live feed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FeedItem {
+    pub position: i64,
+    pub record: WhistleRecord,
+    /// The whistle as it stands now.
+    pub whistle: Whistle,
+}
+
+/// A feed row as read: position, the event row, the whistle id and its stored state.
+pub(crate) fn feed_item(
+    position: i64,
+    whistle_id: uuid::Uuid,
+    row: crate::events::StoredRow,
+    state: &str,
+) -> Result<FeedItem, StoreError> {
+    let (seq, at, actor, event) = crate::events::decode(row)?;
+    Ok(FeedItem {
+        position,
+        record: WhistleRecord {
+            whistle_id,
+            seq,
+            at,
+            actor,
+            event,
+        },
+        whistle: parse_whistle(state)?,
+    })
+}
 
 /// What to do with a whistle.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,6 +154,40 @@ pub(crate) fn plan(
     }
 }
 
+/// When a plan closes a whistle raised on a work order: the order command that records the
+/// outcome on the order, run by the same street in the same transaction.
+pub(crate) fn outcome_for_order(plan: &WhistlePlan) -> Option<crate::plan::Item> {
+    let order = plan.whistle.order.clone()?;
+    plan.records.iter().find_map(|record| match &record.event {
+        whistle::WhistleEvent::Closed { result, reasons } => Some((
+            crate::types::Envelope {
+                actor: record.actor.clone(),
+                at: record.at,
+                request: crate::types::Request::Command {
+                    order: crate::types::OrderRef::No(order.clone()),
+                    expected_version: None,
+                    command: whistle_core::order::Command::RecordWhistleOutcome {
+                        whistle: plan.whistle.no.clone(),
+                        result: *result,
+                        reasons: reasons.clone(),
+                    },
+                },
+            },
+            None,
+        )),
+        _ => None,
+    })
+}
+
+/// The order plan's one result as the whistle command's error, if it failed.
+pub(crate) fn order_result(plan: &crate::plan::Plan) -> Result<(), CommandError> {
+    match plan.results.first() {
+        Some(Ok(_)) => Ok(()),
+        Some(Err(error)) => Err(error.clone()),
+        None => Err(CommandError::Store("no result for the order record".into())),
+    }
+}
+
 /// The indexed columns of a whistle row.
 pub(crate) struct WhistleRow {
     pub stage: &'static str,
@@ -230,12 +294,12 @@ pub fn assessment_csv(
             d.objections_lost
         ));
     }
-    let mut second = String::from("street,raised,enforcement,key_task,emergency,request,solved,partly_solved,not_solvable,still_open,escalated\n");
+    let mut second = String::from("street,raised,enforcement,key_task,emergency,request,solved,partly_solved,not_solvable,still_open,escalated,grid_found,grid_verified\n");
     for s in streets {
         let kind = |k: whistle_core::whistle::WhistleKind| s.by_kind.get(&k).copied().unwrap_or(0);
         use whistle_core::whistle::WhistleKind::*;
         second.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             s.street,
             s.raised,
             kind(Enforcement),
@@ -246,7 +310,9 @@ pub fn assessment_csv(
             s.partly_solved,
             s.not_solvable,
             s.still_open,
-            s.escalated
+            s.escalated,
+            s.grid_found,
+            s.grid_verified
         ));
     }
     (first, second)

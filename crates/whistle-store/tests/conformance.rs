@@ -37,6 +37,7 @@ conformance!(
     accounts_tokens_and_sessions_round_trip,
     whistles_are_stored_replayed_and_scoped,
     grid_cases_close_their_loop_in_the_store,
+    the_whistle_list_is_data,
 );
 
 async fn reference_data_is_complete(db: TestDb) {
@@ -1646,11 +1647,11 @@ async fn whistles_are_stored_replayed_and_scoped(db: TestDb) {
     let raise = |order_no: Option<whistle_core::ids::OrderNo>| Raise {
         kind: WhistleKind::Emergency,
         order: order_no,
-        lead: code("110105.dept.urban-management"),
+        lead: Some(code("110105.dept.urban-management")),
         assisting: vec![code("110105.dept.housing"), code("11.ent.power")],
         place: "惠新东街12号院".into(),
         needed: "联合处置".into(),
-        list_item: Some("应急处置".into()),
+        list_item: Some("pipe-burst".into()),
         off_list_reason: None,
         override_reference: None,
     };
@@ -1826,6 +1827,155 @@ async fn whistles_are_stored_replayed_and_scoped(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(second.whistle.no, "W20251009-000002");
+    // The live feed: every event once, in position order, each with its whistle.
+    let feed = store.whistle_feed(0, 100).await.unwrap();
+    assert_eq!(
+        feed.len(),
+        6,
+        "five events of the first whistle, one of the second"
+    );
+    assert!(feed.windows(2).all(|w| w[0].position < w[1].position));
+    assert_eq!(feed[0].whistle.no, no);
+    assert_eq!(feed[5].whistle.no, "W20251009-000002");
+    assert_eq!(store.whistle_feed_head().await.unwrap(), feed[5].position);
+    let rest = store.whistle_feed(feed[3].position, 100).await.unwrap();
+    assert_eq!(rest.len(), 2);
+    // Closing the whistle records its outcome on the order, in the same transaction.
+    let target = OrderRef::Id(order.order_id);
+    let order_before = store.order(&target).await.unwrap().unwrap();
+    let close = |unit: &str| {
+        envelope(
+            unit,
+            "2025-10-09 15:00",
+            WhistleRequest::Command {
+                whistle: no.clone(),
+                expected_version: None,
+                command: WhistleCommand::Close {
+                    result: whistle_core::whistle::WhistleResult::PartlySolved,
+                    reasons: "管道已修复，路面待恢复".into(),
+                },
+            },
+        )
+    };
+    assert_eq!(
+        store
+            .execute_whistle(close("110105011"))
+            .await
+            .unwrap_err()
+            .key(),
+        "not_whistle_street"
+    );
+    assert_eq!(
+        store.order(&target).await.unwrap().unwrap(),
+        order_before,
+        "a refused close writes nothing to the order"
+    );
+    store.execute_whistle(close("110105010")).await.unwrap();
+    let updated = store.order(&target).await.unwrap().unwrap();
+    assert_eq!(updated.version, order_before.version + 1);
+    assert_eq!(updated.whistle_outcomes.len(), 1);
+    assert_eq!(updated.whistle_outcomes[0].whistle, no);
+    assert_eq!(
+        updated.whistle_outcomes[0].result,
+        whistle_core::whistle::WhistleResult::PartlySolved
+    );
+    let order_history = store.history(order.order_id).await.unwrap();
+    assert_eq!(
+        order_history.last().unwrap().payload.name(),
+        "whistle_outcome_recorded"
+    );
+    assert_eq!(
+        Order::from_events(&order_history).unwrap(),
+        updated,
+        "the order's projection = replay"
+    );
+}
+
+async fn the_whistle_list_is_data(db: TestDb) {
+    use whistle_core::catalogue::HandlerRule;
+    use whistle_core::whistle::{WhistleKind, WhistleListItem};
+    let store = db.store.clone();
+    let admin = as_unit("11.center");
+    let reference = store.reference();
+    let shipped = reference.whistle_list.len();
+    assert!(
+        shipped >= 20,
+        "the shipped list is installed ({shipped} items)"
+    );
+    let street = code("110105010");
+    let item = reference
+        .whistle_list
+        .item_for("pipe-burst", &street, &reference.directory)
+        .unwrap()
+        .clone();
+    assert_eq!(item.kind, WhistleKind::Emergency);
+    // A district's own item beats the city's for its streets, and survives a reopen.
+    let mut items: Vec<WhistleListItem> = reference.whistle_list.items().cloned().collect();
+    items.push(WhistleListItem {
+        territory: code("110105"),
+        lead: HandlerRule::parse("district:water").unwrap(),
+        assisting: vec![],
+        ..item.clone()
+    });
+    store
+        .import(
+            ReferenceImport::WhistleList(items.clone()),
+            &admin,
+            at("2025-10-09 09:00"),
+        )
+        .await
+        .unwrap();
+    let reopened = whistle_store::open(&db.url, whistle_store::Migrate::Refuse)
+        .await
+        .unwrap();
+    let reference = reopened.reference();
+    assert_eq!(reference.whistle_list.len(), shipped + 1);
+    let own = reference
+        .whistle_list
+        .item_for("pipe-burst", &street, &reference.directory)
+        .unwrap();
+    assert_eq!(own.territory, code("110105"));
+    let elsewhere = reference
+        .whistle_list
+        .item_for("pipe-burst", &code("110101001"), &reference.directory)
+        .unwrap();
+    assert_eq!(elsewhere.territory, code("11"));
+    // A list with one bad item is refused whole; the stored list is unchanged.
+    let mut bad = items.clone();
+    bad.push(WhistleListItem {
+        code: "x".into(),
+        lead: HandlerRule::parse("district:no-such-line").unwrap(),
+        ..item.clone()
+    });
+    assert!(reopened
+        .import(
+            ReferenceImport::WhistleList(bad),
+            &admin,
+            at("2025-10-09 09:00")
+        )
+        .await
+        .is_err());
+    assert_eq!(reopened.reference().whistle_list.len(), shipped + 1);
+    let csv = whistle_store::import::whistle_list_to_csv(reopened.reference().whistle_list.items())
+        .unwrap();
+    let whistle_store::ReferenceImport::WhistleList(again) = whistle_store::import::parse(
+        whistle_store::import::FileKind::WhistleList,
+        csv.as_bytes(),
+        false,
+    )
+    .unwrap() else {
+        panic!("not a whistle list");
+    };
+    assert_eq!(again.len(), shipped + 1, "export and import round-trip");
+    let malformed = "code,kind,title,territory,lead,assisting\nok,enforcement,违建,11,district:housing,\nbad,nonsense,违建,11,district:housing,\n";
+    let error = whistle_store::import::parse(
+        whistle_store::import::FileKind::WhistleList,
+        malformed.as_bytes(),
+        false,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("line 3"), "{error}");
 }
 
 async fn grid_cases_close_their_loop_in_the_store(db: TestDb) {
@@ -1996,4 +2146,29 @@ async fn grid_cases_close_their_loop_in_the_store(db: TestDb) {
             "{scope:?}"
         );
     }
+    // The double assessment's grid counts: found and verified in the month, per street.
+    let october = (at("2025-10-01 00:00"), at("2025-11-01 00:00"));
+    let counts = store
+        .grid_counts(&Scope::District(code("110105")), october.0, october.1)
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        vec![whistle_core::whistle::GridCounts {
+            street: code("110105010"),
+            found: 1,
+            verified: 1
+        }]
+    );
+    let november = (at("2025-11-01 00:00"), at("2025-12-01 00:00"));
+    assert!(store
+        .grid_counts(&Scope::All, november.0, november.1)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .grid_counts(&Scope::District(code("110101")), october.0, october.1)
+        .await
+        .unwrap()
+        .is_empty());
 }

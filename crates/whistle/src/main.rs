@@ -18,6 +18,7 @@ mod demo;
 mod order_cmd;
 mod reference_cmd;
 mod server_cmd;
+mod whistle_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -86,6 +87,17 @@ enum Command {
     /// Integration tokens.
     #[command(subcommand)]
     Token(server_cmd::TokenCommand),
+    /// Whistles (吹哨报到): raise, report in, act together, close, rate.
+    #[command(subcommand)]
+    Whistle(whistle_cmd::WhistleCmd),
+    /// The whistle list (吹哨事项清单) as a street sees it, with default units.
+    WhistleList {
+        #[arg(long)]
+        street: String,
+    },
+    /// Grid discovery (网格发现): file, dispatch, handle, verify.
+    #[command(subcommand)]
+    Grid(whistle_cmd::GridCmd),
     /// Reports: the monthly double assessment (吹哨报到 双考核).
     #[command(subcommand)]
     Report(ReportCommand),
@@ -247,6 +259,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Bench(command) => bench::run(&env, command).await,
+        Command::Whistle(command) => whistle_cmd::whistle(&env, command).await,
+        Command::WhistleList { street } => whistle_cmd::whistle_list(&env, &street).await,
+        Command::Grid(command) => whistle_cmd::grid(&env, command).await,
         Command::Report(ReportCommand::DoubleAssessment {
             month,
             format,
@@ -259,8 +274,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .whistles_raised(&whistle_store::Scope::All, from, before)
                 .await
                 .map_err(|e| store_failure(e, lang))?;
+            let grid = store
+                .grid_counts(&whistle_store::Scope::All, from, before)
+                .await
+                .map_err(|e| store_failure(e, lang))?;
             let (departments, streets) =
-                whistle_core::whistle::double_assessment(&whistles, chrono::Utc::now());
+                whistle_core::whistle::double_assessment(&whistles, &grid, chrono::Utc::now());
             match (format.as_str(), table.as_str()) {
                 ("json", _) => out!(
                     "{}",

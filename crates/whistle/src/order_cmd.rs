@@ -313,7 +313,7 @@ pub enum OrderCommand {
     },
 }
 
-fn d(lang: Lang) -> impl Fn(DomainError) -> Failure {
+pub(crate) fn d(lang: Lang) -> impl Fn(DomainError) -> Failure {
     move |e| Failure::Refused(format!("[{}] {}", e.key(), e.message(lang)))
 }
 
@@ -328,7 +328,7 @@ fn parse_bool(text: Option<&str>, field: &str) -> Result<bool, DomainError> {
     }
 }
 
-fn parse_actor(text: &str) -> Result<Actor, DomainError> {
+pub(crate) fn parse_actor(text: &str) -> Result<Actor, DomainError> {
     let (user, unit) = text
         .split_once('@')
         .ok_or_else(|| DomainError::InvalidValue {
@@ -341,7 +341,7 @@ fn parse_actor(text: &str) -> Result<Actor, DomainError> {
     })
 }
 
-fn command_time(common: &Common, lang: Lang) -> Result<Timestamp, Failure> {
+pub(crate) fn command_time(common: &Common, lang: Lang) -> Result<Timestamp, Failure> {
     let now = chrono::Utc::now();
     match &common.at {
         None => Ok(now),

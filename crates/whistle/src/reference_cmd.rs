@@ -505,6 +505,8 @@ pub enum Kind {
     Calendar,
     Policy,
     Divisions,
+    /// 吹哨事项清单 (CSV `code,kind,title,territory,lead,assisting`).
+    WhistleList,
 }
 
 #[derive(Args)]
@@ -535,6 +537,7 @@ pub async fn import(env: &Env, args: ImportArgs) -> Result<(), Failure> {
         Kind::Calendar => FileKind::Calendar,
         Kind::Policy => FileKind::Policy,
         Kind::Divisions => FileKind::Divisions,
+        Kind::WhistleList => FileKind::WhistleList,
     };
     let mut parsed =
         import::parse(kind, &bytes, extension == "json").map_err(|e| store_failure(e, env.lang))?;
@@ -603,6 +606,9 @@ pub async fn export(env: &Env, args: ExportArgs) -> Result<(), Failure> {
         Kind::Calendar => import::calendar_to_json(&reference.calendar.years().collect::<Vec<_>>())
             .map_err(fail)?,
         Kind::Policy => toml::to_string_pretty(&reference.policy).map_err(anyhow::Error::from)?,
+        Kind::WhistleList => {
+            import::whistle_list_to_csv(reference.whistle_list.items()).map_err(fail)?
+        }
     };
     out!("{}", text.trim_end_matches('\n'));
     Ok(())

@@ -36,7 +36,8 @@ pub enum UserCommand {
     /// Create or update an account. The password comes from WHISTLE_PASSWORD or standard input.
     Add {
         login: String,
-        /// operator, dispatcher, handler, visit_agent, supervisor, leader, admin
+        /// operator, dispatcher, handler, visit_agent, supervisor, leader, admin, street_official,
+        /// department_liaison, district_coordinator, grid_worker, lane_chief, lane_steward
         #[arg(long)]
         role: String,
         /// The unit the person works for (a dispatch centre, a handling unit, a territory …).
@@ -45,6 +46,9 @@ pub enum UserCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Create or update accounts from a CSV `login,role,unit,name` (all or none); prints each
+    /// account's random initial password once.
+    Import { file: PathBuf },
     /// List accounts.
     List,
     /// Deactivate an account.
@@ -141,14 +145,15 @@ fn password() -> Result<String, Failure> {
     Ok(password)
 }
 
-async fn add_user(
-    store: &dyn Store,
+/// Checks an account before anything is written: a valid login, a known active unit, and a
+/// role that fits the unit's kind (a street official at a street, a lane chief at a lane …).
+fn checked_account(
+    reference: &whistle_core::reference::Reference,
     login: &str,
     role: Role,
     unit: &UnitCode,
     name: &str,
-    password: &str,
-) -> Result<(), Failure> {
+) -> Result<Account, Failure> {
     if login.is_empty()
         || login.len() > 64
         || !login
@@ -159,26 +164,121 @@ async fn add_user(
             "invalid login {login:?}: use letters, digits and - _ . @"
         )));
     }
-    let reference = store.reference();
-    reference.directory.require(unit).map_err(|e| {
+    let found = reference.directory.require(unit).map_err(|e| {
         refused(format!(
             "[{}] {}",
             e.key(),
             e.message(whistle_core::error::Lang::Zh)
         ))
     })?;
-    let hash = hash_password(password).map_err(Failure::Failed)?;
-    let account = Account {
+    if found.status != whistle_core::org::UnitStatus::Active {
+        return Err(refused(format!("unit {unit} is retired")));
+    }
+    if !role.fits(found.kind) {
+        return Err(refused(format!(
+            "a {} ({}) cannot belong to {unit}, a {}",
+            role.as_str(),
+            role.label_zh(),
+            found.kind.label_zh()
+        )));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(refused(format!("invalid display name for {login}")));
+    }
+    Ok(Account {
         login: login.to_string(),
         display_name: name.to_string(),
         role: role.as_str().to_string(),
         unit: unit.clone(),
         active: true,
-    };
+    })
+}
+
+async fn add_user(
+    store: &dyn Store,
+    login: &str,
+    role: Role,
+    unit: &UnitCode,
+    name: &str,
+    password: &str,
+) -> Result<(), Failure> {
+    let account = checked_account(&store.reference(), login, role, unit, name)?;
+    let hash = hash_password(password).map_err(Failure::Failed)?;
     store
         .put_user(&account, &hash, chrono::Utc::now())
         .await
         .map_err(|e| store_failure(e, whistle_core::error::Lang::Zh))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserRow {
+    login: String,
+    role: String,
+    unit: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// Bulk accounts from a CSV `login,role,unit,name` — e.g. a street's grid workers, lane chiefs
+/// and lane stewards. Every row is checked first; then all are written in one transaction, each
+/// with a random initial password printed once as `login,password`.
+async fn import_users(store: &dyn Store, path: &std::path::Path) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| refused(format!("cannot read {}: {e}", path.display())))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let reference = store.reference();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut accounts = Vec::new();
+    let mut logins = std::collections::BTreeSet::new();
+    for (index, row) in reader.deserialize::<UserRow>().enumerate() {
+        let line = index + 2;
+        let row = row.map_err(|e| refused(format!("line {line}: {e}")))?;
+        let role = parse_role(row.role.trim()).map_err(|e| match e {
+            Failure::Refused(text) => refused(format!("line {line}: {text}")),
+            other => other,
+        })?;
+        let unit = parse_unit(row.unit.trim())?;
+        let name = if row.name.trim().is_empty() {
+            row.login.trim()
+        } else {
+            row.name.trim()
+        };
+        let account = checked_account(&reference, row.login.trim(), role, &unit, name).map_err(
+            |e| match e {
+                Failure::Refused(text) => refused(format!("line {line}: {text}")),
+                other => other,
+            },
+        )?;
+        if !logins.insert(account.login.clone()) {
+            return Err(refused(format!(
+                "line {line}: login {} appears twice",
+                account.login
+            )));
+        }
+        accounts.push(account);
+    }
+    if accounts.is_empty() {
+        return Err(refused("the file holds no accounts"));
+    }
+    let mut rows = Vec::new();
+    let mut passwords = Vec::new();
+    for account in accounts {
+        let password = whistle_server::auth::random_hex(8);
+        let hash = hash_password(&password).map_err(Failure::Failed)?;
+        passwords.push((account.login.clone(), password));
+        rows.push((account, hash));
+    }
+    store
+        .put_users(&rows, chrono::Utc::now())
+        .await
+        .map_err(|e| store_failure(e, whistle_core::error::Lang::Zh))?;
+    out!("login,initial_password");
+    for (login, password) in passwords {
+        out!("{login},{password}");
+    }
+    Ok(())
 }
 
 fn parse_role(text: &str) -> Result<Role, Failure> {
@@ -221,6 +321,7 @@ pub async fn user(env: &Env, command: UserCommand) -> Result<(), Failure> {
             .await?;
             out!("{login}: {} at {unit}", role.label_zh());
         }
+        UserCommand::Import { file } => import_users(&*store, &file).await?,
         UserCommand::List => {
             for account in store
                 .users()
@@ -292,7 +393,7 @@ pub async fn token(env: &Env, command: TokenCommand) -> Result<(), Failure> {
 }
 
 /// The demo accounts: (login, role, unit, display name). Password: `demo-password`.
-const DEMO_ACCOUNTS: [(&str, &str, &str, &str); 8] = [
+const DEMO_ACCOUNTS: [(&str, &str, &str, &str); 14] = [
     ("operator", "operator", "11.center", "接线员小王"),
     ("dispatcher", "dispatcher", "11.center", "派单员小李"),
     ("visit", "visit_agent", "11.center", "回访员小张"),
@@ -306,6 +407,56 @@ const DEMO_ACCOUNTS: [(&str, &str, &str, &str); 8] = [
         "朝阳区城管执法局承办人",
     ),
     ("leader", "leader", "110105", "朝阳区领导"),
+    (
+        "official",
+        "street_official",
+        "110105010",
+        "小关街道吹哨干部",
+    ),
+    (
+        "liaison",
+        "department_liaison",
+        "110105.dept.urban-management",
+        "朝阳区城管执法局报到联络人",
+    ),
+    (
+        "coordinator",
+        "district_coordinator",
+        "110105",
+        "朝阳区吹哨协调员",
+    ),
+    (
+        "gridworker",
+        "grid_worker",
+        "110105010.grid.01",
+        "小关街道网格员",
+    ),
+    (
+        "lanechief",
+        "lane_chief",
+        "110105010.lane.01",
+        "惠新东街街巷长",
+    ),
+    (
+        "steward",
+        "lane_steward",
+        "110105010.lane.01",
+        "惠新东街小巷管家",
+    ),
+];
+
+/// The demo street's grid and lane, for its grid worker, lane chief and lane steward.
+const DEMO_UNITS: [(&str, whistle_core::org::UnitKind, &str); 2] = [
+    (
+        "110105010.grid.01",
+        whistle_core::org::UnitKind::Grid,
+        "小关街道第一网格",
+    ),
+    (
+        "110105010.lane.01",
+        whistle_core::org::UnitKind::Lane,
+        "惠新东街",
+    ),
 ];
 pub const DEMO_PASSWORD: &str = "demo-password";
 
@@ -323,6 +474,28 @@ pub async fn demo(env: &Env, settings: &Settings, args: DemoArgs) -> Result<(), 
     };
     crate::reference_cmd::init(&demo_env, Some(args.orders)).await?;
     let store = demo_env.open().await?;
+    let units = DEMO_UNITS
+        .iter()
+        .map(|(code, kind, name)| {
+            Ok(whistle_core::org::Unit {
+                code: parse_unit(code)?,
+                kind: *kind,
+                name: (*name).to_string(),
+                parent: Some(parse_unit("110105010")?),
+                line: None,
+                status: whistle_core::org::UnitStatus::Active,
+                merged_into: None,
+            })
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    store
+        .import(
+            whistle_store::ReferenceImport::Units(units),
+            &crate::reference_cmd::admin_actor()?,
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(|e| store_failure(e, env.lang))?;
     for (login, role, unit, name) in DEMO_ACCOUNTS {
         add_user(
             &*store,
@@ -356,7 +529,7 @@ pub async fn demo(env: &Env, settings: &Settings, args: DemoArgs) -> Result<(), 
         .map_err(|e| store_failure(e, env.lang))?;
     let accounts = DEMO_ACCOUNTS
         .iter()
-        .map(|(login, role, unit, name)| format!("  {login:<11} {role:<12} {unit:<30} {name}"))
+        .map(|(login, role, unit, name)| format!("  {login:<11} {role:<20} {unit:<30} {name}"))
         .collect::<Vec<_>>()
         .join("\n");
     let banner = format!(

@@ -456,3 +456,134 @@ fn accounts_tokens_and_a_graceful_serve() {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
 }
+
+/// A street's grids and lanes with their workers, chiefs and stewards imported in bulk; a grid
+/// case filed and a whistle raised and answered through the CLI.
+#[test]
+fn grids_lanes_their_people_and_whistles_through_the_cli() {
+    let ws = Workspace::new();
+    ws.ok(&["init"]);
+    let units = ws.dir.path().join("grid_units.csv");
+    std::fs::write(
+        &units,
+        "code,kind,name,parent,line,status,merged_into\n\
+         110105010.grid.01,grid,小关街道第一网格,110105010,,active,\n\
+         110105010.lane.01,lane,惠新东街,110105010,,active,\n",
+    )
+    .unwrap();
+    assert!(ws
+        .ok(&["import", "units", units.to_str().unwrap()])
+        .contains("2 added"));
+    let people = ws.dir.path().join("people.csv");
+    std::fs::write(
+        &people,
+        "login,role,unit,name\n\
+         zhang.grid,grid_worker,110105010.grid.01,张网格\n\
+         li.lane,lane_chief,110105010.lane.01,李巷长\n\
+         wang.lane,lane_steward,110105010.lane.01,王管家\n",
+    )
+    .unwrap();
+    let passwords = ws.ok(&["user", "import", people.to_str().unwrap()]);
+    assert_eq!(passwords.lines().count(), 4, "{passwords}");
+    assert!(passwords.starts_with("login,initial_password\n"));
+    // A role that does not fit its unit refuses the whole file, naming the line.
+    let bad = ws.dir.path().join("bad_people.csv");
+    std::fs::write(
+        &bad,
+        "login,role,unit,name\n\
+         zhao.grid,grid_worker,110105010.grid.01,赵网格\n\
+         qian.lane,lane_chief,110105010,钱巷长\n",
+    )
+    .unwrap();
+    assert!(ws
+        .refused(&["user", "import", bad.to_str().unwrap()])
+        .contains("line 3"));
+    let list = ws.ok(&["user", "list"]);
+    assert!(
+        list.contains("li.lane") && !list.contains("zhao.grid"),
+        "{list}"
+    );
+    // The whistle list, a raise by item, a report-in, refusals with exit code 2.
+    assert!(ws
+        .ok(&["whistle-list", "--street", "110105010"])
+        .contains("pipe-burst"));
+    ws.refused(&["whistle-list", "--street", "110105"]);
+    let raised = ws.ok(&[
+        "whistle",
+        "raise",
+        "--as",
+        "li@110105010",
+        "--kind",
+        "emergency",
+        "--item",
+        "pipe-burst",
+        "--place",
+        "惠新东街",
+        "--needed",
+        "抢修",
+    ]);
+    let no = raised.split_whitespace().next().unwrap().to_string();
+    assert!(raised.contains("11.ent.water-supply"), "{raised}");
+    ws.ok(&[
+        "whistle",
+        "act",
+        &no,
+        "report_in",
+        "--as",
+        "wang@11.ent.water-supply",
+        "--fields",
+        r#"{"people": 3}"#,
+    ]);
+    assert!(ws
+        .refused(&[
+            "whistle",
+            "act",
+            &no,
+            "report_in",
+            "--as",
+            "wang@11.ent.water-supply",
+            "--fields",
+            r#"{"people": 3}"#,
+        ])
+        .contains("already_reported_in"));
+    ws.refused(&[
+        "whistle",
+        "act",
+        &no,
+        "report_in",
+        "--as",
+        "x@11.center",
+        "--fields",
+        "[1]",
+    ]);
+    ws.refused(&["whistle", "act", &no, "fly", "--as", "x@110105010"]);
+    assert!(ws.ok(&["whistle", "show", &no]).contains("\"people\": 3"));
+    assert!(ws.ok(&["whistle", "list"]).contains(&no));
+    // A grid case filed by the grid worker's unit, dispatched by the street.
+    let filed = ws.ok(&[
+        "grid",
+        "file",
+        "--as",
+        "zhang.grid@110105010.grid.01",
+        "--role",
+        "grid_worker",
+        "--category",
+        "11.04.01",
+        "--description",
+        "路口占道经营",
+        "--place",
+        "惠新东街路口",
+    ]);
+    let case = filed.split_whitespace().next().unwrap().to_string();
+    ws.ok(&[
+        "grid",
+        "act",
+        &case,
+        "dispatch",
+        "--as",
+        "li@110105010",
+        "--fields",
+        r#"{"to": "110105.dept.urban-management"}"#,
+    ]);
+    assert!(ws.ok(&["grid", "show", &case]).contains("dispatched"));
+}

@@ -431,6 +431,25 @@ pub fn decide(
                 earlier: earlier.clone(),
             }])
         }
+        Command::RecordWhistleOutcome {
+            whistle,
+            result,
+            reasons,
+        } => {
+            // Recorded in any stage: the joint action may end after the order was answered.
+            let kind = reference.directory.require(actor_unit)?.kind;
+            if !kind.is_street_level() {
+                return Err(DomainError::NotWhistleStreet);
+            }
+            if whistle.trim().is_empty() {
+                return Err(missing("whistle"));
+            }
+            Ok(vec![EventPayload::WhistleOutcomeRecorded {
+                whistle: whistle.trim().to_string(),
+                result: *result,
+                reasons: crate::text::optional(reasons, reference)?,
+            }])
+        }
         Command::RevealRequester { reason } => {
             // Who may see personal data is the server's role check; the core insists on a reason
             // and records the reveal, so every access is in the order's history.

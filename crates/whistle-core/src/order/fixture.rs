@@ -9,6 +9,7 @@ use crate::policy::Policy;
 use crate::reference::Reference;
 use crate::taxonomy::{Category, LimitClass, Taxonomy};
 use crate::time::parse_beijing;
+use crate::whistle::{WhistleKind, WhistleList, WhistleListItem};
 
 pub fn code(text: &str) -> UnitCode {
     UnitCode::parse(text).unwrap()
@@ -139,6 +140,47 @@ pub fn reference() -> Reference {
     {
         calendar.insert_year(year);
     }
+    let item = |item: &str, kind: WhistleKind, territory: &str, lead: &str, assisting: &[&str]| {
+        WhistleListItem {
+            code: item.into(),
+            kind,
+            title: format!("{item} 事项"),
+            territory: code(territory),
+            lead: HandlerRule::parse(lead).unwrap(),
+            assisting: assisting
+                .iter()
+                .map(|h| HandlerRule::parse(h).unwrap())
+                .collect(),
+        }
+    };
+    let whistle_list = WhistleList::build(
+        vec![
+            item(
+                "pipe-repair",
+                WhistleKind::Emergency,
+                "11",
+                "district:urban-management",
+                &["district:housing", "enterprise:power"],
+            ),
+            item(
+                "illegal-building",
+                WhistleKind::Enforcement,
+                "11",
+                "district:urban-management",
+                &[],
+            ),
+            item(
+                "illegal-building",
+                WhistleKind::Enforcement,
+                "110105011",
+                "district:housing",
+                &["district:urban-management"],
+            ),
+        ],
+        &directory,
+        &code("11"),
+    )
+    .unwrap();
     Reference {
         city: code("11"),
         directory,
@@ -147,6 +189,7 @@ pub fn reference() -> Reference {
         duties,
         calendar,
         policy: Policy::default(),
+        whistle_list,
     }
 }
 

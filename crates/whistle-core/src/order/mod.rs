@@ -65,7 +65,19 @@ pub struct Order {
     pub reopen_count: u32,
     pub disputes_upheld: u32,
     pub parts: Vec<Part>,
+    /// Outcomes of whistles raised on the order (吹哨办理记录).
+    #[serde(default)]
+    pub whistle_outcomes: Vec<WhistleOutcome>,
     pub last_event_at: Timestamp,
+}
+
+/// A whistle's outcome recorded on its order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhistleOutcome {
+    pub whistle: String,
+    pub result: crate::whistle::WhistleResult,
+    pub reasons: String,
+    pub at: Timestamp,
 }
 
 impl Order {
@@ -126,6 +138,7 @@ impl Order {
             reopen_count: 0,
             disputes_upheld: 0,
             parts: Vec::new(),
+            whistle_outcomes: Vec::new(),
             last_event_at: event.at,
         })
     }
@@ -279,6 +292,16 @@ impl Order {
             },
             EventPayload::Linked { earlier } => self.linked_to.push(earlier.clone()),
             EventPayload::RequesterRevealed { .. } => {}
+            EventPayload::WhistleOutcomeRecorded {
+                whistle,
+                result,
+                reasons,
+            } => self.whistle_outcomes.push(WhistleOutcome {
+                whistle: whistle.clone(),
+                result: *result,
+                reasons: reasons.clone(),
+                at,
+            }),
             EventPayload::Merged { into } => {
                 self.stage = Stage::Closed(Closure::Merged { into: into.clone() });
                 self.closed_at = Some(at);

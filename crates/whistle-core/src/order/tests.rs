@@ -135,6 +135,14 @@ fn commands() -> Vec<(&'static str, Command)> {
                 reason: "需回电核实现场位置".into(),
             },
         ),
+        (
+            "lead",
+            Command::RecordWhistleOutcome {
+                whistle: "W20251009-000001".into(),
+                result: crate::whistle::WhistleResult::Solved,
+                reasons: "联合执法已拆除".into(),
+            },
+        ),
     ]
 }
 

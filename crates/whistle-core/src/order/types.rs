@@ -411,6 +411,13 @@ pub enum Command {
     RevealRequester {
         reason: String,
     },
+    /// The outcome of a whistle raised on this order, as a handling record (办理记录). The store
+    /// issues it in the transaction that closes the whistle; no person sends it.
+    RecordWhistleOutcome {
+        whistle: String,
+        result: crate::whistle::WhistleResult,
+        reasons: String,
+    },
 }
 
 impl Command {
@@ -436,6 +443,7 @@ impl Command {
             Command::LinkRepeat { .. } => "link_repeat",
             Command::Merge { .. } => "merge",
             Command::RevealRequester { .. } => "reveal_requester",
+            Command::RecordWhistleOutcome { .. } => "record_whistle_outcome",
         }
     }
 
@@ -551,6 +559,11 @@ pub enum EventPayload {
     RequesterRevealed {
         reason: String,
     },
+    WhistleOutcomeRecorded {
+        whistle: String,
+        result: crate::whistle::WhistleResult,
+        reasons: String,
+    },
 }
 
 impl EventPayload {
@@ -578,6 +591,7 @@ impl EventPayload {
             EventPayload::Linked { .. } => "linked",
             EventPayload::Merged { .. } => "merged",
             EventPayload::RequesterRevealed { .. } => "requester_revealed",
+            EventPayload::WhistleOutcomeRecorded { .. } => "whistle_outcome_recorded",
         }
     }
 
@@ -606,6 +620,7 @@ impl EventPayload {
             EventPayload::Linked { .. } => "关联重复件",
             EventPayload::Merged { .. } => "合并",
             EventPayload::RequesterRevealed { .. } => "查看诉求人信息",
+            EventPayload::WhistleOutcomeRecorded { .. } => "吹哨办理结果",
         }
     }
 }

@@ -40,11 +40,40 @@ pub struct StreetFigures {
     pub not_solvable: u32,
     pub still_open: u32,
     pub escalated: u32,
+    /// Grid cases found (filed) in the period (网格发现).
+    pub grid_found: u32,
+    /// Grid cases verified closed in the period (核查结案).
+    pub grid_verified: u32,
 }
 
-/// Figures for whistles raised in a period (the caller selects them), as of `now`.
+/// A street's grid cases in a period, counted by the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GridCounts {
+    pub street: UnitCode,
+    pub found: u32,
+    pub verified: u32,
+}
+
+fn street_row(street: &UnitCode) -> StreetFigures {
+    StreetFigures {
+        street: street.clone(),
+        raised: 0,
+        by_kind: BTreeMap::new(),
+        solved: 0,
+        partly_solved: 0,
+        not_solvable: 0,
+        still_open: 0,
+        escalated: 0,
+        grid_found: 0,
+        grid_verified: 0,
+    }
+}
+
+/// Figures for whistles raised in a period and the streets' grid counts of the period (the
+/// caller selects both), as of `now`.
 pub fn double_assessment(
     whistles: &[Whistle],
+    grid: &[GridCounts],
     now: Timestamp,
 ) -> (Vec<DepartmentFigures>, Vec<StreetFigures>) {
     let mut departments: BTreeMap<UnitCode, (DepartmentFigures, f64, u32, f64)> = BTreeMap::new();
@@ -52,16 +81,7 @@ pub fn double_assessment(
     for whistle in whistles {
         let street = streets
             .entry(whistle.street.clone())
-            .or_insert_with(|| StreetFigures {
-                street: whistle.street.clone(),
-                raised: 0,
-                by_kind: BTreeMap::new(),
-                solved: 0,
-                partly_solved: 0,
-                not_solvable: 0,
-                still_open: 0,
-                escalated: 0,
-            });
+            .or_insert_with(|| street_row(&whistle.street));
         street.raised += 1;
         *street.by_kind.entry(whistle.kind).or_insert(0) += 1;
         match whistle.outcome.as_ref().map(|(result, _)| *result) {
@@ -133,6 +153,13 @@ pub fn double_assessment(
                 ) / 3.0;
             }
         }
+    }
+    for counts in grid {
+        let street = streets
+            .entry(counts.street.clone())
+            .or_insert_with(|| street_row(&counts.street));
+        street.grid_found += counts.found;
+        street.grid_verified += counts.verified;
     }
     let departments = departments
         .into_values()

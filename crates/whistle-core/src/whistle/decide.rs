@@ -1,5 +1,6 @@
 //! Deciding whistle commands: who may do what, when. Pure.
 
+use super::list::WhistleList;
 use super::*;
 use crate::org::UnitKind;
 use crate::reference::Reference;
@@ -86,14 +87,42 @@ pub fn raise(
     let mut checked = raise.clone();
     checked.place = crate::text::required(&raise.place, reference)?;
     checked.needed = crate::text::required(&raise.needed, reference)?;
-    if raise.list_item.is_none() {
-        checked.off_list_reason = Some(crate::text::required(
-            raise.off_list_reason.as_deref().unwrap_or(""),
-            reference,
-        )?);
+    match &raise.list_item {
+        Some(code) => {
+            let item = reference
+                .whistle_list
+                .item_for(code, &street.code, directory)
+                .ok_or_else(|| DomainError::UnknownWhistleListItem(code.clone()))?;
+            if item.kind != raise.kind {
+                return Err(DomainError::InvalidValue {
+                    field: "kind".into(),
+                    value: raise.kind.to_string(),
+                });
+            }
+            // The list gives the defaults; the street may name other units.
+            let (lead, assisting) =
+                WhistleList::resolve(item, &street.code, directory, &reference.city)?;
+            if checked.lead.is_none() {
+                checked.lead = Some(lead);
+            }
+            if checked.assisting.is_empty() {
+                checked.assisting = assisting;
+            }
+            checked.off_list_reason = None;
+        }
+        None => {
+            checked.off_list_reason = Some(crate::text::required(
+                raise.off_list_reason.as_deref().unwrap_or(""),
+                reference,
+            )?);
+        }
     }
-    let mut units = vec![(raise.lead.clone(), SummonsRole::Lead)];
-    for unit in &raise.assisting {
+    let lead = checked
+        .lead
+        .clone()
+        .ok_or(DomainError::WhistleLeadMissing)?;
+    let mut units = vec![(lead, SummonsRole::Lead)];
+    for unit in &checked.assisting {
         if units.iter().all(|(u, _)| u != unit) {
             units.push((unit.clone(), SummonsRole::Assist));
         }

@@ -6,9 +6,11 @@
 
 mod assessment;
 mod decide;
+mod list;
 
-pub use assessment::{double_assessment, DepartmentFigures, StreetFigures};
+pub use assessment::{double_assessment, DepartmentFigures, GridCounts, StreetFigures};
 pub use decide::{decide, raise, WhistleContext};
+pub use list::{WhistleList, WhistleListItem};
 
 use serde::{Deserialize, Serialize};
 
@@ -205,11 +207,16 @@ pub struct Raise {
     /// The work order the street holds, if the whistle is for one.
     #[serde(default)]
     pub order: Option<OrderNo>,
-    pub lead: UnitCode,
+    /// The lead department; when absent, the whistle-list item's default lead. The recorded
+    /// raise always names it.
+    #[serde(default)]
+    pub lead: Option<UnitCode>,
     #[serde(default)]
     pub assisting: Vec<UnitCode>,
     pub place: String,
     pub needed: String,
+    /// The whistle-list item's code; its default lead and assisting units apply where the
+    /// raise names none.
     #[serde(default)]
     pub list_item: Option<String>,
     /// Required when the problem is not on the street's whistle list.

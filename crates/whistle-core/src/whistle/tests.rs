@@ -21,11 +21,11 @@ fn emergency() -> Raise {
     Raise {
         kind: WhistleKind::Emergency,
         order: None,
-        lead: code(CHENGGUAN),
+        lead: Some(code(CHENGGUAN)),
         assisting: vec![code(HOUSING), code(POWER)],
         place: "惠新东街12号院".into(),
         needed: "地下管道破裂，需抢修并疏导交通".into(),
-        list_item: Some("应急处置-管线抢修".into()),
+        list_item: Some("pipe-repair".into()),
         off_list_reason: None,
         override_reference: None,
     }
@@ -370,6 +370,8 @@ fn report_in_deadlines_follow_the_kind_and_the_calendar() {
         let h = Harness::raise(
             Raise {
                 kind,
+                list_item: None,
+                off_list_reason: Some("清单未列".into()),
                 ..emergency()
             },
             raised,
@@ -431,7 +433,7 @@ fn raising_is_refused_when_it_should_be() {
     assert_eq!(
         refuse(
             Raise {
-                lead: code("110105012"),
+                lead: Some(code("110105012")),
                 ..emergency()
             },
             STREET,
@@ -442,7 +444,7 @@ fn raising_is_refused_when_it_should_be() {
     assert_eq!(
         refuse(
             Raise {
-                lead: code("119999.dept.x"),
+                lead: Some(code("119999.dept.x")),
                 ..emergency()
             },
             STREET,
@@ -453,7 +455,7 @@ fn raising_is_refused_when_it_should_be() {
     assert_eq!(
         refuse(
             Raise {
-                lead: code(STREET),
+                lead: Some(code(STREET)),
                 ..emergency()
             },
             STREET,
@@ -610,5 +612,168 @@ fn two_units_reporting_at_the_same_instant_are_both_recorded() {
     assert_eq!(
         key(h.run(POWER, 0, WhistleCommand::ReportIn { people: 0 })),
         "!invalid_value"
+    );
+}
+
+#[test]
+fn the_whistle_list_gives_default_units_and_marks_off_list_whistles() {
+    let summoned = |h: &Harness| {
+        h.whistle
+            .summons
+            .iter()
+            .map(|s| (s.unit.to_string(), s.role))
+            .collect::<Vec<_>>()
+    };
+    // An item with no units named: the list's lead and assisting units, resolved in the district.
+    let by_list = Raise {
+        lead: None,
+        assisting: Vec::new(),
+        ..emergency()
+    };
+    let h = Harness::raise(by_list.clone(), "2025-10-09 09:00").unwrap();
+    assert_eq!(
+        summoned(&h),
+        vec![
+            (CHENGGUAN.to_string(), SummonsRole::Lead),
+            (HOUSING.to_string(), SummonsRole::Assist),
+            (POWER.to_string(), SummonsRole::Assist),
+        ]
+    );
+    assert_eq!(h.whistle.list_item.as_deref(), Some("pipe-repair"));
+    assert_eq!(h.whistle.off_list_reason, None);
+    let Some(WhistleEvent::Raised { raise, .. }) = h.records.first().map(|r| &r.event) else {
+        panic!("no raise");
+    };
+    assert_eq!(
+        raise.lead,
+        Some(code(CHENGGUAN)),
+        "the recorded raise names its lead"
+    );
+    // The street may name other units than the list's defaults.
+    let chosen = Raise {
+        lead: Some(code(HOUSING)),
+        assisting: vec![code(CHENGGUAN)],
+        ..emergency()
+    };
+    let h = Harness::raise(chosen, "2025-10-09 09:00").unwrap();
+    assert_eq!(
+        summoned(&h),
+        vec![
+            (HOUSING.to_string(), SummonsRole::Lead),
+            (CHENGGUAN.to_string(), SummonsRole::Assist),
+        ]
+    );
+    // A street's own item beats the city's: 110105011 lists housing as the lead.
+    let enforcement = Raise {
+        kind: WhistleKind::Enforcement,
+        list_item: Some("illegal-building".into()),
+        ..by_list.clone()
+    };
+    let city = Harness::raise(enforcement.clone(), "2025-10-09 09:00").unwrap();
+    assert_eq!(
+        summoned(&city),
+        vec![(CHENGGUAN.to_string(), SummonsRole::Lead)]
+    );
+    let own = Harness::raise_as(enforcement, "2025-10-09 09:00", "110105011", None).unwrap();
+    assert_eq!(
+        summoned(&own),
+        vec![
+            (HOUSING.to_string(), SummonsRole::Lead),
+            (CHENGGUAN.to_string(), SummonsRole::Assist),
+        ]
+    );
+    // Refusals: an item not on the list, an item of another kind, off the list without a lead.
+    let refuse = |raise: Raise| {
+        Harness::raise(raise, "2025-10-09 09:00")
+            .err()
+            .map(|e| e.key())
+    };
+    assert_eq!(
+        refuse(Raise {
+            list_item: Some("no-such-item".into()),
+            ..by_list.clone()
+        }),
+        Some("unknown_whistle_list_item")
+    );
+    assert_eq!(
+        refuse(Raise {
+            kind: WhistleKind::KeyTask,
+            ..by_list.clone()
+        }),
+        Some("invalid_value")
+    );
+    assert_eq!(
+        refuse(Raise {
+            list_item: None,
+            off_list_reason: Some("清单未列的新问题".into()),
+            ..by_list.clone()
+        }),
+        Some("whistle_lead_missing")
+    );
+    let off = Harness::raise(
+        Raise {
+            list_item: None,
+            off_list_reason: Some("  清单未列的新问题 ".into()),
+            ..emergency()
+        },
+        "2025-10-09 09:00",
+    )
+    .unwrap();
+    assert_eq!(
+        off.whistle.off_list_reason.as_deref(),
+        Some("清单未列的新问题")
+    );
+}
+
+#[test]
+fn a_whistle_list_with_bad_items_is_refused_whole() {
+    use crate::catalogue::HandlerRule;
+    let reference = reference();
+    let item = |item: &str, territory: &str, lead: &str| WhistleListItem {
+        code: item.into(),
+        kind: WhistleKind::Enforcement,
+        title: "违法建设".into(),
+        territory: code(territory),
+        lead: HandlerRule::parse(lead).unwrap(),
+        assisting: Vec::new(),
+    };
+    let build = |items: Vec<WhistleListItem>| {
+        WhistleList::build(items, &reference.directory, &reference.city)
+            .err()
+            .map(|e| e.key())
+    };
+    assert_eq!(build(vec![item("ok", "11", "district:housing")]), None);
+    assert_eq!(
+        build(vec![item("Bad Code", "11", "district:housing")]),
+        Some("invalid_value")
+    );
+    assert_eq!(
+        build(vec![item("x", "11", "street")]),
+        Some("invalid_value")
+    );
+    assert_eq!(
+        build(vec![item("x", "11", "district:nothing")]),
+        Some("invalid_reference")
+    );
+    assert_eq!(
+        build(vec![item("x", "110105010001", "district:housing")]),
+        Some("invalid_value")
+    );
+    assert_eq!(
+        build(vec![item("x", "119999", "district:housing")]),
+        Some("unknown_unit")
+    );
+    assert_eq!(
+        build(vec![
+            item("x", "11", "district:housing"),
+            item("x", "11", "district:housing")
+        ]),
+        Some("invalid_reference")
+    );
+    let mut other_kind = item("x", "110105", "district:housing");
+    other_kind.kind = WhistleKind::KeyTask;
+    assert_eq!(
+        build(vec![item("x", "11", "district:housing"), other_kind]),
+        Some("invalid_value")
     );
 }
