@@ -9,6 +9,7 @@
 pub mod calendar;
 pub mod catalogue;
 pub mod error;
+pub mod evaluation;
 pub mod grid;
 pub mod ids;
 pub mod order;

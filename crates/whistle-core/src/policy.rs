@@ -34,7 +34,7 @@ pub struct LimitOverride {
     pub handle: Option<TimeLimit>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
     /// Limits per class.
@@ -51,6 +51,8 @@ pub struct Policy {
     pub report_in: BTreeMap<crate::whistle::WhistleKind, TimeLimit>,
     /// How long a rated unit may object to the street's rating.
     pub rating_objection_window: TimeLimit,
+    /// The exam paper's weights, factor and period (DOMAIN §5).
+    pub evaluation: crate::evaluation::EvaluationPolicy,
 }
 
 impl Default for Policy {
@@ -100,6 +102,7 @@ impl Default for Policy {
             .into_iter()
             .collect(),
             rating_objection_window: TimeLimit::WorkingDays(3),
+            evaluation: crate::evaluation::EvaluationPolicy::default(),
         }
     }
 }
@@ -107,6 +110,7 @@ impl Default for Policy {
 impl Policy {
     /// Checks that every class has limits and every override changes something.
     pub fn validate(&self) -> Result<(), DomainError> {
+        self.evaluation.validate()?;
         for class in [
             LimitClass::Emergency,
             LimitClass::Utility,

@@ -1,0 +1,325 @@
+//! Hand-computed cases for every rate, the composite, exclusions, periods, ties and units
+//! without valid visits.
+
+use super::*;
+use crate::order::fixture::{category, code, complaint, reference, Harness};
+use crate::order::{Command, ReplyOutcome};
+
+fn counts(visits: i64, responded: i64, resolved: i64, sat: i64, basic: i64) -> Counts {
+    Counts {
+        visits,
+        responded,
+        resolved,
+        satisfied: sat,
+        basically_satisfied: basic,
+        dissatisfied: visits - sat - basic,
+        ..Counts::default()
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-12
+}
+
+#[test]
+fn rates_and_composite_by_hand() {
+    let policy = EvaluationPolicy::default();
+    // 10 valid visits: 8 contacted in time, 6 resolved, 5 satisfied, 2 basically satisfied.
+    let r = rates(&counts(10, 8, 6, 5, 2), &policy).unwrap();
+    assert!(close(r.response, 0.8));
+    assert!(close(r.resolution, 0.6));
+    assert!(close(r.satisfaction, (5.0 + 0.9 * 2.0) / 10.0)); // 0.68
+    assert!(close(r.composite, 0.1 * 0.8 + 0.5 * 0.6 + 0.4 * 0.68)); // 0.652
+                                                                     // Other weights and factor are policy.
+    let other = EvaluationPolicy {
+        weight_response: 0.2,
+        weight_resolution: 0.4,
+        weight_satisfaction: 0.4,
+        basically_satisfied_factor: 0.8,
+        ..EvaluationPolicy::default()
+    };
+    let r = rates(&counts(10, 8, 6, 5, 2), &other).unwrap();
+    assert!(close(r.satisfaction, 0.66));
+    assert!(close(r.composite, 0.2 * 0.8 + 0.4 * 0.6 + 0.4 * 0.66));
+    // No valid visit: no rate at all — neither 0 % nor 100 %.
+    let only_invalid = Counts {
+        invalid_visits: 3,
+        excluded: 1,
+        dispatched: 9,
+        ..Counts::default()
+    };
+    assert_eq!(rates(&only_invalid, &policy), None);
+}
+
+#[test]
+fn periods_calendar_months_and_the_19th_to_the_18th() {
+    let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let monthly = EvaluationPolicy::default();
+    assert_eq!(
+        monthly.period("2026-10").unwrap(),
+        (date("2026-10-01"), date("2026-11-01"))
+    );
+    assert_eq!(
+        monthly.period("2026-12").unwrap(),
+        (date("2026-12-01"), date("2027-01-01"))
+    );
+    let nineteenth = EvaluationPolicy {
+        period_start_day: 19,
+        ..EvaluationPolicy::default()
+    };
+    assert_eq!(
+        nineteenth.period("2026-10").unwrap(),
+        (date("2026-09-19"), date("2026-10-19")),
+        "October's period: 19 September to 18 October"
+    );
+    assert_eq!(
+        nineteenth.period("2026-01").unwrap(),
+        (date("2025-12-19"), date("2026-01-19"))
+    );
+    for bad in ["2026-13", "2026-1", "26-10", "2026/10", "", "2026-00"] {
+        assert!(monthly.period(bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        EvaluationPolicy::previous("2026-01").as_deref(),
+        Some("2025-12")
+    );
+}
+
+#[test]
+fn policy_is_checked() {
+    let bad = |policy: EvaluationPolicy| policy.validate().err().map(|e| e.key());
+    assert_eq!(bad(EvaluationPolicy::default()), None);
+    assert_eq!(
+        bad(EvaluationPolicy {
+            weight_response: 0.2,
+            ..EvaluationPolicy::default()
+        }),
+        Some("invalid_value"),
+        "weights summing to 1.1"
+    );
+    assert_eq!(
+        bad(EvaluationPolicy {
+            weight_response: -0.1,
+            weight_resolution: 0.7,
+            ..EvaluationPolicy::default()
+        }),
+        Some("invalid_value")
+    );
+    assert_eq!(
+        bad(EvaluationPolicy {
+            basically_satisfied_factor: 1.5,
+            ..EvaluationPolicy::default()
+        }),
+        Some("invalid_value")
+    );
+    assert_eq!(
+        bad(EvaluationPolicy {
+            period_start_day: 30,
+            ..EvaluationPolicy::default()
+        }),
+        Some("invalid_value")
+    );
+}
+
+/// An order through dispatch, contact, reply and a valid visit; then ruled unreasonable.
+#[test]
+fn an_order_contributes_its_dispatch_and_its_visit_and_exclusion_moves_it() {
+    let mut h = Harness::intake(complaint("110105010", "11.04.01"), "2025-10-09 09:00").unwrap();
+    let empty = h.order.clone();
+    assert!(contributions(&empty).is_empty(), "not yet with a unit");
+    h.run(
+        "11.center",
+        10,
+        Command::Dispatch {
+            unit: None,
+            co_handlers: Vec::new(),
+            handle_by: None,
+        },
+    )
+    .unwrap();
+    let street = h.lead();
+    h.run(&street, 5, Command::Accept).unwrap();
+    h.run(
+        &street,
+        25,
+        Command::Contact {
+            note: String::new(),
+        },
+    )
+    .unwrap();
+    h.run(
+        &street,
+        60,
+        Command::Reply {
+            outcome: ReplyOutcome::Resolved,
+            actions: "已清理".into(),
+        },
+    )
+    .unwrap();
+    let replied = h.order.clone();
+    h.run(
+        "11.center",
+        24 * 60,
+        Command::ReturnVisit {
+            result: VisitResult::Valid {
+                contacted: true,
+                resolved: false,
+                satisfaction: Satisfaction::BasicallySatisfied,
+            },
+        },
+    )
+    .unwrap();
+    let visited = h.order.clone();
+    let cells = contributions(&visited);
+    let dispatch_day = NaiveDate::from_ymd_opt(2025, 10, 9).unwrap();
+    let visit_day = NaiveDate::from_ymd_opt(2025, 10, 10).unwrap();
+    let cell = |day| CellKey {
+        day,
+        unit: code("110105010"),
+        category: category("11.04.01"),
+    };
+    assert_eq!(
+        cells,
+        vec![
+            (
+                cell(dispatch_day),
+                Counts {
+                    dispatched: 1,
+                    ..Counts::default()
+                }
+            ),
+            (
+                cell(visit_day),
+                Counts {
+                    visits: 1,
+                    responded: 1,
+                    basically_satisfied: 1,
+                    ..Counts::default()
+                }
+            ),
+        ]
+    );
+    // The change from replied to visited is the visit alone.
+    assert_eq!(delta(Some(&replied), &visited), vec![cells[1].clone()]);
+    assert_eq!(delta(Some(&visited), &visited), vec![]);
+    // Ruled unreasonable: the visit leaves the rates and counts as an exclusion.
+    h.run(
+        "11.center",
+        60,
+        Command::RuleUnreasonable {
+            reason: "诉求超出政策范围".into(),
+        },
+    )
+    .unwrap();
+    let change = delta(Some(&visited), &h.order);
+    assert_eq!(
+        change,
+        vec![(
+            cell(visit_day),
+            Counts {
+                visits: -1,
+                responded: -1,
+                basically_satisfied: -1,
+                excluded: 1,
+                ..Counts::default()
+            }
+        )]
+    );
+}
+
+#[test]
+fn ranking_within_peer_groups_with_ties_rollup_and_change() {
+    let reference = reference();
+    let policy = EvaluationPolicy::default();
+    let c = |unit: &str, cat: &str, counts: Counts| (code(unit), category(cat), counts);
+    let cells = vec![
+        // Two streets tied at composite 1.0, one street with no valid visit.
+        c("110105010", "11.04.01", counts(4, 4, 4, 4, 0)),
+        c("110105011", "11.04.01", counts(2, 2, 2, 2, 0)),
+        c(
+            "110105012",
+            "11.04.01",
+            Counts {
+                invalid_visits: 2,
+                ..Counts::default()
+            },
+        ),
+        // A district department: weak in one category, strong in another.
+        c(
+            "110105.dept.urban-management",
+            "11.04.02",
+            counts(2, 0, 0, 0, 0),
+        ),
+        c(
+            "110105.dept.urban-management",
+            "11.04.01",
+            counts(2, 2, 2, 2, 0),
+        ),
+        c("110105.dept.housing", "04.02", counts(1, 1, 1, 0, 1)),
+        c("11.ent.power", "03.03", counts(1, 0, 1, 1, 0)),
+    ];
+    let previous: BTreeMap<UnitCode, Counts> = [(code("110105010"), counts(2, 1, 1, 1, 0))]
+        .into_iter()
+        .collect();
+    let lines = evaluate(
+        &cells,
+        &previous,
+        &reference.directory,
+        &reference.city,
+        &policy,
+    );
+    let find = |unit: &str| lines.iter().find(|l| l.unit == code(unit)).unwrap();
+    // Streets: the tie shares rank 1, ordered by code; no valid visit → unranked, last.
+    let streets: Vec<(&str, Option<u32>)> = lines
+        .iter()
+        .filter(|l| l.group == PeerGroup::Streets)
+        .map(|l| (l.unit.as_str(), l.rank))
+        .collect();
+    assert_eq!(
+        streets,
+        vec![
+            ("110105010", Some(1)),
+            ("110105011", Some(1)),
+            ("110105012", None)
+        ]
+    );
+    assert_eq!(find("110105012").rates, None);
+    // Previous period 0.1×0.5 + 0.5×0.5 + 0.4×0.5 = 0.5 → change +0.5.
+    assert!(close(find("110105010").previous_composite.unwrap(), 0.5));
+    assert!(close(find("110105010").change.unwrap(), 0.5));
+    assert_eq!(find("110105011").change, None);
+    // District departments: 城管 (2 of 4 perfect: 0.5) vs 住建 (1 visit: 0.1+0.5+0.36=0.96).
+    let chengguan = find("110105.dept.urban-management");
+    assert!(close(chengguan.rates.unwrap().composite, 0.5));
+    assert_eq!(chengguan.rank, Some(2));
+    assert_eq!(find("110105.dept.housing").rank, Some(1));
+    assert!(close(
+        find("110105.dept.housing").rates.unwrap().composite,
+        0.96
+    ));
+    assert_eq!(
+        chengguan.weakest_categories[0],
+        (category("11.04.02"), 0.0),
+        "the weakest category first"
+    );
+    // Enterprises: power (0 + 0.5 + 0.4) = 0.9.
+    assert!(close(find("11.ent.power").rates.unwrap().composite, 0.9));
+    assert_eq!(find("11.ent.power").group, PeerGroup::Enterprises);
+    // The district rolls up its streets and departments: 4+2+2+2+1 = 11 valid visits.
+    let district = find("110105");
+    assert_eq!(district.group, PeerGroup::Districts);
+    assert_eq!(district.counts.visits, 11);
+    assert_eq!(district.counts.invalid_visits, 2);
+    assert_eq!(district.rank, Some(1));
+    // Deterministic: the same input gives the same output.
+    assert_eq!(
+        lines,
+        evaluate(
+            &cells,
+            &previous,
+            &reference.directory,
+            &reference.city,
+            &policy
+        )
+    );
+}
