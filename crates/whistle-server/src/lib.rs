@@ -91,6 +91,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/grid-cases/{no}", get(grid_api::show))
         .route("/grid-cases/{no}/history", get(grid_api::history))
         .route("/grid-cases/{no}/{command}", post(grid_api::command))
+        .route("/reports/evaluation", get(whistles_api::evaluation))
         .route(
             "/reports/double-assessment",
             get(whistles_api::double_assessment),

@@ -12,7 +12,7 @@ use whistle_core::order::{
 };
 
 /// (method, path, tag, summary, who may call it).
-pub const OPERATIONS: [(&str, &str, &str, &str, &str); 28] = [
+pub const OPERATIONS: [(&str, &str, &str, &str, &str); 29] = [
     (
         "post",
         "/api/v1/login",
@@ -138,6 +138,13 @@ pub const OPERATIONS: [(&str, &str, &str, &str, &str); 28] = [
         "reports",
         "双考核数据：月度部门报到与评价、街乡吹哨情况（month=YYYY-MM，format=json|csv）· Double-assessment figures",
         "any role, within jurisdiction",
+    ),
+    (
+        "get",
+        "/api/v1/reports/evaluation",
+        "reports",
+        "一张卷子：响应率、解决率、满意率与综合得分，分组排名（period=YYYY-MM，format=json|csv）· The evaluation of a period",
+        "any role",
     ),
     ("get", "/api/v1/whistles", "whistles", "吹哨列表（按范围）· Whistles within your jurisdiction", "any role"),
     ("get", "/api/v1/whistles/{no}", "whistles", "吹哨详情 · One whistle", "within jurisdiction"),

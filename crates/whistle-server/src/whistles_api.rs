@@ -473,3 +473,41 @@ pub async fn feed(
         .keep_alive(axum::response::sse::KeepAlive::default())
         .into_response())
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationQuery {
+    period: String,
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+}
+
+/// `GET /api/v1/reports/evaluation?period=YYYY-MM`: the exam paper of a period — every unit's
+/// rates, composite and rank in its peer group (rankings are published, so every role sees all).
+pub async fn evaluation(
+    State(state): State<Arc<AppState>>,
+    Language(lang): Language,
+    principal: Principal,
+    params: Result<axum::extract::Query<EvaluationQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let axum::extract::Query(params) =
+        params.map_err(|e| ApiError::bad_request("invalid_query", &e.body_text(), lang))?;
+    principal.role(lang)?;
+    let report =
+        whistle_store::reports::evaluation(&*state.store, &params.period, state.clock.now())
+            .await
+            .map_err(|e| ApiError::store(e, lang))?;
+    match params.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(report).into_response()),
+        "csv" => Ok((
+            [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            whistle_store::reports::evaluation_csv(&report),
+        )
+            .into_response()),
+        _ => Err(ApiError::bad_request(
+            "invalid_query",
+            "format is json or csv",
+            lang,
+        )),
+    }
+}

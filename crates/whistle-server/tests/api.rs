@@ -272,6 +272,36 @@ async fn a_whole_life_over_http_with_each_role_doing_its_part() {
         (status, body["error"].as_str()),
         (StatusCode::CONFLICT, Some("illegal_transition"))
     );
+    // The exam paper of October 2025 from the counters: one valid visit, contacted in time,
+    // resolved, satisfied — 100 % on every rate, first among streets and districts.
+    let (status, report) = app
+        .get("leader", "/api/v1/reports/evaluation?period=2025-10")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let units = report["units"].as_array().unwrap();
+    let street = units.iter().find(|u| u["unit"] == "110105010").unwrap();
+    assert_eq!(street["group"], "streets");
+    assert_eq!(street["rank"], 1);
+    assert_eq!(street["counts"]["visits"], 1);
+    assert_eq!(street["counts"]["dispatched"], 1);
+    assert_eq!(street["rates"]["composite"], 1.0);
+    let district = units.iter().find(|u| u["unit"] == "110105").unwrap();
+    assert_eq!(district["group"], "districts");
+    assert_eq!(
+        app.get("leader", "/api/v1/reports/evaluation?period=2099-01")
+            .await
+            .1["error"],
+        "invalid_value"
+    );
+    assert_eq!(
+        app.get(
+            "leader",
+            "/api/v1/reports/evaluation?period=2025-10&format=pdf"
+        )
+        .await
+        .1["error"],
+        "invalid_query"
+    );
 }
 
 /// Each role does exactly what it should: allowed, refused (403), or — outside its jurisdiction —

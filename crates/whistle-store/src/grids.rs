@@ -45,6 +45,8 @@ pub(crate) fn plan(
     new_id: uuid::Uuid,
 ) -> Result<GridPlan, CommandError> {
     let GridEnvelope { actor, at, request } = envelope;
+    // Events keep milliseconds: the projection must be built from exactly what replays.
+    let at = whistle_core::time::from_millis(whistle_core::time::to_millis(at));
     let invariant = |e: whistle_core::error::DomainError| {
         CommandError::Store(format!("invariant violated: {e}"))
     };

@@ -11,6 +11,7 @@ mod plan;
 pub mod postgres;
 mod refdata;
 mod refdata_rows;
+pub mod reports;
 pub mod seed;
 mod sql;
 pub mod sqlite;
@@ -28,7 +29,7 @@ use whistle_core::reference::Reference;
 use whistle_core::time::Timestamp;
 
 /// The schema version this binary knows. A database at another version is refused.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -177,6 +178,14 @@ pub trait Store: Send + Sync {
         &self,
         id: uuid::Uuid,
     ) -> Result<Vec<whistle_core::whistle::WhistleRecord>, StoreError>;
+
+    /// The evaluation counters of the days [from, before), summed per (unit, category): reads
+    /// the period's counter cells, never its orders.
+    async fn evaluation_cells(
+        &self,
+        from: chrono::NaiveDate,
+        before: chrono::NaiveDate,
+    ) -> Result<Vec<EvaluationCell>, StoreError>;
 
     /// Whistle events after a feed position, in position order, each with its whistle's current
     /// projection (for the live feed: the caller filters by jurisdiction). At most `limit`.

@@ -3,7 +3,8 @@
 //! and collect what to write. Both backends share this, so they cannot disagree on semantics.
 
 use chrono::NaiveDate;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use whistle_core::evaluation::{contributions, CellKey, Counts};
 use whistle_core::ids::{Actor, OrderId, OrderNo, UnitCode};
 use whistle_core::order::{self, Context, Event, EventPayload, Order};
 use whistle_core::reference::Reference;
@@ -57,6 +58,8 @@ pub(crate) struct Plan {
     pub idempotency: Vec<((String, String), IdempotencyRecord)>,
     /// Request texts of new orders, for the search index.
     pub texts: Vec<(OrderId, String)>,
+    /// Changes to the evaluation counters (一张卷子), summed per cell, in the same transaction.
+    pub counter_deltas: Vec<(CellKey, Counts)>,
 }
 
 impl Plan {
@@ -72,6 +75,17 @@ impl Plan {
             counters: Vec::new(),
             idempotency: Vec::new(),
             texts: Vec::new(),
+            counter_deltas: Vec::new(),
+        }
+    }
+
+    /// A rewrite that also adds the order's whole contribution to the counters (for a rebuild
+    /// that has emptied them).
+    pub fn recount(order: Order, due_soon_minutes: i64) -> Plan {
+        let counter_deltas = whistle_core::evaluation::delta(None, &order);
+        Plan {
+            counter_deltas,
+            ..Plan::rewrite(order, due_soon_minutes)
         }
     }
 }
@@ -127,6 +141,12 @@ pub(crate) fn plan(
     mut new_id: impl FnMut() -> OrderId,
 ) -> Plan {
     let mut results = Vec::with_capacity(batch.len());
+    // What each loaded order contributed to the counters before the batch.
+    let before: HashMap<OrderId, Vec<(CellKey, Counts)>> = loaded
+        .orders
+        .iter()
+        .map(|(id, order)| (*id, contributions(order)))
+        .collect();
     let mut events = Vec::new();
     let mut touched: Vec<OrderId> = Vec::new();
     let mut new_orders: BTreeSet<OrderId> = BTreeSet::new();
@@ -156,6 +176,8 @@ pub(crate) fn plan(
             }
         }
         let Envelope { actor, at, request } = envelope;
+        // Events keep milliseconds: the projection must be built from exactly what replays.
+        let at = whistle_core::time::from_millis(whistle_core::time::to_millis(at));
         let context = Context {
             now: at,
             actor: &actor,
@@ -312,6 +334,16 @@ pub(crate) fn plan(
     }
     let mut seen = BTreeSet::new();
     touched.retain(|id| seen.insert(*id));
+    let mut deltas: BTreeMap<CellKey, Counts> = BTreeMap::new();
+    for id in &touched {
+        for (key, counts) in contributions(&loaded.orders[id]) {
+            deltas.entry(key).or_default().add(&counts);
+        }
+        for (key, counts) in before.get(id).into_iter().flatten() {
+            deltas.entry(key.clone()).or_default().sub(counts);
+        }
+    }
+    let counter_deltas = deltas.into_iter().filter(|(_, c)| !c.is_zero()).collect();
     let orders = touched
         .into_iter()
         .map(|id| (loaded.orders[&id].clone(), new_orders.contains(&id)))
@@ -330,6 +362,7 @@ pub(crate) fn plan(
         counters,
         idempotency: new_keys,
         texts,
+        counter_deltas,
     }
 }
 

@@ -20,7 +20,7 @@ use whistle_core::time::{from_millis, to_millis, Timestamp};
 
 use crate::plan::{self, Item, Loaded, Plan, Row};
 use crate::refdata::{ImportWrites, RawReference};
-use crate::sql::{self, Param};
+use crate::sql::{self, cells_differing, Param};
 use crate::types::*;
 use crate::Store;
 
@@ -44,6 +44,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "grid_cases",
         include_str!("../migrations/postgres/0004_grid_cases.sql"),
+    ),
+    (
+        5,
+        "evaluation",
+        include_str!("../migrations/postgres/0005_evaluation.sql"),
     ),
 ];
 const BATCH_MAX: usize = 2048;
@@ -519,6 +524,50 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
         tx.execute(
             "UPDATE order_counters AS c SET last = u.last FROM UNNEST($1::text[], $2::bigint[]) AS u(day, last) WHERE c.day = u.day",
             &[&days, &lasts],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    if !plan.counter_deltas.is_empty() {
+        let days: Vec<String> = plan
+            .counter_deltas
+            .iter()
+            .map(|(k, _)| k.day.to_string())
+            .collect();
+        let units: Vec<&str> = plan
+            .counter_deltas
+            .iter()
+            .map(|(k, _)| k.unit.as_str())
+            .collect();
+        let categories: Vec<&str> = plan
+            .counter_deltas
+            .iter()
+            .map(|(k, _)| k.category.as_str())
+            .collect();
+        let columns: Vec<Vec<i64>> = (0..9)
+            .map(|i| {
+                plan.counter_deltas
+                    .iter()
+                    .map(|(_, c)| c.values()[i])
+                    .collect()
+            })
+            .collect();
+        tx.execute(
+            crate::sql::UPSERT_EVAL_COUNTERS_UNNEST,
+            &[
+                &days,
+                &units,
+                &categories,
+                &columns[0],
+                &columns[1],
+                &columns[2],
+                &columns[3],
+                &columns[4],
+                &columns[5],
+                &columns[6],
+                &columns[7],
+                &columns[8],
+            ],
         )
         .await
         .map_err(pg)?;
@@ -1087,6 +1136,26 @@ async fn summaries(
     Ok(crate::finish_page(items, limit, due))
 }
 
+async fn counter_cells(client: &impl GenericClient) -> Result<Vec<(String, [i64; 9])>, StoreError> {
+    let rows = client
+        .query(crate::sql::ALL_EVAL_COUNTERS, &[])
+        .await
+        .map_err(pg)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let key = format!(
+                "{}|{}|{}",
+                r.get::<_, String>(0),
+                r.get::<_, String>(1),
+                r.get::<_, String>(2)
+            );
+            let values: [i64; 9] = std::array::from_fn(|i| r.get(3 + i));
+            (key, values)
+        })
+        .collect())
+}
+
 async fn history(client: &impl GenericClient, id: OrderId) -> Result<Vec<Event>, StoreError> {
     let rows = client
         .query("SELECT seq, at, actor_user, actor_unit, payload FROM events WHERE order_id = $1 ORDER BY seq", &[&id.0])
@@ -1398,6 +1467,28 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn evaluation_cells(
+        &self,
+        from: chrono::NaiveDate,
+        before: chrono::NaiveDate,
+    ) -> Result<Vec<EvaluationCell>, StoreError> {
+        let query = sql::PERIOD_EVAL_COUNTERS
+            .replace("SUM(", "(SUM(")
+            .replace("),", ")::BIGINT),")
+            .replace(") FROM", ")::BIGINT) FROM");
+        let client = self.client().await?;
+        let rows = client
+            .query(query.as_str(), &[&from.to_string(), &before.to_string()])
+            .await
+            .map_err(pg)?;
+        rows.iter()
+            .map(|r| {
+                let values: [i64; 9] = std::array::from_fn(|i| r.get(2 + i));
+                sql::evaluation_cell(r.get(0), r.get(1), values)
+            })
+            .collect()
+    }
+
     async fn whistle_feed(
         &self,
         after: i64,
@@ -1668,6 +1759,10 @@ impl Store for PgStore {
             .await
             .map_err(pg)?;
         let mut report = RebuildReport::default();
+        let counters_before = counter_cells(&*tx).await?;
+        tx.execute("DELETE FROM eval_counters", &[])
+            .await
+            .map_err(pg)?;
         let rows = tx
             .query("SELECT id, state FROM orders ORDER BY id", &[])
             .await
@@ -1682,8 +1777,10 @@ impl Store for PgStore {
             if stored != replayed {
                 report.differing.push(replayed.no.to_string());
             }
-            persist(&*tx, &Plan::rewrite(replayed, due_soon)).await?;
+            persist(&*tx, &Plan::recount(replayed, due_soon)).await?;
         }
+        let counters_after = counter_cells(&*tx).await?;
+        report.counter_cells_differing = cells_differing(&counters_before, &counters_after);
         tx.commit().await.map_err(pg)?;
         Ok(report)
     }

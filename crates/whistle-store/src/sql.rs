@@ -193,3 +193,66 @@ pub(crate) fn due(at: i64, page: &PageRequest) -> Result<Query, StoreError> {
     query.sql = sql;
     Ok(query)
 }
+
+/// Adds a delta to an evaluation counter cell (`$n` placeholders; SQLite swaps them for `?n`).
+pub(crate) const UPSERT_EVAL_COUNTER: &str = "INSERT INTO eval_counters \
+    (day, unit, category, dispatched, visits, invalid_visits, responded, resolved, satisfied, basically_satisfied, dissatisfied, excluded) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+    ON CONFLICT (day, unit, category) DO UPDATE SET \
+    dispatched = eval_counters.dispatched + excluded.dispatched, \
+    visits = eval_counters.visits + excluded.visits, \
+    invalid_visits = eval_counters.invalid_visits + excluded.invalid_visits, \
+    responded = eval_counters.responded + excluded.responded, \
+    resolved = eval_counters.resolved + excluded.resolved, \
+    satisfied = eval_counters.satisfied + excluded.satisfied, \
+    basically_satisfied = eval_counters.basically_satisfied + excluded.basically_satisfied, \
+    dissatisfied = eval_counters.dissatisfied + excluded.dissatisfied, \
+    excluded = eval_counters.excluded + excluded.excluded";
+
+/// The same for a whole batch on PostgreSQL (cells are unique within a plan).
+pub(crate) const UPSERT_EVAL_COUNTERS_UNNEST: &str = "INSERT INTO eval_counters \
+    (day, unit, category, dispatched, visits, invalid_visits, responded, resolved, satisfied, basically_satisfied, dissatisfied, excluded) \
+    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[]) \
+    ON CONFLICT (day, unit, category) DO UPDATE SET \
+    dispatched = eval_counters.dispatched + excluded.dispatched, \
+    visits = eval_counters.visits + excluded.visits, \
+    invalid_visits = eval_counters.invalid_visits + excluded.invalid_visits, \
+    responded = eval_counters.responded + excluded.responded, \
+    resolved = eval_counters.resolved + excluded.resolved, \
+    satisfied = eval_counters.satisfied + excluded.satisfied, \
+    basically_satisfied = eval_counters.basically_satisfied + excluded.basically_satisfied, \
+    dissatisfied = eval_counters.dissatisfied + excluded.dissatisfied, \
+    excluded = eval_counters.excluded + excluded.excluded";
+
+/// Every non-zero counter cell, in key order (to compare before and after a recount).
+pub(crate) const ALL_EVAL_COUNTERS: &str = "SELECT day, unit, category, dispatched, visits, invalid_visits, responded, resolved, satisfied, basically_satisfied, dissatisfied, excluded FROM eval_counters WHERE dispatched <> 0 OR visits <> 0 OR invalid_visits <> 0 OR responded <> 0 OR resolved <> 0 OR satisfied <> 0 OR basically_satisfied <> 0 OR dissatisfied <> 0 OR excluded <> 0 ORDER BY day, unit, category";
+
+/// The counters of a period summed per (unit, category): O(cells of the period), never orders.
+pub(crate) const PERIOD_EVAL_COUNTERS: &str = "SELECT unit, category, \
+    SUM(dispatched), SUM(visits), SUM(invalid_visits), SUM(responded), SUM(resolved), SUM(satisfied), \
+    SUM(basically_satisfied), SUM(dissatisfied), SUM(excluded) \
+    FROM eval_counters WHERE day >= $1 AND day < $2 GROUP BY unit, category ORDER BY unit, category";
+
+pub(crate) fn evaluation_cell(
+    unit: &str,
+    category: &str,
+    values: [i64; 9],
+) -> Result<crate::EvaluationCell, crate::StoreError> {
+    Ok((
+        whistle_core::ids::UnitCode::parse(unit)?,
+        whistle_core::ids::CategoryCode::parse(category)?,
+        whistle_core::evaluation::Counts::from_values(values),
+    ))
+}
+
+/// How many cells differ between two key-ordered counter snapshots.
+pub(crate) fn cells_differing(before: &[(String, [i64; 9])], after: &[(String, [i64; 9])]) -> u64 {
+    let before: std::collections::BTreeMap<&String, &[i64; 9]> =
+        before.iter().map(|(k, v)| (k, v)).collect();
+    let after: std::collections::BTreeMap<&String, &[i64; 9]> =
+        after.iter().map(|(k, v)| (k, v)).collect();
+    let keys: std::collections::BTreeSet<&&String> = before.keys().chain(after.keys()).collect();
+    keys.into_iter()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .count() as u64
+}

@@ -16,7 +16,7 @@ use whistle_core::time::{from_millis, to_millis, Timestamp};
 
 use crate::plan::{self, Item, Loaded, Plan, Row};
 use crate::refdata::{ImportWrites, RawReference};
-use crate::sql::{self, Param};
+use crate::sql::{self, cells_differing, Param};
 use crate::types::*;
 use crate::Store;
 
@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "grid_cases",
         include_str!("../migrations/sqlite/0004_grid_cases.sql"),
+    ),
+    (
+        5,
+        "evaluation",
+        include_str!("../migrations/sqlite/0005_evaluation.sql"),
     ),
 ];
 
@@ -790,6 +795,26 @@ fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
         text.execute(params![id.0.as_bytes(), body])?;
         index.execute(params![body])?;
     }
+    if !plan.counter_deltas.is_empty() {
+        let mut counter = tx.prepare_cached(&crate::sql::UPSERT_EVAL_COUNTER.replace('$', "?"))?;
+        for (key, counts) in &plan.counter_deltas {
+            let v = counts.values();
+            counter.execute(params![
+                key.day.to_string(),
+                key.unit.as_str(),
+                key.category.as_str(),
+                v[0],
+                v[1],
+                v[2],
+                v[3],
+                v[4],
+                v[5],
+                v[6],
+                v[7],
+                v[8]
+            ])?;
+        }
+    }
     Ok(())
 }
 
@@ -1368,6 +1393,31 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn evaluation_cells(
+        &self,
+        from: chrono::NaiveDate,
+        before: chrono::NaiveDate,
+    ) -> Result<Vec<EvaluationCell>, StoreError> {
+        let (from, before) = (from.to_string(), before.to_string());
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(&sql::PERIOD_EVAL_COUNTERS.replace('$', "?"))?;
+            let rows = statement.query_map(params![from, before], |r| {
+                let mut values = [0i64; 9];
+                for (i, value) in values.iter_mut().enumerate() {
+                    *value = r.get(2 + i)?;
+                }
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, values))
+            })?;
+            let mut cells = Vec::new();
+            for row in rows {
+                let (unit, category, values) = row?;
+                cells.push(sql::evaluation_cell(&unit, &category, values)?);
+            }
+            Ok(cells)
+        })
+        .await
+    }
+
     async fn whistle_feed(
         &self,
         after: i64,
@@ -1670,6 +1720,8 @@ impl Store for SqliteStore {
         self.run(move |connection, _| {
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut report = RebuildReport::default();
+            let counters_before = counter_cells(&tx)?;
+            tx.execute("DELETE FROM eval_counters", [])?;
             let ids: Vec<Vec<u8>> = {
                 let mut statement = tx.prepare("SELECT id FROM orders ORDER BY id")?;
                 let rows = statement.query_map([], |r| r.get(0))?;
@@ -1692,8 +1744,10 @@ impl Store for SqliteStore {
                     report.differing.push(replayed.no.to_string());
                 }
                 // Always rewritten: derived columns (the worker's notice_at) follow the policy.
-                persist(&tx, &Plan::rewrite(replayed, due_soon))?;
+                persist(&tx, &Plan::recount(replayed, due_soon))?;
             }
+            let counters_after = counter_cells(&tx)?;
+            report.counter_cells_differing = cells_differing(&counters_before, &counters_after);
             tx.commit()?;
             Ok(report)
         })
@@ -1715,6 +1769,24 @@ fn swap(shared: &RwLock<Arc<Reference>>, built: Reference) {
         Ok(mut guard) => *guard = Arc::new(built),
         Err(poisoned) => *poisoned.into_inner() = Arc::new(built),
     }
+}
+
+fn counter_cells(c: &Connection) -> Result<Vec<(String, [i64; 9])>, StoreError> {
+    let mut statement = c.prepare(crate::sql::ALL_EVAL_COUNTERS)?;
+    let rows = statement.query_map([], |r| {
+        let key = format!(
+            "{}|{}|{}",
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?
+        );
+        let mut values = [0i64; 9];
+        for (i, value) in values.iter_mut().enumerate() {
+            *value = r.get(3 + i)?;
+        }
+        Ok((key, values))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 fn history(c: &Connection, id: OrderId) -> Result<Vec<Event>, StoreError> {

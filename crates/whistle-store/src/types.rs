@@ -389,12 +389,20 @@ pub struct ImportReport {
     pub catalogue_version: Option<u32>,
 }
 
+pub type EvaluationCell = (
+    UnitCode,
+    whistle_core::ids::CategoryCode,
+    whistle_core::evaluation::Counts,
+);
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RebuildReport {
     pub orders: u64,
     pub events: u64,
     /// Orders whose stored projection differed from the replay (then rewritten).
     pub differing: Vec<String>,
+    /// Evaluation counter cells that differed from the recount (then rewritten).
+    pub counter_cells_differing: u64,
 }
 
 #[cfg(test)]

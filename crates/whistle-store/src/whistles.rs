@@ -89,6 +89,8 @@ pub(crate) fn plan(
     new_id: uuid::Uuid,
 ) -> Result<WhistlePlan, CommandError> {
     let WhistleEnvelope { actor, at, request } = envelope;
+    // Events keep milliseconds: the projection must be built from exactly what replays.
+    let at = whistle_core::time::from_millis(whistle_core::time::to_millis(at));
     let context = WhistleContext {
         now: at,
         actor: &actor,

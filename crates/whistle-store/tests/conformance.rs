@@ -1240,8 +1240,52 @@ async fn random_commands_keep_projections_equal_to_replay(db: TestDb) {
                 .unwrap_or_else(|e| panic!("seed {seed} round {round}: {e}"));
         }
     }
+    // The evaluation counters kept with the events equal the sum of every order's contribution.
+    let mut expected: std::collections::BTreeMap<
+        (String, String),
+        whistle_core::evaluation::Counts,
+    > = Default::default();
+    for order in &orders {
+        let stored = store
+            .order(&OrderRef::Id(order.order_id))
+            .await
+            .unwrap()
+            .unwrap();
+        for (key, counts) in whistle_core::evaluation::contributions(&stored) {
+            expected
+                .entry((key.unit.to_string(), key.category.to_string()))
+                .or_default()
+                .add(&counts);
+        }
+    }
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let cells = store
+        .evaluation_cells(day("2000-01-01"), day("2100-01-01"))
+        .await
+        .unwrap();
+    let stored: std::collections::BTreeMap<(String, String), whistle_core::evaluation::Counts> =
+        cells
+            .into_iter()
+            .filter(|(_, _, c)| !c.is_zero())
+            .map(|(u, c, counts)| ((u.to_string(), c.to_string()), counts))
+            .collect();
+    expected.retain(|_, c| !c.is_zero());
+    assert_eq!(
+        stored, expected,
+        "seed {seed}: counters differ from the orders"
+    );
+    assert!(
+        expected
+            .values()
+            .any(|c| c.visits > 0 || c.invalid_visits > 0),
+        "seed {seed}: the walk visited nothing"
+    );
     let report = store.rebuild_projections().await.unwrap();
     assert!(report.differing.is_empty());
+    assert_eq!(
+        report.counter_cells_differing, 0,
+        "seed {seed}: the recount differs"
+    );
     assert!(
         report.events > report.orders * 2,
         "seed {seed}: the walk made too little progress"

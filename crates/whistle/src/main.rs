@@ -122,6 +122,17 @@ enum ReportCommand {
         #[arg(long, default_value = "departments")]
         table: String,
     },
+    /// 一张卷子: the three rates and the composite of every unit for a period, ranked within its
+    /// peer group (streets/townships, districts, city departments, district departments,
+    /// enterprises), with the change from the previous period and each unit's weakest categories.
+    Evaluation {
+        /// YYYY-MM; with a policy start day such as 19, the period ending in that month.
+        #[arg(long)]
+        period: String,
+        /// json or csv
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
 }
 
 /// A failure with its exit code: 2 for refused input, 1 for everything else.
@@ -262,6 +273,43 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Whistle(command) => whistle_cmd::whistle(&env, command).await,
         Command::WhistleList { street } => whistle_cmd::whistle_list(&env, &street).await,
         Command::Grid(command) => whistle_cmd::grid(&env, command).await,
+        Command::Report(ReportCommand::Evaluation { period, format }) => {
+            let store = env.open().await?;
+            let report = whistle_store::reports::evaluation(&*store, &period, chrono::Utc::now())
+                .await
+                .map_err(|e| store_failure(e, lang))?;
+            if report.empty {
+                eprintln!(
+                    "{}",
+                    match lang {
+                        whistle_core::error::Lang::Zh => format!(
+                            "提示 note: {} 至 {} 没有派单或回访数据",
+                            report.first_day, report.last_day
+                        ),
+                        whistle_core::error::Lang::En => format!(
+                            "note: no dispatch or return visit from {} to {}",
+                            report.first_day, report.last_day
+                        ),
+                    }
+                );
+            }
+            match format.as_str() {
+                "json" => out!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?
+                ),
+                "csv" => out!(
+                    "{}",
+                    whistle_store::reports::evaluation_csv(&report).trim_end()
+                ),
+                other => {
+                    return Err(Failure::Refused(format!(
+                        "unknown format {other:?}: json or csv"
+                    )))
+                }
+            }
+            Ok(())
+        }
         Command::Report(ReportCommand::DoubleAssessment {
             month,
             format,

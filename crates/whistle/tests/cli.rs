@@ -97,6 +97,42 @@ fn init_with_demo_data_fills_every_stage() {
         ws.ok(&["order", "list", "--limit", "1000"]).lines().count(),
         90
     );
+    // Orders written at the real clock (sub-millisecond times) replay to the stored projections.
+    assert!(
+        ws.ok(&["rebuild"]).contains("0 projections differed"),
+        "projection ≠ replay"
+    );
+    // The evaluation of this month from the counters: a header and ranked units; an empty
+    // period says so; a future or malformed period is refused.
+    let month = ws.ok(&["order", "list", "--limit", "1"]);
+    let day = month.split_whitespace().next().unwrap();
+    let period = format!("{}-{}", &day[0..4], &day[4..6]);
+    let csv = ws.ok(&[
+        "report",
+        "evaluation",
+        "--period",
+        &period,
+        "--format",
+        "csv",
+    ]);
+    assert!(
+        csv.starts_with("group,rank,unit,name,dispatched,visits"),
+        "{csv}"
+    );
+    assert!(csv.lines().any(|l| l.starts_with("streets,1,")), "{csv}");
+    let output = ws.run(&["report", "evaluation", "--period", "2019-01"]);
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("没有派单或回访数据"));
+    ws.refused(&["report", "evaluation", "--period", "2099-01"]);
+    ws.refused(&["report", "evaluation", "--period", "2026-13"]);
+    ws.refused(&[
+        "report",
+        "evaluation",
+        "--period",
+        &period,
+        "--format",
+        "pdf",
+    ]);
 }
 
 #[test]
