@@ -109,3 +109,94 @@ pub fn evaluation_csv(report: &EvaluationReport) -> String {
     }
     out
 }
+
+/// `whistle export orders --period P`: one row per order dispatched or return-visited in the
+/// period — its lead unit and peer group, district, category, Beijing days, the visit's answers
+/// and whether it was excluded — the raw rows an independent check recomputes the evaluation
+/// from. No personal data. Reads every order (an export, not a dashboard query).
+pub async fn orders_csv(store: &dyn Store, period: &str) -> Result<String, StoreError> {
+    use whistle_core::evaluation::PeerGroup;
+    use whistle_core::order::{Satisfaction, VisitResult};
+    let reference = store.reference();
+    let (from, before) = reference.policy.evaluation.period(period)?;
+    let within = |at: Option<Timestamp>| {
+        at.map(beijing_date)
+            .is_some_and(|day| day >= from && day < before)
+    };
+    let mut out = String::from(
+        "no,unit,unit_group,district,category,received_day,dispatch_day,visit_day,visit,contacted,contacted_in_time,resolved,satisfaction,excluded\n",
+    );
+    let mut page = crate::PageRequest {
+        after: None,
+        limit: crate::PAGE_LIMIT_MAX,
+    };
+    loop {
+        let listed = store
+            .list_orders(&crate::Scope::All, &crate::OrderFilter::default(), &page)
+            .await?;
+        for summary in &listed.items {
+            let Some(order) = store.order(&crate::OrderRef::Id(summary.id)).await? else {
+                continue;
+            };
+            let Some(lead) = order.lead() else {
+                continue;
+            };
+            if !within(order.dispatched_at) && !within(order.visited_at) {
+                continue;
+            }
+            let group = PeerGroup::of(lead, &reference.directory, &reference.city)
+                .and_then(|g| serde_json::to_value(g).ok())
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let district = reference
+                .directory
+                .district_of(lead)
+                .map(|d| d.code.to_string())
+                .unwrap_or_default();
+            let day = |at: Option<Timestamp>| at.map(|t| beijing_date(t).to_string());
+            let (visit, contacted, resolved, satisfaction) = match &order.visit {
+                None => ("", "", "", ""),
+                Some(VisitResult::Invalid { .. }) => ("invalid", "", "", ""),
+                Some(VisitResult::Valid {
+                    contacted,
+                    resolved,
+                    satisfaction,
+                }) => (
+                    "valid",
+                    if *contacted { "true" } else { "false" },
+                    if *resolved { "true" } else { "false" },
+                    match satisfaction {
+                        Satisfaction::Satisfied => "satisfied",
+                        Satisfaction::BasicallySatisfied => "basically_satisfied",
+                        Satisfaction::Dissatisfied => "dissatisfied",
+                    },
+                ),
+            };
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                order.no,
+                lead,
+                group,
+                district,
+                order.category,
+                beijing_date(order.received_at),
+                day(order.dispatched_at).unwrap_or_default(),
+                day(order.visited_at).unwrap_or_default(),
+                visit,
+                contacted,
+                order
+                    .contacted_in_time
+                    .map(|b| b.to_string())
+                    .unwrap_or_default(),
+                resolved,
+                satisfaction,
+                order.unreasonable.is_some()
+            ));
+        }
+        match listed.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    Ok(out)
+}

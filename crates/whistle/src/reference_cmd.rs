@@ -507,6 +507,8 @@ pub enum Kind {
     Divisions,
     /// 吹哨事项清单 (CSV `code,kind,title,territory,lead,assisting`).
     WhistleList,
+    /// Export only: one row per order dispatched or visited in `--period` (CSV, no personal data).
+    Orders,
 }
 
 #[derive(Args)]
@@ -538,6 +540,7 @@ pub async fn import(env: &Env, args: ImportArgs) -> Result<(), Failure> {
         Kind::Policy => FileKind::Policy,
         Kind::Divisions => FileKind::Divisions,
         Kind::WhistleList => FileKind::WhistleList,
+        Kind::Orders => return Err(refused("orders are not imported: use `whistle order new`")),
     };
     let mut parsed =
         import::parse(kind, &bytes, extension == "json").map_err(|e| store_failure(e, env.lang))?;
@@ -571,6 +574,12 @@ pub struct ExportArgs {
     /// Catalogue version (default: current).
     #[arg(long)]
     version: Option<u32>,
+    /// For orders: the period, YYYY-MM.
+    #[arg(long)]
+    period: Option<String>,
+    /// For orders: csv (the only format).
+    #[arg(long, default_value = "csv")]
+    format: String,
 }
 
 pub async fn export(env: &Env, args: ExportArgs) -> Result<(), Failure> {
@@ -608,6 +617,18 @@ pub async fn export(env: &Env, args: ExportArgs) -> Result<(), Failure> {
         Kind::Policy => toml::to_string_pretty(&reference.policy).map_err(anyhow::Error::from)?,
         Kind::WhistleList => {
             import::whistle_list_to_csv(reference.whistle_list.items()).map_err(fail)?
+        }
+        Kind::Orders => {
+            if args.format != "csv" {
+                return Err(refused(format!("unknown format {:?}: csv", args.format)));
+            }
+            let period = args
+                .period
+                .as_deref()
+                .ok_or_else(|| refused("export orders needs --period YYYY-MM"))?;
+            whistle_store::reports::orders_csv(&*store, period)
+                .await
+                .map_err(fail)?
         }
     };
     out!("{}", text.trim_end_matches('\n'));
