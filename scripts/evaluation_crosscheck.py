@@ -44,6 +44,9 @@ def main() -> int:
         "CREATE TABLE o AS SELECT * FROM read_csv(?, header = true, all_varchar = true)",
         [args.orders],
     )
+    # Empty fields read as NULL; the comparisons below want empty strings.
+    for (column,) in db.execute("SELECT column_name FROM (DESCRIBE o)").fetchall():
+        db.execute(f'UPDATE o SET "{column}" = COALESCE("{column}", \'\')')
     # Each order counts once for its dispatch day and once for its visit day, for its lead unit
     # and — rolled up — for the lead unit's district.
     db.execute(

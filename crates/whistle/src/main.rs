@@ -18,6 +18,7 @@ mod demo;
 mod order_cmd;
 mod reference_cmd;
 mod server_cmd;
+mod simulate;
 mod whistle_cmd;
 
 use clap::{Parser, Subcommand};
@@ -98,6 +99,22 @@ enum Command {
     /// Grid discovery (网格发现): file, dispatch, handle, verify.
     #[command(subcommand)]
     Grid(whistle_cmd::GridCmd),
+    /// Simulate days of the hotline through the real engine (deterministic by seed).
+    Simulate {
+        #[arg(long, default_value_t = 31)]
+        days: u32,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Requests per (weekday) day before the weekday and seasonal shape.
+        #[arg(long, default_value_t = 70_000)]
+        per_day: u32,
+        /// First day (Beijing), default: `days` days before today.
+        #[arg(long)]
+        start: Option<String>,
+        /// A SQLite file to simulate into (instead of --database-url).
+        #[arg(long)]
+        db: Option<std::path::PathBuf>,
+    },
     /// Reports: the monthly double assessment (吹哨报到 双考核).
     #[command(subcommand)]
     Report(ReportCommand),
@@ -271,6 +288,67 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Bench(command) => bench::run(&env, command).await,
         Command::Whistle(command) => whistle_cmd::whistle(&env, command).await,
+        Command::Simulate {
+            days,
+            seed,
+            per_day,
+            start,
+            db,
+        } => {
+            let env = match db {
+                Some(path) => Env {
+                    url: format!("sqlite://{}", path.display()),
+                    lang,
+                },
+                None => env,
+            };
+            let start = match start {
+                Some(text) => {
+                    chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+                        Failure::Refused(format!("invalid --start {text:?}: YYYY-MM-DD"))
+                    })?
+                }
+                None => {
+                    whistle_core::time::beijing_date(chrono::Utc::now())
+                        - chrono::Days::new(u64::from(days))
+                }
+            };
+            if days == 0 || per_day == 0 {
+                return Err(Failure::Refused(
+                    "--days and --per-day must be positive".into(),
+                ));
+            }
+            let store = whistle_store::open(&env.url, whistle_store::Migrate::Apply)
+                .await
+                .map_err(|e| store_failure(e, lang))?;
+            whistle_store::seed::install_defaults(
+                &*store,
+                &reference_cmd::admin_actor()?,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(|e| store_failure(e, lang))?;
+            let report = simulate::run(
+                &*store,
+                &simulate::Settings {
+                    days,
+                    seed,
+                    per_day,
+                    start,
+                },
+            )
+            .await?;
+            out!(
+                "simulated {days} days from {start} (seed {seed}): {} orders, {} commands ({} refused) in {:.1} s — {:.0} orders/s, {:.0} commands/s",
+                report.orders,
+                report.commands,
+                report.refused,
+                report.seconds,
+                report.orders as f64 / report.seconds.max(1e-9),
+                report.commands as f64 / report.seconds.max(1e-9)
+            );
+            Ok(())
+        }
         Command::WhistleList { street } => whistle_cmd::whistle_list(&env, &street).await,
         Command::Grid(command) => whistle_cmd::grid(&env, command).await,
         Command::Report(ReportCommand::Evaluation { period, format }) => {

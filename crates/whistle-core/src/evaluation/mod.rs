@@ -404,6 +404,10 @@ pub fn evaluate(
     let mut lines: Vec<UnitEvaluation> = totals
         .iter()
         .filter_map(|(unit, counts)| {
+            // A cell that netted to zero (a visit undone by a reopening) is no activity.
+            if counts.is_zero() {
+                return None;
+            }
             let group = PeerGroup::of(unit, directory, city)?;
             let rates = rates(counts, policy);
             let previous_composite = previous_totals(unit)

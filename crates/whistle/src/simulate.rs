@@ -1,0 +1,458 @@
+//! `whistle simulate`: days of Beijing's hotline through the real engine (every order a real
+//! intake and real commands, decided by the core, committed by the store), deterministic by seed.
+//!
+//! Calibration (DOMAIN §1, §6): a daily volume (default 70,000, the 2025 scale), weekday and
+//! seasonal shape (weekends lower, heating season and summer rain higher), ~58 % consultations of
+//! which most are answered at once, ~90 % by phone, categories weighted by the 2020 top-ten
+//! shares, territories weighted by their number of communities, and handling units of different
+//! quality (a fixed draw per unit from the seed) so that the rates and rankings spread. Lives:
+//! dispatch, accept, contact (in time with the unit's quality), occasional extensions, reply,
+//! return visit (valid or not; resolved and satisfied with the unit's quality), close; a share
+//! of dissatisfied orders is reopened and handled again, a small share ruled unreasonable.
+//!
+//! It streams one day at a time: memory holds one day's orders, not the period.
+
+use std::collections::HashMap;
+use std::time::Instant;
+use whistle_core::catalogue::Territory;
+use whistle_core::ids::{Actor, CategoryCode, OrderId, UnitCode};
+use whistle_core::order::{
+    Channel, Command, EventPayload, Intake, Location, ReplyOutcome, RequestType, Satisfaction,
+    Triage, VisitResult,
+};
+use whistle_core::time::Timestamp;
+use whistle_store::{Envelope, OrderRef, Request, Store};
+
+use crate::Failure;
+
+/// SplitMix64: small, fast, and the same numbers on every platform and version.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// Picks from cumulative weights.
+fn pick<'a, T>(rng: &mut Rng, items: &'a [(T, f64)], total: f64) -> &'a T {
+    let mut x = rng.unit() * total;
+    for (item, weight) in items {
+        if x < *weight {
+            return item;
+        }
+        x -= weight;
+    }
+    &items[items.len() - 1].0
+}
+
+/// The 2020 top-ten shares (DOMAIN §6), per top-level category of the shipped taxonomy; others
+/// share the rest.
+fn top_level_weight(code: &str) -> f64 {
+    match code {
+        "01" => 1.077,
+        "02" => 0.980,
+        "03" => 0.648,
+        "04" => 0.612,
+        "05" => 0.598,
+        "06" => 0.548,
+        "07" => 0.472,
+        "08" => 0.465,
+        "09" => 0.357,
+        "10" => 0.351,
+        _ => 0.35,
+    }
+}
+
+pub struct Settings {
+    pub days: u32,
+    pub seed: u64,
+    pub per_day: u32,
+    pub start: chrono::NaiveDate,
+}
+
+#[derive(Default)]
+pub struct Report {
+    pub orders: u64,
+    pub commands: u64,
+    pub refused: u64,
+    pub seconds: f64,
+}
+
+/// One order's remaining life: the commands to issue, each with who issues it.
+struct Life {
+    id: OrderId,
+    at: Timestamp,
+    lead: Option<UnitCode>,
+    steps: Vec<(bool, i64, Command)>,
+}
+
+fn quality(unit: &UnitCode, seed: u64) -> f64 {
+    let mut hash = seed;
+    for byte in unit.as_str().bytes() {
+        hash = hash.wrapping_mul(0x100_0000_01B3) ^ u64::from(byte);
+    }
+    let mut rng = Rng::new(hash);
+    0.62 + 0.36 * rng.unit()
+}
+
+pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failure> {
+    let reference = store.reference();
+    let started = Instant::now();
+    let mut rng = Rng::new(settings.seed);
+    // Territories weighted by their communities; leaves weighted by their top level's share.
+    // Sorted: the directory's iteration order is not stable between processes.
+    let mut streets: Vec<(UnitCode, f64)> = reference
+        .directory
+        .units()
+        .filter(|u| u.kind.is_street_level() && u.status == whistle_core::org::UnitStatus::Active)
+        .map(|u| {
+            let communities = reference
+                .directory
+                .children(&u.code)
+                .iter()
+                .filter(|c| {
+                    reference
+                        .directory
+                        .get(c)
+                        .is_some_and(|c| c.kind.is_community_level())
+                })
+                .count();
+            (u.code.clone(), communities.max(1) as f64)
+        })
+        .collect();
+    streets.sort_by(|a, b| a.0.cmp(&b.0));
+    let street_total: f64 = streets.iter().map(|(_, w)| w).sum();
+    let mut leaves_per_top: HashMap<String, usize> = HashMap::new();
+    for category in reference.taxonomy.iter() {
+        if reference.taxonomy.is_leaf(&category.code) {
+            let top = category
+                .code
+                .as_str()
+                .split('.')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            *leaves_per_top.entry(top).or_default() += 1;
+        }
+    }
+    let leaves: Vec<(CategoryCode, f64)> = reference
+        .taxonomy
+        .iter()
+        .filter(|c| reference.taxonomy.is_leaf(&c.code) && c.public)
+        .map(|c| {
+            let top = c.code.as_str().split('.').next().unwrap_or("");
+            let share =
+                top_level_weight(top) / leaves_per_top.get(top).copied().unwrap_or(1) as f64;
+            (c.code.clone(), share)
+        })
+        .collect();
+    let leaf_total: f64 = leaves.iter().map(|(_, w)| w).sum();
+    let center = Actor {
+        user: "sim-operator".into(),
+        unit: UnitCode::parse("11.center").map_err(|e| Failure::Failed(e.into()))?,
+    };
+    let mut report = Report::default();
+    for day_index in 0..settings.days {
+        let day = settings.start + chrono::Days::new(u64::from(day_index));
+        let weekday = chrono::Datelike::weekday(&day).num_days_from_monday();
+        let month = chrono::Datelike::month(&day);
+        let shape = match weekday {
+            5 => 0.82,
+            6 => 0.76,
+            _ => 1.04,
+        } * match month {
+            11 | 12 | 1 | 2 | 3 => 1.10,
+            7 | 8 => 1.15,
+            _ => 1.0,
+        };
+        let volume = (f64::from(settings.per_day) * shape).round() as u64;
+        let midnight = whistle_core::time::from_beijing(day.and_time(chrono::NaiveTime::MIN));
+        // Intakes of the day, in time order.
+        let mut arrivals: Vec<i64> = (0..volume)
+            .map(|_| 7 * 3600 + rng.below(16 * 3600) as i64)
+            .collect();
+        arrivals.sort_unstable();
+        let mut envelopes = Vec::with_capacity(arrivals.len());
+        let mut plans = Vec::with_capacity(arrivals.len());
+        for second in arrivals {
+            let at = midnight + chrono::Duration::seconds(second);
+            let street = pick(&mut rng, &streets, street_total).clone();
+            let category = pick(&mut rng, &leaves, leaf_total).clone();
+            let consult = rng.chance(0.58);
+            let answered = consult && rng.chance(0.7);
+            let request_type = if consult {
+                RequestType::Consult
+            } else {
+                [
+                    RequestType::Complaint,
+                    RequestType::Complaint,
+                    RequestType::Help,
+                    RequestType::Report,
+                    RequestType::Suggestion,
+                ][rng.below(5) as usize]
+            };
+            let channel = if rng.chance(0.9) {
+                Channel::Phone
+            } else {
+                [Channel::App, Channel::Web, Channel::Wechat, Channel::Weibo][rng.below(4) as usize]
+            };
+            let intake = Intake {
+                received_at: None,
+                channel,
+                request_type,
+                text: format!("模拟诉求 {}", category),
+                category,
+                urgency: None,
+                location: Location {
+                    territory: Territory {
+                        district: None,
+                        street: Some(street),
+                        community: None,
+                    },
+                    ..Location::default()
+                },
+                triage: if answered {
+                    Triage::AnswerNow {
+                        answer: "已依据政策知识库即时解答".into(),
+                    }
+                } else {
+                    Triage::Dispatch
+                },
+            };
+            envelopes.push(Envelope {
+                actor: center.clone(),
+                at,
+                request: Request::IntakeAndDispatch {
+                    intake: Box::new(intake),
+                    requester: None,
+                },
+            });
+            plans.push((at, answered));
+        }
+        let mut lives = Vec::new();
+        for (chunk, plan_chunk) in envelopes.chunks(2048).zip(plans.chunks(2048)) {
+            let results = store.execute(chunk.to_vec()).await;
+            report.commands += chunk.len() as u64;
+            for (result, (at, answered)) in results.into_iter().zip(plan_chunk) {
+                let Ok(outcome) = result else {
+                    report.refused += 1;
+                    continue;
+                };
+                report.orders += 1;
+                if *answered {
+                    continue;
+                }
+                let lead = outcome.events.iter().find_map(|e| match &e.payload {
+                    EventPayload::Dispatched(d) => Some(d.lead.clone()),
+                    _ => None,
+                });
+                let Some(lead) = lead else {
+                    continue;
+                };
+                let q = quality(&lead, settings.seed);
+                lives.push(Life {
+                    id: outcome.order_id,
+                    at: *at,
+                    steps: life(&mut rng, q),
+                    lead: Some(lead),
+                });
+            }
+        }
+        // The lives, one wave per step across the day's orders.
+        loop {
+            let mut wave = Vec::new();
+            let mut owners = Vec::new();
+            for (index, life) in lives.iter_mut().enumerate() {
+                if life.steps.is_empty() {
+                    continue;
+                }
+                let (by_lead, minutes, command) = life.steps.remove(0);
+                life.at += chrono::Duration::minutes(minutes);
+                let actor = match (&life.lead, by_lead) {
+                    (Some(unit), true) => Actor {
+                        user: "sim-handler".into(),
+                        unit: unit.clone(),
+                    },
+                    _ => center.clone(),
+                };
+                wave.push(Envelope {
+                    actor,
+                    at: life.at,
+                    request: Request::Command {
+                        order: OrderRef::Id(life.id),
+                        expected_version: None,
+                        command,
+                    },
+                });
+                owners.push(index);
+            }
+            if wave.is_empty() {
+                break;
+            }
+            for (chunk, owner_chunk) in wave.chunks(2048).zip(owners.chunks(2048)) {
+                let results = store.execute(chunk.to_vec()).await;
+                report.commands += chunk.len() as u64;
+                for (result, owner) in results.into_iter().zip(owner_chunk) {
+                    if result.is_err() {
+                        // A refused step ends that life (e.g. a reopen the rules do not allow).
+                        report.refused += 1;
+                        lives[*owner].steps.clear();
+                    }
+                }
+            }
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The commands after dispatch for a unit of quality `q`: (issued by the lead, minutes after
+/// the previous step, command).
+fn life(rng: &mut Rng, q: f64) -> Vec<(bool, i64, Command)> {
+    let mut steps = vec![(true, 20 + rng.below(240) as i64, Command::Accept)];
+    let in_time = rng.chance(q);
+    steps.push((
+        true,
+        if in_time {
+            10 + rng.below(60) as i64
+        } else {
+            24 * 60 + rng.below(48 * 60) as i64
+        },
+        Command::Contact {
+            note: "已电话联系诉求人".into(),
+        },
+    ));
+    if rng.chance(0.03) {
+        steps.push((
+            true,
+            60,
+            Command::RequestExtension {
+                extra: whistle_core::calendar::TimeLimit::WorkingDays(5),
+                reason: "需多部门协调".into(),
+            },
+        ));
+        steps.push((
+            false,
+            60,
+            Command::DecideExtension {
+                approved: rng.chance(0.7),
+                note: String::new(),
+            },
+        ));
+    }
+    let resolved = rng.chance(q);
+    steps.push((
+        true,
+        4 * 60 + rng.below(5 * 24 * 60) as i64,
+        Command::Reply {
+            outcome: if resolved {
+                ReplyOutcome::Resolved
+            } else {
+                ReplyOutcome::PartlyResolved
+            },
+            actions: "已现场核实并处理".into(),
+        },
+    ));
+    let valid = rng.chance(0.92);
+    let x = rng.unit();
+    let satisfaction = if x < q * 0.85 {
+        Satisfaction::Satisfied
+    } else if x < q * 0.85 + (1.0 - q * 0.85) * 0.45 {
+        Satisfaction::BasicallySatisfied
+    } else {
+        Satisfaction::Dissatisfied
+    };
+    steps.push((
+        false,
+        12 * 60 + rng.below(24 * 60) as i64,
+        Command::ReturnVisit {
+            result: if valid {
+                VisitResult::Valid {
+                    contacted: rng.chance(0.5 + q / 2.0),
+                    resolved: resolved && rng.chance(0.95),
+                    satisfaction,
+                }
+            } else {
+                VisitResult::Invalid {
+                    reason: "无人接听".into(),
+                }
+            },
+        },
+    ));
+    if valid && rng.chance(0.01) {
+        steps.push((
+            false,
+            60,
+            Command::RuleUnreasonable {
+                reason: "诉求超出政策规定".into(),
+            },
+        ));
+    }
+    steps.push((
+        false,
+        30,
+        Command::Close {
+            note: String::new(),
+        },
+    ));
+    if valid && satisfaction == Satisfaction::Dissatisfied && rng.chance(0.2) {
+        steps.push((
+            false,
+            24 * 60,
+            Command::Reopen {
+                reason: "诉求人对办理结果不满意".into(),
+            },
+        ));
+        steps.push((true, 60, Command::Accept));
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generator_is_deterministic_and_uniform_enough() {
+        let mut a = Rng::new(7);
+        let mut b = Rng::new(7);
+        let xs: Vec<u64> = (0..100).map(|_| a.next()).collect();
+        let ys: Vec<u64> = (0..100).map(|_| b.next()).collect();
+        assert_eq!(xs, ys);
+        let mut r = Rng::new(1);
+        let mean = (0..100_000).map(|_| r.unit()).sum::<f64>() / 100_000.0;
+        assert!((mean - 0.5).abs() < 0.01, "{mean}");
+        assert_ne!(Rng::new(8).next(), Rng::new(7).next());
+    }
+
+    #[test]
+    fn units_differ_in_quality_but_each_keeps_its_own() {
+        let a = UnitCode::parse("110105010").unwrap();
+        let b = UnitCode::parse("110105011").unwrap();
+        assert_eq!(quality(&a, 7), quality(&a, 7));
+        assert_ne!(quality(&a, 7), quality(&b, 7));
+        assert!((0.62..=0.98).contains(&quality(&a, 7)));
+    }
+}
