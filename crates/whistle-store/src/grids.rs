@@ -51,7 +51,11 @@ pub(crate) fn plan(
         CommandError::Store(format!("invariant violated: {e}"))
     };
     match request {
-        GridRequest::File(report) => {
+        GridRequest::File(mut report) => {
+            // The same millisecond precision for the reported time, so "found now" is never later
+            // than the (truncated) filing time.
+            report.found_at =
+                whistle_core::time::from_millis(whistle_core::time::to_millis(report.found_at));
             let sequence = counter_last + 1;
             let no = format!("G{}-{sequence:06}", beijing_date(at).format("%Y%m%d"));
             let event = grid::file(&report, &actor, at, reference)?;

@@ -31,7 +31,9 @@ pub struct Acting {
 impl Acting {
     fn resolve(&self, lang: Lang) -> Result<(Actor, Timestamp), Failure> {
         let actor = parse_actor(&self.actor).map_err(d(lang))?;
-        let now = chrono::Utc::now();
+        // Events keep milliseconds; so does every time this command derives from "now".
+        let now =
+            whistle_core::time::from_millis(whistle_core::time::to_millis(chrono::Utc::now()));
         let at = match &self.at {
             None => now,
             Some(text) => {
