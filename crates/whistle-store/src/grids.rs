@@ -148,8 +148,8 @@ pub(crate) fn millis(at: Option<Timestamp>) -> Option<i64> {
 pub(crate) fn counts_sql(condition: &str, from: i64, before: i64) -> String {
     format!(
         "SELECT g.street, \
-         SUM(CASE WHEN g.filed_at >= {from} AND g.filed_at < {before} THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN g.verified_at >= {from} AND g.verified_at < {before} THEN 1 ELSE 0 END) \
+         CAST(SUM(CASE WHEN g.filed_at >= {from} AND g.filed_at < {before} THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN g.verified_at >= {from} AND g.verified_at < {before} THEN 1 ELSE 0 END) AS BIGINT) \
          FROM grid_cases g WHERE ({condition}) AND ((g.filed_at >= {from} AND g.filed_at < {before}) \
          OR (g.verified_at >= {from} AND g.verified_at < {before})) GROUP BY g.street ORDER BY g.street"
     )

@@ -1472,13 +1472,12 @@ impl Store for PgStore {
         from: chrono::NaiveDate,
         before: chrono::NaiveDate,
     ) -> Result<Vec<EvaluationCell>, StoreError> {
-        let query = sql::PERIOD_EVAL_COUNTERS
-            .replace("SUM(", "(SUM(")
-            .replace("),", ")::BIGINT),")
-            .replace(") FROM", ")::BIGINT) FROM");
         let client = self.client().await?;
         let rows = client
-            .query(query.as_str(), &[&from.to_string(), &before.to_string()])
+            .query(
+                sql::PERIOD_EVAL_COUNTERS,
+                &[&from.to_string(), &before.to_string()],
+            )
             .await
             .map_err(pg)?;
         rows.iter()
@@ -1634,9 +1633,7 @@ impl Store for PgStore {
     ) -> Result<Vec<whistle_core::whistle::GridCounts>, StoreError> {
         let mut params = Vec::new();
         let condition = crate::grids::scope_sql(scope, &mut params, |n| format!("${n}"));
-        let sql = crate::grids::counts_sql(&condition, to_millis(from), to_millis(before))
-            .replace("SUM(", "COALESCE(SUM(")
-            .replace(" END)", " END), 0)::BIGINT");
+        let sql = crate::grids::counts_sql(&condition, to_millis(from), to_millis(before));
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let client = self.client().await?;

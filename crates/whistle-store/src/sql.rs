@@ -228,9 +228,11 @@ pub(crate) const UPSERT_EVAL_COUNTERS_UNNEST: &str = "INSERT INTO eval_counters 
 pub(crate) const ALL_EVAL_COUNTERS: &str = "SELECT day, unit, category, dispatched, visits, invalid_visits, responded, resolved, satisfied, basically_satisfied, dissatisfied, excluded FROM eval_counters WHERE dispatched <> 0 OR visits <> 0 OR invalid_visits <> 0 OR responded <> 0 OR resolved <> 0 OR satisfied <> 0 OR basically_satisfied <> 0 OR dissatisfied <> 0 OR excluded <> 0 ORDER BY day, unit, category";
 
 /// The counters of a period summed per (unit, category): O(cells of the period), never orders.
+/// The casts keep PostgreSQL's sums `BIGINT` (not `NUMERIC`); SQLite takes them as they are.
 pub(crate) const PERIOD_EVAL_COUNTERS: &str = "SELECT unit, category, \
-    SUM(dispatched), SUM(visits), SUM(invalid_visits), SUM(responded), SUM(resolved), SUM(satisfied), \
-    SUM(basically_satisfied), SUM(dissatisfied), SUM(excluded) \
+    CAST(SUM(dispatched) AS BIGINT), CAST(SUM(visits) AS BIGINT), CAST(SUM(invalid_visits) AS BIGINT), \
+    CAST(SUM(responded) AS BIGINT), CAST(SUM(resolved) AS BIGINT), CAST(SUM(satisfied) AS BIGINT), \
+    CAST(SUM(basically_satisfied) AS BIGINT), CAST(SUM(dissatisfied) AS BIGINT), CAST(SUM(excluded) AS BIGINT) \
     FROM eval_counters WHERE day >= $1 AND day < $2 GROUP BY unit, category ORDER BY unit, category";
 
 pub(crate) fn evaluation_cell(

@@ -342,8 +342,14 @@ pub(crate) fn parse_actor(text: &str) -> Result<Actor, DomainError> {
 }
 
 pub(crate) fn command_time(common: &Common, lang: Lang) -> Result<Timestamp, Failure> {
-    let now = chrono::Utc::now();
-    match &common.at {
+    time_or_now(common.at.as_deref(), lang)
+}
+
+/// A command's time from `--at` (Beijing "YYYY-MM-DD HH:MM", never in the future), or now — at
+/// the millisecond precision events keep.
+pub(crate) fn time_or_now(at: Option<&str>, lang: Lang) -> Result<Timestamp, Failure> {
+    let now = whistle_core::time::from_millis(whistle_core::time::to_millis(chrono::Utc::now()));
+    match at {
         None => Ok(now),
         Some(text) => {
             let at = parse_beijing(text).map_err(d(lang))?;

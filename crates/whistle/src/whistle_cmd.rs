@@ -12,7 +12,7 @@ use whistle_store::grids::{GridEnvelope, GridRequest};
 use whistle_store::whistles::{WhistleEnvelope, WhistleRequest};
 use whistle_store::Scope;
 
-use crate::order_cmd::{d, parse_actor};
+use crate::order_cmd::{d, parse_actor, time_or_now};
 use crate::{command_failure, store_failure, Env, Failure};
 
 #[derive(Args, Clone)]
@@ -31,20 +31,7 @@ pub struct Acting {
 impl Acting {
     fn resolve(&self, lang: Lang) -> Result<(Actor, Timestamp), Failure> {
         let actor = parse_actor(&self.actor).map_err(d(lang))?;
-        // Events keep milliseconds; so does every time this command derives from "now".
-        let now =
-            whistle_core::time::from_millis(whistle_core::time::to_millis(chrono::Utc::now()));
-        let at = match &self.at {
-            None => now,
-            Some(text) => {
-                let at = parse_beijing(text).map_err(d(lang))?;
-                if at > now {
-                    return Err(d(lang)(DomainError::TimeInFuture));
-                }
-                at
-            }
-        };
-        Ok((actor, at))
+        Ok((actor, time_or_now(self.at.as_deref(), lang)?))
     }
 }
 
@@ -153,21 +140,15 @@ pub enum GridCmd {
 }
 
 /// `{"command": NAME, …fields}` parsed as the engine's command type.
-fn command_from<T: serde::de::DeserializeOwned>(
-    name: &str,
-    fields: &str,
-    lang: Lang,
-) -> Result<T, Failure> {
+fn command_from<T: serde::de::DeserializeOwned>(name: &str, fields: &str) -> Result<T, Failure> {
     let mut value: serde_json::Value = serde_json::from_str(fields)
         .map_err(|e| Failure::Refused(format!("--fields is not JSON: {e}")))?;
     let object = value
         .as_object_mut()
         .ok_or_else(|| Failure::Refused("--fields must be a JSON object".into()))?;
     object.insert("command".into(), serde_json::Value::String(name.into()));
-    serde_json::from_value(value).map_err(|e| {
-        let _ = lang;
-        Failure::Refused(format!("[invalid_command] {name}: {e}"))
-    })
+    serde_json::from_value(value)
+        .map_err(|e| Failure::Refused(format!("[invalid_command] {name}: {e}")))
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
@@ -257,7 +238,7 @@ pub async fn whistle(env: &Env, command: WhistleCmd) -> Result<(), Failure> {
             acting,
         } => {
             let (actor, at) = acting.resolve(lang)?;
-            let command: WhistleCommand = command_from(&command, &fields, lang)?;
+            let command: WhistleCommand = command_from(&command, &fields)?;
             let outcome = store
                 .execute_whistle(WhistleEnvelope {
                     actor,
@@ -385,7 +366,7 @@ pub async fn grid(env: &Env, command: GridCmd) -> Result<(), Failure> {
             acting,
         } => {
             let (actor, at) = acting.resolve(lang)?;
-            let command: GridCommand = command_from(&command, &fields, lang)?;
+            let command: GridCommand = command_from(&command, &fields)?;
             let case = store
                 .execute_grid(GridEnvelope {
                     actor,
