@@ -6,6 +6,7 @@
 //! [`order::decide`] followed by [`order::apply`]. This is what lets the store replay events and
 //! the simulator drive millions of commands deterministically.
 
+pub mod analysis;
 pub mod calendar;
 pub mod catalogue;
 pub mod error;

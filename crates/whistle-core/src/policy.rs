@@ -53,6 +53,8 @@ pub struct Policy {
     pub rating_objection_window: TimeLimit,
     /// The exam paper's weights, factor and period (DOMAIN §5).
     pub evaluation: crate::evaluation::EvaluationPolicy,
+    /// Hotspots, governance-class streets, topic candidates, repeats (DOMAIN §6).
+    pub analysis: crate::analysis::AnalysisPolicy,
 }
 
 impl Default for Policy {
@@ -103,6 +105,7 @@ impl Default for Policy {
             .collect(),
             rating_objection_window: TimeLimit::WorkingDays(3),
             evaluation: crate::evaluation::EvaluationPolicy::default(),
+            analysis: crate::analysis::AnalysisPolicy::default(),
         }
     }
 }
@@ -111,6 +114,7 @@ impl Policy {
     /// Checks that every class has limits and every override changes something.
     pub fn validate(&self) -> Result<(), DomainError> {
         self.evaluation.validate()?;
+        self.analysis.validate()?;
         for class in [
             LimitClass::Emergency,
             LimitClass::Utility,

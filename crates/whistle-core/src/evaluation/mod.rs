@@ -107,6 +107,19 @@ impl EvaluationPolicy {
         Ok((from.ok_or_else(bad)?, before.ok_or_else(bad)?))
     }
 
+    /// The name (`YYYY-MM`) of the period a Beijing day belongs to: its calendar month, or with
+    /// a start day such as the 19th, the month in which the period ends (19 Sep – 18 Oct is
+    /// `YYYY-10`).
+    pub fn period_of(&self, day: NaiveDate) -> String {
+        let month = if self.period_start_day > 1 && day.day() >= self.period_start_day {
+            day.checked_add_months(chrono::Months::new(1))
+                .unwrap_or(day)
+        } else {
+            day
+        };
+        format!("{:04}-{:02}", month.year(), month.month())
+    }
+
     /// The period before `name`.
     pub fn previous(name: &str) -> Option<String> {
         let (year, month) = name.split_once('-')?;

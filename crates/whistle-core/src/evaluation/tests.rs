@@ -76,6 +76,23 @@ fn periods_calendar_months_and_the_19th_to_the_18th() {
         nineteenth.period("2026-01").unwrap(),
         (date("2025-12-19"), date("2026-01-19"))
     );
+    assert_eq!(nineteenth.period_of(date("2026-10-18")), "2026-10");
+    assert_eq!(nineteenth.period_of(date("2026-10-19")), "2026-11");
+    assert_eq!(nineteenth.period_of(date("2026-12-31")), "2027-01");
+    assert_eq!(monthly.period_of(date("2026-12-31")), "2026-12");
+    // Every day of two years lies in the period it is named to, for every start day.
+    for start in 1..=28 {
+        let policy = EvaluationPolicy {
+            period_start_day: start,
+            ..EvaluationPolicy::default()
+        };
+        let mut day = date("2025-01-01");
+        while day < date("2027-01-01") {
+            let (from, before) = policy.period(&policy.period_of(day)).unwrap();
+            assert!(from <= day && day < before, "{start} {day}");
+            day = day.succ_opt().unwrap();
+        }
+    }
     for bad in ["2026-13", "2026-1", "26-10", "2026/10", "", "2026-00"] {
         assert!(monthly.period(bad).is_err(), "{bad}");
     }
