@@ -3,7 +3,10 @@
 //! projections in one transaction, group-committing concurrent commands, and both pass one
 //! conformance suite (`tests/conformance.rs`).
 
+pub mod analysis;
 pub mod baseline;
+pub mod bulletins;
+pub mod document;
 mod events;
 pub mod grids;
 pub mod import;
@@ -29,7 +32,7 @@ use whistle_core::reference::Reference;
 use whistle_core::time::Timestamp;
 
 /// The schema version this binary knows. A database at another version is refused.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -186,6 +189,63 @@ pub trait Store: Send + Sync {
         from: chrono::NaiveDate,
         before: chrono::NaiveDate,
     ) -> Result<Vec<EvaluationCell>, StoreError>;
+
+    /// The counters of the evaluation period `period` (`YYYY-MM`, the days [from, before) under
+    /// `start_day`) summed per (unit, category): read from the period counters — O(units ×
+    /// categories) — when they are kept under `start_day`, otherwise summed from the day counters.
+    async fn period_cells(
+        &self,
+        period: &str,
+        start_day: u32,
+        from: chrono::NaiveDate,
+        before: chrono::NaiveDate,
+    ) -> Result<Vec<EvaluationCell>, StoreError>;
+
+    /// Intake volumes with keys in [from, before): days (`YYYY-MM-DD`) when `days`, else
+    /// calendar months (`YYYY-MM`). O(cells of the range), never orders.
+    async fn intake_volumes(
+        &self,
+        days: bool,
+        from: &str,
+        before: &str,
+    ) -> Result<Vec<IntakeVolume>, StoreError>;
+
+    /// Orders received in [from, before) per request type, channel and urgency (reads the
+    /// range's orders through the received-time index).
+    async fn intake_mix(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<IntakeMix>, StoreError>;
+
+    /// Emergency orders received in [from, before), in time order, at most `limit`.
+    async fn emergencies(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<EmergencyRow>, StoreError>;
+
+    /// Overdue notices (督办: a deadline passed) recorded in [from, before), per lead unit.
+    async fn overdue_notices(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<(Option<String>, i64)>, StoreError>;
+
+    /// The orders received in [from, before), in time order, as repeat detection needs them
+    /// (reads the range's orders: an analysis, not a dashboard query).
+    async fn order_keys(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<OrderKey>, StoreError>;
+
+    /// A stored setting (JSON text) by key, e.g. the chosen topics of the month.
+    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Stores a setting (JSON text), replacing the previous value, in one transaction.
+    async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError>;
 
     /// Whistle events after a feed position, in position order, each with its whistle's current
     /// projection (for the live feed: the caller filters by jurisdiction). At most `limit`.

@@ -60,6 +60,26 @@ pub(crate) struct Plan {
     pub texts: Vec<(OrderId, String)>,
     /// Changes to the evaluation counters (一张卷子), summed per cell, in the same transaction.
     pub counter_deltas: Vec<(CellKey, Counts)>,
+    /// Changes to the intake volumes (受理量) per (day, territory, category).
+    pub intake_deltas: Vec<(IntakeKey, i64)>,
+}
+
+/// An order's intake cell: its Beijing day of receipt, its territory (street, else district,
+/// else the city) and its category, as it stands.
+pub type IntakeKey = (NaiveDate, String, String);
+
+pub fn intake_key(order: &Order) -> IntakeKey {
+    let territory = &order.location.territory;
+    (
+        whistle_core::time::beijing_date(order.received_at),
+        territory
+            .street
+            .as_ref()
+            .or(territory.district.as_ref())
+            .map(|u| u.as_str().to_string())
+            .unwrap_or_else(|| crate::refdata::CITY.to_string()),
+        order.category.as_str().to_string(),
+    )
 }
 
 impl Plan {
@@ -76,6 +96,7 @@ impl Plan {
             idempotency: Vec::new(),
             texts: Vec::new(),
             counter_deltas: Vec::new(),
+            intake_deltas: Vec::new(),
         }
     }
 
@@ -85,6 +106,7 @@ impl Plan {
         let counter_deltas = whistle_core::evaluation::delta(None, &order);
         Plan {
             counter_deltas,
+            intake_deltas: vec![(intake_key(&order), 1)],
             ..Plan::rewrite(order, due_soon_minutes)
         }
     }
@@ -146,6 +168,11 @@ pub(crate) fn plan(
         .orders
         .iter()
         .map(|(id, order)| (*id, contributions(order)))
+        .collect();
+    let intake_before: HashMap<OrderId, IntakeKey> = loaded
+        .orders
+        .iter()
+        .map(|(id, order)| (*id, intake_key(order)))
         .collect();
     let mut events = Vec::new();
     let mut touched: Vec<OrderId> = Vec::new();
@@ -344,6 +371,14 @@ pub(crate) fn plan(
         }
     }
     let counter_deltas = deltas.into_iter().filter(|(_, c)| !c.is_zero()).collect();
+    let mut intake: BTreeMap<IntakeKey, i64> = BTreeMap::new();
+    for id in &touched {
+        *intake.entry(intake_key(&loaded.orders[id])).or_default() += 1;
+        if let Some(key) = intake_before.get(id) {
+            *intake.entry(key.clone()).or_default() -= 1;
+        }
+    }
+    let intake_deltas = intake.into_iter().filter(|(_, n)| *n != 0).collect();
     let orders = touched
         .into_iter()
         .map(|id| (loaded.orders[&id].clone(), new_orders.contains(&id)))
@@ -363,6 +398,7 @@ pub(crate) fn plan(
         idempotency: new_keys,
         texts,
         counter_deltas,
+        intake_deltas,
     }
 }
 

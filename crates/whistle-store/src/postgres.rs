@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "evaluation",
         include_str!("../migrations/postgres/0005_evaluation.sql"),
     ),
+    (
+        6,
+        "period_counters",
+        include_str!("../migrations/postgres/0006_period_counters.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 2048;
 /// The advisory lock that serialises migrations and reference imports across servers.
@@ -104,6 +109,15 @@ impl PgStore {
         })?;
         migrate(&mut client, mode).await?;
         let raw = load_reference(&**client).await?;
+        {
+            let tx = client.transaction().await.map_err(pg)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&REFERENCE_LOCK])
+                .await
+                .map_err(pg)?;
+            let start_day = load_reference(&*tx).await?.policy_start_day();
+            follow_period_start_day(&*tx, start_day).await?;
+            tx.commit().await.map_err(pg)?;
+        }
         drop(client);
         let reference = Arc::new(RwLock::new(Arc::new(raw.build()?)));
         let writer_client = connect_writer(&config).await?;
@@ -145,6 +159,7 @@ impl PgStore {
         let raw = load_reference(&*tx).await?;
         let (writes, built, report) = prepare(&raw)?;
         write_import(&*tx, &writes, actor, at).await?;
+        follow_period_start_day(&*tx, built.policy.evaluation.period_start_day).await?;
         tx.commit().await.map_err(pg)?;
         match self.reference.write() {
             Ok(mut guard) => *guard = Arc::new(built),
@@ -325,6 +340,23 @@ async fn execute_batch(
 }
 
 async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError> {
+    if !plan.intake_deltas.is_empty() {
+        let [days, months] = sql::intake_deltas(&plan.intake_deltas);
+        for (table, (keys, counts)) in [
+            (sql::CounterTable::IntakeDay, days),
+            (sql::CounterTable::IntakeMonth, months),
+        ] {
+            let key: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+            let territory: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+            let category: Vec<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+            tx.execute(
+                &table.intake_upsert(true),
+                &[&key, &territory, &category, &counts],
+            )
+            .await
+            .map_err(pg)?;
+        }
+    }
     if !plan.events.is_empty() {
         let mut cols: EventColumns = Default::default();
         for e in &plan.events {
@@ -529,6 +561,15 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
         .map_err(pg)?;
     }
     if !plan.counter_deltas.is_empty() {
+        // FOR SHARE: a change of start day (which locks the row for update and recounts) waits
+        // for this batch, and this batch for it, so no delta lands under the wrong periods.
+        let start_day: Option<String> = tx
+            .query_opt(&format!("{} FOR SHARE", sql::PERIOD_START_DAY), &[])
+            .await
+            .map_err(pg)?
+            .map(|r| r.get(0));
+        let start_day = start_day.and_then(|v| v.parse().ok()).unwrap_or(1);
+        upsert_periods(tx, &sql::period_deltas(&plan.counter_deltas, start_day)).await?;
         let days: Vec<String> = plan
             .counter_deltas
             .iter()
@@ -553,7 +594,7 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
             })
             .collect();
         tx.execute(
-            crate::sql::UPSERT_EVAL_COUNTERS_UNNEST,
+            &sql::CounterTable::Day.upsert(true),
             &[
                 &days,
                 &units,
@@ -1136,11 +1177,78 @@ async fn summaries(
     Ok(crate::finish_page(items, limit, due))
 }
 
-async fn counter_cells(client: &impl GenericClient) -> Result<Vec<(String, [i64; 9])>, StoreError> {
-    let rows = client
-        .query(crate::sql::ALL_EVAL_COUNTERS, &[])
+/// Adds period-cell deltas (unique keys) in one statement.
+async fn upsert_periods(
+    tx: &impl GenericClient,
+    cells: &[sql::PeriodCell],
+) -> Result<(), StoreError> {
+    if cells.is_empty() {
+        return Ok(());
+    }
+    let periods: Vec<&str> = cells.iter().map(|c| c.0.as_str()).collect();
+    let units: Vec<&str> = cells.iter().map(|c| c.1.as_str()).collect();
+    let categories: Vec<&str> = cells.iter().map(|c| c.2.as_str()).collect();
+    let columns: Vec<Vec<i64>> = (0..9)
+        .map(|i| cells.iter().map(|c| c.3[i]).collect())
+        .collect();
+    tx.execute(
+        &sql::CounterTable::Period.upsert(true),
+        &[
+            &periods,
+            &units,
+            &categories,
+            &columns[0],
+            &columns[1],
+            &columns[2],
+            &columns[3],
+            &columns[4],
+            &columns[5],
+            &columns[6],
+            &columns[7],
+            &columns[8],
+        ],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
+}
+
+/// Recounts the period counters from the day counters when the policy's period start day is not
+/// the one they are kept under, inside the caller's transaction (which holds the reference lock).
+async fn follow_period_start_day(
+    tx: &impl GenericClient,
+    start_day: u32,
+) -> Result<(), StoreError> {
+    let kept: Option<String> = tx
+        .query_opt(&format!("{} FOR UPDATE", sql::PERIOD_START_DAY), &[])
+        .await
+        .map_err(pg)?
+        .map(|r| r.get(0));
+    if kept.and_then(|v| v.parse().ok()) == Some(start_day) {
+        return Ok(());
+    }
+    let days = counter_cells(tx, sql::CounterTable::Day).await?;
+    tx.execute("DELETE FROM eval_period_counters", &[])
         .await
         .map_err(pg)?;
+    let cells = sql::recount_periods(&days, start_day)?;
+    for chunk in cells.chunks(10_000) {
+        upsert_periods(tx, chunk).await?;
+    }
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES ('eval_period_start_day', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[&start_day.to_string()],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
+}
+
+async fn counter_cells(
+    client: &impl GenericClient,
+    table: sql::CounterTable,
+) -> Result<Vec<(String, [i64; 9])>, StoreError> {
+    let rows = client.query(&table.all(), &[]).await.map_err(pg)?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -1467,6 +1575,179 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn order_keys(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<OrderKey>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &sql::order_keys("(o.state::json -> 'location' ->> 'address')"),
+                &[&to_millis(from), &to_millis(before)],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows
+            .iter()
+            .map(|r| OrderKey {
+                no: r.get(0),
+                received_at: from_millis(r.get(1)),
+                category: r.get(2),
+                territory: r.get(3),
+                place: r.get(4),
+                phone: r.get(5),
+            })
+            .collect())
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt(sql::GET_SETTING, &[&key])
+            .await
+            .map_err(pg)?
+            .map(|r| r.get(0)))
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(sql::PUT_SETTING, &[&key, &value])
+            .await
+            .map_err(pg)?;
+        Ok(())
+    }
+
+    async fn intake_volumes(
+        &self,
+        days: bool,
+        from: &str,
+        before: &str,
+    ) -> Result<Vec<IntakeVolume>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(&sql::intake_range(days), &[&from, &before])
+            .await
+            .map_err(pg)?;
+        Ok(rows
+            .iter()
+            .map(|r| IntakeVolume {
+                key: r.get(0),
+                territory: r.get(1),
+                category: r.get(2),
+                count: r.get(3),
+            })
+            .collect())
+    }
+
+    async fn intake_mix(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<IntakeMix>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(sql::INTAKE_MIX, &[&to_millis(from), &to_millis(before)])
+            .await
+            .map_err(pg)?;
+        Ok(rows
+            .iter()
+            .map(|r| IntakeMix {
+                request_type: r.get(0),
+                channel: r.get(1),
+                urgency: r.get(2),
+                count: r.get(3),
+            })
+            .collect())
+    }
+
+    async fn emergencies(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<EmergencyRow>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                sql::EMERGENCIES,
+                &[&to_millis(from), &to_millis(before), &i64::from(limit)],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows
+            .iter()
+            .map(|r| EmergencyRow {
+                no: r.get(0),
+                category: r.get(1),
+                district: r.get(2),
+                street: r.get(3),
+                lead_unit: r.get(4),
+                stage: r.get(5),
+                received_at: from_millis(r.get(6)),
+            })
+            .collect())
+    }
+
+    async fn overdue_notices(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                sql::OVERDUE_NOTICES,
+                &[&to_millis(from), &to_millis(before)],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn period_cells(
+        &self,
+        period: &str,
+        start_day: u32,
+        from: chrono::NaiveDate,
+        before: chrono::NaiveDate,
+    ) -> Result<Vec<EvaluationCell>, StoreError> {
+        let mut client = self.client().await?;
+        // One snapshot: the start day and the cells it keeps.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg)?;
+        let kept: Option<String> = tx
+            .query_opt(sql::PERIOD_START_DAY, &[])
+            .await
+            .map_err(pg)?
+            .map(|r| r.get(0));
+        let rows = if kept.and_then(|v| v.parse().ok()) == Some(start_day) {
+            tx.query(sql::ONE_PERIOD_EVAL_COUNTERS, &[&period])
+                .await
+                .map_err(pg)?
+        } else {
+            tx.query(
+                sql::PERIOD_EVAL_COUNTERS,
+                &[&from.to_string(), &before.to_string()],
+            )
+            .await
+            .map_err(pg)?
+        };
+        tx.commit().await.map_err(pg)?;
+        rows.iter()
+            .map(|r| {
+                let values: [i64; 9] = std::array::from_fn(|i| r.get(2 + i));
+                sql::evaluation_cell(r.get(0), r.get(1), values)
+            })
+            .collect()
+    }
+
     async fn evaluation_cells(
         &self,
         from: chrono::NaiveDate,
@@ -1756,10 +2037,21 @@ impl Store for PgStore {
             .await
             .map_err(pg)?;
         let mut report = RebuildReport::default();
-        let counters_before = counter_cells(&*tx).await?;
-        tx.execute("DELETE FROM eval_counters", &[])
-            .await
-            .map_err(pg)?;
+        let counters_before = counter_cells(&*tx, sql::CounterTable::Day).await?;
+        let tables = [
+            sql::CounterTable::Period,
+            sql::CounterTable::IntakeDay,
+            sql::CounterTable::IntakeMonth,
+        ];
+        let mut others_before = Vec::new();
+        for table in tables {
+            others_before.push(counter_cells(&*tx, table).await?);
+        }
+        tx.batch_execute(
+            "DELETE FROM eval_counters; DELETE FROM eval_period_counters; DELETE FROM intake_days; DELETE FROM intake_months",
+        )
+        .await
+        .map_err(pg)?;
         let rows = tx
             .query("SELECT id, state FROM orders ORDER BY id", &[])
             .await
@@ -1776,8 +2068,12 @@ impl Store for PgStore {
             }
             persist(&*tx, &Plan::recount(replayed, due_soon)).await?;
         }
-        let counters_after = counter_cells(&*tx).await?;
+        let counters_after = counter_cells(&*tx, sql::CounterTable::Day).await?;
         report.counter_cells_differing = cells_differing(&counters_before, &counters_after);
+        for (table, before) in tables.into_iter().zip(others_before) {
+            report.counter_cells_differing +=
+                cells_differing(&before, &counter_cells(&*tx, table).await?);
+        }
         tx.commit().await.map_err(pg)?;
         Ok(report)
     }

@@ -44,6 +44,14 @@ pub(crate) struct ImportWrites {
 pub(crate) const CITY: &str = "11";
 
 impl RawReference {
+    /// The evaluation period start day of the stored policy (the default when none is stored).
+    pub fn policy_start_day(&self) -> u32 {
+        self.policy
+            .as_ref()
+            .map(|p| p.evaluation.period_start_day)
+            .unwrap_or_else(|| Policy::default().evaluation.period_start_day)
+    }
+
     pub fn build(&self) -> Result<Reference, StoreError> {
         let directory = Directory::build(self.units.values().cloned().collect())?;
         let taxonomy = Taxonomy::build(self.categories.values().cloned().collect())?;

@@ -1,6 +1,6 @@
-//! Reports assembled from the store: the monthly evaluation (一张卷子) from the counters of a
-//! period and of the one before it. Reading cost follows the number of counter cells of the two
-//! periods (units × categories × days), never the number of orders.
+//! Reports assembled from the store: the monthly evaluation (一张卷子) from the period counters
+//! of a period and of the one before it. Reading cost follows the number of (unit, category)
+//! cells of the two periods, never the number of orders or days.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -41,11 +41,12 @@ pub async fn evaluation(
         }
         .into());
     }
-    let cells = store.evaluation_cells(from, before).await?;
+    let start_day = policy.period_start_day;
+    let cells = store.period_cells(period, start_day, from, before).await?;
     let mut previous: BTreeMap<UnitCode, Counts> = BTreeMap::new();
     if let Some(name) = EvaluationPolicy::previous(period) {
         let (from, before) = policy.period(&name)?;
-        for (unit, _, counts) in store.evaluation_cells(from, before).await? {
+        for (unit, _, counts) in store.period_cells(&name, start_day, from, before).await? {
             previous.entry(unit).or_default().add(&counts);
         }
     }

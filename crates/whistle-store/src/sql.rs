@@ -194,38 +194,183 @@ pub(crate) fn due(at: i64, page: &PageRequest) -> Result<Query, StoreError> {
     Ok(query)
 }
 
-/// Adds a delta to an evaluation counter cell (`$n` placeholders; SQLite swaps them for `?n`).
-pub(crate) const UPSERT_EVAL_COUNTER: &str = "INSERT INTO eval_counters \
-    (day, unit, category, dispatched, visits, invalid_visits, responded, resolved, satisfied, basically_satisfied, dissatisfied, excluded) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-    ON CONFLICT (day, unit, category) DO UPDATE SET \
-    dispatched = eval_counters.dispatched + excluded.dispatched, \
-    visits = eval_counters.visits + excluded.visits, \
-    invalid_visits = eval_counters.invalid_visits + excluded.invalid_visits, \
-    responded = eval_counters.responded + excluded.responded, \
-    resolved = eval_counters.resolved + excluded.resolved, \
-    satisfied = eval_counters.satisfied + excluded.satisfied, \
-    basically_satisfied = eval_counters.basically_satisfied + excluded.basically_satisfied, \
-    dissatisfied = eval_counters.dissatisfied + excluded.dissatisfied, \
-    excluded = eval_counters.excluded + excluded.excluded";
+/// The two tables of evaluation counters: per Beijing day (`eval_counters`) and per evaluation
+/// period under the policy's start day (`eval_period_counters`). Both change in the transaction
+/// that appends the events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CounterTable {
+    Day,
+    Period,
+    /// Intake volumes (one count, in the first of the nine places).
+    IntakeDay,
+    IntakeMonth,
+}
 
-/// The same for a whole batch on PostgreSQL (cells are unique within a plan).
-pub(crate) const UPSERT_EVAL_COUNTERS_UNNEST: &str = "INSERT INTO eval_counters \
-    (day, unit, category, dispatched, visits, invalid_visits, responded, resolved, satisfied, basically_satisfied, dissatisfied, excluded) \
-    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[]) \
-    ON CONFLICT (day, unit, category) DO UPDATE SET \
-    dispatched = eval_counters.dispatched + excluded.dispatched, \
-    visits = eval_counters.visits + excluded.visits, \
-    invalid_visits = eval_counters.invalid_visits + excluded.invalid_visits, \
-    responded = eval_counters.responded + excluded.responded, \
-    resolved = eval_counters.resolved + excluded.resolved, \
-    satisfied = eval_counters.satisfied + excluded.satisfied, \
-    basically_satisfied = eval_counters.basically_satisfied + excluded.basically_satisfied, \
-    dissatisfied = eval_counters.dissatisfied + excluded.dissatisfied, \
-    excluded = eval_counters.excluded + excluded.excluded";
+impl CounterTable {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            CounterTable::Day => ("eval_counters", "day"),
+            CounterTable::Period => ("eval_period_counters", "period"),
+            CounterTable::IntakeDay => ("intake_days", "day"),
+            CounterTable::IntakeMonth => ("intake_months", "month"),
+        }
+    }
 
-/// Every non-zero counter cell, in key order (to compare before and after a recount).
-pub(crate) const ALL_EVAL_COUNTERS: &str = "SELECT day, unit, category, dispatched, visits, invalid_visits, responded, resolved, satisfied, basically_satisfied, dissatisfied, excluded FROM eval_counters WHERE dispatched <> 0 OR visits <> 0 OR invalid_visits <> 0 OR responded <> 0 OR resolved <> 0 OR satisfied <> 0 OR basically_satisfied <> 0 OR dissatisfied <> 0 OR excluded <> 0 ORDER BY day, unit, category";
+    /// Adds intake deltas: `$1` key, `$2` territory, `$3` category, `$4` count (arrays with
+    /// `unnest`).
+    pub(crate) fn intake_upsert(self, unnest: bool) -> String {
+        let (table, key) = self.names();
+        let source = if unnest {
+            "SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])"
+        } else {
+            "VALUES ($1, $2, $3, $4)"
+        };
+        format!(
+            "INSERT INTO {table} ({key}, territory, category, count) {source} ON CONFLICT ({key}, territory, category) DO UPDATE SET count = {table}.count + excluded.count"
+        )
+    }
+
+    /// Adds deltas to counter cells (`$n` placeholders; SQLite swaps them for `?n`): one row of
+    /// twelve values, or on PostgreSQL (`unnest`) twelve arrays whose cells are unique.
+    pub(crate) fn upsert(self, unnest: bool) -> String {
+        let (table, key) = self.names();
+        let source = if unnest {
+            "SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])"
+        } else {
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        };
+        let sets: Vec<String> = COUNT_COLUMNS
+            .iter()
+            .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+            .collect();
+        format!(
+            "INSERT INTO {table} ({key}, unit, category, {}) {source} ON CONFLICT ({key}, unit, category) DO UPDATE SET {}",
+            COUNT_COLUMNS.join(", "),
+            sets.join(", ")
+        )
+    }
+
+    /// Every non-zero cell, in key order (to compare before and after a recount).
+    pub(crate) fn all(self) -> String {
+        let (table, key) = self.names();
+        if matches!(self, CounterTable::IntakeDay | CounterTable::IntakeMonth) {
+            return format!(
+                "SELECT {key}, territory, category, count, {zero}, {zero}, {zero}, {zero}, {zero}, {zero}, {zero}, {zero} FROM {table} WHERE count <> 0 ORDER BY {key}, territory, category",
+                zero = "CAST(0 AS BIGINT)"
+            );
+        }
+        let nonzero: Vec<String> = COUNT_COLUMNS.iter().map(|c| format!("{c} <> 0")).collect();
+        format!(
+            "SELECT {key}, unit, category, {} FROM {table} WHERE {} ORDER BY {key}, unit, category",
+            COUNT_COLUMNS.join(", "),
+            nonzero.join(" OR ")
+        )
+    }
+}
+
+/// The nine counts of a cell, in [`whistle_core::evaluation::Counts::values`] order.
+pub(crate) const COUNT_COLUMNS: [&str; 9] = [
+    "dispatched",
+    "visits",
+    "invalid_visits",
+    "responded",
+    "resolved",
+    "satisfied",
+    "basically_satisfied",
+    "dissatisfied",
+    "excluded",
+];
+
+/// The cells of one evaluation period from the period table: O(units × categories).
+pub(crate) const ONE_PERIOD_EVAL_COUNTERS: &str = "SELECT unit, category, dispatched, visits, \
+    invalid_visits, responded, resolved, satisfied, basically_satisfied, dissatisfied, excluded \
+    FROM eval_period_counters WHERE period = $1 ORDER BY unit, category";
+
+/// The start day the period table is kept under.
+pub(crate) const PERIOD_START_DAY: &str =
+    "SELECT value FROM settings WHERE key = 'eval_period_start_day'";
+
+/// A period counter cell: (period, unit, category, the nine counts).
+pub(crate) type PeriodCell = (String, String, String, [i64; 9]);
+
+/// Sums day-cell deltas into period cells under a start day, in key order.
+pub(crate) fn period_deltas(
+    deltas: &[(
+        whistle_core::evaluation::CellKey,
+        whistle_core::evaluation::Counts,
+    )],
+    start_day: u32,
+) -> Vec<PeriodCell> {
+    let policy = whistle_core::evaluation::EvaluationPolicy {
+        period_start_day: start_day,
+        ..Default::default()
+    };
+    let mut sums: std::collections::BTreeMap<
+        (String, String, String),
+        whistle_core::evaluation::Counts,
+    > = std::collections::BTreeMap::new();
+    for (key, counts) in deltas {
+        sums.entry((
+            policy.period_of(key.day),
+            key.unit.as_str().to_string(),
+            key.category.as_str().to_string(),
+        ))
+        .or_default()
+        .add(counts);
+    }
+    sums.into_iter()
+        .filter(|(_, c)| !c.is_zero())
+        .map(|((p, u, c), counts)| (p, u, c, counts.values()))
+        .collect()
+}
+
+/// Intake deltas per day and per calendar month: ([(key, territory, category)], counts) for
+/// `intake_days` and `intake_months`, each in key order.
+#[allow(clippy::type_complexity)]
+pub(crate) fn intake_deltas(
+    deltas: &[(crate::plan::IntakeKey, i64)],
+) -> [(Vec<(String, String, String)>, Vec<i64>); 2] {
+    let mut days = std::collections::BTreeMap::new();
+    let mut months = std::collections::BTreeMap::new();
+    for ((day, territory, category), n) in deltas {
+        let day = day.to_string();
+        *months
+            .entry((day[..7].to_string(), territory.clone(), category.clone()))
+            .or_insert(0i64) += n;
+        *days
+            .entry((day, territory.clone(), category.clone()))
+            .or_insert(0i64) += n;
+    }
+    [days, months].map(|cells| cells.into_iter().filter(|(_, n)| *n != 0).unzip())
+}
+
+/// The period cells recounted from every day cell (`CounterTable::Day.all()` rows).
+pub(crate) fn recount_periods(
+    day_cells: &[(String, [i64; 9])],
+    start_day: u32,
+) -> Result<Vec<PeriodCell>, crate::StoreError> {
+    let mut deltas = Vec::with_capacity(day_cells.len());
+    for (key, values) in day_cells {
+        let mut parts = key.splitn(3, '|');
+        let (day, unit, category) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map_err(|e| anyhow::anyhow!("counter day {day:?}: {e}"))?;
+        let (unit, category, counts) = evaluation_cell(unit, category, *values)?;
+        deltas.push((
+            whistle_core::evaluation::CellKey {
+                day,
+                unit,
+                category,
+            },
+            counts,
+        ));
+    }
+    Ok(period_deltas(&deltas, start_day))
+}
 
 /// The counters of a period summed per (unit, category): O(cells of the period), never orders.
 /// The casts keep PostgreSQL's sums `BIGINT` (not `NUMERIC`); SQLite takes them as they are.
@@ -258,3 +403,43 @@ pub(crate) fn cells_differing(before: &[(String, [i64; 9])], after: &[(String, [
         .filter(|k| before.get(*k) != after.get(*k))
         .count() as u64
 }
+
+/// Intake volume rows of a key range (`{table}` and `{key}` filled by the caller).
+pub(crate) fn intake_range(days: bool) -> String {
+    let (table, key) = if days {
+        CounterTable::IntakeDay.names()
+    } else {
+        CounterTable::IntakeMonth.names()
+    };
+    format!(
+        "SELECT {key}, territory, category, count FROM {table} WHERE {key} >= $1 AND {key} < $2 AND count <> 0 ORDER BY {key}, territory, category"
+    )
+}
+
+pub(crate) const INTAKE_MIX: &str = "SELECT request_type, channel, urgency, COUNT(*) FROM orders \
+    WHERE received_at >= $1 AND received_at < $2 GROUP BY request_type, channel, urgency \
+    ORDER BY request_type, channel, urgency";
+
+pub(crate) const EMERGENCIES: &str =
+    "SELECT no, category, district, street, lead_unit, stage, received_at \
+    FROM orders WHERE received_at >= $1 AND received_at < $2 AND urgency = 'emergency' \
+    ORDER BY received_at, no LIMIT $3";
+
+pub(crate) const OVERDUE_NOTICES: &str = "SELECT o.lead_unit, COUNT(*) FROM events e \
+    JOIN orders o ON o.id = e.order_id \
+    WHERE e.kind = 'supervised' AND e.at >= $1 AND e.at < $2 \
+    AND e.payload LIKE '%\"action\":\"overdue\"%' \
+    GROUP BY o.lead_unit ORDER BY o.lead_unit";
+
+/// Orders of a range for repeat detection; `{address}` is the dialect's JSON path expression.
+pub(crate) fn order_keys(address: &str) -> String {
+    format!(
+        "SELECT o.no, o.received_at, o.category, COALESCE(o.street, o.district, '11'), {address}, r.phone \
+         FROM orders o LEFT JOIN requesters r ON r.order_id = o.id \
+         WHERE o.received_at >= $1 AND o.received_at < $2 ORDER BY o.received_at, o.no"
+    )
+}
+
+pub(crate) const PUT_SETTING: &str = "INSERT INTO settings (key, value) VALUES ($1, $2) \
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+pub(crate) const GET_SETTING: &str = "SELECT value FROM settings WHERE key = $1";

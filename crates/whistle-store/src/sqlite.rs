@@ -46,6 +46,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "evaluation",
         include_str!("../migrations/sqlite/0005_evaluation.sql"),
     ),
+    (
+        6,
+        "period_counters",
+        include_str!("../migrations/sqlite/0006_period_counters.sql"),
+    ),
 ];
 
 /// The most commands one transaction takes; more wait for the next.
@@ -155,6 +160,10 @@ impl SqliteStore {
                     let mut connection = connect(&path)?;
                     migrate(&mut connection, mode)?;
                     let raw = load_reference(&connection)?;
+                    let tx =
+                        connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    follow_period_start_day(&tx, raw.policy_start_day())?;
+                    tx.commit()?;
                     Ok((connection, raw))
                 },
             )
@@ -692,6 +701,7 @@ fn execute_batch(connection: &mut Connection, reference: &Reference, batch: Vec<
 }
 
 fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
+    persist_intake(tx, plan)?;
     let mut insert_event = tx.prepare_cached(&sql::INSERT_EVENT.replace('$', "?"))?;
     for event in &plan.events {
         let payload = serde_json::to_string(&event.payload).map_err(|e| anyhow::anyhow!(e))?;
@@ -796,7 +806,16 @@ fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
         index.execute(params![body])?;
     }
     if !plan.counter_deltas.is_empty() {
-        let mut counter = tx.prepare_cached(&crate::sql::UPSERT_EVAL_COUNTER.replace('$', "?"))?;
+        let start_day = period_start_day(tx)?;
+        let mut counter =
+            tx.prepare_cached(&sql::CounterTable::Period.upsert(false).replace('$', "?"))?;
+        for (period, unit, category, v) in sql::period_deltas(&plan.counter_deltas, start_day) {
+            counter.execute(params![
+                period, unit, category, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]
+            ])?;
+        }
+        let mut counter =
+            tx.prepare_cached(&sql::CounterTable::Day.upsert(false).replace('$', "?"))?;
         for (key, counts) in &plan.counter_deltas {
             let v = counts.values();
             counter.execute(params![
@@ -813,6 +832,24 @@ fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
                 v[7],
                 v[8]
             ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds a plan's intake deltas to the day and month volumes.
+fn persist_intake(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
+    if plan.intake_deltas.is_empty() {
+        return Ok(());
+    }
+    let [days, months] = sql::intake_deltas(&plan.intake_deltas);
+    for (table, (keys, counts)) in [
+        (sql::CounterTable::IntakeDay, days),
+        (sql::CounterTable::IntakeMonth, months),
+    ] {
+        let mut upsert = tx.prepare_cached(&table.intake_upsert(false).replace('$', "?"))?;
+        for ((key, territory, category), count) in keys.iter().zip(counts) {
+            upsert.execute(params![key, territory, category, count])?;
         }
     }
     Ok(())
@@ -1393,29 +1430,167 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn period_cells(
+        &self,
+        period: &str,
+        start_day: u32,
+        from: chrono::NaiveDate,
+        before: chrono::NaiveDate,
+    ) -> Result<Vec<EvaluationCell>, StoreError> {
+        let period = period.to_string();
+        self.read(move |c| {
+            // One snapshot: the start day and the cells it keeps.
+            let tx = c.unchecked_transaction()?;
+            let cells = if period_start_day(&tx)? == start_day {
+                cells_of(&tx, sql::ONE_PERIOD_EVAL_COUNTERS, params![period])?
+            } else {
+                cells_of(
+                    &tx,
+                    sql::PERIOD_EVAL_COUNTERS,
+                    params![from.to_string(), before.to_string()],
+                )?
+            };
+            tx.commit()?;
+            Ok(cells)
+        })
+        .await
+    }
+
+    async fn order_keys(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<OrderKey>, StoreError> {
+        self.read(move |c| {
+            let query = sql::order_keys("json_extract(o.state, '$.location.address')");
+            let mut statement = c.prepare_cached(&query.replace("$1", "?1").replace("$2", "?2"))?;
+            let rows = statement.query_map(params![to_millis(from), to_millis(before)], |r| {
+                Ok(OrderKey {
+                    no: r.get(0)?,
+                    received_at: from_millis(r.get(1)?),
+                    category: r.get(2)?,
+                    territory: r.get(3)?,
+                    place: r.get(4)?,
+                    phone: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_string();
+        self.read(move |c| {
+            Ok(
+                c.query_row(&sql::GET_SETTING.replace('$', "?"), [key], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+        .await
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.run(move |connection, _| {
+            connection.execute(&sql::PUT_SETTING.replace('$', "?"), params![key, value])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn intake_volumes(
+        &self,
+        days: bool,
+        from: &str,
+        before: &str,
+    ) -> Result<Vec<IntakeVolume>, StoreError> {
+        let (from, before) = (from.to_string(), before.to_string());
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(&sql::intake_range(days).replace('$', "?"))?;
+            let rows = statement.query_map(params![from, before], |r| {
+                Ok(IntakeVolume {
+                    key: r.get(0)?,
+                    territory: r.get(1)?,
+                    category: r.get(2)?,
+                    count: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn intake_mix(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<IntakeMix>, StoreError> {
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(&sql::INTAKE_MIX.replace('$', "?"))?;
+            let rows = statement.query_map(params![to_millis(from), to_millis(before)], |r| {
+                Ok(IntakeMix {
+                    request_type: r.get(0)?,
+                    channel: r.get(1)?,
+                    urgency: r.get(2)?,
+                    count: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn emergencies(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<EmergencyRow>, StoreError> {
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(&sql::EMERGENCIES.replace('$', "?"))?;
+            let rows = statement.query_map(
+                params![to_millis(from), to_millis(before), i64::from(limit)],
+                |r| {
+                    Ok(EmergencyRow {
+                        no: r.get(0)?,
+                        category: r.get(1)?,
+                        district: r.get(2)?,
+                        street: r.get(3)?,
+                        lead_unit: r.get(4)?,
+                        stage: r.get(5)?,
+                        received_at: from_millis(r.get(6)?),
+                    })
+                },
+            )?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn overdue_notices(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(&sql::OVERDUE_NOTICES.replace('$', "?"))?;
+            let rows = statement.query_map(params![to_millis(from), to_millis(before)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
     async fn evaluation_cells(
         &self,
         from: chrono::NaiveDate,
         before: chrono::NaiveDate,
     ) -> Result<Vec<EvaluationCell>, StoreError> {
         let (from, before) = (from.to_string(), before.to_string());
-        self.read(move |c| {
-            let mut statement = c.prepare_cached(&sql::PERIOD_EVAL_COUNTERS.replace('$', "?"))?;
-            let rows = statement.query_map(params![from, before], |r| {
-                let mut values = [0i64; 9];
-                for (i, value) in values.iter_mut().enumerate() {
-                    *value = r.get(2 + i)?;
-                }
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, values))
-            })?;
-            let mut cells = Vec::new();
-            for row in rows {
-                let (unit, category, values) = row?;
-                cells.push(sql::evaluation_cell(&unit, &category, values)?);
-            }
-            Ok(cells)
-        })
-        .await
+        self.read(move |c| cells_of(c, sql::PERIOD_EVAL_COUNTERS, params![from, before]))
+            .await
     }
 
     async fn whistle_feed(
@@ -1656,6 +1831,7 @@ impl Store for SqliteStore {
             let (next, writes, report, built) = state.raw.prepare(import, &actor)?;
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             write_import(&tx, &writes, &actor, at)?;
+            follow_period_start_day(&tx, next.policy_start_day())?;
             tx.commit()?;
             state.raw = next;
             swap(&state.shared, built);
@@ -1720,8 +1896,24 @@ impl Store for SqliteStore {
         self.run(move |connection, _| {
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut report = RebuildReport::default();
-            let counters_before = counter_cells(&tx)?;
-            tx.execute("DELETE FROM eval_counters", [])?;
+            let counters_before = counter_cells(&tx, sql::CounterTable::Day)?;
+            let tables = [
+                sql::CounterTable::Period,
+                sql::CounterTable::IntakeDay,
+                sql::CounterTable::IntakeMonth,
+            ];
+            let mut others_before = Vec::new();
+            for table in tables {
+                others_before.push(counter_cells(&tx, table)?);
+            }
+            for table in [
+                "eval_counters",
+                "eval_period_counters",
+                "intake_days",
+                "intake_months",
+            ] {
+                tx.execute(&format!("DELETE FROM {table}"), [])?;
+            }
             let ids: Vec<Vec<u8>> = {
                 let mut statement = tx.prepare("SELECT id FROM orders ORDER BY id")?;
                 let rows = statement.query_map([], |r| r.get(0))?;
@@ -1746,8 +1938,12 @@ impl Store for SqliteStore {
                 // Always rewritten: derived columns (the worker's notice_at) follow the policy.
                 persist(&tx, &Plan::recount(replayed, due_soon))?;
             }
-            let counters_after = counter_cells(&tx)?;
+            let counters_after = counter_cells(&tx, sql::CounterTable::Day)?;
             report.counter_cells_differing = cells_differing(&counters_before, &counters_after);
+            for (table, before) in tables.into_iter().zip(others_before) {
+                report.counter_cells_differing +=
+                    cells_differing(&before, &counter_cells(&tx, table)?);
+            }
             tx.commit()?;
             Ok(report)
         })
@@ -1771,8 +1967,63 @@ fn swap(shared: &RwLock<Arc<Reference>>, built: Reference) {
     }
 }
 
-fn counter_cells(c: &Connection) -> Result<Vec<(String, [i64; 9])>, StoreError> {
-    let mut statement = c.prepare(crate::sql::ALL_EVAL_COUNTERS)?;
+/// Counter cells (unit, category, nine counts) from one of the period queries.
+fn cells_of(
+    c: &Connection,
+    query: &str,
+    parameters: impl rusqlite::Params,
+) -> Result<Vec<EvaluationCell>, StoreError> {
+    let mut statement = c.prepare_cached(&query.replace('$', "?"))?;
+    let rows = statement.query_map(parameters, |r| {
+        let mut values = [0i64; 9];
+        for (i, value) in values.iter_mut().enumerate() {
+            *value = r.get(2 + i)?;
+        }
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, values))
+    })?;
+    let mut cells = Vec::new();
+    for row in rows {
+        let (unit, category, values) = row?;
+        cells.push(sql::evaluation_cell(&unit, &category, values)?);
+    }
+    Ok(cells)
+}
+
+/// The start day the period counters are kept under.
+fn period_start_day(c: &Connection) -> Result<u32, StoreError> {
+    let value: Option<String> = c
+        .query_row(sql::PERIOD_START_DAY, [], |r| r.get(0))
+        .optional()?;
+    Ok(value.and_then(|v| v.parse().ok()).unwrap_or(1))
+}
+
+/// Recounts the period counters from the day counters when the policy's period start day is not
+/// the one they are kept under (after a policy import, or on opening a store whose policy
+/// changed), inside the caller's transaction.
+fn follow_period_start_day(tx: &rusqlite::Transaction, start_day: u32) -> Result<(), StoreError> {
+    if period_start_day(tx)? == start_day {
+        return Ok(());
+    }
+    let days = counter_cells(tx, sql::CounterTable::Day)?;
+    tx.execute("DELETE FROM eval_period_counters", [])?;
+    let mut insert = tx.prepare(&sql::CounterTable::Period.upsert(false).replace('$', "?"))?;
+    for (period, unit, category, v) in sql::recount_periods(&days, start_day)? {
+        insert.execute(params![
+            period, unit, category, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]
+        ])?;
+    }
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES ('eval_period_start_day', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [start_day.to_string()],
+    )?;
+    Ok(())
+}
+
+fn counter_cells(
+    c: &Connection,
+    table: sql::CounterTable,
+) -> Result<Vec<(String, [i64; 9])>, StoreError> {
+    let mut statement = c.prepare(&table.all())?;
     let rows = statement.query_map([], |r| {
         let key = format!(
             "{}|{}|{}",

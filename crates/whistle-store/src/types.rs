@@ -429,3 +429,47 @@ mod tests {
         assert!(!error.to_string().contains("call me"));
     }
 }
+
+/// Requests received, from the intake volumes: a day (`YYYY-MM-DD`) or calendar month
+/// (`YYYY-MM`), a territory (street, else district, else city) and a category.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IntakeVolume {
+    pub key: String,
+    pub territory: String,
+    pub category: String,
+    pub count: i64,
+}
+
+/// Requests received in a time range per request type, channel and urgency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IntakeMix {
+    pub request_type: String,
+    pub channel: String,
+    pub urgency: String,
+    pub count: i64,
+}
+
+/// An emergency order received in a range, for the bulletin's list (no personal data).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EmergencyRow {
+    pub no: String,
+    pub category: String,
+    pub district: Option<String>,
+    pub street: Option<String>,
+    pub lead_unit: Option<String>,
+    pub stage: String,
+    pub received_at: Timestamp,
+}
+
+/// What repeat detection needs of an order received in a range: its number, time, category,
+/// territory, the public part of its address and its requester's phone. The phone never leaves
+/// the analysis (it is only compared); reports show order numbers and public addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderKey {
+    pub no: String,
+    pub received_at: Timestamp,
+    pub category: String,
+    pub territory: String,
+    pub place: Option<String>,
+    pub phone: Option<String>,
+}

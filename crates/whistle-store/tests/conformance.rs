@@ -38,6 +38,7 @@ conformance!(
     whistles_are_stored_replayed_and_scoped,
     grid_cases_close_their_loop_in_the_store,
     the_whistle_list_is_data,
+    reports_read_intake_volumes_overdue_notices_and_repeats,
 );
 
 async fn reference_data_is_complete(db: TestDb) {
@@ -1290,6 +1291,61 @@ async fn random_commands_keep_projections_equal_to_replay(db: TestDb) {
         report.events > report.orders * 2,
         "seed {seed}: the walk made too little progress"
     );
+    // The period counters equal the day counters summed over each period — for calendar months
+    // and, after a policy import that moves the start day to the 19th, for 19th-to-18th periods
+    // (the import recounts them: the rebuild, which recounts from the orders, finds no difference).
+    let days: std::collections::BTreeSet<chrono::NaiveDate> = {
+        let mut days = std::collections::BTreeSet::new();
+        for order in &orders {
+            let stored = store
+                .order(&OrderRef::Id(order.order_id))
+                .await
+                .unwrap()
+                .unwrap();
+            days.extend(
+                whistle_core::evaluation::contributions(&stored)
+                    .into_iter()
+                    .map(|(k, _)| k.day),
+            );
+        }
+        days
+    };
+    for start_day in [1, 19] {
+        let mut policy = store.reference().policy.clone();
+        policy.evaluation.period_start_day = start_day;
+        store
+            .import(
+                ReferenceImport::Policy(policy.clone()),
+                &center(),
+                at("2025-10-09 09:00"),
+            )
+            .await
+            .unwrap();
+        let periods: std::collections::BTreeSet<String> = days
+            .iter()
+            .map(|d| policy.evaluation.period_of(*d))
+            .collect();
+        assert!(!periods.is_empty());
+        for period in periods {
+            let (from, before) = policy.evaluation.period(&period).unwrap();
+            let mut kept = store
+                .period_cells(&period, start_day, from, before)
+                .await
+                .unwrap();
+            let mut summed = store.evaluation_cells(from, before).await.unwrap();
+            kept.retain(|(_, _, c)| !c.is_zero());
+            summed.retain(|(_, _, c)| !c.is_zero());
+            assert_eq!(
+                kept, summed,
+                "seed {seed}: period {period} from day {start_day}"
+            );
+        }
+        let report = store.rebuild_projections().await.unwrap();
+        assert_eq!(
+            report.counter_cells_differing, 0,
+            "seed {seed}: period counters after moving the start day to {start_day}"
+        );
+    }
 }
 
 async fn schemas_of_other_versions_are_refused(db: TestDb) {
@@ -2215,4 +2271,226 @@ async fn grid_cases_close_their_loop_in_the_store(db: TestDb) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// The bulletins' and analyses' reads: intake volumes kept with the events, the mix by type and
+/// channel, emergencies, overdue notices, repeat detection and the chosen topics.
+async fn reports_read_intake_volumes_overdue_notices_and_repeats(db: TestDb) {
+    use whistle_store::document::Lang;
+    use whistle_store::{analysis, bulletins};
+    let store = &*db.store;
+    let now = at("2025-10-20 09:00");
+    // Nothing yet: an empty day says so; a future day, a malformed one are refused.
+    let empty = bulletins::daily(store, "2025-10-08", now, Lang::Zh)
+        .await
+        .unwrap();
+    assert!(
+        empty.empty && empty.summary[0].contains("无受理诉求"),
+        "{:?}",
+        empty.summary
+    );
+    for bad in ["2025-10-21", "2025-13-01", "yesterday", ""] {
+        assert!(
+            bulletins::daily(store, bad, now, Lang::Zh).await.is_err(),
+            "{bad}"
+        );
+    }
+    assert!(bulletins::weekly(store, "2025-W60", now, Lang::Zh)
+        .await
+        .is_err());
+    assert!(bulletins::monthly(store, "2025-11", now, Lang::Zh)
+        .await
+        .is_err());
+
+    // 8 October: two complaints from the same phone about the same thing (a repeat), one
+    // emergency elsewhere; 9 October: a request naming a public place.
+    let first = store
+        .execute_one(intake(
+            "2025-10-08 09:00",
+            complaint("110105010", "11.04.01", "占道经营"),
+        ))
+        .await
+        .unwrap();
+    store
+        .execute_one(intake(
+            "2025-10-08 15:00",
+            complaint("110105010", "11.04.01", "又占道了"),
+        ))
+        .await
+        .unwrap();
+    let mut emergency = complaint("110105011", "11.04.01", "燃气泄漏");
+    emergency.urgency = Some(whistle_core::taxonomy::Urgency::Emergency);
+    store
+        .execute_one(intake("2025-10-08 20:00", emergency))
+        .await
+        .unwrap();
+    let mut placed = complaint("110105010", "11.04.01", "噪声");
+    placed.location.address = Some("朝外大街 某小区".into());
+    store
+        .execute_one(intake("2025-10-09 08:00", placed))
+        .await
+        .unwrap();
+    let rows = store
+        .intake_volumes(true, "2025-10-08", "2025-10-09")
+        .await
+        .unwrap();
+    let counts: Vec<(&str, &str, i64)> = rows
+        .iter()
+        .map(|r| (r.territory.as_str(), r.category.as_str(), r.count))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![("110105010", "11.04.01", 2), ("110105011", "11.04.01", 1)]
+    );
+    let months = store
+        .intake_volumes(false, "2025-10", "2025-11")
+        .await
+        .unwrap();
+    assert_eq!(months.iter().map(|r| r.count).sum::<i64>(), 4);
+
+    // The first order dispatched, then noticed overdue for its response.
+    let dispatched = store
+        .execute_one(command(center(), "2025-10-08 09:10", &first, dispatch()))
+        .await
+        .unwrap();
+    let order = dispatched.order.clone().unwrap();
+    let due_at = order.respond_by.unwrap();
+    let lead = order.lead().unwrap().to_string();
+    let late = (due_at + chrono::Duration::minutes(5))
+        .with_timezone(&whistle_core::time::beijing())
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    store
+        .execute_one(command(
+            center(),
+            &late,
+            &dispatched,
+            Command::Supervise {
+                action: whistle_core::order::Supervision::Overdue {
+                    deadline: whistle_core::order::DeadlineKind::Respond,
+                    due_at,
+                },
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    let late_day = bulletins::parse_date(&late[..10]).unwrap();
+    let notices = store
+        .overdue_notices(
+            bulletins::midnight(late_day),
+            bulletins::midnight(late_day.succ_opt().unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(notices, vec![(Some(lead.clone()), 1)]);
+
+    let day = bulletins::daily(store, "2025-10-08", now, Lang::Zh)
+        .await
+        .unwrap();
+    assert!(!day.empty);
+    assert!(
+        day.summary[0].contains("共受理诉求3件"),
+        "{:?}",
+        day.summary
+    );
+    let table = |doc: &whistle_store::document::Document, name: &str| {
+        doc.tables
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("no table {name}"))
+            .clone()
+    };
+    assert_eq!(table(&day, "emergencies").rows.len(), 1);
+    assert_eq!(
+        table(&day, "types").rows[0][2],
+        whistle_store::document::Cell::Int(3)
+    );
+    assert_eq!(table(&day, "top_streets").rows.len(), 2);
+    let english = bulletins::daily(store, "2025-10-08", now, Lang::En)
+        .await
+        .unwrap();
+    assert!(
+        english.summary[0].contains("received 3 requests"),
+        "{:?}",
+        english.summary
+    );
+    // The same data give the same bytes.
+    for format in [
+        whistle_store::document::Format::Csv,
+        whistle_store::document::Format::Xlsx,
+    ] {
+        let again = bulletins::daily(store, "2025-10-08", now, Lang::Zh)
+            .await
+            .unwrap();
+        assert_eq!(day.render(format).unwrap(), again.render(format).unwrap());
+    }
+
+    // Repeats: the second complaint repeats the first (same phone, same category); the third
+    // (same phone, same category) too; the placed one as well, by requester.
+    let keys = store
+        .order_keys(at("2025-10-01 00:00"), at("2025-10-10 00:00"))
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 4);
+    assert_eq!(keys[3].place.as_deref(), Some("朝外大街 某小区"));
+    let findings = analysis::detect_repeats(
+        &keys,
+        at("2025-10-01 00:00"),
+        &store.reference().policy.analysis,
+    );
+    assert_eq!(findings.repeats.len(), 3);
+    assert!(findings.repeats.iter().all(|r| r.by == "requester"));
+    let doc = analysis::repeats(store, "2025-10-08", "2025-10-09", now, Lang::Zh)
+        .await
+        .unwrap();
+    let csv = doc.csv();
+    assert!(
+        !csv.contains("13800001234") && !csv.contains("张三"),
+        "{csv}"
+    );
+    assert!(
+        analysis::repeats(store, "2025-10-09", "2025-10-08", now, Lang::Zh)
+            .await
+            .is_err()
+    );
+
+    // Topics: checked against the reference data, stored, listed, removed.
+    let topic = whistle_core::analysis::Topic {
+        code: "2025-10-stalls".into(),
+        title: "占道经营".into(),
+        chosen: "2025-10".into(),
+        categories: vec!["11.04".into()],
+        lead: "11.dept.city-management".into(),
+        target_ratio: 0.7,
+    };
+    let unknown_lead = whistle_core::analysis::Topic {
+        lead: "11.dept.nowhere".into(),
+        ..topic.clone()
+    };
+    assert!(analysis::put_topic(store, unknown_lead).await.is_err());
+    let unknown_category = whistle_core::analysis::Topic {
+        categories: vec!["99.99".into()],
+        ..topic.clone()
+    };
+    assert!(analysis::put_topic(store, unknown_category).await.is_err());
+    assert!(analysis::topics_list(store).await.unwrap().is_empty());
+    analysis::put_topic(store, topic.clone()).await.unwrap();
+    assert_eq!(analysis::topics_list(store).await.unwrap(), vec![topic]);
+    let doc = analysis::topics(store, "2025-10", now, Lang::Zh)
+        .await
+        .unwrap();
+    let tracking = table(&doc, "tracking");
+    assert_eq!(tracking.rows.len(), 1);
+    assert_eq!(tracking.rows[0][4], whistle_store::document::Cell::Int(4));
+    assert!(analysis::remove_topic(store, "2025-10-stalls")
+        .await
+        .unwrap());
+    assert!(!analysis::remove_topic(store, "2025-10-stalls")
+        .await
+        .unwrap());
+
+    // The recount from the orders finds the intake volumes kept with the events.
+    let report = store.rebuild_projections().await.unwrap();
+    assert_eq!(report.counter_cells_differing, 0);
 }
