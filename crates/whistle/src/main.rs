@@ -17,6 +17,7 @@ mod config;
 mod demo;
 mod order_cmd;
 mod reference_cmd;
+mod report_cmd;
 mod server_cmd;
 mod simulate;
 mod whistle_cmd;
@@ -115,41 +116,18 @@ enum Command {
         #[arg(long)]
         db: Option<std::path::PathBuf>,
     },
-    /// Reports: the monthly double assessment (吹哨报到 双考核).
+    /// Reports: the evaluation (一张卷子), daily/weekly/monthly bulletins, hotspots, repeats,
+    /// governance-class streets, topics of the month and the double assessment.
     #[command(subcommand)]
-    Report(ReportCommand),
+    Report(report_cmd::ReportCommand),
+    /// Topics of the month (每月一题): choose, list, remove.
+    #[command(subcommand)]
+    Topic(report_cmd::TopicCommand),
     /// Rebuild every projection from the events and report differences.
     Rebuild,
     /// Benchmarks (results go to docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
-}
-
-#[derive(Subcommand)]
-enum ReportCommand {
-    /// Per department and per street, for whistles raised in a month.
-    DoubleAssessment {
-        /// YYYY-MM (Beijing calendar month).
-        #[arg(long)]
-        month: String,
-        /// json or csv
-        #[arg(long, default_value = "json")]
-        format: String,
-        /// For csv: departments or streets.
-        #[arg(long, default_value = "departments")]
-        table: String,
-    },
-    /// 一张卷子: the three rates and the composite of every unit for a period, ranked within its
-    /// peer group (streets/townships, districts, city departments, district departments,
-    /// enterprises), with the change from the previous period and each unit's weakest categories.
-    Evaluation {
-        /// YYYY-MM; with a policy start day such as 19, the period ending in that month.
-        #[arg(long)]
-        period: String,
-        /// json or csv
-        #[arg(long, default_value = "json")]
-        format: String,
-    },
 }
 
 /// A failure with its exit code: 2 for refused input, 1 for everything else.
@@ -351,73 +329,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::WhistleList { street } => whistle_cmd::whistle_list(&env, &street).await,
         Command::Grid(command) => whistle_cmd::grid(&env, command).await,
-        Command::Report(ReportCommand::Evaluation { period, format }) => {
-            let store = env.open().await?;
-            let report = whistle_store::reports::evaluation(&*store, &period, chrono::Utc::now())
-                .await
-                .map_err(|e| store_failure(e, lang))?;
-            if report.empty {
-                eprintln!(
-                    "{}",
-                    match lang {
-                        whistle_core::error::Lang::Zh => format!(
-                            "提示 note: {} 至 {} 没有派单或回访数据",
-                            report.first_day, report.last_day
-                        ),
-                        whistle_core::error::Lang::En => format!(
-                            "note: no dispatch or return visit from {} to {}",
-                            report.first_day, report.last_day
-                        ),
-                    }
-                );
-            }
-            match format.as_str() {
-                "json" => out!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?
-                ),
-                "csv" => out!(
-                    "{}",
-                    whistle_store::reports::evaluation_csv(&report).trim_end()
-                ),
-                other => {
-                    return Err(Failure::Refused(format!(
-                        "unknown format {other:?}: json or csv"
-                    )))
-                }
-            }
-            Ok(())
-        }
-        Command::Report(ReportCommand::DoubleAssessment {
-            month,
-            format,
-            table,
-        }) => {
-            let store = env.open().await?;
-            let (from, before) = whistle_store::whistles::month_range(&month)
-                .map_err(|e| Failure::Refused(format!("[{}] {}", e.key(), e.message(lang))))?;
-            let whistles = store
-                .whistles_raised(&whistle_store::Scope::All, from, before)
-                .await
-                .map_err(|e| store_failure(e, lang))?;
-            let grid = store
-                .grid_counts(&whistle_store::Scope::All, from, before)
-                .await
-                .map_err(|e| store_failure(e, lang))?;
-            let (departments, streets) =
-                whistle_core::whistle::double_assessment(&whistles, &grid, chrono::Utc::now());
-            match (format.as_str(), table.as_str()) {
-                ("json", _) => out!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({"month": month, "whistles": whistles.len(), "departments": departments, "streets": streets}))
-                        .map_err(anyhow::Error::from)?
-                ),
-                ("csv", "departments") => out!("{}", whistle_store::whistles::assessment_csv(&departments, &streets).0.trim_end()),
-                ("csv", "streets") => out!("{}", whistle_store::whistles::assessment_csv(&departments, &streets).1.trim_end()),
-                _ => return Err(Failure::Refused("use --format json|csv and --table departments|streets".into())),
-            }
-            Ok(())
-        }
+        Command::Report(command) => report_cmd::report(&env, command).await,
+        Command::Topic(command) => report_cmd::topic(&env, command).await,
         Command::Serve(args) => server_cmd::serve(&env, &settings, args).await,
         Command::Demo(args) => server_cmd::demo(&env, &settings, args).await,
         Command::User(command) => server_cmd::user(&env, command).await,

@@ -10,6 +10,11 @@
 //! return visit (valid or not; resolved and satisfied with the unit's quality), close; a share
 //! of dissatisfied orders is reopened and handled again, a small share ruled unreasonable.
 //!
+//! Places and people: most requests name a public place (a residential compound of the street,
+//! some far more often than others, so high-frequency places appear) and carry a phone number (a
+//! small pool of frequent callers makes repeat requests). A unit that contacts the requester late
+//! is first noticed overdue by the supervision the worker would issue (督办).
+//!
 //! It streams one day at a time: memory holds one day's orders, not the period.
 
 use std::collections::HashMap;
@@ -106,6 +111,29 @@ struct Life {
     at: Timestamp,
     lead: Option<UnitCode>,
     steps: Vec<(bool, i64, Command)>,
+    /// The response deadline, until an overdue notice for it has been issued.
+    respond_by: Option<Timestamp>,
+}
+
+/// Residential compounds per street in the simulation.
+const PLACES_PER_STREET: u64 = 1_500;
+/// Frequent callers: a small pool that makes a share of the calls.
+const FREQUENT_CALLERS: u64 = 5_000;
+
+/// A public place of a street: low numbers much more often (u³ skew).
+fn place(rng: &mut Rng, street_name: &str) -> String {
+    let u = rng.unit();
+    let n = (u * u * u * PLACES_PER_STREET as f64) as u64 + 1;
+    format!("{street_name}第{n}小区")
+}
+
+/// A caller's phone: 6 % from the frequent pool, the rest from a large population.
+fn phone(rng: &mut Rng) -> String {
+    if rng.chance(0.06) {
+        format!("139{:08}", rng.below(FREQUENT_CALLERS))
+    } else {
+        format!("13{:09}", 100_000_000 + rng.below(800_000_000))
+    }
 }
 
 fn quality(unit: &UnitCode, seed: u64) -> f64 {
@@ -187,20 +215,60 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failu
             7 | 8 => 1.15,
             _ => 1.0,
         };
-        let volume = (f64::from(settings.per_day) * shape).round() as u64;
+        // Day-to-day noise of ±6 %.
+        let noise = 0.94 + 0.12 * rng.unit();
+        let volume = (f64::from(settings.per_day) * shape * noise).round() as u64;
+        // Local incidents (a burst pipe, a power cut, a noisy site): a few (street, category)
+        // cells a day receive a burst of requests — what the hotspot rule should find.
+        let incidents: Vec<(UnitCode, CategoryCode, u64)> = (0..3)
+            .map(|_| {
+                let street = pick(&mut rng, &streets, street_total).clone();
+                let category = pick(&mut rng, &leaves, leaf_total).clone();
+                (street, category, 8 + rng.below(18))
+            })
+            .collect();
+        let burst: u64 = incidents.iter().map(|(_, _, n)| n).sum();
         let midnight = whistle_core::time::from_beijing(day.and_time(chrono::NaiveTime::MIN));
         // Intakes of the day, in time order.
-        let mut arrivals: Vec<i64> = (0..volume)
+        let mut arrivals: Vec<i64> = (0..volume + burst)
             .map(|_| 7 * 3600 + rng.below(16 * 3600) as i64)
             .collect();
         arrivals.sort_unstable();
         let mut envelopes = Vec::with_capacity(arrivals.len());
         let mut plans = Vec::with_capacity(arrivals.len());
-        for second in arrivals {
+        let mut incident_slots: Vec<Option<(UnitCode, CategoryCode)>> = Vec::new();
+        for (street, category, n) in &incidents {
+            for _ in 0..*n {
+                incident_slots.push(Some((street.clone(), category.clone())));
+            }
+        }
+        incident_slots.resize(arrivals.len(), None);
+        // Spread the incident requests over the day deterministically.
+        for i in (1..incident_slots.len()).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            incident_slots.swap(i, j);
+        }
+        for (second, incident) in arrivals.into_iter().zip(incident_slots) {
             let at = midnight + chrono::Duration::seconds(second);
-            let street = pick(&mut rng, &streets, street_total).clone();
-            let category = pick(&mut rng, &leaves, leaf_total).clone();
+            let (street, category) = match incident {
+                Some(cell) => cell,
+                None => (
+                    pick(&mut rng, &streets, street_total).clone(),
+                    pick(&mut rng, &leaves, leaf_total).clone(),
+                ),
+            };
+            let street_name = reference
+                .directory
+                .get(&street)
+                .map(|u| u.name.clone())
+                .unwrap_or_default();
             let consult = rng.chance(0.58);
+            let address = (!consult || rng.chance(0.3)).then(|| place(&mut rng, &street_name));
+            let requester = rng.chance(0.85).then(|| whistle_store::Requester {
+                name: Some("模拟市民".into()),
+                phone: Some(phone(&mut rng)),
+                address_detail: None,
+            });
             let answered = consult && rng.chance(0.7);
             let request_type = if consult {
                 RequestType::Consult
@@ -231,6 +299,7 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failu
                         street: Some(street),
                         community: None,
                     },
+                    address,
                     ..Location::default()
                 },
                 triage: if answered {
@@ -246,7 +315,7 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failu
                 at,
                 request: Request::IntakeAndDispatch {
                     intake: Box::new(intake),
-                    requester: None,
+                    requester,
                 },
             });
             plans.push((at, answered));
@@ -264,11 +333,11 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failu
                 if *answered {
                     continue;
                 }
-                let lead = outcome.events.iter().find_map(|e| match &e.payload {
-                    EventPayload::Dispatched(d) => Some(d.lead.clone()),
+                let dispatched = outcome.events.iter().find_map(|e| match &e.payload {
+                    EventPayload::Dispatched(d) => Some((d.lead.clone(), d.respond_by)),
                     _ => None,
                 });
-                let Some(lead) = lead else {
+                let Some((lead, respond_by)) = dispatched else {
                     continue;
                 };
                 let q = quality(&lead, settings.seed);
@@ -277,6 +346,7 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failu
                     at: *at,
                     steps: life(&mut rng, q),
                     lead: Some(lead),
+                    respond_by: Some(respond_by),
                 });
             }
         }
@@ -289,7 +359,34 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failu
                     continue;
                 }
                 let (by_lead, minutes, command) = life.steps.remove(0);
+                let previous_at = life.at;
                 life.at += chrono::Duration::minutes(minutes);
+                // A late contact: the supervision notices the overdue response first, then the
+                // contact follows in the next wave.
+                if let (Command::Contact { .. }, Some(due_at)) = (&command, life.respond_by) {
+                    if life.at > due_at + chrono::Duration::minutes(1) {
+                        life.respond_by = None;
+                        let notice_at = (due_at + chrono::Duration::minutes(1)).max(previous_at);
+                        life.steps.insert(0, (by_lead, 0, command));
+                        wave.push(Envelope {
+                            actor: center.clone(),
+                            at: notice_at,
+                            request: Request::Command {
+                                order: OrderRef::Id(life.id),
+                                expected_version: None,
+                                command: Command::Supervise {
+                                    action: whistle_core::order::Supervision::Overdue {
+                                        deadline: whistle_core::order::DeadlineKind::Respond,
+                                        due_at,
+                                    },
+                                    note: String::new(),
+                                },
+                            },
+                        });
+                        owners.push(index);
+                        continue;
+                    }
+                }
                 let actor = match (&life.lead, by_lead) {
                     (Some(unit), true) => Actor {
                         user: "sim-handler".into(),
