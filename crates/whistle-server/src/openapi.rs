@@ -12,7 +12,7 @@ use whistle_core::order::{
 };
 
 /// (method, path, tag, summary, who may call it).
-pub const OPERATIONS: [(&str, &str, &str, &str, &str); 29] = [
+pub const OPERATIONS: [(&str, &str, &str, &str, &str); 36] = [
     (
         "post",
         "/api/v1/login",
@@ -143,9 +143,16 @@ pub const OPERATIONS: [(&str, &str, &str, &str, &str); 29] = [
         "get",
         "/api/v1/reports/evaluation",
         "reports",
-        "一张卷子：响应率、解决率、满意率与综合得分，分组排名（period=YYYY-MM，format=json|csv）· The evaluation of a period",
+        "一张卷子：响应率、解决率、满意率与综合得分，分组排名（period=YYYY-MM，format=json|csv|xlsx|text）· The evaluation of a period",
         "any role",
     ),
+    ("get", "/api/v1/reports/daily", "reports", "日通报（date=YYYY-MM-DD，format=json|csv|xlsx|text）· The daily bulletin", "any role"),
+    ("get", "/api/v1/reports/weekly", "reports", "周汇总（week=YYYY-Www）· The weekly summary", "any role"),
+    ("get", "/api/v1/reports/monthly", "reports", "月分析：环比、同比、类别变化、进退步单位（month=YYYY-MM）· The monthly analysis", "any role"),
+    ("get", "/api/v1/reports/hotspots", "reports", "诉求热点（date=YYYY-MM-DD；泊松规则）· Hotspots of a day", "any role"),
+    ("get", "/api/v1/reports/repeats", "reports", "重复诉求与高频地址（from=，to=，至多93天）· Repeat requests and high-frequency places", "any role"),
+    ("get", "/api/v1/reports/governance-streets", "reports", "治理类街乡镇（month=YYYY-MM）· Governance-class streets", "any role"),
+    ("get", "/api/v1/reports/topics", "reports", "每月一题候选与进展（month=YYYY-MM）· Topic-of-the-month candidates and tracking", "any role"),
     ("get", "/api/v1/whistles", "whistles", "吹哨列表（按范围）· Whistles within your jurisdiction", "any role"),
     ("get", "/api/v1/whistles/{no}", "whistles", "吹哨详情 · One whistle", "within jurisdiction"),
     ("get", "/api/v1/whistles/{no}/history", "whistles", "吹哨履历 · A whistle's history", "within jurisdiction"),

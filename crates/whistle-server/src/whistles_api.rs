@@ -478,7 +478,7 @@ pub async fn feed(
 #[serde(deny_unknown_fields)]
 pub struct EvaluationQuery {
     period: String,
-    /// `json` (default) or `csv`.
+    /// `json` (default), `csv`, `xlsx` or `text`.
     format: Option<String>,
 }
 
@@ -504,9 +504,12 @@ pub async fn evaluation(
             whistle_store::reports::evaluation_csv(&report),
         )
             .into_response()),
+        format @ ("xlsx" | "text") => {
+            crate::reports_api::evaluation_document(&report, format, lang)
+        }
         _ => Err(ApiError::bad_request(
             "invalid_query",
-            "format is json or csv",
+            "format is json, csv, xlsx or text",
             lang,
         )),
     }

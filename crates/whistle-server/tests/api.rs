@@ -2162,3 +2162,112 @@ async fn named_roles_the_whistle_list_and_the_live_feed() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(body["error"], "unknown_command");
 }
+
+/// The bulletins and analyses over HTTP: JSON by default, CSV, XLSX (as a download) and text, in
+/// Chinese or English; bad parameters and the future refused; no requester data in any of them.
+#[tokio::test]
+async fn reports_are_served_in_every_format() {
+    let app = spawn_app().await;
+    app.order("110105010", "11.04.01").await;
+    app.order("110105010", "11.04.01").await;
+    let (status, daily) = app
+        .get("leader", "/api/v1/reports/daily?date=2025-10-09")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{daily}");
+    assert_eq!(daily["kind"], "daily");
+    assert_eq!(daily["empty"], false);
+    assert!(
+        daily["summary"][0]
+            .as_str()
+            .unwrap()
+            .contains("共受理诉求2件"),
+        "{daily}"
+    );
+    let text = daily.to_string();
+    assert!(!text.contains("13800001234") && !text.contains("张三"));
+    for path in [
+        "/api/v1/reports/weekly?week=2025-W41",
+        "/api/v1/reports/monthly?month=2025-10",
+        "/api/v1/reports/hotspots?date=2025-10-09",
+        "/api/v1/reports/repeats?from=2025-10-01&to=2025-10-09",
+        "/api/v1/reports/governance-streets?month=2025-10",
+        "/api/v1/reports/topics?month=2025-10",
+    ] {
+        let (status, body) = app.get("street", path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert!(body["tables"].is_array(), "{path}");
+    }
+    // Formats: CSV and text as text, XLSX as a download.
+    let (status, csv) = app
+        .get("leader", "/api/v1/reports/daily?date=2025-10-09&format=csv")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csv
+        .as_str()
+        .unwrap()
+        .starts_with("# 12345市民服务热线日通报"));
+    let response = app
+        .client
+        .get(format!(
+            "{}/api/v1/reports/evaluation?period=2025-10&format=xlsx",
+            app.base
+        ))
+        .bearer_auth(&app.tokens["leader"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("evaluation-2025-10.xlsx"));
+    let bytes = response.bytes().await.unwrap();
+    assert_eq!(&bytes[..2], b"PK");
+    let response = app
+        .client
+        .get(format!(
+            "{}/api/v1/reports/daily?date=2025-10-09&format=text",
+            app.base
+        ))
+        .bearer_auth(&app.tokens["leader"])
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .unwrap();
+    let english = response.text().await.unwrap();
+    assert!(
+        english.starts_with("12345 hotline daily bulletin"),
+        "{english}"
+    );
+    // Refusals: missing or malformed parameters, the future, an unknown format, no token.
+    for (path, code) in [
+        ("/api/v1/reports/daily", "invalid_query"),
+        ("/api/v1/reports/daily?date=2025-02-30", "invalid_value"),
+        ("/api/v1/reports/daily?date=2099-01-01", "invalid_value"),
+        (
+            "/api/v1/reports/daily?date=2025-10-09&format=pdf",
+            "invalid_value",
+        ),
+        ("/api/v1/reports/weekly?week=2025-42", "invalid_value"),
+        ("/api/v1/reports/repeats?from=2025-10-09", "invalid_query"),
+        (
+            "/api/v1/reports/daily?date=2025-10-09&colour=red",
+            "invalid_query",
+        ),
+    ] {
+        let (status, body) = app.get("leader", path).await;
+        let expected = if code == "invalid_query" {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        assert_eq!(status, expected, "{path}: {body}");
+        assert_eq!(body["error"], code, "{path}: {body}");
+    }
+    assert_eq!(
+        app.get("nobody", "/api/v1/reports/daily?date=2025-10-09")
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -985,3 +985,48 @@ pub async fn monthly(
         ],
     })
 }
+
+/// The raw intake rows of the days [first, before): one row per order with its Beijing day,
+/// type, channel, urgency, category, territory, district and street (no personal data, no
+/// address) — what an independent check (DuckDB) recomputes the bulletin's volumes from.
+pub async fn intake_csv(
+    store: &dyn Store,
+    first: NaiveDate,
+    before: NaiveDate,
+) -> Result<String, StoreError> {
+    let reference = store.reference();
+    let names = Names {
+        reference: &reference,
+        lang: Lang::Zh,
+    };
+    let keys = store.order_keys(midnight(first), midnight(before)).await?;
+    let mut out = String::from(
+        "no,day,received_at_ms,request_type,channel,urgency,category,territory,district,street\n",
+    );
+    let mut districts: BTreeMap<String, String> = BTreeMap::new();
+    for key in &keys {
+        let district = districts
+            .entry(key.territory.clone())
+            .or_insert_with(|| names.district(&key.territory))
+            .clone();
+        let street = if names.is_street(&key.territory) {
+            key.territory.as_str()
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{}\n",
+            key.no,
+            beijing_date(key.received_at),
+            key.received_at.timestamp_millis(),
+            key.request_type,
+            key.channel,
+            key.urgency,
+            key.category,
+            key.territory,
+            district,
+            street
+        ));
+    }
+    Ok(out)
+}

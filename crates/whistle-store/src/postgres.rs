@@ -1597,6 +1597,9 @@ impl Store for PgStore {
                 territory: r.get(3),
                 place: r.get(4),
                 phone: r.get(5),
+                request_type: r.get(6),
+                channel: r.get(7),
+                urgency: r.get(8),
             })
             .collect())
     }

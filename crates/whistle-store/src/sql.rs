@@ -434,7 +434,7 @@ pub(crate) const OVERDUE_NOTICES: &str = "SELECT o.lead_unit, COUNT(*) FROM even
 /// Orders of a range for repeat detection; `{address}` is the dialect's JSON path expression.
 pub(crate) fn order_keys(address: &str) -> String {
     format!(
-        "SELECT o.no, o.received_at, o.category, COALESCE(o.street, o.district, '11'), {address}, r.phone \
+        "SELECT o.no, o.received_at, o.category, COALESCE(o.street, o.district, '11'), {address}, r.phone, o.request_type, o.channel, o.urgency \
          FROM orders o LEFT JOIN requesters r ON r.order_id = o.id \
          WHERE o.received_at >= $1 AND o.received_at < $2 ORDER BY o.received_at, o.no"
     )

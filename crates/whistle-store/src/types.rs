@@ -472,4 +472,7 @@ pub struct OrderKey {
     pub territory: String,
     pub place: Option<String>,
     pub phone: Option<String>,
+    pub request_type: String,
+    pub channel: String,
+    pub urgency: String,
 }

@@ -19,6 +19,9 @@ pub enum BenchCommand {
     Engine(EngineArgs),
     /// The 'due at time T' query with N open orders.
     Due(DueArgs),
+    /// The monthly evaluation and the daily bulletin on an existing store, side by side with
+    /// DuckDB on the raw rows (`--duckdb-python`).
+    Reports(crate::bench_reports::ReportsArgs),
     /// Load a running `whistle serve` over HTTP: intakes (closed loop and at a fixed rate) and list pages.
     Http(HttpArgs),
     /// Intake orders from several clients, printing each number once acknowledged (the crash test
@@ -151,6 +154,7 @@ pub async fn run(env: &Env, command: BenchCommand) -> Result<(), Failure> {
         BenchCommand::Due(args) => due(env, args).await,
         BenchCommand::AckStream { count } => ack_stream(env, count).await,
         BenchCommand::Http(args) => crate::bench_http::run(args).await,
+        BenchCommand::Reports(args) => crate::bench_reports::run(env, args).await,
     }
 }
 

@@ -103,6 +103,8 @@ pub struct Report {
     pub commands: u64,
     pub refused: u64,
     pub seconds: f64,
+    /// The local incidents injected: (day, street, category, requests).
+    pub incidents: Vec<(chrono::NaiveDate, UnitCode, CategoryCode, u64)>,
 }
 
 /// One order's remaining life: the commands to issue, each with who issues it.
@@ -228,6 +230,11 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failu
             })
             .collect();
         let burst: u64 = incidents.iter().map(|(_, _, n)| n).sum();
+        report.incidents.extend(
+            incidents
+                .iter()
+                .map(|(street, category, n)| (day, street.clone(), category.clone(), *n)),
+        );
         let midnight = whistle_core::time::from_beijing(day.and_time(chrono::NaiveTime::MIN));
         // Intakes of the day, in time order.
         let mut arrivals: Vec<i64> = (0..volume + burst)
@@ -542,6 +549,69 @@ mod tests {
         let mean = (0..100_000).map(|_| r.unit()).sum::<f64>() / 100_000.0;
         assert!((mean - 0.5).abs() < 0.01, "{mean}");
         assert_ne!(Rng::new(8).next(), Rng::new(7).next());
+    }
+
+    /// The hotspot rule finds the local incidents the simulator injects on a day, against a
+    /// month of ordinary days.
+    #[tokio::test]
+    async fn hotspots_find_the_injected_incidents() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("sim.db").display());
+        let store = whistle_store::open(&url, whistle_store::Migrate::Apply)
+            .await
+            .unwrap();
+        whistle_store::seed::install_defaults(
+            &*store,
+            &crate::reference_cmd::admin_actor().ok().unwrap(),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+        let report = run(
+            &*store,
+            &Settings {
+                days: 31,
+                seed: 11,
+                per_day: 150,
+                start,
+            },
+        )
+        .await
+        .ok()
+        .unwrap();
+        let last = start + chrono::Days::new(30);
+        let document = whistle_store::analysis::hotspots(
+            &*store,
+            &last.to_string(),
+            chrono::Utc::now(),
+            whistle_store::document::Lang::En,
+        )
+        .await
+        .unwrap();
+        let found: Vec<(String, String)> = document.tables[0]
+            .rows
+            .iter()
+            .map(|row| match (&row[0], &row[3]) {
+                (
+                    whistle_store::document::Cell::Text(t),
+                    whistle_store::document::Cell::Text(c),
+                ) => (t.clone(), c.clone()),
+                _ => panic!("{row:?}"),
+            })
+            .collect();
+        let injected: Vec<(String, String)> = report
+            .incidents
+            .iter()
+            .filter(|(day, ..)| *day == last)
+            .map(|(_, street, category, _)| (street.to_string(), category.to_string()))
+            .collect();
+        assert_eq!(injected.len(), 3);
+        for cell in &injected {
+            assert!(found.contains(cell), "{cell:?} not in {found:?}");
+        }
+        // At this volume ordinary cells are not flagged.
+        assert!(found.len() <= injected.len() + 1, "{found:?}");
     }
 
     #[test]

@@ -661,3 +661,116 @@ fn the_simulator_is_deterministic_by_seed() {
     assert_eq!(first, evaluation("7"));
     assert_ne!(first, evaluation("8"));
 }
+
+/// The bulletins and analyses from the command line: every format, reproducible bytes, topics
+/// chosen and tracked, and clear refusals.
+#[test]
+fn reports_bulletins_and_topics_from_the_command_line() {
+    let ws = Workspace::new();
+    ws.ok(&[
+        "simulate",
+        "--days",
+        "9",
+        "--per-day",
+        "200",
+        "--seed",
+        "5",
+        "--start",
+        "2026-10-01",
+        "--db",
+        "sim.db",
+    ]);
+    let db = format!("sqlite://{}", ws.dir.path().join("sim.db").display());
+    let report = |args: &[&str]| {
+        let mut all = vec!["--database-url", db.as_str(), "report"];
+        all.extend_from_slice(args);
+        ws.ok(&all)
+    };
+    let text = report(&["daily", "--date", "2026-10-08"]);
+    assert!(
+        text.starts_with("12345市民服务热线日通报（2026年10月8日）"),
+        "{text}"
+    );
+    assert!(
+        text.contains("【按区】") && text.contains("【紧急诉求】"),
+        "{text}"
+    );
+    let csv = report(&["weekly", "--week", "2026-W41", "--format", "csv"]);
+    assert!(csv.contains("# 每日受理量"), "{csv}");
+    let json = report(&["monthly", "--month", "2026-10", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["kind"], "monthly");
+    // XLSX to a file, twice: the same bytes.
+    for name in ["a.xlsx", "b.xlsx"] {
+        let path = ws.dir.path().join(name);
+        report(&[
+            "evaluation",
+            "--period",
+            "2026-10",
+            "--format",
+            "xlsx",
+            "--output",
+            path.to_str().unwrap(),
+        ]);
+    }
+    let a = std::fs::read(ws.dir.path().join("a.xlsx")).unwrap();
+    assert_eq!(&a[..2], b"PK");
+    assert_eq!(a, std::fs::read(ws.dir.path().join("b.xlsx")).unwrap());
+    let english = ws.ok(&[
+        "--lang",
+        "en",
+        "--database-url",
+        &db,
+        "report",
+        "hotspots",
+        "--date",
+        "2026-10-09",
+    ]);
+    assert!(english.starts_with("Hotspots, 2026-10-09"), "{english}");
+    // Topics: a bad lead is refused; a good one is tracked from its month.
+    let topic = |lead: &str| {
+        vec![
+            "--database-url".to_string(),
+            db.clone(),
+            "topic".into(),
+            "add".into(),
+            "--code".into(),
+            "2026-10-market".into(),
+            "--title".into(),
+            "市场管理".into(),
+            "--chosen".into(),
+            "2026-10".into(),
+            "--categories".into(),
+            "02".into(),
+            "--lead".into(),
+            lead.into(),
+            "--target-ratio".into(),
+            "0.8".into(),
+        ]
+    };
+    let args = topic("11.dept.nowhere");
+    let refusal = ws.refused(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(refusal.contains("11.dept.nowhere"), "{refusal}");
+    let args = topic("11.dept.market-regulation");
+    ws.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let topics = report(&["topics", "--month", "2026-10"]);
+    assert!(
+        topics.contains("2026-10-market") && topics.contains("基准月"),
+        "{topics}"
+    );
+    // Refusals: malformed and future periods, unknown formats.
+    for args in [
+        vec!["daily", "--date", "2026-10-32"],
+        vec!["daily", "--date", "2099-01-01"],
+        vec!["weekly", "--week", "2026-42"],
+        vec!["monthly", "--month", "2026-1"],
+        vec!["governance-streets", "--month", "2099-01"],
+        vec!["daily", "--date", "2026-10-08", "--format", "pdf"],
+        vec!["repeats", "--from", "2026-10-09", "--to", "2026-10-01"],
+        vec!["evaluation", "--period", "2026-10", "--format", "pdf"],
+    ] {
+        let mut all = vec!["--database-url", db.as_str(), "report"];
+        all.extend_from_slice(&args);
+        ws.refused(&all);
+    }
+}

@@ -405,15 +405,21 @@ pub fn evaluate(
             }
         }
     }
-    let previous_totals = |unit: &UnitCode| -> Option<Counts> {
-        let mut sum = previous.get(unit).copied();
-        for (other, counts) in previous {
-            if other != unit && directory.district_of(other).map(|d| &d.code) == Some(unit) {
-                sum.get_or_insert_with(Counts::default).add(counts);
+    // The previous period rolled up the same way, once (O(units), not O(units²)).
+    let mut previous_rolled: BTreeMap<UnitCode, Counts> = BTreeMap::new();
+    for (unit, counts) in previous {
+        previous_rolled.entry(unit.clone()).or_default().add(counts);
+        if let Some(district) = directory.district_of(unit) {
+            if &district.code != unit {
+                previous_rolled
+                    .entry(district.code.clone())
+                    .or_default()
+                    .add(counts);
             }
         }
-        sum
-    };
+    }
+    let previous_totals =
+        |unit: &UnitCode| -> Option<Counts> { previous_rolled.get(unit).copied() };
     let mut lines: Vec<UnitEvaluation> = totals
         .iter()
         .filter_map(|(unit, counts)| {
