@@ -405,7 +405,11 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
         let excluded: Vec<bool> = new.iter().map(|r| r.excluded()).collect();
         let states: Vec<&str> = new.iter().map(|r| r.state.as_str()).collect();
         let notices: Vec<Option<i64>> = new.iter().map(|r| r.notice_at).collect();
-        let params: [&(dyn ToSql + Sync); 20] = [
+        let places: Vec<Option<&str>> = new
+            .iter()
+            .map(|r| r.order.location.address.as_deref())
+            .collect();
+        let params: [&(dyn ToSql + Sync); 21] = [
             &ids,
             &nos,
             &versions,
@@ -426,13 +430,14 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
             &excluded,
             &states,
             &notices,
+            &places,
         ];
         tx.execute(
             "INSERT INTO orders (id, no, version, stage, request_type, channel, category, urgency, district, street, \
-             community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, excluded, state, notice_at) \
+             community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, excluded, state, notice_at, place) \
              SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], \
              $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[], \
-             $16::bigint[], $17::bigint[], $18::boolean[], $19::text[], $20::bigint[])",
+             $16::bigint[], $17::bigint[], $18::boolean[], $19::text[], $20::bigint[], $21::text[])",
             &params,
         )
         .await
@@ -1582,10 +1587,7 @@ impl Store for PgStore {
     ) -> Result<Vec<OrderKey>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(
-                &sql::order_keys("(o.state::json -> 'location' ->> 'address')"),
-                &[&to_millis(from), &to_millis(before)],
-            )
+            .query(&sql::order_keys(), &[&to_millis(from), &to_millis(before)])
             .await
             .map_err(pg)?;
         Ok(rows

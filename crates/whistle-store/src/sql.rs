@@ -12,7 +12,7 @@ pub(crate) const INSERT_EVENT: &str =
 
 pub(crate) const INSERT_ORDER: &str = "INSERT INTO orders (id, no, version, stage, request_type, channel, category, \
     urgency, district, street, community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, \
-    excluded, state, notice_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+    excluded, state, notice_at, place) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
 
 /// Only the columns a command can change, so indexes on the others are not touched.
 pub(crate) const UPDATE_ORDER: &str =
@@ -432,7 +432,8 @@ pub(crate) const OVERDUE_NOTICES: &str = "SELECT o.lead_unit, COUNT(*) FROM even
     GROUP BY o.lead_unit ORDER BY o.lead_unit";
 
 /// Orders of a range for repeat detection; `{address}` is the dialect's JSON path expression.
-pub(crate) fn order_keys(address: &str) -> String {
+pub(crate) fn order_keys() -> String {
+    let address = "o.place";
     format!(
         "SELECT o.no, o.received_at, o.category, COALESCE(o.street, o.district, '11'), {address}, r.phone, o.request_type, o.channel, o.urgency \
          FROM orders o LEFT JOIN requesters r ON r.order_id = o.id \

@@ -740,7 +740,8 @@ fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
                 row.closed_at(),
                 row.excluded(),
                 row.state,
-                row.notice_at
+                row.notice_at,
+                order.location.address.as_deref()
             ])?;
         } else {
             update.execute(params![
@@ -1462,7 +1463,7 @@ impl Store for SqliteStore {
         before: Timestamp,
     ) -> Result<Vec<OrderKey>, StoreError> {
         self.read(move |c| {
-            let query = sql::order_keys("json_extract(o.state, '$.location.address')");
+            let query = sql::order_keys();
             let mut statement = c.prepare_cached(&query.replace("$1", "?1").replace("$2", "?2"))?;
             let rows = statement.query_map(params![to_millis(from), to_millis(before)], |r| {
                 Ok(OrderKey {

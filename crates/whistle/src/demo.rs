@@ -1,6 +1,6 @@
 //! Demo data for `whistle init --demo`: a few hundred sample orders over the last two weeks, in
-//! every stage of the life, made through the engine like real ones. Deterministic. (The realistic
-//! month from the simulator replaces this when the simulator exists.)
+//! every stage of the life, made through the engine like real ones. Deterministic. `whistle demo`
+//! adds a simulated month before them (`simulate.rs`) for the evaluation and the bulletins.
 
 use whistle_core::catalogue::Territory;
 use whistle_core::ids::{Actor, CategoryCode, UnitCode};

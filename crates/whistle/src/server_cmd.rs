@@ -26,9 +26,13 @@ pub struct DemoArgs {
     data_dir: PathBuf,
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
-    /// Sample orders to create.
+    /// Sample orders to create (the last two weeks, in every stage of the life).
     #[arg(long, default_value_t = 300)]
     orders: usize,
+    /// Requests per weekday of the simulated month before them (the 31 days ending a week ago,
+    /// through the engine, seed 7): what the evaluation, bulletins and analyses show. 0: none.
+    #[arg(long, default_value_t = 400)]
+    simulated_per_day: u32,
 }
 
 #[derive(Subcommand)]
@@ -474,6 +478,25 @@ pub async fn demo(env: &Env, settings: &Settings, args: DemoArgs) -> Result<(), 
     };
     crate::reference_cmd::init(&demo_env, Some(args.orders)).await?;
     let store = demo_env.open().await?;
+    if args.simulated_per_day > 0 {
+        let today = whistle_core::time::beijing_date(chrono::Utc::now());
+        let report = crate::simulate::run(
+            &*store,
+            &crate::simulate::Settings {
+                days: 31,
+                seed: 7,
+                per_day: args.simulated_per_day,
+                start: today - chrono::Days::new(38),
+            },
+        )
+        .await?;
+        println!(
+            "simulated month: {} orders from {} ({:.1} s)",
+            report.orders,
+            today - chrono::Days::new(38),
+            report.seconds
+        );
+    }
     let units = DEMO_UNITS
         .iter()
         .map(|(code, kind, name)| {

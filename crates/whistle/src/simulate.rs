@@ -226,7 +226,9 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failu
             .map(|_| {
                 let street = pick(&mut rng, &streets, street_total).clone();
                 let category = pick(&mut rng, &leaves, leaf_total).clone();
-                (street, category, 8 + rng.below(18))
+                // 8–25 requests, fewer on a small simulated day.
+                let size = (8 + rng.below(18)).min((volume / 30).max(5));
+                (street, category, size)
             })
             .collect();
         let burst: u64 = incidents.iter().map(|(_, _, n)| n).sum();
