@@ -318,9 +318,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             )
             .await?;
             out!(
-                "simulated {days} days from {start} (seed {seed}): {} orders, {} commands ({} refused) in {:.1} s — {:.0} orders/s, {:.0} commands/s",
+                "simulated {days} days from {start} (seed {seed}): {} orders, {} commands, {} whistles ({} commands), {} refused, in {:.1} s — {:.0} orders/s, {:.0} commands/s",
                 report.orders,
                 report.commands,
+                report.whistles,
+                report.whistle_commands,
                 report.refused,
                 report.seconds,
                 report.orders as f64 / report.seconds.max(1e-9),

@@ -103,6 +103,9 @@ pub struct Report {
     pub commands: u64,
     pub refused: u64,
     pub seconds: f64,
+    /// Whistles blown (吹哨) and their commands.
+    pub whistles: u64,
+    pub whistle_commands: u64,
     /// The local incidents injected: (day, street, category, requests).
     pub incidents: Vec<(chrono::NaiveDate, UnitCode, CategoryCode, u64)>,
 }
@@ -116,6 +119,165 @@ struct Life {
     /// The response deadline, until an overdue notice for it has been issued.
     respond_by: Option<Timestamp>,
 }
+
+/// The share of street-led requests for which the street blows the whistle.
+const WHISTLE_SHARE: f64 = 0.02;
+
+/// A whistle (吹哨报到) from raise to rating: the street raises it for an item of its whistle
+/// list; each summoned unit reports in before its deadline or — with its quality's odds — is
+/// marked absent by the deadline worker; the street closes it hours later and rates every unit
+/// that came, by its quality. Refusals are counted and end the whistle.
+#[allow(clippy::too_many_arguments)]
+async fn blow(
+    store: &dyn Store,
+    rng: &mut Rng,
+    seed: u64,
+    reference: &whistle_core::reference::Reference,
+    center: &Actor,
+    street: &UnitCode,
+    at: Timestamp,
+    report: &mut Report,
+) {
+    use whistle_core::whistle::{Raise, Scores, WhistleCommand, WhistleResult};
+    use whistle_store::whistles::{WhistleEnvelope, WhistleRequest};
+    let items = reference
+        .whistle_list
+        .for_street(street, &reference.directory);
+    if items.is_empty() {
+        return;
+    }
+    let item = items[rng.below(items.len() as u64) as usize];
+    let street_actor = Actor {
+        user: "sim-street".into(),
+        unit: street.clone(),
+    };
+    let raise = Raise {
+        kind: item.kind,
+        order: None,
+        lead: None,
+        assisting: Vec::new(),
+        place: format!("{}辖区", street),
+        needed: format!("{}，请相关部门到场联合处置", item.title),
+        list_item: Some(item.code.clone()),
+        off_list_reason: None,
+        override_reference: None,
+    };
+    report.whistle_commands += 1;
+    let Ok(raised) = store
+        .execute_whistle(WhistleEnvelope {
+            actor: street_actor.clone(),
+            at,
+            request: WhistleRequest::Raise(Box::new(raise)),
+        })
+        .await
+    else {
+        report.refused += 1;
+        return;
+    };
+    report.whistles += 1;
+    let no = raised.whistle.no.clone();
+    let command = |actor: Actor, at: Timestamp, command: WhistleCommand| WhistleEnvelope {
+        actor,
+        at,
+        request: WhistleRequest::Command {
+            whistle: no.clone(),
+            expected_version: None,
+            command,
+        },
+    };
+    let mut came = Vec::new();
+    let mut answers = Vec::new();
+    for summons in &raised.whistle.summons {
+        let q = quality(&summons.unit, seed);
+        let envelope = if rng.chance(0.6 + 0.4 * q) {
+            let window = (summons.report_in_by - summons.summoned_at)
+                .num_minutes()
+                .max(2);
+            let when = summons.summoned_at
+                + chrono::Duration::minutes(1 + rng.below(window as u64 - 1) as i64);
+            came.push((summons.unit.clone(), q));
+            command(
+                Actor {
+                    user: "sim-liaison".into(),
+                    unit: summons.unit.clone(),
+                },
+                when,
+                WhistleCommand::ReportIn {
+                    people: 1 + rng.below(4) as u32,
+                },
+            )
+        } else {
+            command(
+                center.clone(),
+                summons.report_in_by + chrono::Duration::minutes(1),
+                WhistleCommand::MarkAbsent {
+                    unit: summons.unit.clone(),
+                },
+            )
+        };
+        answers.push(envelope);
+    }
+    // In time order: the whistle's events never go back in time.
+    answers.sort_by_key(|e| e.at);
+    let last = answers.last().map(|e| e.at).unwrap_or(at);
+    envelopes_in_order(store, answers, report).await;
+    let closed_at = last + chrono::Duration::minutes(120 + rng.below(360) as i64);
+    let mean = if came.is_empty() {
+        0.0
+    } else {
+        came.iter().map(|(_, q)| q).sum::<f64>() / came.len() as f64
+    };
+    let result = if came.is_empty() {
+        WhistleResult::NotSolvable
+    } else if rng.chance(mean) {
+        WhistleResult::Solved
+    } else {
+        WhistleResult::PartlySolved
+    };
+    let mut steps = vec![command(
+        street_actor.clone(),
+        closed_at,
+        WhistleCommand::Close {
+            result,
+            reasons: "现场联合处置，部分事项转入日常管理".into(),
+        },
+    )];
+    for (i, (unit, q)) in came.iter().enumerate() {
+        let score = |rng: &mut Rng| (1.0 + 4.0 * (q * 0.7 + rng.unit() * 0.3)).round() as u8;
+        steps.push(command(
+            street_actor.clone(),
+            closed_at + chrono::Duration::minutes(10 + i as i64),
+            WhistleCommand::Rate {
+                unit: unit.clone(),
+                scores: Scores {
+                    response: score(rng).clamp(1, 5),
+                    cooperation: score(rng).clamp(1, 5),
+                    result: score(rng).clamp(1, 5),
+                },
+                comment: String::new(),
+            },
+        ));
+    }
+    envelopes_in_order(store, steps, report).await;
+}
+
+/// Whistle commands one after another; the first refusal ends the sequence.
+async fn envelopes_in_order(
+    store: &dyn Store,
+    envelopes: Vec<whistle_store::whistles::WhistleEnvelope>,
+    report: &mut Report,
+) {
+    for envelope in envelopes {
+        report.whistle_commands += 1;
+        if store.execute_whistle(envelope).await.is_err() {
+            report.refused += 1;
+            return;
+        }
+    }
+}
+
+/// Commands per call to the store.
+const CHUNK: usize = 2048;
 
 /// Residential compounds per street in the simulation.
 const PLACES_PER_STREET: u64 = 1_500;
@@ -330,9 +492,17 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failu
             plans.push((at, answered));
         }
         let mut lives = Vec::new();
-        for (chunk, plan_chunk) in envelopes.chunks(2048).zip(plans.chunks(2048)) {
-            let results = store.execute(chunk.to_vec()).await;
-            report.commands += chunk.len() as u64;
+        let mut whistles: Vec<(UnitCode, Timestamp)> = Vec::new();
+        // All chunks submitted at once: the store's writer takes the next while this side
+        // generates and reads results, and may merge queued chunks into one transaction.
+        let submitted = futures_util::future::join_all(
+            envelopes
+                .chunks(CHUNK)
+                .map(|chunk| store.execute(chunk.to_vec())),
+        )
+        .await;
+        for (results, plan_chunk) in submitted.into_iter().zip(plans.chunks(CHUNK)) {
+            report.commands += plan_chunk.len() as u64;
             for (result, (at, answered)) in results.into_iter().zip(plan_chunk) {
                 let Ok(outcome) = result else {
                     report.refused += 1;
@@ -350,6 +520,14 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failu
                     continue;
                 };
                 let q = quality(&lead, settings.seed);
+                // A share of the problems a street leads are beyond it: it blows the whistle.
+                let street_led = reference
+                    .directory
+                    .get(&lead)
+                    .is_some_and(|u| u.kind.is_street_level());
+                if street_led && rng.chance(WHISTLE_SHARE) {
+                    whistles.push((lead.clone(), *at + chrono::Duration::hours(2)));
+                }
                 lives.push(Life {
                     id: outcome.order_id,
                     at: *at,
@@ -417,9 +595,13 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failu
             if wave.is_empty() {
                 break;
             }
-            for (chunk, owner_chunk) in wave.chunks(2048).zip(owners.chunks(2048)) {
-                let results = store.execute(chunk.to_vec()).await;
-                report.commands += chunk.len() as u64;
+            let submitted = futures_util::future::join_all(
+                wave.chunks(CHUNK)
+                    .map(|chunk| store.execute(chunk.to_vec())),
+            )
+            .await;
+            for (results, owner_chunk) in submitted.into_iter().zip(owners.chunks(CHUNK)) {
+                report.commands += owner_chunk.len() as u64;
                 for (result, owner) in results.into_iter().zip(owner_chunk) {
                     if result.is_err() {
                         // A refused step ends that life (e.g. a reopen the rules do not allow).
@@ -428,6 +610,19 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failu
                     }
                 }
             }
+        }
+        for (street, at) in whistles {
+            blow(
+                store,
+                &mut rng,
+                settings.seed,
+                &reference,
+                &center,
+                &street,
+                at,
+                &mut report,
+            )
+            .await;
         }
     }
     report.seconds = started.elapsed().as_secs_f64();
@@ -582,6 +777,23 @@ mod tests {
         .await
         .ok()
         .unwrap();
+        // Streets blew whistles through the whistle engine, and departments answered them.
+        assert!(report.whistles > 0, "no whistle");
+        assert!(
+            report.refused * 100 < report.commands,
+            "{} refused",
+            report.refused
+        );
+        let raised = store
+            .whistles_raised(
+                &whistle_store::Scope::All,
+                whistle_store::bulletins::midnight(start),
+                whistle_store::bulletins::midnight(start + chrono::Days::new(40)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(raised.len() as u64, report.whistles);
+        assert!(raised.iter().any(|w| !w.ratings.is_empty()), "no rating");
         let last = start + chrono::Days::new(30);
         let document = whistle_store::analysis::hotspots(
             &*store,
