@@ -480,6 +480,8 @@ pub struct EvaluationQuery {
     period: String,
     /// `json` (default), `csv`, `xlsx` or `text`.
     format: Option<String>,
+    /// Only this unit's line (ranked among its whole peer group).
+    unit: Option<String>,
 }
 
 /// `GET /api/v1/reports/evaluation?period=YYYY-MM`: the exam paper of a period — every unit's
@@ -493,10 +495,14 @@ pub async fn evaluation(
     let axum::extract::Query(params) =
         params.map_err(|e| ApiError::bad_request("invalid_query", &e.body_text(), lang))?;
     principal.role(lang)?;
-    let report =
+    let mut report =
         whistle_store::reports::evaluation(&*state.store, &params.period, state.clock.now())
             .await
             .map_err(|e| ApiError::store(e, lang))?;
+    if let Some(unit) = &params.unit {
+        whistle_store::reports::only_unit(&mut report, unit, &state.store.reference())
+            .map_err(|e| ApiError::store(e, lang))?;
+    }
     match params.format.as_deref().unwrap_or("json") {
         "json" => Ok(Json(report).into_response()),
         "csv" => Ok((

@@ -287,6 +287,23 @@ async fn a_whole_life_over_http_with_each_role_doing_its_part() {
     assert_eq!(street["rates"]["composite"], 1.0);
     let district = units.iter().find(|u| u["unit"] == "110105").unwrap();
     assert_eq!(district["group"], "districts");
+    let (status, one) = app
+        .get(
+            "leader",
+            "/api/v1/reports/evaluation?period=2025-10&unit=110105010",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["units"].as_array().unwrap().len(), 1);
+    assert_eq!(one["units"][0]["rank"], 1);
+    let (status, unknown) = app
+        .get(
+            "leader",
+            "/api/v1/reports/evaluation?period=2025-10&unit=110105999",
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{unknown}");
+    assert_eq!(unknown["error"], "unknown_unit");
     assert_eq!(
         app.get("leader", "/api/v1/reports/evaluation?period=2099-01")
             .await

@@ -68,6 +68,20 @@ pub async fn evaluation(
     })
 }
 
+/// Keeps one unit's line (a unit with no activity in the period keeps none: the report says it is
+/// empty for that unit); an unknown unit is refused.
+pub fn only_unit(
+    report: &mut EvaluationReport,
+    unit: &str,
+    reference: &whistle_core::reference::Reference,
+) -> Result<(), StoreError> {
+    let code = UnitCode::parse(unit)?;
+    reference.directory.require(&code)?;
+    report.units.retain(|line| line.unit == code);
+    report.empty = report.units.is_empty();
+    Ok(())
+}
+
 /// One row per unit; rates with four decimals, empty where a unit had no valid visit.
 pub fn evaluation_csv(report: &EvaluationReport) -> String {
     let rate = |value: Option<f64>| value.map(|v| format!("{v:.4}")).unwrap_or_default();

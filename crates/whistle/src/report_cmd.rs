@@ -44,6 +44,9 @@ pub enum ReportCommand {
         format: String,
         #[arg(long)]
         output: Option<std::path::PathBuf>,
+        /// Only this unit's line (its rank is still among its whole peer group).
+        #[arg(long)]
+        unit: Option<String>,
     },
     /// 日通报: volumes by type, channel, category and district, top streets, new overdue orders
     /// and emergencies of a day.
@@ -193,10 +196,15 @@ pub async fn report(env: &Env, command: ReportCommand) -> Result<(), Failure> {
             period,
             format,
             output,
+            unit,
         } => {
-            let report = whistle_store::reports::evaluation(&*store, &period, now)
+            let mut report = whistle_store::reports::evaluation(&*store, &period, now)
                 .await
                 .map_err(fail)?;
+            if let Some(unit) = unit {
+                whistle_store::reports::only_unit(&mut report, &unit, &store.reference())
+                    .map_err(fail)?;
+            }
             if report.empty {
                 eprintln!(
                     "{}",

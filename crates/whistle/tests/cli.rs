@@ -768,9 +768,31 @@ fn reports_bulletins_and_topics_from_the_command_line() {
         vec!["daily", "--date", "2026-10-08", "--format", "pdf"],
         vec!["repeats", "--from", "2026-10-09", "--to", "2026-10-01"],
         vec!["evaluation", "--period", "2026-10", "--format", "pdf"],
+        vec!["evaluation", "--period", "2026-10", "--unit", "110105999"],
     ] {
         let mut all = vec!["--database-url", db.as_str(), "report"];
         all.extend_from_slice(&args);
         ws.refused(&all);
     }
+    // A malformed or invalid policy file is refused with the field named; nothing changes.
+    let policy = ws.ok(&["--database-url", &db, "export", "policy"]);
+    for (bad, field) in [
+        ("[analysis]\nhotspot_alpha = 2.0\n", "hotspot_alpha"),
+        ("[analysis]\ntopic_weight_growth = 0.9\n", "topic weights"),
+        ("[analysis]\nno_such_rule = 1\n", "no_such_rule"),
+        ("[evaluation]\nweight_response = 0.5\n", "sum to 1"),
+        ("[analysis\n", "policy"),
+    ] {
+        let path = ws.dir.path().join("policy.toml");
+        std::fs::write(&path, bad).unwrap();
+        let refusal = ws.refused(&[
+            "--database-url",
+            &db,
+            "import",
+            "policy",
+            path.to_str().unwrap(),
+        ]);
+        assert!(refusal.contains(field), "{bad}: {refusal}");
+    }
+    assert_eq!(ws.ok(&["--database-url", &db, "export", "policy"]), policy);
 }
