@@ -515,29 +515,12 @@ pub async fn governance_streets(
         ]);
     }
     let this_month = months.get(month).cloned().unwrap_or_default();
-    let mut top = Table::new(
+    let top = crate::bulletins::streets_table(
+        &names,
         "top_streets",
         lang.t("本月受理量前列街乡镇", "This month's top streets by volume"),
-        vec![
-            lang.t("名次", "rank"),
-            lang.t("街乡镇代码", "code"),
-            lang.t("街乡镇", "street"),
-            lang.t("所属区", "district"),
-            lang.t("件数", "requests"),
-        ],
+        &top_n(&this_month, policy.governance_top_n),
     );
-    for (i, (code, count)) in top_n(&this_month, policy.governance_top_n)
-        .into_iter()
-        .enumerate()
-    {
-        top.push(vec![
-            (i + 1).into(),
-            code.clone().into(),
-            names.unit(&code).into(),
-            names.unit(&names.district(&code)).into(),
-            count.into(),
-        ]);
-    }
     let empty = months.values().all(|m| m.is_empty());
     let summary = vec![
         if empty {

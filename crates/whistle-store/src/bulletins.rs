@@ -214,11 +214,15 @@ fn change_words(lang: Lang, now: i64, before: i64) -> String {
     }
 }
 
-/// A category table: this range against a comparison range.
-fn category_table(
+/// Volumes of this range against a comparison range, one row per code (most first): the code,
+/// its name, the count, its share, the comparison count and the change.
+#[allow(clippy::too_many_arguments)]
+fn comparison_table(
     names: &Names,
     name: &str,
     title: String,
+    (code_label, name_label): ((&str, &str), (&str, &str)),
+    label: &dyn Fn(&str) -> String,
     now: &BTreeMap<String, i64>,
     before: &BTreeMap<String, i64>,
     total: i64,
@@ -228,8 +232,8 @@ fn category_table(
         name,
         title,
         vec![
-            lang.t("类别代码", "code"),
-            lang.t("类别", "category"),
+            lang.t(code_label.0, code_label.1),
+            lang.t(name_label.0, name_label.1),
             lang.t("件数", "requests"),
             lang.t("占比", "share"),
             lang.t("对比期件数", "comparison"),
@@ -240,7 +244,7 @@ fn category_table(
         let previous = before.get(&code).copied().unwrap_or(0);
         table.push(vec![
             code.clone().into(),
-            names.category(&code).into(),
+            label(&code).into(),
             count.into(),
             share(count, total).into(),
             previous.into(),
@@ -248,6 +252,26 @@ fn category_table(
         ]);
     }
     table
+}
+
+fn category_table(
+    names: &Names,
+    name: &str,
+    title: String,
+    now: &BTreeMap<String, i64>,
+    before: &BTreeMap<String, i64>,
+    total: i64,
+) -> Table {
+    comparison_table(
+        names,
+        name,
+        title,
+        (("类别代码", "code"), ("类别", "category")),
+        &|c| names.category(c),
+        now,
+        before,
+        total,
+    )
 }
 
 fn district_table(
@@ -256,47 +280,29 @@ fn district_table(
     before: &BTreeMap<String, i64>,
     total: i64,
 ) -> Table {
-    let lang = names.lang;
-    let mut table = Table::new(
+    comparison_table(
+        names,
         "districts",
-        lang.t("按区", "By district"),
-        vec![
-            lang.t("区代码", "code"),
-            lang.t("区", "district"),
-            lang.t("件数", "requests"),
-            lang.t("占比", "share"),
-            lang.t("对比期件数", "comparison"),
-            lang.t("变化率", "change"),
-        ],
-    );
-    for (code, count) in ranked(now) {
-        let previous = before.get(&code).copied().unwrap_or(0);
-        table.push(vec![
-            code.clone().into(),
-            names.unit(&code).into(),
-            count.into(),
-            share(count, total).into(),
-            previous.into(),
-            change(count, previous).into(),
-        ]);
-    }
-    table
+        names.lang.t("按区", "By district"),
+        (("区代码", "code"), ("区", "district")),
+        &|c| names.unit(c),
+        now,
+        before,
+        total,
+    )
 }
 
-fn top_streets_table(names: &Names, rows: &[IntakeVolume]) -> (Table, Vec<(String, i64)>) {
+/// Ranked streets with their district.
+pub(crate) fn streets_table(
+    names: &Names,
+    name: &str,
+    title: String,
+    streets: &[(String, i64)],
+) -> Table {
     let lang = names.lang;
-    let streets = sum_by(rows, |r| r.territory.clone());
-    let mut top: Vec<(String, i64)> = ranked(&streets)
-        .into_iter()
-        .filter(|(t, _)| names.is_street(t))
-        .collect();
-    top.truncate(TOP_STREETS);
     let mut table = Table::new(
-        "top_streets",
-        lang.t(
-            "受理量前十街乡镇",
-            "Top ten streets and townships by volume",
-        ),
+        name,
+        title,
         vec![
             lang.t("名次", "rank"),
             lang.t("街乡镇代码", "code"),
@@ -305,7 +311,7 @@ fn top_streets_table(names: &Names, rows: &[IntakeVolume]) -> (Table, Vec<(Strin
             lang.t("件数", "requests"),
         ],
     );
-    for (i, (code, count)) in top.iter().enumerate() {
+    for (i, (code, count)) in streets.iter().enumerate() {
         table.push(vec![
             (i + 1).into(),
             code.clone().into(),
@@ -314,6 +320,25 @@ fn top_streets_table(names: &Names, rows: &[IntakeVolume]) -> (Table, Vec<(Strin
             (*count).into(),
         ]);
     }
+    table
+}
+
+fn top_streets_table(names: &Names, rows: &[IntakeVolume]) -> (Table, Vec<(String, i64)>) {
+    let streets = sum_by(rows, |r| r.territory.clone());
+    let mut top: Vec<(String, i64)> = ranked(&streets)
+        .into_iter()
+        .filter(|(t, _)| names.is_street(t))
+        .collect();
+    top.truncate(TOP_STREETS);
+    let table = streets_table(
+        names,
+        "top_streets",
+        names.lang.t(
+            "受理量前十街乡镇",
+            "Top ten streets and townships by volume",
+        ),
+        &top,
+    );
     (table, top)
 }
 

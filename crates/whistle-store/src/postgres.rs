@@ -574,49 +574,21 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
             .map_err(pg)?
             .map(|r| r.get(0));
         let start_day = start_day.and_then(|v| v.parse().ok()).unwrap_or(1);
-        upsert_periods(tx, &sql::period_deltas(&plan.counter_deltas, start_day)).await?;
-        let days: Vec<String> = plan
+        let periods = sql::period_deltas(&plan.counter_deltas, start_day);
+        upsert_cells(tx, sql::CounterTable::Period, &periods).await?;
+        let days: Vec<sql::PeriodCell> = plan
             .counter_deltas
             .iter()
-            .map(|(k, _)| k.day.to_string())
-            .collect();
-        let units: Vec<&str> = plan
-            .counter_deltas
-            .iter()
-            .map(|(k, _)| k.unit.as_str())
-            .collect();
-        let categories: Vec<&str> = plan
-            .counter_deltas
-            .iter()
-            .map(|(k, _)| k.category.as_str())
-            .collect();
-        let columns: Vec<Vec<i64>> = (0..9)
-            .map(|i| {
-                plan.counter_deltas
-                    .iter()
-                    .map(|(_, c)| c.values()[i])
-                    .collect()
+            .map(|(k, c)| {
+                (
+                    k.day.to_string(),
+                    k.unit.as_str().to_string(),
+                    k.category.as_str().to_string(),
+                    c.values(),
+                )
             })
             .collect();
-        tx.execute(
-            &sql::CounterTable::Day.upsert(true),
-            &[
-                &days,
-                &units,
-                &categories,
-                &columns[0],
-                &columns[1],
-                &columns[2],
-                &columns[3],
-                &columns[4],
-                &columns[5],
-                &columns[6],
-                &columns[7],
-                &columns[8],
-            ],
-        )
-        .await
-        .map_err(pg)?;
+        upsert_cells(tx, sql::CounterTable::Day, &days).await?;
     }
     Ok(())
 }
@@ -1182,9 +1154,10 @@ async fn summaries(
     Ok(crate::finish_page(items, limit, due))
 }
 
-/// Adds period-cell deltas (unique keys) in one statement.
-async fn upsert_periods(
+/// Adds counter-cell deltas (unique keys: day or period, unit, category) in one statement.
+async fn upsert_cells(
     tx: &impl GenericClient,
+    table: sql::CounterTable,
     cells: &[sql::PeriodCell],
 ) -> Result<(), StoreError> {
     if cells.is_empty() {
@@ -1197,7 +1170,7 @@ async fn upsert_periods(
         .map(|i| cells.iter().map(|c| c.3[i]).collect())
         .collect();
     tx.execute(
-        &sql::CounterTable::Period.upsert(true),
+        &table.upsert(true),
         &[
             &periods,
             &units,
@@ -1238,7 +1211,7 @@ async fn follow_period_start_day(
         .map_err(pg)?;
     let cells = sql::recount_periods(&days, start_day)?;
     for chunk in cells.chunks(10_000) {
-        upsert_periods(tx, chunk).await?;
+        upsert_cells(tx, sql::CounterTable::Period, chunk).await?;
     }
     tx.execute(
         "INSERT INTO settings (key, value) VALUES ('eval_period_start_day', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -290,7 +290,7 @@ pub(crate) const ONE_PERIOD_EVAL_COUNTERS: &str = "SELECT unit, category, dispat
 pub(crate) const PERIOD_START_DAY: &str =
     "SELECT value FROM settings WHERE key = 'eval_period_start_day'";
 
-/// A period counter cell: (period, unit, category, the nine counts).
+/// A counter cell: (day or period, unit, category, the nine counts).
 pub(crate) type PeriodCell = (String, String, String, [i64; 9]);
 
 /// Sums day-cell deltas into period cells under a start day, in key order.
