@@ -253,7 +253,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .await
                 .map_err(|e| store_failure(e, lang))?;
             out!(
-                "replayed {} orders from {} events; {} projections differed{}",
+                "replayed {} orders from {} events; {} projections differed{}; {} counter cells differed (evaluation by day and period, intake by day and month)",
                 report.orders,
                 report.events,
                 report.differing.len(),
@@ -261,7 +261,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     String::new()
                 } else {
                     format!(": {}", report.differing.join(", "))
-                }
+                },
+                report.counter_cells_differing
             );
             Ok(())
         }
