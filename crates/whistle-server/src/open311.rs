@@ -400,15 +400,6 @@ fn services(state: &AppState, format: Format) -> Response {
     )
 }
 
-const REQUEST_TYPES: [(&str, &str); 6] = [
-    ("complaint", "投诉"),
-    ("help", "求助"),
-    ("report", "举报"),
-    ("suggestion", "建议"),
-    ("consult", "咨询"),
-    ("praise", "表扬"),
-];
-
 fn service_definition(state: &AppState, code: &str, format: Format) -> Response {
     if !public_leaves(state).iter().any(|c| c.code.as_str() == code) {
         return error(
@@ -417,9 +408,14 @@ fn service_definition(state: &AppState, code: &str, format: Format) -> Response 
             &format!("service_code {code} not found"),
         );
     }
-    let values = REQUEST_TYPES
+    let values = whistle_core::order::RequestType::ALL
         .iter()
-        .map(|(key, name)| Node::Record(vec![("key", text(*key)), ("name", text(*name))]))
+        .map(|t| {
+            Node::Record(vec![
+                ("key", text(t.as_str())),
+                ("name", text(t.labels().0)),
+            ])
+        })
         .collect();
     let attributes = vec![
         Node::Record(vec![

@@ -12,8 +12,8 @@ use whistle_core::analysis::{
 use whistle_core::time::Timestamp;
 
 use crate::bulletins::{
-    day_key, invalid, midnight, month_key, not_future, parse_date, parse_month, share, sum_by,
-    top_level, Names,
+    day_key, invalid, midnight, month_key, not_future, parse_date, parse_month, share, top_level,
+    Names,
 };
 use crate::document::{Cell, Document, Lang, Table};
 use crate::types::{OrderKey, StoreError};
@@ -69,18 +69,11 @@ pub async fn hotspots(
         }
     }
     let total_today: i64 = cells.values().map(|c| c.0).sum();
-    let mut found: Vec<(f64, i64, String, String, f64, i64)> = Vec::new();
+    let mut found: Vec<(f64, i64, String, String, f64)> = Vec::new();
     if baseline_days > 0 {
         for ((territory, category), (count, baseline)) in &cells {
             if let Some((expected, p)) = hotspot(*count, *baseline, baseline_days, &policy) {
-                found.push((
-                    p,
-                    *count,
-                    territory.clone(),
-                    category.clone(),
-                    expected,
-                    *baseline,
-                ));
+                found.push((p, *count, territory.clone(), category.clone(), expected));
             }
         }
     }
@@ -107,7 +100,7 @@ pub async fn hotspots(
             lang.t("P值", "p-value"),
         ],
     );
-    for (p, count, territory, category, expected, _) in &found {
+    for (p, count, territory, category, expected) in &found {
         table.push(vec![
             territory.clone().into(),
             names.unit(territory).into(),
@@ -673,7 +666,24 @@ pub async fn topics(
             Ok::<_, StoreError>(per)
         }
     };
-    let visits = satisfaction(month.to_string()).await?;
+    // Each month's evaluation cells read once: the candidates' month and every tracked month.
+    let mut per_month: BTreeMap<String, BTreeMap<String, whistle_core::evaluation::Counts>> =
+        BTreeMap::new();
+    let mut cursor = chosen
+        .iter()
+        .filter_map(|t| parse_month(&t.chosen).ok())
+        .min()
+        .unwrap_or(first)
+        .min(first);
+    while cursor <= first {
+        let key = month_key(cursor);
+        per_month.insert(key.clone(), satisfaction(key).await?);
+        cursor = cursor
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(next);
+    }
+    let no_visits = BTreeMap::new();
+    let visits = per_month.get(month).unwrap_or(&no_visits);
     let repeats = find_repeats(store, first, next, &policy).await?;
     let figures: Vec<TopicFigures> = this
         .iter()
@@ -768,14 +778,15 @@ pub async fn topics(
             let key = month_key(cursor);
             let volume = covered(&key);
             let ratio = share(volume, baseline);
-            let counts = satisfaction(key.clone())
-                .await?
+            let counts = per_month
+                .get(&key)
                 .into_iter()
+                .flatten()
                 .filter(|(c, _)| topic.covers(c))
                 .fold(
                     whistle_core::evaluation::Counts::default(),
                     |mut sum, (_, c)| {
-                        sum.add(&c);
+                        sum.add(c);
                         sum
                     },
                 );
@@ -983,16 +994,4 @@ pub fn evaluation_document(report: &crate::reports::EvaluationReport, lang: Lang
         summary,
         tables: vec![table],
     }
-}
-
-/// Volumes of a day range summed per territory (for tests and the simulator's checks).
-pub async fn volumes_by_territory(
-    store: &dyn Store,
-    first: NaiveDate,
-    before: NaiveDate,
-) -> Result<BTreeMap<String, i64>, StoreError> {
-    let rows = store
-        .intake_volumes(true, &day_key(first), &day_key(before))
-        .await?;
-    Ok(sum_by(&rows, |r| r.territory.clone()))
 }

@@ -122,30 +122,18 @@ impl Names<'_> {
     }
 
     pub fn request_type(&self, code: &str) -> String {
-        let (zh, en) = match code {
-            "consult" => ("咨询", "consultation"),
-            "help" => ("求助", "help"),
-            "complaint" => ("投诉", "complaint"),
-            "report" => ("举报", "report"),
-            "suggestion" => ("建议", "suggestion"),
-            "praise" => ("表扬", "praise"),
-            other => (other, other),
-        };
+        let (zh, en) = code
+            .parse::<whistle_core::order::RequestType>()
+            .map(|t| t.labels())
+            .unwrap_or((code, code));
         self.lang.t(zh, en)
     }
 
     pub fn channel(&self, code: &str) -> String {
-        let (zh, en) = match code {
-            "phone" => ("电话", "phone"),
-            "web" => ("网站", "web"),
-            "app" => ("北京12345 App", "app"),
-            "weibo" => ("微博", "Weibo"),
-            "wechat" => ("微信", "WeChat"),
-            "open311" => ("Open311 接口", "Open311"),
-            "grid_patrol" => ("网格巡查", "grid patrol"),
-            "whistle" => ("街乡吹哨", "whistle"),
-            other => (other, other),
-        };
+        let (zh, en) = code
+            .parse::<whistle_core::order::Channel>()
+            .map(|c| c.labels())
+            .unwrap_or((code, code));
         self.lang.t(zh, en)
     }
 }

@@ -30,6 +30,30 @@ pub enum RequestType {
 str_enum!(RequestType, "request type", Consult => "consult", Help => "help", Complaint => "complaint",
     Report => "report", Suggestion => "suggestion", Praise => "praise");
 
+impl RequestType {
+    /// Every type, complaint first (the default a citizen sees).
+    pub const ALL: [RequestType; 6] = [
+        RequestType::Complaint,
+        RequestType::Help,
+        RequestType::Report,
+        RequestType::Suggestion,
+        RequestType::Consult,
+        RequestType::Praise,
+    ];
+
+    /// The (Chinese, English) names shown to users.
+    pub fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            RequestType::Consult => ("咨询", "consultation"),
+            RequestType::Help => ("求助", "help"),
+            RequestType::Complaint => ("投诉", "complaint"),
+            RequestType::Report => ("举报", "report"),
+            RequestType::Suggestion => ("建议", "suggestion"),
+            RequestType::Praise => ("表扬", "praise"),
+        }
+    }
+}
+
 /// 渠道.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,6 +71,22 @@ pub enum Channel {
 }
 str_enum!(Channel, "channel", Phone => "phone", Web => "web", App => "app", Weibo => "weibo", Wechat => "wechat",
     Open311 => "open311", GridPatrol => "grid_patrol", Whistle => "whistle");
+
+impl Channel {
+    /// The (Chinese, English) names shown to users.
+    pub fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            Channel::Phone => ("电话", "phone"),
+            Channel::Web => ("网站", "web"),
+            Channel::App => ("北京12345 App", "app"),
+            Channel::Weibo => ("微博", "Weibo"),
+            Channel::Wechat => ("微信", "WeChat"),
+            Channel::Open311 => ("Open311 接口", "Open311"),
+            Channel::GridPatrol => ("网格巡查", "grid patrol"),
+            Channel::Whistle => ("街乡吹哨", "whistle"),
+        }
+    }
+}
 
 /// Where the request is. Territorial codes are checked and completed upwards at intake.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
