@@ -62,6 +62,18 @@ pub(crate) struct Plan {
     pub counter_deltas: Vec<(CellKey, Counts)>,
     /// Changes to the intake volumes (受理量) per (day, territory, category).
     pub intake_deltas: Vec<(IntakeKey, i64)>,
+    /// What the plan was decided on, for a backend that plans outside its write transaction
+    /// and must check, inside it, that nothing changed in between.
+    pub expected: Expected,
+}
+
+/// The state a plan was decided on: the version of every order it loaded, the last order
+/// number of every day it numbered, and the idempotency keys it found stored.
+#[derive(Default)]
+pub(crate) struct Expected {
+    pub versions: HashMap<OrderId, u64>,
+    pub counters: HashMap<NaiveDate, u64>,
+    pub keys: Vec<(String, String)>,
 }
 
 /// An order's intake cell: its Beijing day of receipt, its territory (street, else district,
@@ -97,6 +109,7 @@ impl Plan {
             texts: Vec::new(),
             counter_deltas: Vec::new(),
             intake_deltas: Vec::new(),
+            expected: Expected::default(),
         }
     }
 
@@ -160,9 +173,29 @@ pub(crate) fn plan(
     reference: &Reference,
     batch: Vec<Item>,
     mut loaded: Loaded,
+    new_id: impl FnMut() -> OrderId,
+) -> Plan {
+    plan_in(reference, batch, &mut loaded, new_id)
+}
+
+/// [`plan`], leaving the orders' final states in `loaded` (for a backend that keeps them).
+pub(crate) fn plan_in(
+    reference: &Reference,
+    batch: Vec<Item>,
+    loaded: &mut Loaded,
     mut new_id: impl FnMut() -> OrderId,
 ) -> Plan {
     let mut results = Vec::with_capacity(batch.len());
+    let mut expected = Expected {
+        versions: loaded
+            .orders
+            .iter()
+            .map(|(id, order)| (*id, order.version))
+            .collect(),
+        counters: HashMap::new(),
+        keys: loaded.idempotency.keys().cloned().collect(),
+    };
+    expected.keys.sort();
     // What each loaded order contributed to the counters before the batch.
     let before: HashMap<OrderId, Vec<(CellKey, Counts)>> = loaded
         .orders
@@ -182,6 +215,7 @@ pub(crate) fn plan(
     let mut counters_touched = BTreeSet::new();
     let mut new_keys = Vec::new();
     let mut texts = Vec::new();
+    let mut before_counters: HashMap<NaiveDate, u64> = HashMap::new();
     for (envelope, idempotency) in batch {
         if let Some(idempotency) = &idempotency {
             let slot = (idempotency.principal.clone(), idempotency.key.clone());
@@ -230,7 +264,9 @@ pub(crate) fn plan(
                     }
                 }
                 let day = beijing_date(at);
-                let sequence = loaded.counters.get(&day).copied().unwrap_or(0) + 1;
+                let last = loaded.counters.get(&day).copied().unwrap_or(0);
+                before_counters.entry(day).or_insert(last);
+                let sequence = last + 1;
                 let no = OrderNo::new(day, sequence);
                 let payloads = order::intake(&intake, no.clone(), &context)?;
                 let id = new_id();
@@ -387,6 +423,7 @@ pub(crate) fn plan(
         .into_iter()
         .map(|day| (day, loaded.counters[&day]))
         .collect();
+    expected.counters = before_counters;
     Plan {
         due_soon_minutes: reference.policy.due_soon_minutes,
         results,
@@ -399,6 +436,7 @@ pub(crate) fn plan(
         texts,
         counter_deltas,
         intake_deltas,
+        expected,
     }
 }
 

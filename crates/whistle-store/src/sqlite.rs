@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex, RwLock};
@@ -58,12 +59,40 @@ const BATCH_MAX: usize = 2048;
 /// Commands queued for the writer at most; senders wait beyond that (backpressure).
 const QUEUE_MAX: usize = 256;
 
+/// Decoded orders the planner keeps (beyond those in flight, which it always keeps).
+const CACHE_ORDERS: usize = 65_536;
+
 type Results = Vec<Result<Outcome, CommandError>>;
 type Task = Box<dyn FnOnce(&mut Connection, &mut WriterState) + Send>;
+type Replies = Vec<(usize, oneshot::Sender<Results>)>;
 
 enum Job {
     Execute(Vec<Item>, oneshot::Sender<Results>),
     Run(Task),
+}
+
+/// What the planner hands the writer.
+enum Stage {
+    /// A planned batch: its number, the commands (to decide again if a check fails), the plan
+    /// with its encoded rows, and where each job's results go.
+    Write {
+        seq: u64,
+        items: Vec<Item>,
+        planned: Box<(Plan, Encoded)>,
+        replies: Replies,
+    },
+    /// Anything else that writes, run alone; the planner waits for `done`.
+    Run(Task, SyncSender<()>),
+}
+
+/// What the writer tells the planner.
+#[derive(Default)]
+struct Progress {
+    /// The last batch number the writer has finished (committed, or decided again).
+    done: std::sync::atomic::AtomicU64,
+    /// How many times the writer has had to decide a batch again: the planner's cache may hold
+    /// states that were never committed, so it drops it.
+    replans: std::sync::atomic::AtomicU64,
 }
 
 struct WriterState {
@@ -179,13 +208,30 @@ impl SqliteStore {
         let alive = Arc::new(());
         spawn_checkpointer(path.clone(), Arc::downgrade(&alive))?;
         let (sender, receiver) = sync_channel(QUEUE_MAX);
+        let (to_writer, stages) = sync_channel(2);
+        let progress = Arc::new(Progress::default());
+        let planner = Planner {
+            connection: {
+                let reads = connect(&path)?;
+                reads.pragma_update(None, "query_only", true)?;
+                reads
+            },
+            shared: reference.clone(),
+            progress: progress.clone(),
+            cache: Cache::default(),
+            seq: 0,
+        };
         let state = WriterState {
             raw,
             shared: reference.clone(),
         };
         std::thread::Builder::new()
             .name("whistle-sqlite-writer".into())
-            .spawn(move || writer_loop(connection, receiver, state))
+            .spawn(move || writer_loop(connection, stages, state, progress))
+            .map_err(|e| StoreError::Other(e.into()))?;
+        std::thread::Builder::new()
+            .name("whistle-sqlite-planner".into())
+            .spawn(move || planner.run(receiver, to_writer))
             .map_err(|e| StoreError::Other(e.into()))?;
         Ok(SqliteStore {
             _alive: alive,
@@ -578,46 +624,328 @@ fn execute_grid(
     Ok(plan.case)
 }
 
-fn writer_loop(mut connection: Connection, receiver: Receiver<Job>, mut state: WriterState) {
-    let mut pending: Option<Job> = None;
-    loop {
-        let job = match pending.take() {
-            Some(job) => job,
-            None => match receiver.recv() {
-                Ok(job) => job,
-                Err(_) => return,
-            },
+/// The planner's decoded orders: every order of a batch still in flight (tagged with the number
+/// of the last batch that changed it), and up to [`CACHE_ORDERS`] others, dropped oldest-written
+/// first once the writer has finished the batch that wrote them.
+#[derive(Default)]
+struct Cache {
+    orders: HashMap<OrderId, (u64, Order)>,
+    by_no: HashMap<OrderNo, OrderId>,
+    /// The last order number issued per day, as planned.
+    counters: HashMap<chrono::NaiveDate, u64>,
+    /// Idempotency keys recorded by batches in flight.
+    keys: HashMap<(String, String), (u64, plan::IdempotencyRecord)>,
+    /// Orders in the order they were last written (stale entries are skipped).
+    written: VecDeque<(OrderId, u64)>,
+    /// The writer's replan count when the cache was last known good.
+    replans: u64,
+}
+
+impl Cache {
+    fn clear(&mut self, replans: u64) {
+        *self = Cache {
+            replans,
+            ..Cache::default()
         };
-        match job {
-            Job::Run(task) => task(&mut connection, &mut state),
-            Job::Execute(batch, reply) => {
-                let mut jobs = vec![(batch, reply)];
-                let mut count = jobs[0].0.len();
-                while count < BATCH_MAX {
-                    match receiver.try_recv() {
-                        Ok(Job::Execute(batch, reply)) => {
-                            count += batch.len();
-                            jobs.push((batch, reply));
+    }
+
+    fn put(&mut self, order: Order, tag: u64) {
+        self.by_no.insert(order.no.clone(), order.id);
+        self.written.push_back((order.id, tag));
+        self.orders.insert(order.id, (tag, order));
+    }
+
+    /// Drops the oldest-written orders beyond the limit, never one still in flight.
+    fn trim(&mut self, done: u64) {
+        self.keys.retain(|_, (tag, _)| *tag > done);
+        while self.orders.len() > CACHE_ORDERS {
+            let Some((id, tag)) = self.written.pop_front() else {
+                break;
+            };
+            match self.orders.get(&id) {
+                Some((current, _)) if *current != tag => continue,
+                Some(_) if tag > done => {
+                    self.written.push_front((id, tag));
+                    break;
+                }
+                Some((_, order)) => {
+                    self.by_no.remove(&order.no);
+                    self.orders.remove(&id);
+                }
+                None => continue,
+            }
+        }
+        if self.written.len() > 4 * CACHE_ORDERS {
+            let orders = &self.orders;
+            self.written
+                .retain(|(id, tag)| orders.get(id).is_some_and(|(t, _)| t == tag));
+        }
+    }
+}
+
+/// The first stage of the write pipeline (see the module documentation).
+struct Planner {
+    /// A read-only connection: it sees what the writer has committed.
+    connection: Connection,
+    shared: Arc<RwLock<Arc<Reference>>>,
+    progress: Arc<Progress>,
+    cache: Cache,
+    seq: u64,
+}
+
+impl Planner {
+    fn run(mut self, receiver: Receiver<Job>, writer: SyncSender<Stage>) {
+        use std::sync::atomic::Ordering;
+        let mut pending: Option<Job> = None;
+        loop {
+            let job = match pending.take() {
+                Some(job) => job,
+                None => match receiver.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                },
+            };
+            match job {
+                Job::Run(task) => {
+                    let (done, finished) = sync_channel(1);
+                    if writer.send(Stage::Run(task, done)).is_err() {
+                        return;
+                    }
+                    let _ = finished.recv();
+                    // It may have changed any order (a rebuild, a change of units).
+                    self.cache
+                        .clear(self.progress.replans.load(Ordering::SeqCst));
+                }
+                Job::Execute(batch, reply) => {
+                    let mut jobs = vec![(batch, reply)];
+                    let mut count = jobs[0].0.len();
+                    while count < BATCH_MAX {
+                        match receiver.try_recv() {
+                            Ok(Job::Execute(batch, reply)) => {
+                                count += batch.len();
+                                jobs.push((batch, reply));
+                            }
+                            Ok(run) => {
+                                pending = Some(run);
+                                break;
+                            }
+                            Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                         }
-                        Ok(run) => {
-                            pending = Some(run);
-                            break;
+                    }
+                    let mut replies = Vec::with_capacity(jobs.len());
+                    let mut items = Vec::with_capacity(count);
+                    for (batch, reply) in jobs {
+                        replies.push((batch.len(), reply));
+                        items.extend(batch);
+                    }
+                    self.seq += 1;
+                    let seq = self.seq;
+                    let stage = match self.plan(seq, &items) {
+                        Ok(planned) => Stage::Write {
+                            seq,
+                            items,
+                            planned: Box::new(planned),
+                            replies,
+                        },
+                        Err(error) => {
+                            tracing::error!(%error, "SQLite batch could not be planned; nothing of it was committed");
+                            let mut results = std::iter::repeat_with(|| {
+                                Err(CommandError::Store(error.to_string()))
+                            });
+                            for (size, reply) in replies {
+                                let _ = reply.send(results.by_ref().take(size).collect());
+                            }
+                            continue;
                         }
-                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                    };
+                    if writer.send(stage).is_err() {
+                        return;
                     }
                 }
-                let sizes: Vec<usize> = jobs.iter().map(|(batch, _)| batch.len()).collect();
-                let (batches, replies): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
-                let envelopes: Vec<Item> = batches.into_iter().flatten().collect();
-                let reference = state.shared.read().map(|r| r.clone());
-                let mut results = match reference {
-                    Ok(reference) => execute_batch(&mut connection, &reference, envelopes),
-                    Err(_) => {
-                        vec![Err(CommandError::Store("reference lock poisoned".into())); count]
-                    }
+            }
+        }
+    }
+
+    /// Loads what a batch needs (the cache first), decides it, and encodes the rows.
+    fn plan(&mut self, seq: u64, items: &[Item]) -> Result<(Plan, Encoded), StoreError> {
+        use std::sync::atomic::Ordering;
+        let replans = self.progress.replans.load(Ordering::SeqCst);
+        if replans != self.cache.replans {
+            self.cache.clear(replans);
+        }
+        let done = self.progress.done.load(Ordering::SeqCst);
+        let reference = self
+            .shared
+            .read()
+            .map(|r| r.clone())
+            .map_err(|_| anyhow::anyhow!("reference lock poisoned"))?;
+        let plan::Wanted {
+            ids,
+            nos,
+            days,
+            keys,
+        } = plan::wanted(items);
+        let mut loaded = Loaded::default();
+        // What is read from the file comes from one snapshot, taken after `done` was read: it
+        // holds every batch the cache has dropped.
+        let tx = self.connection.unchecked_transaction()?;
+        {
+            let mut by_id = tx.prepare_cached("SELECT state FROM orders WHERE id = ?1")?;
+            for id in ids {
+                if let Some((_, order)) = self.cache.orders.get(&id) {
+                    loaded.insert(order.clone());
+                } else if let Some(state) = by_id
+                    .query_row([id.0.as_bytes()], |r| r.get::<_, String>(0))
+                    .optional()?
+                {
+                    loaded.insert(crate::parse_state(&state)?);
                 }
-                .into_iter();
-                for (size, reply) in sizes.into_iter().zip(replies) {
+            }
+            let mut by_no = tx.prepare_cached("SELECT state FROM orders WHERE no = ?1")?;
+            for no in nos {
+                let cached = self
+                    .cache
+                    .by_no
+                    .get(&no)
+                    .and_then(|id| self.cache.orders.get(id));
+                if let Some((_, order)) = cached {
+                    loaded.insert(order.clone());
+                } else if let Some(state) = by_no
+                    .query_row([no.as_str()], |r| r.get::<_, String>(0))
+                    .optional()?
+                {
+                    loaded.insert(crate::parse_state(&state)?);
+                }
+            }
+            let mut counter =
+                tx.prepare_cached("SELECT last FROM order_counters WHERE day = ?1")?;
+            for day in days {
+                let last = match self.cache.counters.get(&day) {
+                    Some(last) => *last,
+                    None => counter
+                        .query_row([day.to_string()], |r| r.get::<_, i64>(0))
+                        .optional()?
+                        .unwrap_or(0) as u64,
+                };
+                loaded.counters.insert(day, last);
+            }
+            let mut key_lookup = tx.prepare_cached(
+                "SELECT request_hash, order_id, order_no, version FROM idempotency WHERE principal = ?1 AND key = ?2",
+            )?;
+            for slot in keys {
+                if let Some((_, record)) = self.cache.keys.get(&slot) {
+                    loaded.idempotency.insert(slot, record.clone());
+                } else if let Some(record) = read_key(&mut key_lookup, &slot)? {
+                    loaded.idempotency.insert(slot, record);
+                }
+            }
+        }
+        tx.commit()?;
+        let plan = plan::plan_in(&reference, items.to_vec(), &mut loaded, || {
+            OrderId(uuid::Uuid::now_v7())
+        });
+        let encoded = Encoded::new(&plan)?;
+        // The cache now holds the batch's outcome: later batches are planned on it.
+        let written: std::collections::HashSet<OrderId> =
+            plan.orders.iter().map(|(order, _)| order.id).collect();
+        for (id, order) in loaded.orders {
+            let tag = if written.contains(&id) {
+                seq
+            } else {
+                match self.cache.orders.get(&id) {
+                    Some((tag, _)) => *tag,
+                    None => 0,
+                }
+            };
+            if tag == seq || !self.cache.orders.contains_key(&id) {
+                self.cache.put(order, tag);
+            }
+        }
+        for (day, last) in &plan.counters {
+            self.cache.counters.insert(*day, *last);
+        }
+        for (slot, record) in &plan.idempotency {
+            self.cache.keys.insert(slot.clone(), (seq, record.clone()));
+        }
+        self.cache.trim(done);
+        Ok((plan, encoded))
+    }
+}
+
+/// An idempotency record by (principal, key).
+fn read_key(
+    lookup: &mut rusqlite::CachedStatement<'_>,
+    (principal, key): &(String, String),
+) -> Result<Option<plan::IdempotencyRecord>, StoreError> {
+    let found = lookup
+        .query_row(params![principal, key], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })
+        .optional()?;
+    match found {
+        Some((hash, id, no, version)) => {
+            let id = OrderId(uuid::Uuid::from_slice(&id).map_err(|e| anyhow::anyhow!(e))?);
+            Ok(Some((hash, id, OrderNo::parse(&no)?, version as u64)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The second stage: writes planned batches, each in one transaction, in order.
+fn writer_loop(
+    mut connection: Connection,
+    receiver: Receiver<Stage>,
+    mut state: WriterState,
+    progress: Arc<Progress>,
+) {
+    use std::sync::atomic::Ordering;
+    while let Ok(stage) = receiver.recv() {
+        match stage {
+            Stage::Run(task, done) => {
+                task(&mut connection, &mut state);
+                let _ = done.send(());
+            }
+            Stage::Write {
+                seq,
+                items,
+                planned,
+                replies,
+            } => {
+                let count = items.len();
+                let (plan, encoded) = *planned;
+                let written = (|| -> Result<Results, StoreError> {
+                    let tx =
+                        connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    write(&tx, &plan, encoded, true)?;
+                    tx.commit()?;
+                    Ok(plan.results)
+                })();
+                let results = match written {
+                    Ok(results) => results,
+                    Err(error) => {
+                        // Something the plan was decided on changed (or the write failed):
+                        // decide the batch again inside the transaction.
+                        tracing::debug!(%error, "planned batch not written as planned; deciding it again");
+                        progress.replans.fetch_add(1, Ordering::SeqCst);
+                        match state.shared.read().map(|r| r.clone()) {
+                            Ok(reference) => execute_batch(&mut connection, &reference, items),
+                            Err(_) => {
+                                vec![
+                                    Err(CommandError::Store("reference lock poisoned".into()));
+                                    count
+                                ]
+                            }
+                        }
+                    }
+                };
+                progress.done.store(seq, Ordering::SeqCst);
+                let mut results = results.into_iter();
+                for (size, reply) in replies {
                     let _ = reply.send(results.by_ref().take(size).collect());
                 }
             }
@@ -666,23 +994,9 @@ fn execute_batch(connection: &mut Connection, reference: &Reference, batch: Vec<
             let mut key_lookup = tx.prepare_cached(
                 "SELECT request_hash, order_id, order_no, version FROM idempotency WHERE principal = ?1 AND key = ?2",
             )?;
-            for (principal, key) in keys {
-                let found = key_lookup
-                    .query_row(params![principal, key], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, Vec<u8>>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, i64>(3)?,
-                        ))
-                    })
-                    .optional()?;
-                if let Some((hash, id, no, version)) = found {
-                    let id = OrderId(uuid::Uuid::from_slice(&id).map_err(|e| anyhow::anyhow!(e))?);
-                    loaded.idempotency.insert(
-                        (principal, key),
-                        (hash, id, OrderNo::parse(&no)?, version as u64),
-                    );
+            for slot in keys {
+                if let Some(record) = read_key(&mut key_lookup, &slot)? {
+                    loaded.idempotency.insert(slot, record);
                 }
             }
         }
@@ -700,11 +1014,50 @@ fn execute_batch(connection: &mut Connection, reference: &Reference, batch: Vec<
     }
 }
 
+/// A plan's rows in their stored form: each event's payload, each order's state and notice time.
+struct Encoded {
+    payloads: Vec<String>,
+    states: Vec<(String, Option<i64>)>,
+}
+
+impl Encoded {
+    fn new(plan: &Plan) -> Result<Encoded, StoreError> {
+        let payloads = plan
+            .events
+            .iter()
+            .map(|event| serde_json::to_string(&event.payload))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let states = plan
+            .orders
+            .iter()
+            .map(|(order, _)| {
+                Row::new(order, plan.due_soon_minutes).map(|row| (row.state, row.notice_at))
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!(e))?;
+        Ok(Encoded { payloads, states })
+    }
+}
+
 fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
+    write(tx, plan, Encoded::new(plan)?, false)
+}
+
+/// Writes a plan. `checked`: the plan was decided outside this transaction, so every row it was
+/// decided on is checked to be unchanged (any difference is an error, and the caller decides
+/// the batch again).
+fn write(
+    tx: &rusqlite::Transaction,
+    plan: &Plan,
+    encoded: Encoded,
+    checked: bool,
+) -> Result<(), StoreError> {
+    let diverged =
+        |what: String| StoreError::Other(anyhow::anyhow!("changed since planned: {what}"));
     persist_intake(tx, plan)?;
     let mut insert_event = tx.prepare_cached(&sql::INSERT_EVENT.replace('$', "?"))?;
-    for event in &plan.events {
-        let payload = serde_json::to_string(&event.payload).map_err(|e| anyhow::anyhow!(e))?;
+    for (event, payload) in plan.events.iter().zip(encoded.payloads) {
         insert_event.execute(params![
             event.order_id.0.as_bytes(),
             event.seq as i64,
@@ -717,8 +1070,17 @@ fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
     }
     let mut insert = tx.prepare_cached(&sql::INSERT_ORDER.replace('$', "?"))?;
     let mut update = tx.prepare_cached(&sql::UPDATE_ORDER.replace('$', "?"))?;
-    for (order, new) in &plan.orders {
-        let row = Row::new(order, plan.due_soon_minutes).map_err(|e| anyhow::anyhow!(e))?;
+    let mut update_checked = tx.prepare_cached(&format!(
+        "{} AND version = ?12",
+        sql::UPDATE_ORDER.replace('$', "?")
+    ))?;
+    for ((order, new), (state, notice_at)) in plan.orders.iter().zip(encoded.states) {
+        let row = Row {
+            order,
+            state,
+            notice_at,
+        };
+        let expected = plan.expected.versions.get(&order.id);
         if *new {
             insert.execute(params![
                 order.id.0.as_bytes(),
@@ -743,6 +1105,24 @@ fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
                 row.notice_at,
                 order.location.address.as_deref()
             ])?;
+        } else if let (true, Some(expected)) = (checked, expected) {
+            let changed = update_checked.execute(params![
+                order.id.0.as_bytes(),
+                order.version as i64,
+                row.stage(),
+                row.lead(),
+                row.respond_by(),
+                row.handle_by(),
+                row.next_due_at(),
+                row.closed_at(),
+                row.excluded(),
+                row.state,
+                row.notice_at,
+                *expected as i64
+            ])?;
+            if changed != 1 {
+                return Err(diverged(format!("order {} version {expected}", order.no)));
+            }
         } else {
             update.execute(params![
                 order.id.0.as_bytes(),
@@ -757,6 +1137,34 @@ fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
                 row.state,
                 row.notice_at
             ])?;
+        }
+    }
+    if checked {
+        // Orders the plan read but did not change (a refused command, a referenced order).
+        let written: std::collections::HashSet<OrderId> =
+            plan.orders.iter().map(|(order, _)| order.id).collect();
+        let mut version = tx.prepare_cached("SELECT version FROM orders WHERE id = ?1")?;
+        for (id, expected) in &plan.expected.versions {
+            if written.contains(id) {
+                continue;
+            }
+            let stored: Option<i64> = version
+                .query_row([id.0.as_bytes()], |r| r.get(0))
+                .optional()?;
+            if stored != Some(*expected as i64) {
+                return Err(diverged(format!("order {id:?} version {expected}")));
+            }
+        }
+        let mut key =
+            tx.prepare_cached("SELECT 1 FROM idempotency WHERE principal = ?1 AND key = ?2")?;
+        for (principal, k) in &plan.expected.keys {
+            if key
+                .query_row(params![principal, k], |_| Ok(()))
+                .optional()?
+                .is_none()
+            {
+                return Err(diverged(format!("idempotency key of {principal}")));
+            }
         }
     }
     let mut link = tx.prepare_cached(
@@ -779,8 +1187,26 @@ fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
     let mut counter = tx.prepare_cached(
         "INSERT INTO order_counters (day, last) VALUES (?1, ?2) ON CONFLICT (day) DO UPDATE SET last = excluded.last",
     )?;
+    let mut counter_checked = tx.prepare_cached(
+        "INSERT INTO order_counters (day, last) VALUES (?1, ?2) ON CONFLICT (day) DO UPDATE SET last = excluded.last \
+         WHERE order_counters.last = ?3",
+    )?;
     for (day, last) in &plan.counters {
-        counter.execute(params![day.to_string(), *last as i64])?;
+        match (checked, plan.expected.counters.get(day)) {
+            (true, Some(before)) => {
+                let changed = counter_checked.execute(params![
+                    day.to_string(),
+                    *last as i64,
+                    *before as i64
+                ])?;
+                if changed != 1 {
+                    return Err(diverged(format!("order numbers of {day}")));
+                }
+            }
+            _ => {
+                counter.execute(params![day.to_string(), *last as i64])?;
+            }
+        }
     }
     let mut key = tx.prepare_cached(
         "INSERT INTO idempotency (principal, key, request_hash, order_id, order_no, version, created_at) \

@@ -39,7 +39,135 @@ conformance!(
     grid_cases_close_their_loop_in_the_store,
     the_whistle_list_is_data,
     reports_read_intake_volumes_overdue_notices_and_repeats,
+    two_processes_on_one_database_serialise,
 );
+
+/// Two stores on one database (the server and a command-line tool, say): each one's commands see
+/// everything the other committed. On SQLite this exercises the write pipeline's checks — the
+/// second store has planned on orders and order numbers it cached, which the first has since
+/// changed, so its writer must decide those batches again.
+async fn two_processes_on_one_database_serialise(db: TestDb) {
+    let a = db.store.clone();
+    let b = whistle_store::open(&db.url, whistle_store::Migrate::Refuse)
+        .await
+        .unwrap();
+    let urge = || Command::Supervise {
+        action: Supervision::Urge,
+        note: "催办".into(),
+    };
+    let x = a
+        .execute_one(intake(
+            "2025-10-09 09:00",
+            complaint("110105010", "11.04.01", "占道"),
+        ))
+        .await
+        .unwrap();
+    a.execute_one(support::command(
+        center(),
+        "2025-10-09 09:10",
+        &x,
+        dispatch(),
+    ))
+    .await
+    .unwrap();
+    // B caches X at version 3; A moves it on to 5; B's next urge must land at 6.
+    let seen = b
+        .execute_one(support::command(center(), "2025-10-09 09:20", &x, urge()))
+        .await
+        .unwrap();
+    assert_eq!(seen.version, 3);
+    for minute in ["09:30", "09:40"] {
+        a.execute_one(support::command(
+            center(),
+            &format!("2025-10-09 {minute}"),
+            &x,
+            urge(),
+        ))
+        .await
+        .unwrap();
+    }
+    let after = b
+        .execute_one(support::command(center(), "2025-10-09 09:50", &x, urge()))
+        .await
+        .unwrap();
+    assert_eq!(after.version, 6);
+    let stale = Envelope {
+        actor: center(),
+        at: at("2025-10-09 09:55"),
+        request: Request::Command {
+            order: OrderRef::Id(x.order_id),
+            expected_version: Some(5),
+            command: urge(),
+        },
+    };
+    assert!(matches!(
+        b.execute_one(stale).await,
+        Err(CommandError::Conflict {
+            expected: 5,
+            actual: 6
+        })
+    ));
+    // Order numbers: B numbers one, A another, B a third — no number twice.
+    let mut numbers = Vec::new();
+    for (store, minute) in [(&b, "10:00"), (&a, "10:01"), (&b, "10:02"), (&a, "10:03")] {
+        let outcome = store
+            .execute_one(intake(
+                &format!("2025-10-09 {minute}"),
+                complaint("110105010", "11.04.01", "噪声"),
+            ))
+            .await
+            .unwrap();
+        numbers.push(outcome.order_no.to_string());
+    }
+    let mut distinct = numbers.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4, "{numbers:?}");
+    assert_eq!(numbers, distinct, "numbers follow the order of intake");
+    // Refusals are decided on the current state too: B holds Y as pending dispatch; A dispatches
+    // it; the lead unit's acceptance through B is valid, not refused on B's stale view.
+    let y = b
+        .execute_one(intake(
+            "2025-10-09 11:00",
+            complaint("110105010", "11.04.01", "停车"),
+        ))
+        .await
+        .unwrap();
+    let dispatched = a
+        .execute_one(support::command(
+            center(),
+            "2025-10-09 11:05",
+            &y,
+            dispatch(),
+        ))
+        .await
+        .unwrap();
+    let lead = dispatched
+        .events
+        .iter()
+        .find_map(|e| match &e.payload {
+            EventPayload::Dispatched(d) => Some(d.lead.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let accepted = b
+        .execute_one(support::command(
+            as_unit(lead.as_str()),
+            "2025-10-09 11:06",
+            &y,
+            Command::Accept,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(accepted.version, dispatched.version + 1);
+    for (id, version) in [(x.order_id, 6), (y.order_id, accepted.version)] {
+        let history = a.history(id).await.unwrap();
+        assert_eq!(history.len() as u64, version);
+        let stored = b.order(&OrderRef::Id(id)).await.unwrap().unwrap();
+        assert_eq!(stored.version, version);
+        assert_eq!(stored, Order::from_events(&history).unwrap());
+    }
+}
 
 async fn reference_data_is_complete(db: TestDb) {
     let reference = db.store.reference();

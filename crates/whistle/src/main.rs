@@ -174,6 +174,11 @@ impl Env {
     }
 }
 
+/// mimalloc: the write pipeline allocates and frees many small objects on two threads, where
+/// the system allocator spent about a third of the planner's time (see docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
