@@ -40,19 +40,24 @@ def load_orders(path: str):
     return db
 
 
-def evaluate(db, first, before, weights, factor):
+def evaluate(db, first, before, weights, factor, count_by="return_visit"):
     """Every unit's counts, composite and rank from the raw rows: (group, unit, *counts,
     composite, rank) in group and unit order."""
     w_response, w_resolution, w_satisfaction = weights
-    # Each order counts once for its dispatch day and once for its visit day, for its lead unit
-    # and — rolled up — for the lead unit's district.
+    # Each order counts once for its dispatch and once for its visit, for its lead unit and —
+    # rolled up — for the lead unit's district: on the dispatch and visit days (by return visit)
+    # or both on the day it was received (by receipt).
+    dispatch_on, visit_on = {
+        "return_visit": ("dispatch_day", "visit_day"),
+        "received": ("received_day", "received_day"),
+    }[count_by]
     db.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE cells AS
         WITH rows AS (
             SELECT unit, unit_group, district, category,
-                   (dispatch_day >= ? AND dispatch_day < ?)::INT AS dispatched,
-                   (visit_day >= ? AND visit_day < ?) AS in_period,
+                   (dispatch_day <> '' AND {dispatch_on} >= ? AND {dispatch_on} < ?)::INT AS dispatched,
+                   (visit_day <> '' AND {visit_on} >= ? AND {visit_on} < ?) AS in_period,
                    visit, contacted, contacted_in_time, resolved, satisfaction, excluded
             FROM o
         ),
@@ -152,18 +157,24 @@ def main() -> int:
     parser.add_argument("--start-day", type=int, default=1)
     parser.add_argument("--weights", default="0.1,0.5,0.4")
     parser.add_argument("--factor", type=float, default=0.9)
+    parser.add_argument("--count-by", choices=["return_visit", "received"], default="return_visit")
     args = parser.parse_args()
     w_response, w_resolution, w_satisfaction = (float(w) for w in args.weights.split(","))
     first, before = period_days(args.period, args.start_day)
 
     db = load_orders(args.orders)
-    mine = evaluate(db, first, before, (w_response, w_resolution, w_satisfaction), args.factor)
+    mine = evaluate(
+        db, first, before, (w_response, w_resolution, w_satisfaction), args.factor, args.count_by
+    )
     problems = compare(mine, args.evaluation)
     ranked = sum(1 for row in mine if row[-1] is not None)
     if problems:
         print(f"{len(problems)} differences:", *problems[:40], sep="\n  ")
         return 1
-    print(f"evaluation {args.period}: {len(mine)} units ({ranked} ranked) match DuckDB exactly")
+    print(
+        f"evaluation {args.period} (by {args.count_by}): {len(mine)} units ({ranked} ranked) "
+        "match DuckDB exactly"
+    )
     return 0
 
 

@@ -981,6 +981,16 @@ pub fn evaluation_document(report: &crate::reports::EvaluationReport, lang: Lang
                 p.weight_response, p.weight_resolution, p.weight_satisfaction, p.basically_satisfied_factor
             ),
         },
+        match p.count_by {
+            whistle_core::evaluation::CountBasis::ReturnVisit => lang.t(
+                "统计口径：按回访时间（派单计入派单日，回访结果计入回访日）。",
+                "Counted by return visit: a dispatch on its day, a visit's outcome on the visit's day.",
+            ),
+            whistle_core::evaluation::CountBasis::Received => lang.t(
+                "统计口径：按受理时间（派单和回访结果均计入受理日）。",
+                "Counted by receipt: dispatch and visit outcome both on the day the request was received.",
+            ),
+        },
     ];
     Document {
         kind: "evaluation".into(),

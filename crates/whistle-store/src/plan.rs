@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use whistle_core::evaluation::{contributions, CellKey, Counts};
+use whistle_core::evaluation::{contributions, CellKey, CountBasis, Counts};
 use whistle_core::ids::{Actor, OrderId, OrderNo, UnitCode};
 use whistle_core::order::{self, Context, Event, EventPayload, Order};
 use whistle_core::reference::Reference;
@@ -58,8 +58,10 @@ pub(crate) struct Plan {
     pub idempotency: Vec<((String, String), IdempotencyRecord)>,
     /// Request texts of new orders, for the search index.
     pub texts: Vec<(OrderId, String)>,
-    /// Changes to the evaluation counters (一张卷子), summed per cell, in the same transaction.
-    pub counter_deltas: Vec<(CellKey, Counts)>,
+    /// Changes to the evaluation counters (一张卷子), summed per cell, under each counting basis
+    /// (indexed by [`CountBasis::index`]): the backend writes those of the basis its counters are
+    /// kept under, read in its write transaction.
+    pub counter_deltas: [Vec<(CellKey, Counts)>; 2],
     /// Changes to the intake volumes (受理量) per (day, territory, category).
     pub intake_deltas: Vec<(IntakeKey, i64)>,
     /// What the plan was decided on, for a backend that plans outside its write transaction
@@ -107,7 +109,7 @@ impl Plan {
             counters: Vec::new(),
             idempotency: Vec::new(),
             texts: Vec::new(),
-            counter_deltas: Vec::new(),
+            counter_deltas: [Vec::new(), Vec::new()],
             intake_deltas: Vec::new(),
             expected: Expected::default(),
         }
@@ -116,7 +118,8 @@ impl Plan {
     /// A rewrite that also adds the order's whole contribution to the counters (for a rebuild
     /// that has emptied them).
     pub fn recount(order: Order, due_soon_minutes: i64) -> Plan {
-        let counter_deltas = whistle_core::evaluation::delta(None, &order);
+        let counter_deltas =
+            CountBasis::ALL.map(|basis| whistle_core::evaluation::delta(None, &order, basis));
         Plan {
             counter_deltas,
             intake_deltas: vec![(intake_key(&order), 1)],
@@ -197,10 +200,15 @@ pub(crate) fn plan_in(
     };
     expected.keys.sort();
     // What each loaded order contributed to the counters before the batch.
-    let before: HashMap<OrderId, Vec<(CellKey, Counts)>> = loaded
+    let before: HashMap<OrderId, [Vec<(CellKey, Counts)>; 2]> = loaded
         .orders
         .iter()
-        .map(|(id, order)| (*id, contributions(order)))
+        .map(|(id, order)| {
+            (
+                *id,
+                CountBasis::ALL.map(|basis| contributions(order, basis)),
+            )
+        })
         .collect();
     let intake_before: HashMap<OrderId, IntakeKey> = loaded
         .orders
@@ -397,16 +405,23 @@ pub(crate) fn plan_in(
     }
     let mut seen = BTreeSet::new();
     touched.retain(|id| seen.insert(*id));
-    let mut deltas: BTreeMap<CellKey, Counts> = BTreeMap::new();
-    for id in &touched {
-        for (key, counts) in contributions(&loaded.orders[id]) {
-            deltas.entry(key).or_default().add(&counts);
+    let counter_deltas = CountBasis::ALL.map(|basis| {
+        let mut deltas: BTreeMap<CellKey, Counts> = BTreeMap::new();
+        for id in &touched {
+            for (key, counts) in contributions(&loaded.orders[id], basis) {
+                deltas.entry(key).or_default().add(&counts);
+            }
+            for (key, counts) in before
+                .get(id)
+                .map(|b| &b[basis.index()])
+                .into_iter()
+                .flatten()
+            {
+                deltas.entry(key.clone()).or_default().sub(counts);
+            }
         }
-        for (key, counts) in before.get(id).into_iter().flatten() {
-            deltas.entry(key.clone()).or_default().sub(counts);
-        }
-    }
-    let counter_deltas = deltas.into_iter().filter(|(_, c)| !c.is_zero()).collect();
+        deltas.into_iter().filter(|(_, c)| !c.is_zero()).collect()
+    });
     let mut intake: BTreeMap<IntakeKey, i64> = BTreeMap::new();
     for id in &touched {
         *intake.entry(intake_key(&loaded.orders[id])).or_default() += 1;

@@ -114,8 +114,8 @@ impl PgStore {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&REFERENCE_LOCK])
                 .await
                 .map_err(pg)?;
-            let start_day = load_reference(&*tx).await?.policy_start_day();
-            follow_period_start_day(&*tx, start_day).await?;
+            let (start_day, basis) = load_reference(&*tx).await?.policy_counting();
+            follow_counting(&*tx, start_day, basis).await?;
             tx.commit().await.map_err(pg)?;
         }
         drop(client);
@@ -159,7 +159,12 @@ impl PgStore {
         let raw = load_reference(&*tx).await?;
         let (writes, built, report) = prepare(&raw)?;
         write_import(&*tx, &writes, actor, at).await?;
-        follow_period_start_day(&*tx, built.policy.evaluation.period_start_day).await?;
+        follow_counting(
+            &*tx,
+            built.policy.evaluation.period_start_day,
+            built.policy.evaluation.count_by,
+        )
+        .await?;
         tx.commit().await.map_err(pg)?;
         match self.reference.write() {
             Ok(mut guard) => *guard = Arc::new(built),
@@ -565,19 +570,24 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
         .await
         .map_err(pg)?;
     }
-    if !plan.counter_deltas.is_empty() {
-        // FOR SHARE: a change of start day (which locks the row for update and recounts) waits
-        // for this batch, and this batch for it, so no delta lands under the wrong periods.
+    if plan.counter_deltas.iter().any(|d| !d.is_empty()) {
+        // FOR SHARE: a change of counting rules (which locks the row for update and recounts)
+        // waits for this batch, and this batch for it, so no delta lands under the wrong rules.
         let start_day: Option<String> = tx
             .query_opt(&format!("{} FOR SHARE", sql::PERIOD_START_DAY), &[])
             .await
             .map_err(pg)?
             .map(|r| r.get(0));
         let start_day = start_day.and_then(|v| v.parse().ok()).unwrap_or(1);
-        let periods = sql::period_deltas(&plan.counter_deltas, start_day);
+        let basis: Option<String> = tx
+            .query_opt(sql::COUNT_BY, &[])
+            .await
+            .map_err(pg)?
+            .map(|r| r.get(0));
+        let deltas = &plan.counter_deltas[sql::count_basis(basis)?.index()];
+        let periods = sql::period_deltas(deltas, start_day);
         upsert_cells(tx, sql::CounterTable::Period, &periods).await?;
-        let days: Vec<sql::PeriodCell> = plan
-            .counter_deltas
+        let days: Vec<sql::PeriodCell> = deltas
             .iter()
             .map(|(k, c)| {
                 (
@@ -1191,18 +1201,67 @@ async fn upsert_cells(
     Ok(())
 }
 
-/// Recounts the period counters from the day counters when the policy's period start day is not
-/// the one they are kept under, inside the caller's transaction (which holds the reference lock).
-async fn follow_period_start_day(
+/// Makes the counters follow the policy's counting rules, inside the caller's transaction (which
+/// holds the reference lock): a new basis recounts the day counters from every order's
+/// projection (O(orders), once); a new start day or basis recounts the period counters from the
+/// day counters. The start-day row is locked for update, so batches writing deltas wait.
+async fn follow_counting(
     tx: &impl GenericClient,
     start_day: u32,
+    basis: whistle_core::evaluation::CountBasis,
 ) -> Result<(), StoreError> {
     let kept: Option<String> = tx
         .query_opt(&format!("{} FOR UPDATE", sql::PERIOD_START_DAY), &[])
         .await
         .map_err(pg)?
         .map(|r| r.get(0));
-    if kept.and_then(|v| v.parse().ok()) == Some(start_day) {
+    let kept_basis: Option<String> = tx
+        .query_opt(sql::COUNT_BY, &[])
+        .await
+        .map_err(pg)?
+        .map(|r| r.get(0));
+    if sql::count_basis(kept_basis)? != basis {
+        let mut cells = std::collections::BTreeMap::new();
+        let mut after = uuid::Uuid::nil();
+        loop {
+            let rows = tx
+                .query(
+                    "SELECT id, state FROM orders WHERE id > $1 ORDER BY id LIMIT 10000",
+                    &[&after],
+                )
+                .await
+                .map_err(pg)?;
+            let Some(last) = rows.last() else {
+                break;
+            };
+            after = last.get(0);
+            for row in &rows {
+                let order = crate::parse_state(row.get(1))?;
+                sql::recount_add(&mut cells, &order, basis);
+            }
+        }
+        tx.execute("DELETE FROM eval_counters", &[])
+            .await
+            .map_err(pg)?;
+        let days: Vec<sql::PeriodCell> = cells
+            .into_iter()
+            .filter(|(_, c)| !c.is_zero())
+            .map(|(k, c)| {
+                (
+                    k.day.to_string(),
+                    k.unit.as_str().to_string(),
+                    k.category.as_str().to_string(),
+                    c.values(),
+                )
+            })
+            .collect();
+        for chunk in days.chunks(10_000) {
+            upsert_cells(tx, sql::CounterTable::Day, chunk).await?;
+        }
+        tx.execute(sql::PUT_COUNT_BY, &[&basis.name()])
+            .await
+            .map_err(pg)?;
+    } else if kept.and_then(|v| v.parse().ok()) == Some(start_day) {
         return Ok(());
     }
     let days = counter_cells(tx, sql::CounterTable::Day).await?;

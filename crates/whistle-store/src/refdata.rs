@@ -44,12 +44,15 @@ pub(crate) struct ImportWrites {
 pub(crate) const CITY: &str = "11";
 
 impl RawReference {
-    /// The evaluation period start day of the stored policy (the default when none is stored).
-    pub fn policy_start_day(&self) -> u32 {
-        self.policy
+    /// The evaluation period start day and counting basis of the stored policy (the defaults
+    /// when none is stored): what the counters must be kept under.
+    pub fn policy_counting(&self) -> (u32, whistle_core::evaluation::CountBasis) {
+        let evaluation = self
+            .policy
             .as_ref()
-            .map(|p| p.evaluation.period_start_day)
-            .unwrap_or_else(|| Policy::default().evaluation.period_start_day)
+            .map(|p| p.evaluation.clone())
+            .unwrap_or_else(|| Policy::default().evaluation);
+        (evaluation.period_start_day, evaluation.count_by)
     }
 
     pub fn build(&self) -> Result<Reference, StoreError> {

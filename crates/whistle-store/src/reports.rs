@@ -125,8 +125,8 @@ pub fn evaluation_csv(report: &EvaluationReport) -> String {
     out
 }
 
-/// `whistle export orders --period P`: one row per order dispatched or return-visited in the
-/// period — its lead unit and peer group, district, category, Beijing days, the visit's answers
+/// `whistle export orders --period P`: one row per order received, dispatched or return-visited
+/// in the period — its lead unit and peer group, district, category, Beijing days, the visit's answers
 /// and whether it was excluded — the raw rows an independent check recomputes the evaluation
 /// from. No personal data. Reads every order (an export, not a dashboard query).
 pub async fn orders_csv(store: &dyn Store, period: &str) -> Result<String, StoreError> {
@@ -156,7 +156,14 @@ pub async fn orders_csv(store: &dyn Store, period: &str) -> Result<String, Store
             let Some(lead) = order.lead() else {
                 continue;
             };
-            if !within(order.dispatched_at) && !within(order.visited_at) {
+            if ![
+                Some(order.received_at),
+                order.dispatched_at,
+                order.visited_at,
+            ]
+            .into_iter()
+            .any(within)
+            {
                 continue;
             }
             let group = PeerGroup::of(lead, &reference.directory, &reference.city)

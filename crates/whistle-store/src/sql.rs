@@ -290,6 +290,36 @@ pub(crate) const ONE_PERIOD_EVAL_COUNTERS: &str = "SELECT unit, category, dispat
 pub(crate) const PERIOD_START_DAY: &str =
     "SELECT value FROM settings WHERE key = 'eval_period_start_day'";
 
+/// The basis the evaluation counters are kept under (absent: by return visit).
+pub(crate) const COUNT_BY: &str = "SELECT value FROM settings WHERE key = 'eval_count_by'";
+pub(crate) const PUT_COUNT_BY: &str =
+    "INSERT INTO settings (key, value) VALUES ('eval_count_by', $1) \
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+pub(crate) fn count_basis(
+    value: Option<String>,
+) -> Result<whistle_core::evaluation::CountBasis, crate::StoreError> {
+    match value {
+        None => Ok(Default::default()),
+        Some(v) => whistle_core::evaluation::CountBasis::parse(&v)
+            .ok_or_else(|| anyhow::anyhow!("unknown eval_count_by setting {v:?}").into()),
+    }
+}
+
+/// Adds an order's contributions under a basis to day cells being recounted.
+pub(crate) fn recount_add(
+    cells: &mut std::collections::BTreeMap<
+        whistle_core::evaluation::CellKey,
+        whistle_core::evaluation::Counts,
+    >,
+    order: &whistle_core::order::Order,
+    basis: whistle_core::evaluation::CountBasis,
+) {
+    for (key, counts) in whistle_core::evaluation::contributions(order, basis) {
+        cells.entry(key).or_default().add(&counts);
+    }
+}
+
 /// A counter cell: (day or period, unit, category, the nine counts).
 pub(crate) type PeriodCell = (String, String, String, [i64; 9]);
 

@@ -191,7 +191,8 @@ impl SqliteStore {
                     let raw = load_reference(&connection)?;
                     let tx =
                         connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    follow_period_start_day(&tx, raw.policy_start_day())?;
+                    let (start_day, basis) = raw.policy_counting();
+                    follow_counting(&tx, start_day, basis)?;
                     tx.commit()?;
                     Ok((connection, raw))
                 },
@@ -1232,18 +1233,19 @@ fn write(
         text.execute(params![id.0.as_bytes(), body])?;
         index.execute(params![body])?;
     }
-    if !plan.counter_deltas.is_empty() {
-        let start_day = period_start_day(tx)?;
+    if plan.counter_deltas.iter().any(|d| !d.is_empty()) {
+        let (start_day, basis) = counting(tx)?;
+        let deltas = &plan.counter_deltas[basis.index()];
         let mut counter =
             tx.prepare_cached(&sql::CounterTable::Period.upsert(false).replace('$', "?"))?;
-        for (period, unit, category, v) in sql::period_deltas(&plan.counter_deltas, start_day) {
+        for (period, unit, category, v) in sql::period_deltas(deltas, start_day) {
             counter.execute(params![
                 period, unit, category, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]
             ])?;
         }
         let mut counter =
             tx.prepare_cached(&sql::CounterTable::Day.upsert(false).replace('$', "?"))?;
-        for (key, counts) in &plan.counter_deltas {
+        for (key, counts) in deltas {
             let v = counts.values();
             counter.execute(params![
                 key.day.to_string(),
@@ -2261,7 +2263,8 @@ impl Store for SqliteStore {
             let (next, writes, report, built) = state.raw.prepare(import, &actor)?;
             let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             write_import(&tx, &writes, &actor, at)?;
-            follow_period_start_day(&tx, next.policy_start_day())?;
+            let (start_day, basis) = next.policy_counting();
+            follow_counting(&tx, start_day, basis)?;
             tx.commit()?;
             state.raw = next;
             swap(&state.shared, built);
@@ -2427,11 +2430,53 @@ fn period_start_day(c: &Connection) -> Result<u32, StoreError> {
     Ok(value.and_then(|v| v.parse().ok()).unwrap_or(1))
 }
 
-/// Recounts the period counters from the day counters when the policy's period start day is not
-/// the one they are kept under (after a policy import, or on opening a store whose policy
-/// changed), inside the caller's transaction.
-fn follow_period_start_day(tx: &rusqlite::Transaction, start_day: u32) -> Result<(), StoreError> {
-    if period_start_day(tx)? == start_day {
+/// The start day and basis the counters are kept under.
+fn counting(c: &Connection) -> Result<(u32, whistle_core::evaluation::CountBasis), StoreError> {
+    let basis: Option<String> = c.query_row(sql::COUNT_BY, [], |r| r.get(0)).optional()?;
+    Ok((period_start_day(c)?, sql::count_basis(basis)?))
+}
+
+/// Makes the counters follow the policy's counting rules, inside the caller's transaction (after
+/// a policy import, or on opening a store whose policy changed): a new basis recounts the day
+/// counters from every order's projection (O(orders), once); a new start day or basis recounts
+/// the period counters from the day counters.
+fn follow_counting(
+    tx: &rusqlite::Transaction,
+    start_day: u32,
+    basis: whistle_core::evaluation::CountBasis,
+) -> Result<(), StoreError> {
+    let (kept_start, kept_basis) = counting(tx)?;
+    if kept_basis != basis {
+        let mut cells = std::collections::BTreeMap::new();
+        {
+            let mut statement = tx.prepare("SELECT state FROM orders")?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                let order = crate::parse_state(&row.get::<_, String>(0)?)?;
+                sql::recount_add(&mut cells, &order, basis);
+            }
+        }
+        tx.execute("DELETE FROM eval_counters", [])?;
+        let mut insert = tx.prepare(&sql::CounterTable::Day.upsert(false).replace('$', "?"))?;
+        for (key, counts) in cells.into_iter().filter(|(_, c)| !c.is_zero()) {
+            let v = counts.values();
+            insert.execute(params![
+                key.day.to_string(),
+                key.unit.as_str(),
+                key.category.as_str(),
+                v[0],
+                v[1],
+                v[2],
+                v[3],
+                v[4],
+                v[5],
+                v[6],
+                v[7],
+                v[8]
+            ])?;
+        }
+        tx.execute(&sql::PUT_COUNT_BY.replace('$', "?"), [basis.name()])?;
+    } else if kept_start == start_day {
         return Ok(());
     }
     let days = counter_cells(tx, sql::CounterTable::Day)?;

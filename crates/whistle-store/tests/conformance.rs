@@ -1264,6 +1264,11 @@ async fn random_commands_keep_projections_equal_to_replay(db: TestDb) {
     let streets = ["110105010", "110105011", "110105001"];
     let categories = ["11.04.01", "04.01", "03.03", "06.02", "12.01.02"];
     for round in 0..60 {
+        if round == 30 {
+            // Half way, the counting basis changes to "by receipt": the import recounts the
+            // counters from every order, and the rest of the walk keeps them under the new basis.
+            set_count_basis(store, whistle_core::evaluation::CountBasis::Received).await;
+        }
         minute += 30 + rng(600) as i64;
         let mut batch = Vec::new();
         for _ in 0..3 {
@@ -1370,39 +1375,7 @@ async fn random_commands_keep_projections_equal_to_replay(db: TestDb) {
         }
     }
     // The evaluation counters kept with the events equal the sum of every order's contribution.
-    let mut expected: std::collections::BTreeMap<
-        (String, String),
-        whistle_core::evaluation::Counts,
-    > = Default::default();
-    for order in &orders {
-        let stored = store
-            .order(&OrderRef::Id(order.order_id))
-            .await
-            .unwrap()
-            .unwrap();
-        for (key, counts) in whistle_core::evaluation::contributions(&stored) {
-            expected
-                .entry((key.unit.to_string(), key.category.to_string()))
-                .or_default()
-                .add(&counts);
-        }
-    }
-    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-    let cells = store
-        .evaluation_cells(day("2000-01-01"), day("2100-01-01"))
-        .await
-        .unwrap();
-    let stored: std::collections::BTreeMap<(String, String), whistle_core::evaluation::Counts> =
-        cells
-            .into_iter()
-            .filter(|(_, _, c)| !c.is_zero())
-            .map(|(u, c, counts)| ((u.to_string(), c.to_string()), counts))
-            .collect();
-    expected.retain(|_, c| !c.is_zero());
-    assert_eq!(
-        stored, expected,
-        "seed {seed}: counters differ from the orders"
-    );
+    let expected = counters_equal_contributions(store, &orders, seed).await;
     assert!(
         expected
             .values()
@@ -1430,11 +1403,13 @@ async fn random_commands_keep_projections_equal_to_replay(db: TestDb) {
                 .await
                 .unwrap()
                 .unwrap();
-            days.extend(
-                whistle_core::evaluation::contributions(&stored)
-                    .into_iter()
-                    .map(|(k, _)| k.day),
-            );
+            for basis in whistle_core::evaluation::CountBasis::ALL {
+                days.extend(
+                    whistle_core::evaluation::contributions(&stored, basis)
+                        .into_iter()
+                        .map(|(k, _)| k.day),
+                );
+            }
         }
         days
     };
@@ -1474,6 +1449,89 @@ async fn random_commands_keep_projections_equal_to_replay(db: TestDb) {
             "seed {seed}: period counters after moving the start day to {start_day}"
         );
     }
+    // Back to "by return visit": recounted from the orders again, and equal to a rebuild's.
+    set_count_basis(store, whistle_core::evaluation::CountBasis::ReturnVisit).await;
+    counters_equal_contributions(store, &orders, seed).await;
+    let report = store.rebuild_projections().await.unwrap();
+    assert_eq!(
+        report.counter_cells_differing, 0,
+        "seed {seed}: back by return visit"
+    );
+}
+
+async fn set_count_basis(
+    store: &std::sync::Arc<dyn whistle_store::Store>,
+    basis: whistle_core::evaluation::CountBasis,
+) {
+    let mut policy = store.reference().policy.clone();
+    policy.evaluation.count_by = basis;
+    store
+        .import(
+            ReferenceImport::Policy(policy),
+            &center(),
+            at("2025-10-09 09:00"),
+        )
+        .await
+        .unwrap();
+}
+
+/// Asserts the day counters equal every order's contributions under the policy's basis, day by
+/// day and in total; returns the totals per (unit, category).
+async fn counters_equal_contributions(
+    store: &std::sync::Arc<dyn whistle_store::Store>,
+    orders: &[whistle_store::Outcome],
+    seed: u64,
+) -> std::collections::BTreeMap<(String, String), whistle_core::evaluation::Counts> {
+    type Cells = std::collections::BTreeMap<(String, String), whistle_core::evaluation::Counts>;
+    let basis = store.reference().policy.evaluation.count_by;
+    let mut by_day: std::collections::BTreeMap<chrono::NaiveDate, Cells> = Default::default();
+    let mut total: Cells = Default::default();
+    for order in orders {
+        let stored = store
+            .order(&OrderRef::Id(order.order_id))
+            .await
+            .unwrap()
+            .unwrap();
+        for (key, counts) in whistle_core::evaluation::contributions(&stored, basis) {
+            let cell = (key.unit.to_string(), key.category.to_string());
+            by_day
+                .entry(key.day)
+                .or_default()
+                .entry(cell.clone())
+                .or_default()
+                .add(&counts);
+            total.entry(cell).or_default().add(&counts);
+        }
+    }
+    let read = |from: chrono::NaiveDate, before: chrono::NaiveDate| async move {
+        store
+            .evaluation_cells(from, before)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(_, _, c)| !c.is_zero())
+            .map(|(u, c, counts)| ((u.to_string(), c.to_string()), counts))
+            .collect::<Cells>()
+    };
+    for (day, mut expected) in by_day {
+        expected.retain(|_, c| !c.is_zero());
+        let next = day.succ_opt().unwrap();
+        assert_eq!(
+            read(day, next).await,
+            expected,
+            "seed {seed}: counters of {day} differ from the orders ({})",
+            basis.name()
+        );
+    }
+    total.retain(|_, c| !c.is_zero());
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    assert_eq!(
+        read(day("2000-01-01"), day("2100-01-01")).await,
+        total,
+        "seed {seed}: counters differ from the orders ({})",
+        basis.name()
+    );
+    total
 }
 
 async fn schemas_of_other_versions_are_refused(db: TestDb) {

@@ -781,6 +781,7 @@ fn reports_bulletins_and_topics_from_the_command_line() {
         ("[analysis]\ntopic_weight_growth = 0.9\n", "topic weights"),
         ("[analysis]\nno_such_rule = 1\n", "no_such_rule"),
         ("[evaluation]\nweight_response = 0.5\n", "sum to 1"),
+        ("[evaluation]\ncount_by = \"closed\"\n", "count_by"),
         ("[analysis\n", "policy"),
     ] {
         let path = ws.dir.path().join("policy.toml");

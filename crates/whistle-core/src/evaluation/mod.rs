@@ -29,6 +29,41 @@ pub struct EvaluationPolicy {
     /// The day of the month a period starts (1: calendar months; 19: the 19th to the 18th, the
     /// period named by the month it ends in).
     pub period_start_day: u32,
+    /// Which orders count in a period (which time puts an order's figures in a period).
+    pub count_by: CountBasis,
+}
+
+/// Which time puts an order's figures in a period (一张卷子's "which orders count").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountBasis {
+    /// By return-visit time (按回访时间, the default): the dispatch counts on its day and the
+    /// return visit's outcome on the visit's day — a period is judged on the visits made in it.
+    #[default]
+    ReturnVisit,
+    /// By receipt time (按受理时间): everything an order contributes counts on the day it was
+    /// received — a period is judged on the requests received in it, however late their visit.
+    Received,
+}
+
+impl CountBasis {
+    pub const ALL: [CountBasis; 2] = [CountBasis::ReturnVisit, CountBasis::Received];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CountBasis::ReturnVisit => "return_visit",
+            CountBasis::Received => "received",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CountBasis> {
+        CountBasis::ALL.into_iter().find(|b| b.name() == text)
+    }
+
+    /// Its position in [`CountBasis::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
 }
 
 impl Default for EvaluationPolicy {
@@ -39,6 +74,7 @@ impl Default for EvaluationPolicy {
             weight_satisfaction: 0.4,
             basically_satisfied_factor: 0.9,
             period_start_day: 1,
+            count_by: CountBasis::ReturnVisit,
         }
     }
 }
@@ -212,14 +248,20 @@ pub struct CellKey {
     pub category: CategoryCode,
 }
 
-/// What an order contributes, as it stands: its first dispatch to its lead unit (on the dispatch
-/// day) and its return visit (on the visit day) — or, if ruled unreasonable, an exclusion.
-pub fn contributions(order: &Order) -> Vec<(CellKey, Counts)> {
+/// What an order contributes, as it stands: its first dispatch to its lead unit and its return
+/// visit — or, if ruled unreasonable, an exclusion — on the dispatch and visit days (by return
+/// visit) or both on the day it was received (by receipt).
+pub fn contributions(order: &Order, basis: CountBasis) -> Vec<(CellKey, Counts)> {
     let Some(lead) = order.lead() else {
         return Vec::new();
     };
     let mut cells: Vec<(CellKey, Counts)> = Vec::new();
+    let received = beijing_date(order.received_at);
     let mut put = |day: NaiveDate, counts: Counts| {
+        let day = match basis {
+            CountBasis::ReturnVisit => day,
+            CountBasis::Received => received,
+        };
         let key = CellKey {
             day,
             unit: lead.clone(),
@@ -269,13 +311,13 @@ pub fn contributions(order: &Order) -> Vec<(CellKey, Counts)> {
 }
 
 /// The change in counters when an order goes from `before` to `after`.
-pub fn delta(before: Option<&Order>, after: &Order) -> Vec<(CellKey, Counts)> {
+pub fn delta(before: Option<&Order>, after: &Order, basis: CountBasis) -> Vec<(CellKey, Counts)> {
     let mut cells: BTreeMap<CellKey, Counts> = BTreeMap::new();
-    for (key, counts) in contributions(after) {
+    for (key, counts) in contributions(after, basis) {
         cells.entry(key).or_default().add(&counts);
     }
     if let Some(before) = before {
-        for (key, counts) in contributions(before) {
+        for (key, counts) in contributions(before, basis) {
             cells.entry(key).or_default().sub(&counts);
         }
     }

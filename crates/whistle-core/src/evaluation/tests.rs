@@ -143,7 +143,12 @@ fn policy_is_checked() {
 fn an_order_contributes_its_dispatch_and_its_visit_and_exclusion_moves_it() {
     let mut h = Harness::intake(complaint("110105010", "11.04.01"), "2025-10-09 09:00").unwrap();
     let empty = h.order.clone();
-    assert!(contributions(&empty).is_empty(), "not yet with a unit");
+    for basis in CountBasis::ALL {
+        assert!(
+            contributions(&empty, basis).is_empty(),
+            "not yet with a unit"
+        );
+    }
     h.run(
         "11.center",
         10,
@@ -187,7 +192,7 @@ fn an_order_contributes_its_dispatch_and_its_visit_and_exclusion_moves_it() {
     )
     .unwrap();
     let visited = h.order.clone();
-    let cells = contributions(&visited);
+    let cells = contributions(&visited, CountBasis::ReturnVisit);
     let dispatch_day = NaiveDate::from_ymd_opt(2025, 10, 9).unwrap();
     let visit_day = NaiveDate::from_ymd_opt(2025, 10, 10).unwrap();
     let cell = |day| CellKey {
@@ -217,8 +222,41 @@ fn an_order_contributes_its_dispatch_and_its_visit_and_exclusion_moves_it() {
         ]
     );
     // The change from replied to visited is the visit alone.
-    assert_eq!(delta(Some(&replied), &visited), vec![cells[1].clone()]);
-    assert_eq!(delta(Some(&visited), &visited), vec![]);
+    assert_eq!(
+        delta(Some(&replied), &visited, CountBasis::ReturnVisit),
+        vec![cells[1].clone()]
+    );
+    assert_eq!(
+        delta(Some(&visited), &visited, CountBasis::ReturnVisit),
+        vec![]
+    );
+    // By receipt, the dispatch and the visit both count on the day the request was received
+    // (9 October), so the visit of the 10th lands in the 9th's cell.
+    assert_eq!(
+        contributions(&visited, CountBasis::Received),
+        vec![(
+            cell(dispatch_day),
+            Counts {
+                dispatched: 1,
+                visits: 1,
+                responded: 1,
+                basically_satisfied: 1,
+                ..Counts::default()
+            }
+        )]
+    );
+    assert_eq!(
+        delta(Some(&replied), &visited, CountBasis::Received),
+        vec![(
+            cell(dispatch_day),
+            Counts {
+                visits: 1,
+                responded: 1,
+                basically_satisfied: 1,
+                ..Counts::default()
+            }
+        )]
+    );
     // Ruled unreasonable: the visit leaves the rates and counts as an exclusion.
     h.run(
         "11.center",
@@ -228,7 +266,7 @@ fn an_order_contributes_its_dispatch_and_its_visit_and_exclusion_moves_it() {
         },
     )
     .unwrap();
-    let change = delta(Some(&visited), &h.order);
+    let change = delta(Some(&visited), &h.order, CountBasis::ReturnVisit);
     assert_eq!(
         change,
         vec![(
