@@ -20,7 +20,7 @@ mod order_cmd;
 mod reference_cmd;
 mod report_cmd;
 mod server_cmd;
-mod simulate;
+use whistle_sim as simulate;
 mod whistle_cmd;
 
 use clap::{Parser, Subcommand};

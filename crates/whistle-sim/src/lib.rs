@@ -1,4 +1,4 @@
-//! `whistle simulate`: days of Beijing's hotline through the real engine (every order a real
+//! The simulator behind `whistle simulate` and `whistle demo`: days of Beijing's hotline through the real engine (every order a real
 //! intake and real commands, decided by the core, committed by the store), deterministic by seed.
 //!
 //! Calibration (DOMAIN §1, §6): a daily volume (default 70,000, the 2025 scale), weekday and
@@ -28,8 +28,6 @@ use whistle_core::order::{
 use whistle_core::time::Timestamp;
 use whistle_store::{Envelope, OrderRef, Request, Store};
 
-use crate::Failure;
-
 /// SplitMix64: small, fast, and the same numbers on every platform and version.
 pub struct Rng(u64);
 
@@ -38,7 +36,7 @@ impl Rng {
         Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -48,7 +46,7 @@ impl Rng {
 
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     pub fn chance(&mut self, p: f64) -> bool {
@@ -56,7 +54,7 @@ impl Rng {
     }
 
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 }
 
@@ -309,7 +307,7 @@ fn quality(unit: &UnitCode, seed: u64) -> f64 {
     0.62 + 0.36 * rng.unit()
 }
 
-pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failure> {
+pub async fn run(store: &dyn Store, settings: &Settings) -> anyhow::Result<Report> {
     let reference = store.reference();
     let started = Instant::now();
     let mut rng = Rng::new(settings.seed);
@@ -363,7 +361,7 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> Result<Report, Failu
     let leaf_total: f64 = leaves.iter().map(|(_, w)| w).sum();
     let center = Actor {
         user: "sim-operator".into(),
-        unit: UnitCode::parse("11.center").map_err(|e| Failure::Failed(e.into()))?,
+        unit: UnitCode::parse("11.center")?,
     };
     let mut report = Report::default();
     for day_index in 0..settings.days {
@@ -739,13 +737,13 @@ mod tests {
     fn the_generator_is_deterministic_and_uniform_enough() {
         let mut a = Rng::new(7);
         let mut b = Rng::new(7);
-        let xs: Vec<u64> = (0..100).map(|_| a.next()).collect();
-        let ys: Vec<u64> = (0..100).map(|_| b.next()).collect();
+        let xs: Vec<u64> = (0..100).map(|_| a.next_u64()).collect();
+        let ys: Vec<u64> = (0..100).map(|_| b.next_u64()).collect();
         assert_eq!(xs, ys);
         let mut r = Rng::new(1);
         let mean = (0..100_000).map(|_| r.unit()).sum::<f64>() / 100_000.0;
         assert!((mean - 0.5).abs() < 0.01, "{mean}");
-        assert_ne!(Rng::new(8).next(), Rng::new(7).next());
+        assert_ne!(Rng::new(8).next_u64(), Rng::new(7).next_u64());
     }
 
     /// The hotspot rule finds the local incidents the simulator injects on a day, against a
@@ -759,7 +757,10 @@ mod tests {
             .unwrap();
         whistle_store::seed::install_defaults(
             &*store,
-            &crate::reference_cmd::admin_actor().ok().unwrap(),
+            &Actor {
+                user: "admin".into(),
+                unit: UnitCode::parse("11.center").unwrap(),
+            },
             chrono::Utc::now(),
         )
         .await
