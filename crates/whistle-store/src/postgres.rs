@@ -587,17 +587,7 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
         let deltas = &plan.counter_deltas[sql::count_basis(basis)?.index()];
         let periods = sql::period_deltas(deltas, start_day);
         upsert_cells(tx, sql::CounterTable::Period, &periods).await?;
-        let days: Vec<sql::PeriodCell> = deltas
-            .iter()
-            .map(|(k, c)| {
-                (
-                    k.day.to_string(),
-                    k.unit.as_str().to_string(),
-                    k.category.as_str().to_string(),
-                    c.values(),
-                )
-            })
-            .collect();
+        let days: Vec<sql::PeriodCell> = deltas.iter().map(|(k, c)| sql::day_cell(k, c)).collect();
         upsert_cells(tx, sql::CounterTable::Day, &days).await?;
     }
     Ok(())
@@ -1244,16 +1234,9 @@ async fn follow_counting(
             .await
             .map_err(pg)?;
         let days: Vec<sql::PeriodCell> = cells
-            .into_iter()
+            .iter()
             .filter(|(_, c)| !c.is_zero())
-            .map(|(k, c)| {
-                (
-                    k.day.to_string(),
-                    k.unit.as_str().to_string(),
-                    k.category.as_str().to_string(),
-                    c.values(),
-                )
-            })
+            .map(|(k, c)| sql::day_cell(k, c))
             .collect();
         for chunk in days.chunks(10_000) {
             upsert_cells(tx, sql::CounterTable::Day, chunk).await?;

@@ -323,6 +323,19 @@ pub(crate) fn recount_add(
 /// A counter cell: (day or period, unit, category, the nine counts).
 pub(crate) type PeriodCell = (String, String, String, [i64; 9]);
 
+/// A day counter cell in its stored form.
+pub(crate) fn day_cell(
+    key: &whistle_core::evaluation::CellKey,
+    counts: &whistle_core::evaluation::Counts,
+) -> PeriodCell {
+    (
+        key.day.to_string(),
+        key.unit.as_str().to_string(),
+        key.category.as_str().to_string(),
+        counts.values(),
+    )
+}
+
 /// Sums day-cell deltas into period cells under a start day, in key order.
 pub(crate) fn period_deltas(
     deltas: &[(

@@ -1238,32 +1238,26 @@ fn write(
         let deltas = &plan.counter_deltas[basis.index()];
         let mut counter =
             tx.prepare_cached(&sql::CounterTable::Period.upsert(false).replace('$', "?"))?;
-        for (period, unit, category, v) in sql::period_deltas(deltas, start_day) {
-            counter.execute(params![
-                period, unit, category, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]
-            ])?;
+        for cell in sql::period_deltas(deltas, start_day) {
+            insert_cell(&mut counter, cell)?;
         }
         let mut counter =
             tx.prepare_cached(&sql::CounterTable::Day.upsert(false).replace('$', "?"))?;
         for (key, counts) in deltas {
-            let v = counts.values();
-            counter.execute(params![
-                key.day.to_string(),
-                key.unit.as_str(),
-                key.category.as_str(),
-                v[0],
-                v[1],
-                v[2],
-                v[3],
-                v[4],
-                v[5],
-                v[6],
-                v[7],
-                v[8]
-            ])?;
+            insert_cell(&mut counter, sql::day_cell(key, counts))?;
         }
     }
     Ok(())
+}
+
+/// Executes a counter upsert for one cell.
+fn insert_cell(
+    statement: &mut rusqlite::Statement<'_>,
+    (key, unit, category, v): sql::PeriodCell,
+) -> rusqlite::Result<usize> {
+    statement.execute(params![
+        key, unit, category, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]
+    ])
 }
 
 /// Adds a plan's intake deltas to the day and month volumes.
@@ -2458,22 +2452,8 @@ fn follow_counting(
         }
         tx.execute("DELETE FROM eval_counters", [])?;
         let mut insert = tx.prepare(&sql::CounterTable::Day.upsert(false).replace('$', "?"))?;
-        for (key, counts) in cells.into_iter().filter(|(_, c)| !c.is_zero()) {
-            let v = counts.values();
-            insert.execute(params![
-                key.day.to_string(),
-                key.unit.as_str(),
-                key.category.as_str(),
-                v[0],
-                v[1],
-                v[2],
-                v[3],
-                v[4],
-                v[5],
-                v[6],
-                v[7],
-                v[8]
-            ])?;
+        for (key, counts) in cells.iter().filter(|(_, c)| !c.is_zero()) {
+            insert_cell(&mut insert, sql::day_cell(key, counts))?;
         }
         tx.execute(&sql::PUT_COUNT_BY.replace('$', "?"), [basis.name()])?;
     } else if kept_start == start_day {
@@ -2482,10 +2462,8 @@ fn follow_counting(
     let days = counter_cells(tx, sql::CounterTable::Day)?;
     tx.execute("DELETE FROM eval_period_counters", [])?;
     let mut insert = tx.prepare(&sql::CounterTable::Period.upsert(false).replace('$', "?"))?;
-    for (period, unit, category, v) in sql::recount_periods(&days, start_day)? {
-        insert.execute(params![
-            period, unit, category, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]
-        ])?;
+    for cell in sql::recount_periods(&days, start_day)? {
+        insert_cell(&mut insert, cell)?;
     }
     tx.execute(
         "INSERT INTO settings (key, value) VALUES ('eval_period_start_day', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
