@@ -1070,9 +1070,9 @@ fn write(
         ])?;
     }
     let mut insert = tx.prepare_cached(&sql::INSERT_ORDER.replace('$', "?"))?;
-    let mut update = tx.prepare_cached(&sql::UPDATE_ORDER.replace('$', "?"))?;
-    let mut update_checked = tx.prepare_cached(&format!(
-        "{} AND version = ?12",
+    // With an expected version (a checked write), the row must still be at it.
+    let mut update = tx.prepare_cached(&format!(
+        "{} AND (?12 IS NULL OR version = ?12)",
         sql::UPDATE_ORDER.replace('$', "?")
     ))?;
     for ((order, new), (state, notice_at)) in plan.orders.iter().zip(encoded.states) {
@@ -1106,8 +1106,9 @@ fn write(
                 row.notice_at,
                 order.location.address.as_deref()
             ])?;
-        } else if let (true, Some(expected)) = (checked, expected) {
-            let changed = update_checked.execute(params![
+        } else {
+            let expected = expected.filter(|_| checked);
+            let changed = update.execute(params![
                 order.id.0.as_bytes(),
                 order.version as i64,
                 row.stage(),
@@ -1119,25 +1120,11 @@ fn write(
                 row.excluded(),
                 row.state,
                 row.notice_at,
-                *expected as i64
+                expected.map(|v| *v as i64)
             ])?;
-            if changed != 1 {
+            if let (Some(expected), true) = (expected, changed != 1) {
                 return Err(diverged(format!("order {} version {expected}", order.no)));
             }
-        } else {
-            update.execute(params![
-                order.id.0.as_bytes(),
-                order.version as i64,
-                row.stage(),
-                row.lead(),
-                row.respond_by(),
-                row.handle_by(),
-                row.next_due_at(),
-                row.closed_at(),
-                row.excluded(),
-                row.state,
-                row.notice_at
-            ])?;
         }
     }
     if checked {
