@@ -780,67 +780,10 @@ impl Planner {
             .read()
             .map(|r| r.clone())
             .map_err(|_| anyhow::anyhow!("reference lock poisoned"))?;
-        let plan::Wanted {
-            ids,
-            nos,
-            days,
-            keys,
-        } = plan::wanted(items);
-        let mut loaded = Loaded::default();
         // What is read from the file comes from one snapshot, taken after `done` was read: it
         // holds every batch the cache has dropped.
         let tx = self.connection.unchecked_transaction()?;
-        {
-            let mut by_id = tx.prepare_cached("SELECT state FROM orders WHERE id = ?1")?;
-            for id in ids {
-                if let Some((_, order)) = self.cache.orders.get(&id) {
-                    loaded.insert(order.clone());
-                } else if let Some(state) = by_id
-                    .query_row([id.0.as_bytes()], |r| r.get::<_, String>(0))
-                    .optional()?
-                {
-                    loaded.insert(crate::parse_state(&state)?);
-                }
-            }
-            let mut by_no = tx.prepare_cached("SELECT state FROM orders WHERE no = ?1")?;
-            for no in nos {
-                let cached = self
-                    .cache
-                    .by_no
-                    .get(&no)
-                    .and_then(|id| self.cache.orders.get(id));
-                if let Some((_, order)) = cached {
-                    loaded.insert(order.clone());
-                } else if let Some(state) = by_no
-                    .query_row([no.as_str()], |r| r.get::<_, String>(0))
-                    .optional()?
-                {
-                    loaded.insert(crate::parse_state(&state)?);
-                }
-            }
-            let mut counter =
-                tx.prepare_cached("SELECT last FROM order_counters WHERE day = ?1")?;
-            for day in days {
-                let last = match self.cache.counters.get(&day) {
-                    Some(last) => *last,
-                    None => counter
-                        .query_row([day.to_string()], |r| r.get::<_, i64>(0))
-                        .optional()?
-                        .unwrap_or(0) as u64,
-                };
-                loaded.counters.insert(day, last);
-            }
-            let mut key_lookup = tx.prepare_cached(
-                "SELECT request_hash, order_id, order_no, version FROM idempotency WHERE principal = ?1 AND key = ?2",
-            )?;
-            for slot in keys {
-                if let Some((_, record)) = self.cache.keys.get(&slot) {
-                    loaded.idempotency.insert(slot, record.clone());
-                } else if let Some(record) = read_key(&mut key_lookup, &slot)? {
-                    loaded.idempotency.insert(slot, record);
-                }
-            }
-        }
+        let mut loaded = load(&tx, plan::wanted(items), &self.cache)?;
         tx.commit()?;
         let plan = plan::plan_in(&reference, items.to_vec(), &mut loaded, || {
             OrderId(uuid::Uuid::now_v7())
@@ -871,6 +814,62 @@ impl Planner {
         self.cache.trim(done);
         Ok((plan, encoded))
     }
+}
+
+/// Loads what a batch needs: from `cache` where it holds it, else from the file.
+fn load(c: &Connection, wanted: plan::Wanted, cache: &Cache) -> Result<Loaded, StoreError> {
+    let plan::Wanted {
+        ids,
+        nos,
+        days,
+        keys,
+    } = wanted;
+    let mut loaded = Loaded::default();
+    let mut by_id = c.prepare_cached("SELECT state FROM orders WHERE id = ?1")?;
+    for id in ids {
+        if let Some((_, order)) = cache.orders.get(&id) {
+            loaded.insert(order.clone());
+        } else if let Some(state) = by_id
+            .query_row([id.0.as_bytes()], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            loaded.insert(crate::parse_state(&state)?);
+        }
+    }
+    let mut by_no = c.prepare_cached("SELECT state FROM orders WHERE no = ?1")?;
+    for no in nos {
+        let cached = cache.by_no.get(&no).and_then(|id| cache.orders.get(id));
+        if let Some((_, order)) = cached {
+            loaded.insert(order.clone());
+        } else if let Some(state) = by_no
+            .query_row([no.as_str()], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            loaded.insert(crate::parse_state(&state)?);
+        }
+    }
+    let mut counter = c.prepare_cached("SELECT last FROM order_counters WHERE day = ?1")?;
+    for day in days {
+        let last = match cache.counters.get(&day) {
+            Some(last) => *last,
+            None => counter
+                .query_row([day.to_string()], |r| r.get::<_, i64>(0))
+                .optional()?
+                .unwrap_or(0) as u64,
+        };
+        loaded.counters.insert(day, last);
+    }
+    let mut key_lookup = c.prepare_cached(
+        "SELECT request_hash, order_id, order_no, version FROM idempotency WHERE principal = ?1 AND key = ?2",
+    )?;
+    for slot in keys {
+        if let Some((_, record)) = cache.keys.get(&slot) {
+            loaded.idempotency.insert(slot, record.clone());
+        } else if let Some(record) = read_key(&mut key_lookup, &slot)? {
+            loaded.idempotency.insert(slot, record);
+        }
+    }
+    Ok(loaded)
 }
 
 /// An idempotency record by (principal, key).
@@ -958,49 +957,8 @@ fn execute_batch(connection: &mut Connection, reference: &Reference, batch: Vec<
     let count = batch.len();
     let attempt = (|| -> Result<Results, StoreError> {
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let plan::Wanted {
-            ids,
-            nos,
-            days,
-            keys,
-        } = plan::wanted(&batch);
-        let mut loaded = Loaded::default();
-        {
-            let mut by_id = tx.prepare_cached("SELECT state FROM orders WHERE id = ?1")?;
-            for id in ids {
-                if let Some(state) = by_id
-                    .query_row([id.0.as_bytes()], |r| r.get::<_, String>(0))
-                    .optional()?
-                {
-                    loaded.insert(crate::parse_state(&state)?);
-                }
-            }
-            let mut by_no = tx.prepare_cached("SELECT state FROM orders WHERE no = ?1")?;
-            for no in nos {
-                if let Some(state) = by_no
-                    .query_row([no.as_str()], |r| r.get::<_, String>(0))
-                    .optional()?
-                {
-                    loaded.insert(crate::parse_state(&state)?);
-                }
-            }
-            let mut counter =
-                tx.prepare_cached("SELECT last FROM order_counters WHERE day = ?1")?;
-            for day in days {
-                let last: Option<i64> = counter
-                    .query_row([day.to_string()], |r| r.get(0))
-                    .optional()?;
-                loaded.counters.insert(day, last.unwrap_or(0) as u64);
-            }
-            let mut key_lookup = tx.prepare_cached(
-                "SELECT request_hash, order_id, order_no, version FROM idempotency WHERE principal = ?1 AND key = ?2",
-            )?;
-            for slot in keys {
-                if let Some(record) = read_key(&mut key_lookup, &slot)? {
-                    loaded.idempotency.insert(slot, record);
-                }
-            }
-        }
+        // Decided inside the write transaction: everything is read from the file.
+        let loaded = load(&tx, plan::wanted(&batch), &Cache::default())?;
         let plan = plan::plan(reference, batch, loaded, || OrderId(uuid::Uuid::now_v7()));
         persist(&tx, &plan)?;
         tx.commit()?;
