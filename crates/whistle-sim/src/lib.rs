@@ -121,155 +121,172 @@ struct Life {
 /// The share of street-led requests for which the street blows the whistle.
 const WHISTLE_SHARE: f64 = 0.02;
 
-/// A whistle (吹哨报到) from raise to rating: the street raises it for an item of its whistle
-/// list; each summoned unit reports in before its deadline or — with its quality's odds — is
-/// marked absent by the deadline worker; the street closes it hours later and rates every unit
-/// that came, by its quality. Refusals are counted and end the whistle.
+/// The day's whistles (吹哨报到), from raise to rating: the street raises each for an item of
+/// its whistle list; each summoned unit reports in before its deadline or — with its quality's
+/// odds — is marked absent by the deadline worker; the street closes it hours later and rates
+/// every unit that came, by its quality. The whistles move together, one command of each per
+/// call to the store (first all raises, then every whistle's first answer, and so on), so the
+/// store commits a round at once instead of one round trip per command. Each whistle's commands
+/// stay in time order; a refusal is counted and ends that whistle.
 #[allow(clippy::too_many_arguments)]
-async fn blow(
+async fn blow_all(
     store: &dyn Store,
     rng: &mut Rng,
     seed: u64,
     reference: &whistle_core::reference::Reference,
     center: &Actor,
-    street: &UnitCode,
-    at: Timestamp,
+    whistles: &[(UnitCode, Timestamp)],
     report: &mut Report,
 ) {
     use whistle_core::whistle::{Raise, Scores, WhistleCommand, WhistleResult};
     use whistle_store::whistles::{WhistleEnvelope, WhistleRequest};
-    let items = reference
-        .whistle_list
-        .for_street(street, &reference.directory);
-    if items.is_empty() {
-        return;
-    }
-    let item = items[rng.below(items.len() as u64) as usize];
-    let street_actor = Actor {
-        user: "sim-street".into(),
-        unit: street.clone(),
-    };
-    let raise = Raise {
-        kind: item.kind,
-        order: None,
-        lead: None,
-        assisting: Vec::new(),
-        place: format!("{}辖区", street),
-        needed: format!("{}，请相关部门到场联合处置", item.title),
-        list_item: Some(item.code.clone()),
-        off_list_reason: None,
-        override_reference: None,
-    };
-    report.whistle_commands += 1;
-    let Ok(raised) = store
-        .execute_whistle(WhistleEnvelope {
-            actor: street_actor.clone(),
-            at,
-            request: WhistleRequest::Raise(Box::new(raise)),
-        })
-        .await
-    else {
-        report.refused += 1;
-        return;
-    };
-    report.whistles += 1;
-    let no = raised.whistle.no.clone();
-    let command = |actor: Actor, at: Timestamp, command: WhistleCommand| WhistleEnvelope {
-        actor,
-        at,
-        request: WhistleRequest::Command {
-            whistle: no.clone(),
-            expected_version: None,
-            command,
-        },
-    };
-    let mut came = Vec::new();
-    let mut answers = Vec::new();
-    for summons in &raised.whistle.summons {
-        let q = quality(&summons.unit, seed);
-        let envelope = if rng.chance(0.6 + 0.4 * q) {
-            let window = (summons.report_in_by - summons.summoned_at)
-                .num_minutes()
-                .max(2);
-            let when = summons.summoned_at
-                + chrono::Duration::minutes(1 + rng.below(window as u64 - 1) as i64);
-            came.push((summons.unit.clone(), q));
-            command(
-                Actor {
-                    user: "sim-liaison".into(),
-                    unit: summons.unit.clone(),
-                },
-                when,
-                WhistleCommand::ReportIn {
-                    people: 1 + rng.below(4) as u32,
-                },
-            )
-        } else {
-            command(
-                center.clone(),
-                summons.report_in_by + chrono::Duration::minutes(1),
-                WhistleCommand::MarkAbsent {
-                    unit: summons.unit.clone(),
-                },
-            )
+    let mut streets = Vec::new();
+    let mut raises = Vec::new();
+    for (street, at) in whistles {
+        let items = reference
+            .whistle_list
+            .for_street(street, &reference.directory);
+        if items.is_empty() {
+            continue;
+        }
+        let item = items[rng.below(items.len() as u64) as usize];
+        let street_actor = Actor {
+            user: "sim-street".into(),
+            unit: street.clone(),
         };
-        answers.push(envelope);
+        raises.push(WhistleEnvelope {
+            actor: street_actor.clone(),
+            at: *at,
+            request: WhistleRequest::Raise(Box::new(Raise {
+                kind: item.kind,
+                order: None,
+                lead: None,
+                assisting: Vec::new(),
+                place: format!("{}辖区", street),
+                needed: format!("{}，请相关部门到场联合处置", item.title),
+                list_item: Some(item.code.clone()),
+                off_list_reason: None,
+                override_reference: None,
+            })),
+        });
+        streets.push(street_actor);
     }
-    // In time order: the whistle's events never go back in time.
-    answers.sort_by_key(|e| e.at);
-    let last = answers.last().map(|e| e.at).unwrap_or(at);
-    envelopes_in_order(store, answers, report).await;
-    let closed_at = last + chrono::Duration::minutes(120 + rng.below(360) as i64);
-    let mean = if came.is_empty() {
-        0.0
-    } else {
-        came.iter().map(|(_, q)| q).sum::<f64>() / came.len() as f64
-    };
-    let result = if came.is_empty() {
-        WhistleResult::NotSolvable
-    } else if rng.chance(mean) {
-        WhistleResult::Solved
-    } else {
-        WhistleResult::PartlySolved
-    };
-    let mut steps = vec![command(
-        street_actor.clone(),
-        closed_at,
-        WhistleCommand::Close {
-            result,
-            reasons: "现场联合处置，部分事项转入日常管理".into(),
-        },
-    )];
-    for (i, (unit, q)) in came.iter().enumerate() {
-        let score = |rng: &mut Rng| (1.0 + 4.0 * (q * 0.7 + rng.unit() * 0.3)).round() as u8;
+    report.whistle_commands += raises.len() as u64;
+    let raised = store.execute_whistles(raises).await;
+    // Each raised whistle's commands, in time order, drawn before any is issued (the draws do
+    // not depend on the outcomes).
+    let mut sequences = Vec::new();
+    for (street_actor, raised) in streets.into_iter().zip(raised) {
+        let Ok(raised) = raised else {
+            report.refused += 1;
+            continue;
+        };
+        report.whistles += 1;
+        let no = raised.whistle.no.clone();
+        let command = |actor: Actor, at: Timestamp, command: WhistleCommand| WhistleEnvelope {
+            actor,
+            at,
+            request: WhistleRequest::Command {
+                whistle: no.clone(),
+                expected_version: None,
+                command,
+            },
+        };
+        let mut came = Vec::new();
+        let mut steps = Vec::new();
+        for summons in &raised.whistle.summons {
+            let q = quality(&summons.unit, seed);
+            let envelope = if rng.chance(0.6 + 0.4 * q) {
+                let window = (summons.report_in_by - summons.summoned_at)
+                    .num_minutes()
+                    .max(2);
+                let when = summons.summoned_at
+                    + chrono::Duration::minutes(1 + rng.below(window as u64 - 1) as i64);
+                came.push((summons.unit.clone(), q));
+                command(
+                    Actor {
+                        user: "sim-liaison".into(),
+                        unit: summons.unit.clone(),
+                    },
+                    when,
+                    WhistleCommand::ReportIn {
+                        people: 1 + rng.below(4) as u32,
+                    },
+                )
+            } else {
+                command(
+                    center.clone(),
+                    summons.report_in_by + chrono::Duration::minutes(1),
+                    WhistleCommand::MarkAbsent {
+                        unit: summons.unit.clone(),
+                    },
+                )
+            };
+            steps.push(envelope);
+        }
+        // In time order: the whistle's events never go back in time.
+        steps.sort_by_key(|e| e.at);
+        let last = steps
+            .last()
+            .map(|e| e.at)
+            .unwrap_or(raised.whistle.raised_at);
+        let closed_at = last + chrono::Duration::minutes(120 + rng.below(360) as i64);
+        let mean = if came.is_empty() {
+            0.0
+        } else {
+            came.iter().map(|(_, q)| q).sum::<f64>() / came.len() as f64
+        };
+        let result = if came.is_empty() {
+            WhistleResult::NotSolvable
+        } else if rng.chance(mean) {
+            WhistleResult::Solved
+        } else {
+            WhistleResult::PartlySolved
+        };
         steps.push(command(
             street_actor.clone(),
-            closed_at + chrono::Duration::minutes(10 + i as i64),
-            WhistleCommand::Rate {
-                unit: unit.clone(),
-                scores: Scores {
-                    response: score(rng).clamp(1, 5),
-                    cooperation: score(rng).clamp(1, 5),
-                    result: score(rng).clamp(1, 5),
-                },
-                comment: String::new(),
+            closed_at,
+            WhistleCommand::Close {
+                result,
+                reasons: "现场联合处置，部分事项转入日常管理".into(),
             },
         ));
+        for (i, (unit, q)) in came.iter().enumerate() {
+            let score = |rng: &mut Rng| (1.0 + 4.0 * (q * 0.7 + rng.unit() * 0.3)).round() as u8;
+            steps.push(command(
+                street_actor.clone(),
+                closed_at + chrono::Duration::minutes(10 + i as i64),
+                WhistleCommand::Rate {
+                    unit: unit.clone(),
+                    scores: Scores {
+                        response: score(rng).clamp(1, 5),
+                        cooperation: score(rng).clamp(1, 5),
+                        result: score(rng).clamp(1, 5),
+                    },
+                    comment: String::new(),
+                },
+            ));
+        }
+        sequences.push(steps.into_iter());
     }
-    envelopes_in_order(store, steps, report).await;
-}
-
-/// Whistle commands one after another; the first refusal ends the sequence.
-async fn envelopes_in_order(
-    store: &dyn Store,
-    envelopes: Vec<whistle_store::whistles::WhistleEnvelope>,
-    report: &mut Report,
-) {
-    for envelope in envelopes {
-        report.whistle_commands += 1;
-        if store.execute_whistle(envelope).await.is_err() {
-            report.refused += 1;
-            return;
+    loop {
+        let mut owners = Vec::new();
+        let mut round = Vec::new();
+        for (index, sequence) in sequences.iter_mut().enumerate() {
+            if let Some(envelope) = sequence.next() {
+                owners.push(index);
+                round.push(envelope);
+            }
+        }
+        if round.is_empty() {
+            break;
+        }
+        report.whistle_commands += round.len() as u64;
+        for (owner, result) in owners.into_iter().zip(store.execute_whistles(round).await) {
+            if result.is_err() {
+                report.refused += 1;
+                sequences[owner] = Vec::new().into_iter();
+            }
         }
     }
 }
@@ -535,96 +552,127 @@ pub async fn run(store: &dyn Store, settings: &Settings) -> anyhow::Result<Repor
                 });
             }
         }
-        // The lives, one wave per step across the day's orders.
-        loop {
-            let mut wave = Vec::new();
-            let mut owners = Vec::new();
-            for (index, life) in lives.iter_mut().enumerate() {
-                if life.steps.is_empty() {
-                    continue;
-                }
-                let (by_lead, minutes, command) = life.steps.remove(0);
-                let previous_at = life.at;
-                life.at += chrono::Duration::minutes(minutes);
-                // A late contact: the supervision notices the overdue response first, then the
-                // contact follows in the next wave.
-                if let (Command::Contact { .. }, Some(due_at)) = (&command, life.respond_by) {
-                    if life.at > due_at + chrono::Duration::minutes(1) {
-                        life.respond_by = None;
-                        let notice_at = (due_at + chrono::Duration::minutes(1)).max(previous_at);
-                        life.steps.insert(0, (by_lead, 0, command));
-                        wave.push(Envelope {
-                            actor: center.clone(),
-                            at: notice_at,
-                            request: Request::Command {
-                                order: OrderRef::Id(life.id),
-                                expected_version: None,
-                                command: Command::Supervise {
-                                    action: whistle_core::order::Supervision::Overdue {
-                                        deadline: whistle_core::order::DeadlineKind::Respond,
-                                        due_at,
-                                    },
-                                    note: String::new(),
-                                },
-                            },
-                        });
-                        owners.push(index);
-                        continue;
-                    }
-                }
-                let actor = match (&life.lead, by_lead) {
-                    (Some(unit), true) => Actor {
-                        user: "sim-handler".into(),
-                        unit: unit.clone(),
-                    },
-                    _ => center.clone(),
-                };
-                wave.push(Envelope {
-                    actor,
-                    at: life.at,
-                    request: Request::Command {
-                        order: OrderRef::Id(life.id),
-                        expected_version: None,
-                        command,
-                    },
-                });
-                owners.push(index);
-            }
-            if wave.is_empty() {
-                break;
-            }
-            let submitted = futures_util::future::join_all(
-                wave.chunks(CHUNK)
-                    .map(|chunk| store.execute(chunk.to_vec())),
-            )
-            .await;
-            for (results, owner_chunk) in submitted.into_iter().zip(owners.chunks(CHUNK)) {
-                report.commands += owner_chunk.len() as u64;
-                for (result, owner) in results.into_iter().zip(owner_chunk) {
-                    if result.is_err() {
-                        // A refused step ends that life (e.g. a reopen the rules do not allow).
-                        report.refused += 1;
-                        lives[*owner].steps.clear();
-                    }
-                }
-            }
-        }
-        for (street, at) in whistles {
-            blow(
-                store,
-                &mut rng,
-                settings.seed,
-                &reference,
-                &center,
-                &street,
-                at,
-                &mut report,
-            )
-            .await;
-        }
+        live(store, &mut lives, &center, &mut report).await;
+        blow_all(
+            store,
+            &mut rng,
+            settings.seed,
+            &reference,
+            &center,
+            &whistles,
+            &mut report,
+        )
+        .await;
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Cohorts a day's lives are split into; their waves overlap in the store.
+const COHORTS: usize = 4;
+
+/// The day's lives, one wave per step, in cohorts whose waves overlap: a cohort's next wave is
+/// submitted as soon as its previous one has come back, while the other cohorts' waves are still
+/// being planned and written, so the store's pipeline does not drain between waves. Waves are
+/// submitted in program order (a wave's chunks are queued when it is first polled, and
+/// `FuturesOrdered` first polls in push order), so a seed still gives the same commands in the
+/// same order.
+async fn live(store: &dyn Store, lives: &mut [Life], center: &Actor, report: &mut Report) {
+    use futures_util::stream::{FuturesOrdered, StreamExt};
+    let size = lives.len().div_ceil(COHORTS).max(1);
+    let mut cohorts: Vec<&mut [Life]> = lives.chunks_mut(size).collect();
+    let submit = |cohort: usize, wave: Vec<Envelope>, owners: Vec<usize>| {
+        let chunks: Vec<_> = wave
+            .chunks(CHUNK)
+            .map(|chunk| store.execute(chunk.to_vec()))
+            .collect();
+        async move {
+            let results = futures_util::future::join_all(chunks).await;
+            (cohort, owners, results)
+        }
+    };
+    let mut pending = FuturesOrdered::new();
+    for (index, cohort) in cohorts.iter_mut().enumerate() {
+        let (wave, owners) = next_wave(cohort, center);
+        if !wave.is_empty() {
+            pending.push_back(submit(index, wave, owners));
+        }
+    }
+    while let Some((index, owners, submitted)) = pending.next().await {
+        let cohort = &mut cohorts[index];
+        for (results, owner_chunk) in submitted.into_iter().zip(owners.chunks(CHUNK)) {
+            report.commands += owner_chunk.len() as u64;
+            for (result, owner) in results.into_iter().zip(owner_chunk) {
+                if result.is_err() {
+                    // A refused step ends that life (e.g. a reopen the rules do not allow).
+                    report.refused += 1;
+                    cohort[*owner].steps.clear();
+                }
+            }
+        }
+        let (wave, owners) = next_wave(cohort, center);
+        if !wave.is_empty() {
+            pending.push_back(submit(index, wave, owners));
+        }
+    }
+}
+
+/// The next step of every life that has one left, and the index of the life each is for.
+fn next_wave(lives: &mut [Life], center: &Actor) -> (Vec<Envelope>, Vec<usize>) {
+    let mut wave = Vec::new();
+    let mut owners = Vec::new();
+    for (index, life) in lives.iter_mut().enumerate() {
+        if life.steps.is_empty() {
+            continue;
+        }
+        let (by_lead, minutes, command) = life.steps.remove(0);
+        let previous_at = life.at;
+        life.at += chrono::Duration::minutes(minutes);
+        // A late contact: the supervision notices the overdue response first, then the
+        // contact follows in the next wave.
+        if let (Command::Contact { .. }, Some(due_at)) = (&command, life.respond_by) {
+            if life.at > due_at + chrono::Duration::minutes(1) {
+                life.respond_by = None;
+                let notice_at = (due_at + chrono::Duration::minutes(1)).max(previous_at);
+                life.steps.insert(0, (by_lead, 0, command));
+                wave.push(Envelope {
+                    actor: center.clone(),
+                    at: notice_at,
+                    request: Request::Command {
+                        order: OrderRef::Id(life.id),
+                        expected_version: None,
+                        command: Command::Supervise {
+                            action: whistle_core::order::Supervision::Overdue {
+                                deadline: whistle_core::order::DeadlineKind::Respond,
+                                due_at,
+                            },
+                            note: String::new(),
+                        },
+                    },
+                });
+                owners.push(index);
+                continue;
+            }
+        }
+        let actor = match (&life.lead, by_lead) {
+            (Some(unit), true) => Actor {
+                user: "sim-handler".into(),
+                unit: unit.clone(),
+            },
+            _ => center.clone(),
+        };
+        wave.push(Envelope {
+            actor,
+            at: life.at,
+            request: Request::Command {
+                order: OrderRef::Id(life.id),
+                expected_version: None,
+                command,
+            },
+        });
+        owners.push(index);
+    }
+    (wave, owners)
 }
 
 /// The commands after dispatch for a unit of quality `q`: (issued by the lead, minutes after

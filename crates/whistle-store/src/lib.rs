@@ -172,6 +172,20 @@ pub trait Store: Send + Sync {
         envelope: whistles::WhistleEnvelope,
     ) -> Result<whistles::WhistleOutcome, CommandError>;
 
+    /// Whistle commands in order, each as if by [`Store::execute_whistle`]: each commits
+    /// completely or not at all, and a refused one does not affect the others (a backend may
+    /// commit them together, each in its own savepoint). One result per envelope, in order.
+    async fn execute_whistles(
+        &self,
+        envelopes: Vec<whistles::WhistleEnvelope>,
+    ) -> Vec<Result<whistles::WhistleOutcome, CommandError>> {
+        let mut results = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            results.push(self.execute_whistle(envelope).await);
+        }
+        results
+    }
+
     /// A whistle by its number (`W20251009-000001`).
     async fn whistle(&self, no: &str)
         -> Result<Option<whistle_core::whistle::Whistle>, StoreError>;

@@ -59,6 +59,12 @@ const BATCH_MAX: usize = 2048;
 /// Commands queued for the writer at most; senders wait beyond that (backpressure).
 const QUEUE_MAX: usize = 256;
 
+/// The page cache of the writer's connection, in KiB: it keeps its pages between transactions
+/// (it made every change since), so a larger cache saves re-reading the index pages a day's
+/// commands touch. The other connections keep 64 MiB: a read transaction that finds the file
+/// changed discards its cache anyway.
+const WRITER_CACHE_KIB: i64 = 256 * 1024;
+
 /// Decoded orders the planner keeps (beyond those in flight, which it always keeps).
 const CACHE_ORDERS: usize = 65_536;
 
@@ -206,6 +212,7 @@ impl SqliteStore {
         // they stall the writer for the duration, which on a large file shows in tail latency;
         // so the writer never checkpoints and a separate thread does, without blocking anyone.
         connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+        connection.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         let alive = Arc::new(());
         spawn_checkpointer(path.clone(), Arc::downgrade(&alive))?;
         let (sender, receiver) = sync_channel(QUEUE_MAX);
@@ -282,11 +289,25 @@ impl SqliteStore {
         let task: Task = Box::new(move |connection, state| {
             let _ = sender.send(work(connection, state));
         });
-        let writer = self.writer.clone();
-        tokio::task::spawn_blocking(move || writer.send(Job::Run(task)))
-            .await
-            .map_err(|e| StoreError::Other(e.into()))?
-            .map_err(|_| StoreError::Other(anyhow::anyhow!("the SQLite writer has stopped")))?;
+        // Queued at once when there is room (so jobs keep the order they were submitted in);
+        // a full queue blocks, off the async threads.
+        match self.writer.try_send(Job::Run(task)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::TrySendError::Full(job)) => {
+                let writer = self.writer.clone();
+                tokio::task::spawn_blocking(move || writer.send(job))
+                    .await
+                    .map_err(|e| StoreError::Other(e.into()))?
+                    .map_err(|_| {
+                        StoreError::Other(anyhow::anyhow!("the SQLite writer has stopped"))
+                    })?;
+            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
+                return Err(StoreError::Other(anyhow::anyhow!(
+                    "the SQLite writer has stopped"
+                )))
+            }
+        }
         receiver
             .await
             .map_err(|_| StoreError::Other(anyhow::anyhow!("the SQLite writer has stopped")))?
@@ -338,7 +359,7 @@ fn spawn_checkpointer(path: PathBuf, alive: std::sync::Weak<()>) -> Result<(), S
 
 /// Appends event rows to `table` (`whistle_events` or `grid_events`) for the aggregate `id`.
 fn append_events(
-    tx: &rusqlite::Transaction,
+    tx: &Connection,
     table: &str,
     id_column: &str,
     id: &uuid::Uuid,
@@ -376,7 +397,7 @@ fn read_events(
 }
 
 /// The last number issued under a day key (orders, `W…` whistles, `G…` grid cases).
-fn read_counter(tx: &rusqlite::Transaction, key: &str) -> rusqlite::Result<u64> {
+fn read_counter(tx: &Connection, key: &str) -> rusqlite::Result<u64> {
     let last: Option<i64> = tx
         .query_row(
             "SELECT last FROM order_counters WHERE day = ?1",
@@ -387,7 +408,7 @@ fn read_counter(tx: &rusqlite::Transaction, key: &str) -> rusqlite::Result<u64> 
     Ok(last.unwrap_or(0) as u64)
 }
 
-fn write_counter(tx: &rusqlite::Transaction, key: &str, last: u64) -> rusqlite::Result<()> {
+fn write_counter(tx: &Connection, key: &str, last: u64) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO order_counters (day, last) VALUES (?1, ?2) ON CONFLICT (day) DO UPDATE SET last = excluded.last",
         params![key, last as i64],
@@ -395,21 +416,67 @@ fn write_counter(tx: &rusqlite::Transaction, key: &str, last: u64) -> rusqlite::
     Ok(())
 }
 
+/// Whistle commands in one transaction, each in its own savepoint: a refused one leaves no
+/// trace and does not affect the others; one commit (one fsync) for all.
+fn execute_whistles(
+    connection: &mut Connection,
+    reference: &Reference,
+    envelopes: Vec<crate::whistles::WhistleEnvelope>,
+) -> Vec<Result<crate::whistles::WhistleOutcome, CommandError>> {
+    let count = envelopes.len();
+    let sql = |e: rusqlite::Error| CommandError::Store(e.to_string());
+    let attempt = (|| -> Result<_, CommandError> {
+        let mut tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let mut results = Vec::with_capacity(count);
+        for envelope in envelopes {
+            let savepoint = tx.savepoint().map_err(sql)?;
+            let result = whistle_in(&savepoint, reference, envelope);
+            if result.is_ok() {
+                savepoint.commit().map_err(sql)?;
+            }
+            // Dropped uncommitted: rolled back to the savepoint.
+            results.push(result);
+        }
+        tx.commit().map_err(sql)?;
+        Ok(results)
+    })();
+    attempt.unwrap_or_else(|error| {
+        let message = error.to_string();
+        (0..count)
+            .map(|_| Err(CommandError::Store(message.clone())))
+            .collect()
+    })
+}
+
 fn execute_whistle(
     connection: &mut Connection,
+    reference: &Reference,
+    envelope: crate::whistles::WhistleEnvelope,
+) -> Result<crate::whistles::WhistleOutcome, CommandError> {
+    let sql = |e: rusqlite::Error| CommandError::Store(e.to_string());
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    let outcome = whistle_in(&tx, reference, envelope)?;
+    tx.commit().map_err(sql)?;
+    Ok(outcome)
+}
+
+/// One whistle command inside the caller's transaction (nothing is committed here).
+fn whistle_in(
+    tx: &Connection,
     reference: &Reference,
     envelope: crate::whistles::WhistleEnvelope,
 ) -> Result<crate::whistles::WhistleOutcome, CommandError> {
     use crate::whistles::{self, WhistleRequest, WhistleRow};
     let store = |e: StoreError| CommandError::Store(e.to_string());
     let sql = |e: rusqlite::Error| CommandError::Store(e.to_string());
-    let tx = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql)?;
     let (current, order_lead, counter_last) = match &envelope.request {
         WhistleRequest::Raise(raise) => {
             let key = whistles::counter_key(envelope.at);
-            let last = read_counter(&tx, &key).map_err(sql)?;
+            let last = read_counter(tx, &key).map_err(sql)?;
             let lead = match &raise.order {
                 Some(no) => {
                     let state: Option<String> = tx
@@ -497,7 +564,7 @@ fn execute_whistle(
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
-    append_events(&tx, "whistle_events", "whistle_id", &plan.whistle.id, &rows).map_err(sql)?;
+    append_events(tx, "whistle_events", "whistle_id", &plan.whistle.id, &rows).map_err(sql)?;
     for summons in &whistle.summons {
         tx.execute(
             "INSERT INTO whistle_units (unit, raised_at, whistle_id) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
@@ -506,7 +573,7 @@ fn execute_whistle(
         .map_err(sql)?;
     }
     if let Some((key, last)) = &plan.counter {
-        write_counter(&tx, key, *last).map_err(sql)?;
+        write_counter(tx, key, *last).map_err(sql)?;
     }
     if let Some(item) = whistles::outcome_for_order(&plan) {
         let mut loaded = Loaded::default();
@@ -527,9 +594,8 @@ fn execute_whistle(
             OrderId(uuid::Uuid::now_v7())
         });
         whistles::order_result(&order_plan)?;
-        persist(&tx, &order_plan).map_err(store)?;
+        persist(tx, &order_plan).map_err(store)?;
     }
-    tx.commit().map_err(sql)?;
     Ok(crate::whistles::WhistleOutcome {
         whistle: Box::new(plan.whistle),
         records: plan.records,
@@ -999,19 +1065,14 @@ impl Encoded {
     }
 }
 
-fn persist(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
+fn persist(tx: &Connection, plan: &Plan) -> Result<(), StoreError> {
     write(tx, plan, Encoded::new(plan)?, false)
 }
 
 /// Writes a plan. `checked`: the plan was decided outside this transaction, so every row it was
 /// decided on is checked to be unchanged (any difference is an error, and the caller decides
 /// the batch again).
-fn write(
-    tx: &rusqlite::Transaction,
-    plan: &Plan,
-    encoded: Encoded,
-    checked: bool,
-) -> Result<(), StoreError> {
+fn write(tx: &Connection, plan: &Plan, encoded: Encoded, checked: bool) -> Result<(), StoreError> {
     let diverged =
         |what: String| StoreError::Other(anyhow::anyhow!("changed since planned: {what}"));
     persist_intake(tx, plan)?;
@@ -1206,7 +1267,7 @@ fn insert_cell(
 }
 
 /// Adds a plan's intake deltas to the day and month volumes.
-fn persist_intake(tx: &rusqlite::Transaction, plan: &Plan) -> Result<(), StoreError> {
+fn persist_intake(tx: &Connection, plan: &Plan) -> Result<(), StoreError> {
     if plan.intake_deltas.is_empty() {
         return Ok(());
     }
@@ -1322,7 +1383,7 @@ fn catalogue_rows(
 }
 
 fn write_import(
-    tx: &rusqlite::Transaction,
+    tx: &Connection,
     writes: &ImportWrites,
     actor: &Actor,
     at: Timestamp,
@@ -1756,6 +1817,31 @@ impl Store for SqliteStore {
             Ok(inner) => inner,
             Err(error) => Err(CommandError::Store(error.to_string())),
         }
+    }
+
+    async fn execute_whistles(
+        &self,
+        envelopes: Vec<crate::whistles::WhistleEnvelope>,
+    ) -> Vec<Result<crate::whistles::WhistleOutcome, CommandError>> {
+        let count = envelopes.len();
+        if count == 0 {
+            return Vec::new();
+        }
+        let result = self
+            .run(move |connection, state| {
+                let reference = match state.shared.read() {
+                    Ok(r) => r.clone(),
+                    Err(poisoned) => poisoned.into_inner().clone(),
+                };
+                Ok(execute_whistles(connection, &reference, envelopes))
+            })
+            .await;
+        result.unwrap_or_else(|error| {
+            let message = error.to_string();
+            (0..count)
+                .map(|_| Err(CommandError::Store(message.clone())))
+                .collect()
+        })
     }
 
     async fn whistle(
@@ -2380,7 +2466,7 @@ fn counting(c: &Connection) -> Result<(u32, whistle_core::evaluation::CountBasis
 /// counters from every order's projection (O(orders), once); a new start day or basis recounts
 /// the period counters from the day counters.
 fn follow_counting(
-    tx: &rusqlite::Transaction,
+    tx: &Connection,
     start_day: u32,
     basis: whistle_core::evaluation::CountBasis,
 ) -> Result<(), StoreError> {

@@ -36,6 +36,7 @@ conformance!(
     text_search_finds_chinese_substrings_and_is_inert,
     accounts_tokens_and_sessions_round_trip,
     whistles_are_stored_replayed_and_scoped,
+    whistle_commands_in_one_call_stand_alone,
     grid_cases_close_their_loop_in_the_store,
     the_whistle_list_is_data,
     reports_read_intake_volumes_overdue_notices_and_repeats,
@@ -1908,6 +1909,69 @@ async fn accounts_tokens_and_sessions_round_trip(db: TestDb) {
     let history = store.history(order.order_id).await.unwrap();
     assert_eq!(history.last().unwrap().payload.name(), "requester_revealed");
     assert_eq!(history.last().unwrap().actor.unit.as_str(), "11.center");
+}
+
+/// `execute_whistles`: each command as if alone — later ones see earlier ones, a refused one
+/// leaves nothing (not even a used number) and does not undo the others.
+async fn whistle_commands_in_one_call_stand_alone(db: TestDb) {
+    use whistle_core::whistle::{Raise, WhistleCommand, WhistleKind};
+    use whistle_store::whistles::{WhistleEnvelope, WhistleRequest};
+    let store = &db.store;
+    assert!(store.execute_whistles(Vec::new()).await.is_empty());
+    let raise = |order: Option<whistle_core::ids::OrderNo>| WhistleEnvelope {
+        actor: as_unit("110105010"),
+        at: at("2025-10-09 09:00"),
+        request: WhistleRequest::Raise(Box::new(Raise {
+            kind: WhistleKind::Emergency,
+            order,
+            lead: Some(code("110105.dept.urban-management")),
+            assisting: vec![code("110105.dept.housing")],
+            place: "惠新东街12号院".into(),
+            needed: "联合处置".into(),
+            list_item: Some("pipe-burst".into()),
+            off_list_reason: None,
+            override_reference: None,
+        })),
+    };
+    let report_in = |version: Option<u64>| WhistleEnvelope {
+        actor: as_unit("110105.dept.urban-management"),
+        at: at("2025-10-09 09:10"),
+        request: WhistleRequest::Command {
+            whistle: "W20251009-000001".into(),
+            expected_version: version,
+            command: WhistleCommand::ReportIn { people: 2 },
+        },
+    };
+    let unknown = whistle_core::ids::OrderNo::parse("20990101-000001").unwrap();
+    let results = store
+        .execute_whistles(vec![
+            raise(None),
+            raise(Some(unknown)),
+            report_in(Some(1)),
+            report_in(Some(7)),
+            raise(None),
+        ])
+        .await;
+    let keys: Vec<&str> = results
+        .iter()
+        .map(|r| r.as_ref().map_or_else(|e| e.key(), |_| "ok"))
+        .collect();
+    assert_eq!(keys, ["ok", "not_found", "ok", "conflict", "ok"]);
+    let first = results[0].as_ref().unwrap();
+    assert_eq!(first.whistle.no, "W20251009-000001");
+    assert_eq!(
+        results[4].as_ref().unwrap().whistle.no,
+        "W20251009-000002",
+        "the refused raise used no number"
+    );
+    let stored = store.whistle("W20251009-000001").await.unwrap().unwrap();
+    assert_eq!(stored.version, 2);
+    let history = store.whistle_history(first.whistle.id).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(
+        store.list_whistles(&Scope::All, 100).await.unwrap().len(),
+        2
+    );
 }
 
 async fn whistles_are_stored_replayed_and_scoped(db: TestDb) {
