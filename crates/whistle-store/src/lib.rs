@@ -32,7 +32,7 @@ use whistle_core::reference::Reference;
 use whistle_core::time::Timestamp;
 
 /// The schema version this binary knows. A database at another version is refused.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -69,6 +69,22 @@ pub trait Store: Send + Sync {
         &self,
         target: &OrderRef,
     ) -> Result<Option<whistle_core::order::Order>, StoreError>;
+
+    /// Orders by id, in the order asked; ids not stored are left out. One read for many.
+    async fn orders_by_id(
+        &self,
+        ids: &[OrderId],
+    ) -> Result<Vec<whistle_core::order::Order>, StoreError>;
+
+    /// The ids of the orders received in [from, before) or with a dispatch (派单) or a return
+    /// visit (回访) recorded in it — every order a period's evaluation can count, whatever its
+    /// counting basis — in id order. From the `orders_received` and `events_evaluated` indexes:
+    /// the cost follows the period's orders, not the store's.
+    async fn period_order_ids(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<OrderId>, StoreError>;
 
     /// An order's full history, oldest first.
     async fn history(&self, id: OrderId) -> Result<Vec<Event>, StoreError>;

@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "period_counters",
         include_str!("../migrations/postgres/0006_period_counters.sql"),
     ),
+    (
+        7,
+        "period_export",
+        include_str!("../migrations/postgres/0007_period_export.sql"),
+    ),
 ];
 const BATCH_MAX: usize = 2048;
 /// The advisory lock that serialises migrations and reference imports across servers.
@@ -1329,6 +1334,40 @@ impl Store for PgStore {
                 count
             ]
         })
+    }
+
+    async fn orders_by_id(&self, ids: &[OrderId]) -> Result<Vec<Order>, StoreError> {
+        let client = self.client().await?;
+        let wanted: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
+        let rows = client
+            .query(
+                "SELECT id, state FROM orders WHERE id = ANY($1)",
+                &[&wanted],
+            )
+            .await
+            .map_err(pg)?;
+        let mut found: std::collections::HashMap<uuid::Uuid, Order> =
+            std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            found.insert(row.get(0), crate::parse_state(row.get(1))?);
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(&id.0)).collect())
+    }
+
+    async fn period_order_ids(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<OrderId>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                sql::PERIOD_ORDER_IDS,
+                &[&to_millis(from), &to_millis(before)],
+            )
+            .await
+            .map_err(pg)?;
+        Ok(rows.iter().map(|r| OrderId(r.get(0))).collect())
     }
 
     async fn order(&self, target: &OrderRef) -> Result<Option<Order>, StoreError> {

@@ -474,6 +474,12 @@ pub(crate) const OVERDUE_NOTICES: &str = "SELECT o.lead_unit, COUNT(*) FROM even
     AND e.payload LIKE '%\"action\":\"overdue\"%' \
     GROUP BY o.lead_unit ORDER BY o.lead_unit";
 
+/// The orders a period touches (see `Store::period_order_ids`); the `kind IN` term is the
+/// `events_evaluated` partial index's, word for word, so both databases use it.
+pub(crate) const PERIOD_ORDER_IDS: &str = "SELECT id FROM orders WHERE received_at >= $1 AND received_at < $2 \
+    UNION SELECT order_id FROM events WHERE kind IN ('dispatched', 'visited') AND at >= $1 AND at < $2 \
+    ORDER BY 1";
+
 /// Orders of a range for repeat detection; `{address}` is the dialect's JSON path expression.
 pub(crate) fn order_keys() -> String {
     let address = "o.place";

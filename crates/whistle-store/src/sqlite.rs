@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "period_counters",
         include_str!("../migrations/sqlite/0006_period_counters.sql"),
     ),
+    (
+        7,
+        "period_export",
+        include_str!("../migrations/sqlite/0007_period_export.sql"),
+    ),
 ];
 
 /// The most commands one transaction takes; more wait for the next.
@@ -1578,6 +1583,45 @@ impl Store for SqliteStore {
             }
             .optional()?;
             state.map(|s| crate::parse_state(&s)).transpose()
+        })
+        .await
+    }
+
+    async fn orders_by_id(&self, ids: &[OrderId]) -> Result<Vec<Order>, StoreError> {
+        let ids = ids.to_vec();
+        self.read(move |c| {
+            let mut statement = c.prepare_cached("SELECT state FROM orders WHERE id = ?1")?;
+            let mut orders = Vec::with_capacity(ids.len());
+            for id in ids {
+                let state: Option<String> = statement
+                    .query_row([id.0.as_bytes()], |r| r.get(0))
+                    .optional()?;
+                if let Some(state) = state {
+                    orders.push(crate::parse_state(&state)?);
+                }
+            }
+            Ok(orders)
+        })
+        .await
+    }
+
+    async fn period_order_ids(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<OrderId>, StoreError> {
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(&sql::PERIOD_ORDER_IDS.replace('$', "?"))?;
+            let rows = statement.query_map(params![to_millis(from), to_millis(before)], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })?;
+            let mut ids = Vec::new();
+            for row in rows {
+                ids.push(OrderId(
+                    uuid::Uuid::from_slice(&row?).map_err(|e| anyhow::anyhow!(e))?,
+                ));
+            }
+            Ok(ids)
         })
         .await
     }

@@ -19,6 +19,7 @@ use whistle_store::{
 conformance!(
     reference_data_is_complete,
     a_whole_life_is_recorded_and_replays,
+    a_period_finds_its_orders_through_the_indexes,
     order_numbers_count_per_day,
     refusals_leave_the_store_unchanged,
     stale_versions_conflict_and_concurrent_commands_serialise,
@@ -227,6 +228,102 @@ async fn reference_data_is_complete(db: TestDb) {
             );
         }
     }
+}
+
+/// `period_order_ids`: received, dispatched or return-visited in the period, by Beijing time;
+/// `orders_by_id`: in the order asked, unknown ids left out.
+async fn a_period_finds_its_orders_through_the_indexes(db: TestDb) {
+    let store = &db.store;
+    let center = center();
+    let street = as_unit("110105010");
+    let received = |time: &'static str| {
+        store.execute_one(intake(time, complaint("110105010", "11.04.01", "占道经营")))
+    };
+    let run = |order: &whistle_store::Outcome,
+               steps: Vec<(whistle_core::ids::Actor, &'static str, Command)>| {
+        let order = order.clone();
+        async move {
+            for (actor, time, command) in steps {
+                store
+                    .execute_one(support::command(actor, time, &order, command))
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    // Visited in September, received and dispatched in August.
+    let visited = received("2025-08-20 10:00").await.unwrap();
+    run(
+        &visited,
+        vec![
+            (center.clone(), "2025-08-20 11:00", dispatch()),
+            (street.clone(), "2025-08-20 12:00", Command::Accept),
+            (
+                street.clone(),
+                "2025-08-21 09:00",
+                Command::Contact {
+                    note: "电话联系".into(),
+                },
+            ),
+            (
+                street.clone(),
+                "2025-08-28 10:00",
+                Command::Reply {
+                    outcome: ReplyOutcome::Resolved,
+                    actions: "已清理".into(),
+                },
+            ),
+            (
+                center.clone(),
+                "2025-09-01 00:30",
+                Command::ReturnVisit {
+                    result: VisitResult::Valid {
+                        contacted: true,
+                        resolved: true,
+                        satisfaction: Satisfaction::Satisfied,
+                    },
+                },
+            ),
+        ],
+    )
+    .await;
+    // Received on the last evening of August (Beijing), dispatched after midnight.
+    let dispatched = received("2025-08-31 23:30").await.unwrap();
+    run(
+        &dispatched,
+        vec![(center.clone(), "2025-09-01 00:10", dispatch())],
+    )
+    .await;
+    let within = received("2025-09-30 23:59").await.unwrap();
+    // Outside: all of it in August; received at the first minute of October.
+    let before = received("2025-08-10 10:00").await.unwrap();
+    run(
+        &before,
+        vec![(center.clone(), "2025-08-10 11:00", dispatch())],
+    )
+    .await;
+    received("2025-10-01 00:00").await.unwrap();
+    let ids = store
+        .period_order_ids(at("2025-09-01 00:00"), at("2025-10-01 00:00"))
+        .await
+        .unwrap();
+    let mut expected = vec![visited.order_id, dispatched.order_id, within.order_id];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert!(store
+        .period_order_ids(at("2024-01-01 00:00"), at("2024-02-01 00:00"))
+        .await
+        .unwrap()
+        .is_empty());
+    let unknown = whistle_core::ids::OrderId(uuid::Uuid::nil());
+    let orders = store
+        .orders_by_id(&[within.order_id, unknown, visited.order_id])
+        .await
+        .unwrap();
+    let found: Vec<_> = orders.iter().map(|o| o.id).collect();
+    assert_eq!(found, [within.order_id, visited.order_id]);
+    assert_eq!(orders[1].stage.name(), "visited");
+    assert!(store.orders_by_id(&[]).await.unwrap().is_empty());
 }
 
 async fn a_whole_life_is_recorded_and_replays(db: TestDb) {
