@@ -59,8 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// The most commands one transaction takes; more wait for the next.
-const BATCH_MAX: usize = 2048;
+/// The most commands one transaction takes; more wait for the next. Large: each commit is an
+/// fsync (`synchronous=FULL`), and with 2,048 the simulated year spent a noticeable share of the
+/// writer's time in them (BENCHMARKS, "The year again"). A batch only grows this large when that
+/// many commands are already waiting.
+const BATCH_MAX: usize = 8192;
 /// Commands queued for the writer at most; senders wait beyond that (backpressure).
 const QUEUE_MAX: usize = 256;
 
