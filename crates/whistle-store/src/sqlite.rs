@@ -289,6 +289,23 @@ impl SqliteStore {
         .map_err(|e| StoreError::Other(e.into()))?
     }
 
+    /// Queues a job for the planner: at once when there is room, so jobs keep the order they
+    /// were submitted in; a full queue blocks, off the async threads. False if the writer has
+    /// stopped.
+    async fn enqueue(&self, job: Job) -> bool {
+        match self.writer.try_send(job) {
+            Ok(()) => true,
+            Err(std::sync::mpsc::TrySendError::Full(job)) => {
+                let writer = self.writer.clone();
+                matches!(
+                    tokio::task::spawn_blocking(move || writer.send(job)).await,
+                    Ok(Ok(()))
+                )
+            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => false,
+        }
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Connection, &mut WriterState) -> Result<T, StoreError> + Send + 'static,
@@ -297,24 +314,10 @@ impl SqliteStore {
         let task: Task = Box::new(move |connection, state| {
             let _ = sender.send(work(connection, state));
         });
-        // Queued at once when there is room (so jobs keep the order they were submitted in);
-        // a full queue blocks, off the async threads.
-        match self.writer.try_send(Job::Run(task)) {
-            Ok(()) => {}
-            Err(std::sync::mpsc::TrySendError::Full(job)) => {
-                let writer = self.writer.clone();
-                tokio::task::spawn_blocking(move || writer.send(job))
-                    .await
-                    .map_err(|e| StoreError::Other(e.into()))?
-                    .map_err(|_| {
-                        StoreError::Other(anyhow::anyhow!("the SQLite writer has stopped"))
-                    })?;
-            }
-            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
-                return Err(StoreError::Other(anyhow::anyhow!(
-                    "the SQLite writer has stopped"
-                )))
-            }
+        if !self.enqueue(Job::Run(task)).await {
+            return Err(StoreError::Other(anyhow::anyhow!(
+                "the SQLite writer has stopped"
+            )));
         }
         receiver
             .await
@@ -456,20 +459,6 @@ fn execute_whistles(
             .map(|_| Err(CommandError::Store(message.clone())))
             .collect()
     })
-}
-
-fn execute_whistle(
-    connection: &mut Connection,
-    reference: &Reference,
-    envelope: crate::whistles::WhistleEnvelope,
-) -> Result<crate::whistles::WhistleOutcome, CommandError> {
-    let sql = |e: rusqlite::Error| CommandError::Store(e.to_string());
-    let tx = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql)?;
-    let outcome = whistle_in(&tx, reference, envelope)?;
-    tx.commit().map_err(sql)?;
-    Ok(outcome)
 }
 
 /// One whistle command inside the caller's transaction (nothing is committed here).
@@ -944,6 +933,21 @@ fn load(c: &Connection, wanted: plan::Wanted, cache: &Cache) -> Result<Loaded, S
         }
     }
     Ok(loaded)
+}
+
+/// The order ids a one-column query returns, in its order.
+fn order_ids(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<OrderId>, StoreError> {
+    let rows = statement.query_map(params, |r| r.get::<_, Vec<u8>>(0))?;
+    let mut ids = Vec::new();
+    for row in rows {
+        ids.push(OrderId(
+            uuid::Uuid::from_slice(&row?).map_err(|e| anyhow::anyhow!(e))?,
+        ));
+    }
+    Ok(ids)
 }
 
 /// An idempotency record by (principal, key).
@@ -1548,20 +1552,7 @@ impl Store for SqliteStore {
             return Vec::new();
         }
         let (sender, receiver) = oneshot::channel();
-        let job = Job::Execute(batch, sender);
-        // A full queue blocks: do it off the async threads.
-        let sent = match self.writer.try_send(job) {
-            Ok(()) => true,
-            Err(std::sync::mpsc::TrySendError::Full(job)) => {
-                let writer = self.writer.clone();
-                matches!(
-                    tokio::task::spawn_blocking(move || writer.send(job)).await,
-                    Ok(Ok(()))
-                )
-            }
-            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => false,
-        };
-        if !sent {
+        if !self.enqueue(Job::Execute(batch, sender)).await {
             return vec![Err(CommandError::Store("the SQLite writer has stopped".into())); count];
         }
         receiver.await.unwrap_or_else(|_| {
@@ -1615,16 +1606,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<OrderId>, StoreError> {
         self.read(move |c| {
             let mut statement = c.prepare_cached(&sql::PERIOD_ORDER_IDS.replace('$', "?"))?;
-            let rows = statement.query_map(params![to_millis(from), to_millis(before)], |r| {
-                r.get::<_, Vec<u8>>(0)
-            })?;
-            let mut ids = Vec::new();
-            for row in rows {
-                ids.push(OrderId(
-                    uuid::Uuid::from_slice(&row?).map_err(|e| anyhow::anyhow!(e))?,
-                ));
-            }
-            Ok(ids)
+            order_ids(&mut statement, params![to_millis(from), to_millis(before)])
         })
         .await
     }
@@ -1837,12 +1819,7 @@ impl Store for SqliteStore {
             let mut statement = c.prepare_cached(
                 "SELECT id FROM orders WHERE notice_at IS NOT NULL AND notice_at <= ?1 ORDER BY notice_at, id LIMIT ?2",
             )?;
-            let rows = statement.query_map(params![at, i64::from(limit)], |r| r.get::<_, Vec<u8>>(0))?;
-            let mut ids = Vec::new();
-            for row in rows {
-                ids.push(OrderId(uuid::Uuid::from_slice(&row?).map_err(|e| anyhow::anyhow!(e))?));
-            }
-            Ok(ids)
+            order_ids(&mut statement, params![at, i64::from(limit)])
         })
         .await
     }
@@ -1851,19 +1828,10 @@ impl Store for SqliteStore {
         &self,
         envelope: crate::whistles::WhistleEnvelope,
     ) -> Result<crate::whistles::WhistleOutcome, CommandError> {
-        let result = self
-            .run(move |connection, state| {
-                let reference = match state.shared.read() {
-                    Ok(r) => r.clone(),
-                    Err(poisoned) => poisoned.into_inner().clone(),
-                };
-                Ok(execute_whistle(connection, &reference, envelope))
-            })
-            .await;
-        match result {
-            Ok(inner) => inner,
-            Err(error) => Err(CommandError::Store(error.to_string())),
-        }
+        self.execute_whistles(vec![envelope])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(CommandError::Store("no result".into())))
     }
 
     async fn execute_whistles(
