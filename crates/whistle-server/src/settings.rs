@@ -33,7 +33,7 @@ pub struct WorkerSettings {
     pub tick_seconds: u64,
     /// A deadline this close is "due soon".
     pub due_soon_minutes: i64,
-    /// Orders handled per tick at most.
+    /// Orders (or whistles) read per batch; a tick runs at most 20 batches of each.
     pub batch: u32,
 }
 

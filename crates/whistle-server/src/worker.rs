@@ -38,7 +38,7 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
         loop {
             interval.tick().await;
             match tick(&state).await {
-                Ok(report) if report.recorded + report.failed > 0 => {
+                Ok(report) if report.recorded + report.absences + report.failed > 0 => {
                     tracing::info!(?report, "deadline worker tick")
                 }
                 Ok(_) => {}
@@ -104,8 +104,10 @@ pub async fn tick(state: &AppState) -> Result<TickReport, StoreError> {
 }
 
 /// Marks summoned units absent on whistles whose report-in deadline passed; the first absence
-/// escalates the whistle to the district. A unit another worker already marked is refused by
-/// the core (it is no longer due) and counted as already recorded.
+/// escalates the whistle to the district. The absences of a batch of due whistles are recorded
+/// in one call (one transaction on SQLite, each absence in its own savepoint). A unit another
+/// worker already marked is refused by the core (it is no longer due) and counted as already
+/// recorded.
 async fn absences(
     state: &AppState,
     now: whistle_core::time::Timestamp,
@@ -114,24 +116,34 @@ async fn absences(
     report: &mut TickReport,
 ) -> Result<(), StoreError> {
     use whistle_store::whistles::{WhistleEnvelope, WhistleRequest};
-    for no in state.store.absences_due(now, batch).await? {
-        let Some(whistle) = state.store.whistle(&no).await? else {
-            continue;
-        };
-        for unit in whistle.absences_due(now) {
-            let envelope = WhistleEnvelope {
-                actor: actor.clone(),
-                at: now,
-                request: WhistleRequest::Command {
-                    whistle: no.clone(),
-                    expected_version: None,
-                    command: whistle_core::whistle::WhistleCommand::MarkAbsent { unit },
-                },
+    for _ in 0..20 {
+        let due = state.store.absences_due(now, batch).await?;
+        let mut envelopes = Vec::new();
+        for no in &due {
+            let Some(whistle) = state.store.whistle(no).await? else {
+                continue;
             };
-            match state.store.execute_whistle(envelope).await {
+            for unit in whistle.absences_due(now) {
+                envelopes.push(WhistleEnvelope {
+                    actor: actor.clone(),
+                    at: now,
+                    request: WhistleRequest::Command {
+                        whistle: no.clone(),
+                        expected_version: None,
+                        command: whistle_core::whistle::WhistleCommand::MarkAbsent { unit },
+                    },
+                });
+            }
+        }
+        if envelopes.is_empty() {
+            break;
+        }
+        let mut written = false;
+        for result in state.store.execute_whistles(envelopes).await {
+            match result {
                 Ok(_) => {
                     report.absences += 1;
-                    state.whistle_written.notify_waiters();
+                    written = true;
                 }
                 Err(CommandError::Domain(whistle_core::error::DomainError::InvalidValue {
                     ..
@@ -141,6 +153,12 @@ async fn absences(
                     tracing::warn!(%error, "absence not recorded");
                 }
             }
+        }
+        if written {
+            state.whistle_written.notify_waiters();
+        }
+        if due.len() < batch as usize {
+            break;
         }
     }
     Ok(())

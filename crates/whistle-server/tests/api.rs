@@ -924,6 +924,34 @@ async fn two_workers_on_one_postgres_record_no_duplicates() {
     }
 }
 
+/// More due whistles than a worker batch: one tick takes them batch after batch, records every
+/// absence once (each whistle escalates on its first), and the next tick finds nothing due.
+#[tokio::test]
+async fn a_tick_marks_absences_beyond_one_batch() {
+    let mut settings = ServerSettings::default();
+    settings.worker.batch = 5;
+    let app = spawn_app_with(settings).await;
+    let raise = json!({
+        "kind": "emergency", "lead": "110105.dept.urban-management", "assisting": ["110105.dept.housing", "11.ent.power"],
+        "place": "某路口", "needed": "联合处置", "list_item": "pipe-burst",
+    });
+    let mut numbers = Vec::new();
+    for _ in 0..12 {
+        let (status, whistle) = app.post("street", "/api/v1/whistles", raise.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{whistle}");
+        numbers.push(whistle["no"].as_str().unwrap().to_string());
+    }
+    app.clock.advance(31);
+    let report = whistle_server::worker::tick(&app.state).await.unwrap();
+    assert_eq!((report.absences, report.failed), (36, 0), "{report:?}");
+    let again = whistle_server::worker::tick(&app.state).await.unwrap();
+    assert_eq!((again.absences, again.failed), (0, 0), "{again:?}");
+    for no in &numbers {
+        let (_, whistle) = app.get("admin", &format!("/api/v1/whistles/{no}")).await;
+        assert!(whistle["escalated_at"].is_string(), "{whistle}");
+    }
+}
+
 /// Two servers' workers against one PostgreSQL: every absence is marked exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_on_one_postgres_mark_each_absence_once() {

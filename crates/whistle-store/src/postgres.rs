@@ -113,15 +113,25 @@ impl PgStore {
             ))
         })?;
         migrate(&mut client, mode).await?;
-        let raw = load_reference(&**client).await?;
-        {
+        // Read under the reference lock, so the counting rules followed are the ones loaded.
+        let raw = {
             let tx = client.transaction().await.map_err(pg)?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&REFERENCE_LOCK])
                 .await
                 .map_err(pg)?;
-            let (start_day, basis) = load_reference(&*tx).await?.policy_counting();
+            let raw = load_reference(&*tx).await?;
+            let (start_day, basis) = raw.policy_counting();
             follow_counting(&*tx, start_day, basis).await?;
             tx.commit().await.map_err(pg)?;
+            raw
+        };
+        let autovacuum: String = client
+            .query_one("SELECT current_setting('autovacuum')", &[])
+            .await
+            .map_err(pg)?
+            .get(0);
+        if let Some(warning) = autovacuum_warning(&autovacuum) {
+            tracing::warn!("{warning}");
         }
         drop(client);
         let reference = Arc::new(RwLock::new(Arc::new(raw.build()?)));
@@ -177,6 +187,16 @@ impl PgStore {
         }
         Ok(report)
     }
+}
+
+/// The warning for a server whose autovacuum is off. Every order row is rewritten four or five
+/// times in its life (dispatch, handling, answer, return visit), so without vacuuming the orders
+/// table and its indexes grow by several kilobytes per order instead of reusing the space
+/// (measured on the simulated year: docs/BENCHMARKS.md).
+fn autovacuum_warning(setting: &str) -> Option<&'static str> {
+    (setting != "on").then_some(
+        "PostgreSQL autovacuum is off: the orders table will grow without bound; turn it on (see docs/OPERATIONS.md)",
+    )
 }
 
 async fn migrate(client: &mut Client, mode: Migrate) -> Result<(), StoreError> {
@@ -2150,5 +2170,17 @@ impl Store for PgStore {
             .map_err(pg)?
             .get(0);
         Ok((orders, events))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::autovacuum_warning;
+
+    #[test]
+    fn a_server_without_autovacuum_is_warned_about() {
+        assert_eq!(autovacuum_warning("on"), None);
+        let warning = autovacuum_warning("off").expect("a warning");
+        assert!(warning.contains("autovacuum is off"), "{warning}");
     }
 }
