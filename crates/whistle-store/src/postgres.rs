@@ -1607,6 +1607,9 @@ impl Store for PgStore {
         Ok(rows.iter().map(|r| OrderId(r.get(0))).collect())
     }
 
+    // `execute_whistles` keeps the trait's one-transaction-per-command default here: a whistle
+    // command may lock its order, and one transaction locking the orders of many commands in
+    // arrival order could deadlock with the order writer, which locks its batch in id order.
     async fn execute_whistle(
         &self,
         envelope: crate::whistles::WhistleEnvelope,
