@@ -1309,6 +1309,18 @@ async fn counter_cells(
         .collect())
 }
 
+/// Evaluation cells from rows of (unit, category, nine counts), in key order.
+fn cells_of(rows: &[tokio_postgres::Row]) -> Result<Vec<EvaluationCell>, StoreError> {
+    let cells = rows
+        .iter()
+        .map(|r| {
+            let values: [i64; 9] = std::array::from_fn(|i| r.get(2 + i));
+            sql::evaluation_cell(r.get(0), r.get(1), values)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(sql::in_key_order(cells))
+}
+
 async fn history(client: &impl GenericClient, id: OrderId) -> Result<Vec<Event>, StoreError> {
     let rows = client
         .query("SELECT seq, at, actor_user, actor_unit, payload FROM events WHERE order_id = $1 ORDER BY seq", &[&id.0])
@@ -1822,12 +1834,7 @@ impl Store for PgStore {
             .map_err(pg)?
         };
         tx.commit().await.map_err(pg)?;
-        rows.iter()
-            .map(|r| {
-                let values: [i64; 9] = std::array::from_fn(|i| r.get(2 + i));
-                sql::evaluation_cell(r.get(0), r.get(1), values)
-            })
-            .collect()
+        cells_of(&rows)
     }
 
     async fn evaluation_cells(
@@ -1843,12 +1850,7 @@ impl Store for PgStore {
             )
             .await
             .map_err(pg)?;
-        rows.iter()
-            .map(|r| {
-                let values: [i64; 9] = std::array::from_fn(|i| r.get(2 + i));
-                sql::evaluation_cell(r.get(0), r.get(1), values)
-            })
-            .collect()
+        cells_of(&rows)
     }
 
     async fn whistle_feed(

@@ -2459,7 +2459,7 @@ fn cells_of(
         let (unit, category, values) = row?;
         cells.push(sql::evaluation_cell(&unit, &category, values)?);
     }
-    Ok(cells)
+    Ok(sql::in_key_order(cells))
 }
 
 /// The start day the period counters are kept under.
