@@ -154,11 +154,18 @@ impl WorkCalendar {
     /// Working days keep the time of day: `from` plus N working days is the same wall-clock time
     /// on the Nth working day after `from`'s date. An order received on a non-working day starts
     /// its clock at 00:00 of the next working day, so it still gets N whole working days.
-    pub fn deadline(&self, from: Timestamp, limit: TimeLimit) -> Deadline {
+    ///
+    /// Checked: a deadline past chrono's range is refused, never an overflow (callers bound their
+    /// inputs by the policy's [`crate::time::TimeBounds`] first, so this is the last line).
+    pub fn deadline(&self, from: Timestamp, limit: TimeLimit) -> Result<Deadline, DomainError> {
         let mut fallback_years = BTreeSet::new();
         let at = match limit {
-            TimeLimit::Minutes(minutes) => from + Duration::minutes(i64::from(minutes)),
-            TimeLimit::Hours(hours) => from + Duration::hours(i64::from(hours)),
+            TimeLimit::Minutes(minutes) => {
+                crate::time::checked_add(from, Duration::minutes(i64::from(minutes)))?
+            }
+            TimeLimit::Hours(hours) => {
+                crate::time::checked_add(from, Duration::hours(i64::from(hours)))?
+            }
             TimeLimit::WorkingDays(days) => {
                 let local = beijing_local(from);
                 let mut date = local.date();
@@ -172,15 +179,15 @@ impl WorkCalendar {
                 };
                 if !check(date) {
                     time = chrono::NaiveTime::MIN;
-                    date = next_working_day(date, &mut check);
+                    date = next_working_day(date, &mut check)?;
                 }
                 for _ in 0..days {
-                    date = next_working_day(date, &mut check);
+                    date = next_working_day(date, &mut check)?;
                 }
                 from_beijing(date.and_time(time))
             }
         };
-        Deadline { at, fallback_years }
+        Ok(Deadline { at, fallback_years })
     }
 
     /// Working days strictly after `from`'s date up to and including `to`'s date (0 when `to` is
@@ -199,18 +206,20 @@ impl WorkCalendar {
     }
 }
 
-fn next_working_day(mut date: NaiveDate, check: &mut impl FnMut(NaiveDate) -> bool) -> NaiveDate {
+fn next_working_day(
+    mut date: NaiveDate,
+    check: &mut impl FnMut(NaiveDate) -> bool,
+) -> Result<NaiveDate, DomainError> {
     // A year has at most ~12 consecutive days off; 60 bounds the loop against corrupt data.
     for _ in 0..60 {
-        date = match date.succ_opt() {
-            Some(next) => next,
-            None => return date,
-        };
+        date = date
+            .succ_opt()
+            .ok_or_else(|| crate::time::TimeBounds::default().out_of_range("time"))?;
         if check(date) {
-            return date;
+            return Ok(date);
         }
     }
-    date
+    Ok(date)
 }
 
 /// The JSON shape of `cn_workdays.json`: `{years: {"2025": {holidays: {date: name}, makeup_workdays: {date: name}}}}`.
@@ -286,10 +295,12 @@ mod tests {
 
     fn check(from: &str, limit: &str, expect: &str) {
         let calendar = shipped();
-        let deadline = calendar.deadline(
-            parse_beijing(from).unwrap(),
-            TimeLimit::parse(limit).unwrap(),
-        );
+        let deadline = calendar
+            .deadline(
+                parse_beijing(from).unwrap(),
+                TimeLimit::parse(limit).unwrap(),
+            )
+            .unwrap();
         assert_eq!(format_minutes(deadline.at), expect, "{from} + {limit}");
         assert!(
             deadline.fallback_years.is_empty(),
@@ -326,10 +337,12 @@ mod tests {
     #[test]
     fn unloaded_years_fall_back_to_weekdays_visibly() {
         let calendar = shipped();
-        let deadline = calendar.deadline(
-            parse_beijing("2027-01-29 10:00").unwrap(),
-            TimeLimit::WorkingDays(1),
-        );
+        let deadline = calendar
+            .deadline(
+                parse_beijing("2027-01-29 10:00").unwrap(),
+                TimeLimit::WorkingDays(1),
+            )
+            .unwrap();
         assert_eq!(format_minutes(deadline.at), "2027-02-01 10:00");
         assert_eq!(
             deadline.fallback_years.into_iter().collect::<Vec<_>>(),
@@ -344,10 +357,12 @@ mod tests {
         for year in parse_workdays_json(text).unwrap() {
             calendar.insert_year(year);
         }
-        let deadline = calendar.deadline(
-            parse_beijing("2027-01-29 10:00").unwrap(),
-            TimeLimit::WorkingDays(1),
-        );
+        let deadline = calendar
+            .deadline(
+                parse_beijing("2027-01-29 10:00").unwrap(),
+                TimeLimit::WorkingDays(1),
+            )
+            .unwrap();
         assert_eq!(format_minutes(deadline.at), "2027-02-02 10:00");
         assert!(deadline.fallback_years.is_empty());
     }

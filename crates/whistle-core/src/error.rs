@@ -75,8 +75,16 @@ pub enum DomainError {
     InvalidUnitCode(String),
     #[error("invalid category code `{0}`")]
     InvalidCategoryCode(String),
-    #[error("invalid time `{0}`")]
-    InvalidTime(String),
+    #[error("invalid time: use YYYY-MM-DD HH:MM (Beijing) or RFC 3339, years 1970–2200")]
+    InvalidTime,
+    #[error("{field}: the time must fall between {earliest} and {latest}")]
+    TimeOutOfRange {
+        field: String,
+        earliest: String,
+        latest: String,
+    },
+    #[error("{field}: at most {days} days ahead")]
+    SpanTooLong { field: String, days: u32 },
     #[error("invalid time limit `{0}`: use e.g. 2h or 7wd")]
     InvalidTimeLimit(String),
     #[error("invalid calendar data: {0}")]
@@ -140,7 +148,9 @@ impl DomainError {
             InvalidOrderNo(_) => "invalid_order_no",
             InvalidUnitCode(_) => "invalid_unit_code",
             InvalidCategoryCode(_) => "invalid_category_code",
-            InvalidTime(_) => "invalid_time",
+            InvalidTime => "invalid_time",
+            TimeOutOfRange { .. } => "time_out_of_range",
+            SpanTooLong { .. } => "span_too_long",
             InvalidTimeLimit(_) => "invalid_time_limit",
             InvalidCalendar(_) => "invalid_calendar",
             InvalidValue { .. } => "invalid_value",
@@ -207,7 +217,16 @@ impl DomainError {
             InvalidOrderNo(text) => format!("工单编号 {text} 格式有误"),
             InvalidUnitCode(text) => format!("单位编码 {text} 格式有误"),
             InvalidCategoryCode(text) => format!("分类编码 {text} 格式有误"),
-            InvalidTime(text) => format!("时间 {text} 格式有误，应为 YYYY-MM-DD HH:MM"),
+            InvalidTime => {
+                "时间格式有误，应为 YYYY-MM-DD HH:MM（北京时间）或 RFC 3339，年份在 1970–2200 之间"
+                    .to_string()
+            }
+            TimeOutOfRange {
+                field,
+                earliest,
+                latest,
+            } => format!("{field}：时间须在 {earliest} 至 {latest} 之间"),
+            SpanTooLong { field, days } => format!("{field}：最多只能在 {days} 天之后"),
             InvalidTimeLimit(text) => format!("时限 {text} 格式有误，应为如 2h 或 7wd"),
             InvalidCalendar(reason) => format!("节假日数据有误：{reason}"),
             InvalidValue { field, value } => format!("{field} 的取值 {value} 无效"),

@@ -146,6 +146,8 @@ pub fn file(
     reference: &Reference,
 ) -> Result<GridEvent, DomainError> {
     let street = street_of(&actor.unit, reference)?.code.clone();
+    reference.policy.time.check("at", now)?;
+    reference.policy.time.check("found_at", report.found_at)?;
     if report.found_at > now {
         return Err(DomainError::TimeInFuture);
     }
@@ -260,6 +262,7 @@ impl GridCase {
         now: Timestamp,
         reference: &Reference,
     ) -> Result<GridEvent, DomainError> {
+        reference.policy.time.check("at", now)?;
         let refuse = || DomainError::IllegalTransition {
             stage: format!("{:?}", self.stage).to_lowercase(),
             command: match command {
@@ -298,6 +301,7 @@ impl GridCase {
                 if self.stage != GridStage::Dispatched {
                     return Err(refuse());
                 }
+                reference.policy.time.check("handled_at", *handled_at)?;
                 let handler = self.handler.as_ref().ok_or_else(refuse)?;
                 if &actor.unit != handler {
                     return Err(DomainError::NotLeadUnit {

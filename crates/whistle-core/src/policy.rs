@@ -55,6 +55,8 @@ pub struct Policy {
     pub evaluation: crate::evaluation::EvaluationPolicy,
     /// Hotspots, governance-class streets, topic candidates, repeats (DOMAIN §6).
     pub analysis: crate::analysis::AnalysisPolicy,
+    /// The span of time accepted from outside: every instant a command or query carries.
+    pub time: crate::time::TimeBounds,
 }
 
 impl Default for Policy {
@@ -106,6 +108,7 @@ impl Default for Policy {
             rating_objection_window: TimeLimit::WorkingDays(3),
             evaluation: crate::evaluation::EvaluationPolicy::default(),
             analysis: crate::analysis::AnalysisPolicy::default(),
+            time: crate::time::TimeBounds::default(),
         }
     }
 }
@@ -115,6 +118,7 @@ impl Policy {
     pub fn validate(&self) -> Result<(), DomainError> {
         self.evaluation.validate()?;
         self.analysis.validate()?;
+        self.time.validate()?;
         for class in [
             LimitClass::Emergency,
             LimitClass::Utility,

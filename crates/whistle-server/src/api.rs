@@ -195,7 +195,21 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready when the database answers and every long-running part runs (the store's writer, its
+/// planner, the deadline worker): a load balancer takes a server whose writer has stopped out.
 pub async fn readyz(State(state): AppStateRef) -> Response {
+    let stopped: Vec<&str> = crate::components(&state)
+        .into_iter()
+        .filter(|(_, running)| !running)
+        .map(|(name, _)| name)
+        .collect();
+    if !stopped.is_empty() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not running: {}", stopped.join(", ")),
+        )
+            .into_response();
+    }
     match state.store.totals().await {
         Ok(_) => (StatusCode::OK, "ready").into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
@@ -854,7 +868,10 @@ pub async fn deadline(
     params: Result<Query<DeadlineQuery>, QueryRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let params = query(params, lang)?;
-    let from = parse_beijing(&params.from).map_err(|e| ApiError::domain(&e, lang))?;
+    let reference = state.store.reference();
+    let from = parse_beijing(&params.from)
+        .and_then(|at| reference.policy.time.check("from", at))
+        .map_err(|e| ApiError::domain(&e, lang).status(StatusCode::BAD_REQUEST))?;
     let limit = match (params.working_days, params.hours) {
         (Some(days), None) => TimeLimit::parse(&format!("{days}wd")),
         (None, Some(hours)) => TimeLimit::parse(&format!("{hours}h")),
@@ -866,8 +883,11 @@ pub async fn deadline(
             ))
         }
     }
-    .map_err(|e| ApiError::domain(&e, lang))?;
-    let deadline = state.store.reference().calendar.deadline(from, limit);
+    .map_err(|e| ApiError::domain(&e, lang).status(StatusCode::BAD_REQUEST))?;
+    let deadline = reference
+        .calendar
+        .deadline(from, limit)
+        .map_err(|e| ApiError::domain(&e, lang).status(StatusCode::BAD_REQUEST))?;
     Ok(Json(serde_json::json!({
         "deadline": whistle_core::time::format_minutes(deadline.at),
         "at": deadline.at,

@@ -58,6 +58,11 @@ impl ApiError {
         }
     }
 
+    /// The same error with another status (a refused query parameter is a 400, say).
+    pub fn status(self, status: StatusCode) -> ApiError {
+        ApiError { status, ..self }
+    }
+
     pub fn unauthenticated(lang: Lang) -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,

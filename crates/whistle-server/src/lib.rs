@@ -47,6 +47,18 @@ pub struct AppState {
     pub whistle_written: tokio::sync::Notify,
     /// Flips to true when the server shuts down, ending the live feeds.
     pub shutting_down: tokio::sync::watch::Sender<bool>,
+    /// The deadline worker's task (readiness, when it is enabled).
+    pub worker_running: whistle_store::Liveness,
+}
+
+/// Every long-running part and whether it runs: the store's, and the deadline worker when the
+/// settings enable it. Readiness is 503 and `whistle_component_up` 0 while one is not.
+pub fn components(state: &AppState) -> Vec<(&'static str, bool)> {
+    let mut parts = state.store.components();
+    if state.settings.worker.enabled {
+        parts.push(("deadline_worker", state.worker_running.is_running()));
+    }
+    parts
 }
 
 impl AppState {
@@ -63,6 +75,7 @@ impl AppState {
             limiter: limits::RateLimiter::default(),
             whistle_written: tokio::sync::Notify::new(),
             shutting_down: tokio::sync::watch::Sender::new(false),
+            worker_running: whistle_store::Liveness::default(),
         })
     }
 }

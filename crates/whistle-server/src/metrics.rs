@@ -23,17 +23,33 @@ struct Series {
 
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), Series>>,
+    requests: Mutex<BTreeMap<(&'static str, String, u16), Series>>,
+}
+
+/// The method label from a closed set: a made-up method is "other", so no request can add a
+/// series (the route label is the matched template or "unmatched", the status a number).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 impl Metrics {
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    fn observe(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
         let mut guard = match self.requests.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
         let series = guard
-            .entry((method.to_string(), route.to_string(), status))
+            .entry((method, route.to_string(), status))
             .or_default();
         series.count += 1;
         series.sum += seconds;
@@ -47,7 +63,7 @@ impl Metrics {
 
 /// Middleware: times every request and records it under its route template.
 pub async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -56,7 +72,7 @@ pub async fn track(State(state): State<Arc<AppState>>, request: Request, next: N
     let started = Instant::now();
     let response = next.run(request).await;
     state.metrics.observe(
-        &method,
+        method,
         &route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
@@ -102,6 +118,14 @@ pub async fn render(State(state): State<Arc<AppState>>) -> Response {
         }
     }
     out.push_str(&latency);
+    out.push_str("# HELP whistle_component_up Whether each long-running part runs (1) or has stopped (0): the store's writer (and SQLite's planner) and the deadline worker.\n# TYPE whistle_component_up gauge\n");
+    for (component, running) in crate::components(&state) {
+        let _ = writeln!(
+            out,
+            "whistle_component_up{{component=\"{component}\"}} {}",
+            u8::from(running)
+        );
+    }
     out.push_str("# HELP whistle_orders Orders by stage.\n# TYPE whistle_orders gauge\n");
     if let Ok(counts) = state.store.stage_counts().await {
         for (stage, count) in counts {

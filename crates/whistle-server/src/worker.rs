@@ -27,17 +27,31 @@ pub struct TickReport {
 
 /// Runs the worker until the task is aborted (if enabled in the settings).
 pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    let running = state
+        .settings
+        .worker
+        .enabled
+        .then(|| state.worker_running.running());
     tokio::spawn(async move {
-        if !state.settings.worker.enabled {
+        let Some(_running) = running else {
             return;
-        }
+        };
         let mut interval = tokio::time::interval(Duration::from_secs(
             state.settings.worker.tick_seconds.max(1),
         ));
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            match tick(&state).await {
+            // A panic in one tick (a defect) is logged and the next tick goes on.
+            let ticked =
+                futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(tick(&state)))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(StoreError::Other(anyhow::anyhow!(
+                            "the deadline worker's tick panicked"
+                        )))
+                    });
+            match ticked {
                 Ok(report) if report.recorded + report.absences + report.failed > 0 => {
                     tracing::info!(?report, "deadline worker tick")
                 }

@@ -49,12 +49,12 @@ pub fn parse(kind: FileKind, bytes: &[u8], json: bool) -> Result<ReferenceImport
             Ok((row.holder.parse()?, CategoryCode::parse(&row.category)?))
         })?),
         FileKind::Calendar => ReferenceImport::Calendar(parse_workdays_json(text)?),
-        FileKind::Policy if json => ReferenceImport::Policy(from_json(text)?),
+        FileKind::Policy if json => ReferenceImport::Policy(Box::new(from_json(text)?)),
         FileKind::Policy => {
             let policy: Policy =
                 toml::from_str(text).map_err(|e| StoreError::Import(format!("policy: {e}")))?;
             policy.validate()?;
-            ReferenceImport::Policy(policy)
+            ReferenceImport::Policy(Box::new(policy))
         }
         FileKind::WhistleList if json => ReferenceImport::WhistleList(from_json(text)?),
         FileKind::WhistleList => ReferenceImport::WhistleList(read_csv(text, item_from_row)?),

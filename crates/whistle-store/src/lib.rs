@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod bulletins;
 pub mod document;
 mod events;
+mod faults;
 pub mod grids;
 pub mod import;
 mod plan;
@@ -31,12 +32,20 @@ use whistle_core::org::UnitChange;
 use whistle_core::reference::Reference;
 use whistle_core::time::Timestamp;
 
+pub use faults::Liveness;
+
 /// The schema version this binary knows. A database at another version is refused.
 pub const SCHEMA_VERSION: i64 = 7;
 
 #[async_trait]
 pub trait Store: Send + Sync {
     fn backend(&self) -> Backend;
+
+    /// The store's long-running parts (`writer`, `planner` …) and whether each is running:
+    /// readiness answers 503 while any is not.
+    fn components(&self) -> Vec<(&'static str, bool)> {
+        Vec::new()
+    }
 
     /// The current reference data (units, taxonomy, catalogue, duties, calendar, policy).
     fn reference(&self) -> Arc<Reference>;

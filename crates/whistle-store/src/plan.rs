@@ -262,7 +262,8 @@ pub(crate) fn plan_in(
             Request::IntakeAndDispatch { .. } => Err(CommandError::Store(
                 "intake-and-dispatch was not unpacked".into(),
             )),
-            Request::Intake { intake, requester } => (|| {
+            Request::Intake { intake, requester } => guarded(|| {
+                crate::faults::panic_if_marked("decide", &intake.text);
                 if let Some(requester) = &requester {
                     requester.validate()?;
                 }
@@ -320,12 +321,12 @@ pub(crate) fn plan_in(
                 touched.push(id);
                 loaded.insert(order);
                 Ok(outcome)
-            })(),
+            }),
             Request::Command {
                 order: target,
                 expected_version,
                 command,
-            } => (|| {
+            } => guarded(|| {
                 let id = match &target {
                     OrderRef::Id(id) if loaded.orders.contains_key(id) => *id,
                     OrderRef::No(no) if loaded.by_no.contains_key(no) => loaded.by_no[no],
@@ -365,7 +366,7 @@ pub(crate) fn plan_in(
                 touched.push(id);
                 loaded.orders.insert(id, next);
                 Ok(outcome)
-            })(),
+            }),
         };
         if let Ok(outcome) = &result {
             let order = &loaded.orders[&outcome.order_id];
@@ -453,6 +454,22 @@ pub(crate) fn plan_in(
         intake_deltas,
         expected,
     }
+}
+
+/// Decides one command. A panic in it (a defect in the core, never an input) refuses that command
+/// alone with an internal error instead of failing the batch or stopping the writer; the state
+/// the batch is planned on changes only at the end of a command's decision, so nothing of the
+/// refused command remains.
+fn guarded<T>(decide: impl FnOnce() -> Result<T, CommandError>) -> Result<T, CommandError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decide)).unwrap_or_else(|panic| {
+        tracing::error!(
+            panic = crate::faults::panic_text(&panic),
+            "a command panicked while being decided; it was refused and nothing of it written"
+        );
+        Err(CommandError::Store(
+            "internal error: the command could not be decided".into(),
+        ))
+    })
 }
 
 fn to_events(

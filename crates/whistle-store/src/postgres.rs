@@ -81,6 +81,8 @@ pub struct PgStore {
     pool: Pool,
     writer: mpsc::Sender<(Vec<Item>, oneshot::Sender<Results>)>,
     reference: Arc<RwLock<Arc<Reference>>>,
+    /// The writer task (readiness).
+    writer_running: crate::Liveness,
 }
 
 fn pg(error: tokio_postgres::Error) -> StoreError {
@@ -137,16 +139,18 @@ impl PgStore {
         let reference = Arc::new(RwLock::new(Arc::new(raw.build()?)));
         let writer_client = connect_writer(&config).await?;
         let (sender, receiver) = mpsc::channel(256);
-        tokio::spawn(writer_loop(
-            config,
-            writer_client,
-            receiver,
-            reference.clone(),
-        ));
+        let writer_running = crate::Liveness::default();
+        let running = writer_running.running();
+        let writer = writer_loop(config, writer_client, receiver, reference.clone());
+        tokio::spawn(async move {
+            let _running = running;
+            writer.await
+        });
         Ok(PgStore {
             pool,
             writer: sender,
             reference,
+            writer_running,
         })
     }
 
@@ -284,9 +288,31 @@ async fn writer_loop(
             Ok(r) => r.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         };
-        let results = match execute_batch(&mut client, &snapshot, envelopes).await {
-            Ok(results) => results,
-            Err(error) => {
+        // A panic while deciding or writing fails this batch (its transaction is rolled back as it
+        // is dropped, and the connection replaced) and the writer goes on with the next.
+        let attempt = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+            execute_batch(&mut client, &snapshot, envelopes),
+        ))
+        .await;
+        let results = match attempt {
+            Ok(Ok(results)) => results,
+            Err(panic) => {
+                tracing::error!(
+                    panic = crate::faults::panic_text(&panic),
+                    "a PostgreSQL batch panicked; nothing of it was committed"
+                );
+                match connect_writer(&config).await {
+                    Ok(fresh) => client = fresh,
+                    Err(error) => tracing::error!(%error, "PostgreSQL writer cannot reconnect"),
+                }
+                vec![
+                    Err(CommandError::Store(
+                        "internal error: the batch could not be written".into()
+                    ));
+                    count
+                ]
+            }
+            Ok(Err(error)) => {
                 tracing::error!(%error, "PostgreSQL batch failed; nothing of it was committed");
                 vec![Err(CommandError::Store(error.to_string())); count]
             }
@@ -363,6 +389,7 @@ async fn execute_batch(
             loaded.counters.insert(day, last as u64);
         }
     }
+    crate::faults::panic_if_batch_marked("write", &batch);
     let plan = plan::plan(reference, batch, loaded, || OrderId(uuid::Uuid::now_v7()));
     persist(&tx, &plan).await?;
     tx.commit().await.map_err(pg)?;
@@ -1335,6 +1362,10 @@ async fn history(client: &impl GenericClient, id: OrderId) -> Result<Vec<Event>,
 impl Store for PgStore {
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    fn components(&self) -> Vec<(&'static str, bool)> {
+        vec![("writer", self.writer_running.is_running())]
     }
 
     fn reference(&self) -> Arc<Reference> {

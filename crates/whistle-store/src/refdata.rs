@@ -180,8 +180,8 @@ impl RawReference {
             ReferenceImport::Policy(policy) => {
                 policy.validate()?;
                 report.updated = 1;
-                next.policy = Some(policy.clone());
-                writes.policy = Some(policy);
+                next.policy = Some((*policy).clone());
+                writes.policy = Some(*policy);
             }
         }
         let built = next.build()?;

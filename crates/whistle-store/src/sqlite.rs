@@ -121,6 +121,9 @@ pub struct SqliteStore {
     writer: SyncSender<Job>,
     readers: Arc<Mutex<Vec<Connection>>>,
     reference: Arc<RwLock<Arc<Reference>>>,
+    /// The writer and planner threads (readiness).
+    writer_running: crate::Liveness,
+    planner_running: crate::Liveness,
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
@@ -241,13 +244,23 @@ impl SqliteStore {
             raw,
             shared: reference.clone(),
         };
+        let writer_running = crate::Liveness::default();
+        let planner_running = crate::Liveness::default();
+        let writing = writer_running.running();
+        let planning = planner_running.running();
         std::thread::Builder::new()
             .name("whistle-sqlite-writer".into())
-            .spawn(move || writer_loop(connection, stages, state, progress))
+            .spawn(move || {
+                let _running = writing;
+                writer_loop(connection, stages, state, progress)
+            })
             .map_err(|e| StoreError::Other(e.into()))?;
         std::thread::Builder::new()
             .name("whistle-sqlite-planner".into())
-            .spawn(move || planner.run(receiver, to_writer))
+            .spawn(move || {
+                let _running = planning;
+                planner.run(receiver, to_writer)
+            })
             .map_err(|e| StoreError::Other(e.into()))?;
         Ok(SqliteStore {
             _alive: alive,
@@ -255,6 +268,8 @@ impl SqliteStore {
             writer: sender,
             readers: Arc::new(Mutex::new(Vec::new())),
             reference,
+            writer_running,
+            planner_running,
         })
     }
 
@@ -804,7 +819,21 @@ impl Planner {
                     }
                     self.seq += 1;
                     let seq = self.seq;
-                    let stage = match self.plan(seq, &items) {
+                    let planned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        crate::faults::panic_if_batch_marked("plan", &items);
+                        self.plan(seq, &items)
+                    }))
+                    .unwrap_or_else(|panic| {
+                        // The cache may be half-updated: drop it; later batches read the file
+                        // and the writer's checks catch anything still in flight.
+                        self.cache
+                            .clear(self.progress.replans.load(Ordering::SeqCst));
+                        Err(StoreError::Other(anyhow::anyhow!(
+                            "planning the batch panicked: {}",
+                            crate::faults::panic_text(&panic)
+                        )))
+                    });
+                    let stage = match planned {
                         Ok(planned) => Stage::Write {
                             seq,
                             items,
@@ -985,7 +1014,17 @@ fn writer_loop(
     while let Ok(stage) = receiver.recv() {
         match stage {
             Stage::Run(task, done) => {
-                task(&mut connection, &mut state);
+                // A panicking task drops its reply (its caller gets a storage error) and rolls
+                // its transaction back as it unwinds; the writer goes on.
+                if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    task(&mut connection, &mut state)
+                })) {
+                    tracing::error!(
+                        panic = crate::faults::panic_text(&panic),
+                        "a SQLite write task panicked; nothing of it was committed"
+                    );
+                    progress.replans.fetch_add(1, Ordering::SeqCst);
+                }
                 let _ = done.send(());
             }
             Stage::Write {
@@ -996,16 +1035,32 @@ fn writer_loop(
             } => {
                 let count = items.len();
                 let (plan, encoded) = *planned;
-                let written = (|| -> Result<Results, StoreError> {
+                let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let tx =
                         connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
                     write(&tx, &plan, encoded, true)?;
+                    crate::faults::panic_if_batch_marked("write", &items);
                     tx.commit()?;
-                    Ok(plan.results)
-                })();
+                    Ok::<_, StoreError>(plan.results)
+                }));
                 let results = match written {
-                    Ok(results) => results,
-                    Err(error) => {
+                    Ok(Ok(results)) => results,
+                    Err(panic) => {
+                        // Rolled back as it unwound. Deciding it again would panic again: the
+                        // batch fails, the planner drops its cache, the writer goes on.
+                        tracing::error!(
+                            panic = crate::faults::panic_text(&panic),
+                            "writing a SQLite batch panicked; nothing of it was committed"
+                        );
+                        progress.replans.fetch_add(1, Ordering::SeqCst);
+                        vec![
+                            Err(CommandError::Store(
+                                "internal error: the batch could not be written".into()
+                            ));
+                            count
+                        ]
+                    }
+                    Ok(Err(error)) => {
                         // Something the plan was decided on changed (or the write failed):
                         // decide the batch again inside the transaction.
                         tracing::debug!(%error, "planned batch not written as planned; deciding it again");
@@ -1033,15 +1088,22 @@ fn writer_loop(
 
 fn execute_batch(connection: &mut Connection, reference: &Reference, batch: Vec<Item>) -> Results {
     let count = batch.len();
-    let attempt = (|| -> Result<Results, StoreError> {
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Decided inside the write transaction: everything is read from the file.
         let loaded = load(&tx, plan::wanted(&batch), &Cache::default())?;
+        crate::faults::panic_if_batch_marked("write", &batch);
         let plan = plan::plan(reference, batch, loaded, || OrderId(uuid::Uuid::now_v7()));
         persist(&tx, &plan)?;
         tx.commit()?;
         Ok(plan.results)
-    })();
+    }))
+    .unwrap_or_else(|panic| {
+        Err(StoreError::Other(anyhow::anyhow!(
+            "the batch panicked: {}",
+            crate::faults::panic_text(&panic)
+        )))
+    });
     match attempt {
         Ok(results) => results,
         Err(error) => {
@@ -1537,6 +1599,13 @@ fn summaries(
 impl Store for SqliteStore {
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+
+    fn components(&self) -> Vec<(&'static str, bool)> {
+        vec![
+            ("writer", self.writer_running.is_running()),
+            ("planner", self.planner_running.is_running()),
+        ]
     }
 
     fn reference(&self) -> Arc<Reference> {

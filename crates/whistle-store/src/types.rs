@@ -377,7 +377,7 @@ pub enum ReferenceImport {
     /// Adds or replaces calendar years.
     Calendar(Vec<CalendarYear>),
     /// Replaces the policy.
-    Policy(Policy),
+    Policy(Box<Policy>),
     /// Replaces the whistle list (吹哨事项清单).
     WhistleList(Vec<whistle_core::whistle::WhistleListItem>),
 }

@@ -1240,7 +1240,7 @@ async fn units_are_renamed_merged_and_retired_without_breaking_history(db: TestD
 async fn calendar_and_policy_are_data(db: TestDb) {
     let store = &db.store;
     let from = at("2027-01-29 10:00");
-    let before = store.reference().calendar.deadline(from, extra(1));
+    let before = store.reference().calendar.deadline(from, extra(1)).unwrap();
     assert_eq!(
         before.fallback_years.iter().copied().collect::<Vec<_>>(),
         vec![2027]
@@ -1251,7 +1251,7 @@ async fn calendar_and_policy_are_data(db: TestDb) {
         .import(parsed, &center(), at("2025-10-09 09:00"))
         .await
         .unwrap();
-    let after = store.reference().calendar.deadline(from, extra(1));
+    let after = store.reference().calendar.deadline(from, extra(1)).unwrap();
     assert!(after.fallback_years.is_empty());
     assert_eq!(
         whistle_core::time::format_minutes(after.at),
@@ -1516,7 +1516,7 @@ async fn random_commands_keep_projections_equal_to_replay(db: TestDb) {
         policy.evaluation.period_start_day = start_day;
         store
             .import(
-                ReferenceImport::Policy(policy.clone()),
+                ReferenceImport::Policy(Box::new(policy.clone())),
                 &center(),
                 at("2025-10-09 09:00"),
             )
@@ -1565,7 +1565,7 @@ async fn set_count_basis(
     policy.evaluation.count_by = basis;
     store
         .import(
-            ReferenceImport::Policy(policy),
+            ReferenceImport::Policy(Box::new(policy)),
             &center(),
             at("2025-10-09 09:00"),
         )

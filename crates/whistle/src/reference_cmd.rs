@@ -484,7 +484,9 @@ pub async fn deadline(env: &Env, args: DeadlineArgs) -> Result<(), Failure> {
             calendar
         }
     };
-    let deadline = calendar.deadline(from, limit);
+    let deadline = calendar
+        .deadline(from, limit)
+        .map_err(|e| domain(e, env.lang))?;
     out!("{}", format_minutes(deadline.at));
     for year in deadline.fallback_years {
         if env.lang == Lang::En {

@@ -22,7 +22,9 @@ pub fn intake(
 ) -> Result<Vec<EventPayload>, DomainError> {
     let reference = context.reference;
     check_actor_exists(context)?;
-    let received_at = command.received_at.unwrap_or(context.now);
+    let bounds = &reference.policy.time;
+    bounds.check("at", context.now)?;
+    let received_at = bounds.check("received_at", command.received_at.unwrap_or(context.now))?;
     if received_at > context.now {
         return Err(DomainError::TimeInFuture);
     }
@@ -76,6 +78,7 @@ pub fn decide(
     context: &Context,
 ) -> Result<Vec<EventPayload>, DomainError> {
     check_actor_exists(context)?;
+    context.reference.policy.time.check("at", context.now)?;
     if context.now < order.last_event_at {
         return Err(DomainError::TimeBeforeLastEvent);
     }
@@ -255,7 +258,11 @@ pub fn decide(
                 return Err(DomainError::ExtensionPending);
             }
             let current = order.handle_by.ok_or_else(refuse)?;
-            let until = reference.calendar.deadline(current, *extra).at;
+            let until = reference.calendar.deadline(current, *extra)?.at;
+            reference
+                .policy
+                .time
+                .check_span("extra", context.now, until)?;
             if until <= current {
                 return Err(DomainError::InvalidValue {
                     field: "extra".into(),
@@ -527,8 +534,8 @@ fn dispatch_event(
         order.urgency,
         category_class,
     );
-    let respond = reference.calendar.deadline(context.now, limits.respond);
-    let handle = reference.calendar.deadline(context.now, limits.handle);
+    let respond = reference.calendar.deadline(context.now, limits.respond)?;
+    let handle = reference.calendar.deadline(context.now, limits.handle)?;
     let mut fallback_years = respond.fallback_years;
     fallback_years.extend(handle.fallback_years);
     let handle_by = match handle_by {
@@ -539,7 +546,10 @@ fn dispatch_event(
                 value: at.to_rfc3339(),
             })
         }
-        Some(at) => at,
+        Some(at) => reference
+            .policy
+            .time
+            .check_span("handle_by", context.now, at)?,
         None => handle.at,
     };
     Ok(Dispatched {

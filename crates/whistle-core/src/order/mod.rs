@@ -387,7 +387,11 @@ impl Order {
             .filter_map(|(deadline, due_at, due_soon_seen)| {
                 if now > due_at {
                     Some(Supervision::Overdue { deadline, due_at })
-                } else if now >= due_at - chrono::Duration::minutes(due_soon_minutes)
+                } else if now
+                    >= crate::time::saturating_add(
+                        due_at,
+                        -chrono::Duration::minutes(due_soon_minutes),
+                    )
                     && !due_soon_seen
                 {
                     Some(Supervision::DueSoon { deadline, due_at })
@@ -404,9 +408,12 @@ impl Order {
             .map(|(_, due_at, due_soon_seen)| {
                 if due_soon_seen {
                     // Overdue means strictly after the deadline.
-                    due_at + chrono::Duration::milliseconds(1)
+                    crate::time::saturating_add(due_at, chrono::Duration::milliseconds(1))
                 } else {
-                    due_at - chrono::Duration::minutes(due_soon_minutes)
+                    crate::time::saturating_add(
+                        due_at,
+                        -chrono::Duration::minutes(due_soon_minutes),
+                    )
                 }
             })
             .min()

@@ -305,3 +305,129 @@ fn simulation() {
         run(seed, 5_000);
     }
 }
+
+/// Instants at and around every edge: chrono's own limits, the policy's bounds, the years the
+/// parser accepts, and ordinary times.
+fn extreme_instant(rng: &mut Rng) -> Timestamp {
+    let edges = [
+        Timestamp::MIN_UTC,
+        Timestamp::MAX_UTC,
+        at("1970-01-01 00:00"),
+        at("1999-12-31 23:59"),
+        at("2000-01-01 00:00"),
+        at("2025-09-20 09:00"),
+        at("2100-12-31 23:59"),
+        at("2101-01-01 00:00"),
+        at("2200-12-31 23:59"),
+    ];
+    let base = *rng.pick(&edges);
+    let jitter = chrono::Duration::minutes(rng.below(60 * 24 * 800) as i64 - 60 * 24 * 400);
+    base.checked_add_signed(jitter).unwrap_or(base)
+}
+
+fn extreme_limit(rng: &mut Rng) -> TimeLimit {
+    match rng.below(3) {
+        0 => TimeLimit::Minutes(rng.below(1441) as u32),
+        1 => TimeLimit::Hours(rng.below(721) as u32),
+        _ => TimeLimit::WorkingDays(rng.below(251) as u32),
+    }
+}
+
+/// A property over the whole core: commands with extreme dates and durations (every command
+/// time, intake time, explicit deadline and extension) are decided or refused, never a panic.
+/// A panic here is what once stopped the writer for every caller (issue: two legal commands).
+#[test]
+fn extreme_times_never_panic() {
+    let seeds: Vec<u64> = match std::env::var("WHISTLE_SIM_SEED") {
+        Ok(seed) => vec![seed.parse().expect("WHISTLE_SIM_SEED must be a number")],
+        Err(_) => (1..=4).collect(),
+    };
+    let reference = reference();
+    let calendar = &reference.calendar;
+    let center = actor("11.center");
+    for seed in seeds {
+        let mut rng = Rng(seed);
+        let mut refused = 0;
+        for step in 0..3_000 {
+            let now = extreme_instant(&mut rng);
+            let _ = calendar.deadline(now, extreme_limit(&mut rng));
+            let _ = calendar.working_days_between(now, now);
+            let _ = crate::time::beijing_date(now);
+            let mut intake = complaint("110105010", CATEGORIES[step % CATEGORIES.len()]);
+            if rng.below(2) == 0 {
+                intake.received_at = Some(extreme_instant(&mut rng));
+            }
+            let context = Context {
+                now,
+                actor: &center,
+                reference: &reference,
+            };
+            let no = OrderNo::parse("20250920-000001").unwrap();
+            let Ok(payloads) = super::intake(&intake, no, &context) else {
+                refused += 1;
+                continue;
+            };
+            let mut events: Vec<Event> = payloads
+                .into_iter()
+                .enumerate()
+                .map(|(i, payload)| Event {
+                    order_id: OrderId(uuid::Uuid::from_u128(1)),
+                    seq: i as u64 + 1,
+                    at: now,
+                    actor: center.clone(),
+                    payload,
+                })
+                .collect();
+            let mut order = Order::from_events(&events).unwrap();
+            let mut now = now;
+            for _ in 0..12 {
+                let mut command = random_command(&mut rng, &[order.no.clone()]);
+                match &mut command {
+                    Command::Dispatch { handle_by, .. } => {
+                        *handle_by = Some(extreme_instant(&mut rng))
+                    }
+                    Command::RequestExtension { extra, .. } => *extra = extreme_limit(&mut rng),
+                    _ => {}
+                }
+                let unit = match rng.below(2) {
+                    0 => order
+                        .lead()
+                        .map(|u| u.to_string())
+                        .unwrap_or_else(|| "11.center".into()),
+                    _ => "11.center".to_string(),
+                };
+                let who = actor(&unit);
+                if rng.below(3) == 0 {
+                    now = extreme_instant(&mut rng);
+                }
+                let context = Context {
+                    now,
+                    actor: &who,
+                    reference: &reference,
+                };
+                if let Ok(payloads) = decide(&order, &command, &context) {
+                    for payload in payloads {
+                        let event = Event {
+                            order_id: order.id,
+                            seq: order.version + 1,
+                            at: now,
+                            actor: who.clone(),
+                            payload,
+                        };
+                        order.apply(&event).unwrap();
+                        events.push(event);
+                    }
+                    order.check_invariants().unwrap();
+                    let _ = order.notices_due(now, reference.policy.due_soon_minutes);
+                    let _ = order.next_notice_at(reference.policy.due_soon_minutes);
+                } else {
+                    refused += 1;
+                }
+            }
+        }
+        assert!(
+            refused > 0,
+            "seed {seed}: nothing was refused; the bounds are not exercised"
+        );
+    }
+}

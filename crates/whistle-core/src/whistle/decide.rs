@@ -36,23 +36,23 @@ fn summons(
     kind: WhistleKind,
     now: Timestamp,
     reference: &Reference,
-) -> Summons {
+) -> Result<Summons, DomainError> {
     let limit = reference
         .policy
         .report_in
         .get(&kind)
         .copied()
         .unwrap_or(crate::calendar::TimeLimit::Hours(2));
-    Summons {
+    Ok(Summons {
         unit,
         role,
         summoned_at: now,
-        report_in_by: reference.calendar.deadline(now, limit).at,
+        report_in_by: reference.calendar.deadline(now, limit)?.at,
         report: None,
         absent_at: None,
         decision: None,
         released: false,
-    }
+    })
 }
 
 /// Decides a raise by the street the actor acts for. `order_lead` is the lead unit of the work
@@ -138,7 +138,7 @@ pub fn raise(
             raise.override_reference.as_deref(),
             reference,
         )?;
-        summoned.push(summons(unit, role, raise.kind, context.now, reference));
+        summoned.push(summons(unit, role, raise.kind, context.now, reference)?);
     }
     Ok(WhistleEvent::Raised {
         no,
@@ -156,6 +156,7 @@ pub fn decide(
     let reference = context.reference;
     let now = context.now;
     let actor = &context.actor.unit;
+    reference.policy.time.check("at", now)?;
     if now < whistle.last_event_at {
         return Err(DomainError::TimeBeforeLastEvent);
     }
@@ -244,7 +245,7 @@ pub fn decide(
                     whistle.kind,
                     now,
                     reference,
-                )),
+                )?),
                 AbsenceDecision::Replace { with } => {
                     if with == unit || whistle.summons_of(with).is_some_and(|s| s.expected()) {
                         return Err(DomainError::SameUnit);
@@ -261,7 +262,7 @@ pub fn decide(
                         whistle.kind,
                         now,
                         reference,
-                    ))
+                    )?)
                 }
                 AbsenceDecision::NotDuty => None,
             };
@@ -381,7 +382,7 @@ pub fn decide(
             }
             let objection_until = reference
                 .calendar
-                .deadline(now, reference.policy.rating_objection_window)
+                .deadline(now, reference.policy.rating_objection_window)?
                 .at;
             Ok(vec![WhistleEvent::Rated {
                 unit: unit.clone(),

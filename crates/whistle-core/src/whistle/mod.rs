@@ -548,7 +548,7 @@ impl Whistle {
         self.summons
             .iter()
             .filter(|s| s.expected() && s.report.is_none() && s.absent_at.is_none())
-            .map(|s| s.report_in_by + chrono::Duration::milliseconds(1))
+            .map(|s| crate::time::saturating_add(s.report_in_by, chrono::Duration::milliseconds(1)))
             .min()
     }
 
