@@ -12,14 +12,18 @@ pub enum Lang {
     En,
 }
 
+/// Invariant: no message (Chinese or English, `Display` included) repeats a value the caller
+/// submitted that has not been found in the reference data: a phone number typed into the wrong
+/// field must never come back in an error or a log line. Codes that name existing units and
+/// categories (a retired unit, a category that is not a leaf) may be named.
 #[derive(Clone, Debug, Error, PartialEq, Eq, Serialize)]
 #[serde(tag = "error", content = "detail", rename_all = "snake_case")]
 pub enum DomainError {
     #[error("command `{command}` is not allowed when the order is `{stage}`")]
     IllegalTransition { stage: String, command: String },
-    #[error("unknown unit `{0}`")]
+    #[error("no such unit")]
     UnknownUnit(String),
-    #[error("unknown category `{0}`")]
+    #[error("no such category")]
     UnknownCategory(String),
     #[error("category `{0}` is not a leaf of the taxonomy")]
     CategoryNotLeaf(String),
@@ -69,11 +73,11 @@ pub enum DomainError {
     ReopenRefused(String),
     #[error("the redispatch target must differ from the current lead unit")]
     SameUnit,
-    #[error("invalid order number `{0}`")]
+    #[error("invalid order number: use YYYYMMDD-NNNNNN")]
     InvalidOrderNo(String),
-    #[error("invalid unit code `{0}`")]
+    #[error("invalid unit code")]
     InvalidUnitCode(String),
-    #[error("invalid category code `{0}`")]
+    #[error("invalid category code: use e.g. 11.04.01")]
     InvalidCategoryCode(String),
     #[error("invalid time: use YYYY-MM-DD HH:MM (Beijing) or RFC 3339, years 1970–2200")]
     InvalidTime,
@@ -85,15 +89,15 @@ pub enum DomainError {
     },
     #[error("{field}: at most {days} days ahead")]
     SpanTooLong { field: String, days: u32 },
-    #[error("invalid time limit `{0}`: use e.g. 2h or 7wd")]
+    #[error("invalid time limit: use e.g. 30m, 2h or 7wd (at most 1440m, 720h, 250wd)")]
     InvalidTimeLimit(String),
     #[error("invalid calendar data: {0}")]
     InvalidCalendar(String),
-    #[error("invalid value `{value}` for {field}")]
+    #[error("invalid value for {field}")]
     InvalidValue { field: String, value: String },
     #[error("invalid reference data: {0}")]
     InvalidReference(String),
-    #[error("unit `{0}` is not summoned by this whistle")]
+    #[error("that unit is not summoned by this whistle")]
     NotSummoned(String),
     #[error("unit `{0}` has already reported in")]
     AlreadyReportedIn(String),
@@ -107,7 +111,7 @@ pub enum DomainError {
     NotWhistleStreet,
     #[error("only the street's district may decide this")]
     NotWhistleDistrict,
-    #[error("`{0}` is not on this street's whistle list")]
+    #[error("no such item on this street's whistle list")]
     UnknownWhistleListItem(String),
     #[error("a whistle outside the list must name its lead unit")]
     WhistleLeadMissing,
@@ -181,8 +185,8 @@ impl DomainError {
                     command_zh(command)
                 )
             }
-            UnknownUnit(code) => format!("单位编码 {code} 不存在"),
-            UnknownCategory(code) => format!("诉求分类 {code} 不存在"),
+            UnknownUnit(_) => "单位编码不存在".to_string(),
+            UnknownCategory(_) => "诉求分类不存在".to_string(),
             CategoryNotLeaf(code) => format!("诉求分类 {code} 不是末级分类"),
             UnitRetired(code) => format!("单位 {code} 已撤销，不能派单"),
             NotAHandlingUnit(code) => format!("单位 {code} 不是承办单位"),
@@ -214,9 +218,9 @@ impl DomainError {
             SelfReference => "工单不能关联或合并到自身".to_string(),
             ReopenRefused(reason) => format!("不能重办：{reason}"),
             SameUnit => "改派单位不能与原主办单位相同".to_string(),
-            InvalidOrderNo(text) => format!("工单编号 {text} 格式有误"),
-            InvalidUnitCode(text) => format!("单位编码 {text} 格式有误"),
-            InvalidCategoryCode(text) => format!("分类编码 {text} 格式有误"),
+            InvalidOrderNo(_) => "工单编号格式有误，应为 YYYYMMDD-NNNNNN".to_string(),
+            InvalidUnitCode(_) => "单位编码格式有误".to_string(),
+            InvalidCategoryCode(_) => "分类编码格式有误，应如 11.04.01".to_string(),
             InvalidTime => {
                 "时间格式有误，应为 YYYY-MM-DD HH:MM（北京时间）或 RFC 3339，年份在 1970–2200 之间"
                     .to_string()
@@ -227,18 +231,20 @@ impl DomainError {
                 latest,
             } => format!("{field}：时间须在 {earliest} 至 {latest} 之间"),
             SpanTooLong { field, days } => format!("{field}：最多只能在 {days} 天之后"),
-            InvalidTimeLimit(text) => format!("时限 {text} 格式有误，应为如 2h 或 7wd"),
+            InvalidTimeLimit(_) => {
+                "时限格式有误，应为如 30m、2h 或 7wd（最多 1440m、720h、250wd）".to_string()
+            }
             InvalidCalendar(reason) => format!("节假日数据有误：{reason}"),
-            InvalidValue { field, value } => format!("{field} 的取值 {value} 无效"),
+            InvalidValue { field, .. } => format!("{field} 的取值无效"),
             InvalidReference(reason) => format!("基础数据有误：{reason}"),
-            NotSummoned(code) => format!("{code} 不在本次吹哨的报到单位之列"),
+            NotSummoned(_) => "该单位不在本次吹哨的报到单位之列".to_string(),
             AlreadyReportedIn(code) => format!("{code} 已经报到"),
             OutOfDistrict(code) => format!("{code} 不在本区范围内，需区级同意方可召集"),
             AlreadyRated(code) => format!("已对 {code} 作出评价"),
             ObjectionWindowClosed => "异议期已过".to_string(),
             NotWhistleStreet => "只有吹哨的街乡可以执行此操作".to_string(),
             NotWhistleDistrict => "只有该街乡所在的区可以作出此决定".to_string(),
-            UnknownWhistleListItem(code) => format!("{code} 不在本街乡的吹哨事项清单内"),
+            UnknownWhistleListItem(_) => "本街乡的吹哨事项清单内没有该事项".to_string(),
             WhistleLeadMissing => "清单外吹哨须指定牵头单位".to_string(),
         }
     }
@@ -283,5 +289,35 @@ fn command_zh(command: &str) -> &str {
         "reveal_requester" => "查看诉求人信息",
         "record_whistle_outcome" => "登记吹哨结果",
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn submitted_values_are_never_echoed() {
+        let phone = "13912345678";
+        let errors = [
+            DomainError::UnknownUnit(phone.into()),
+            DomainError::UnknownCategory(phone.into()),
+            DomainError::InvalidOrderNo(phone.into()),
+            DomainError::InvalidUnitCode(phone.into()),
+            DomainError::InvalidCategoryCode(phone.into()),
+            DomainError::InvalidTimeLimit(phone.into()),
+            DomainError::InvalidValue {
+                field: "stage".into(),
+                value: phone.into(),
+            },
+            DomainError::NotSummoned(phone.into()),
+            DomainError::UnknownWhistleListItem(phone.into()),
+        ];
+        for error in errors {
+            for lang in [Lang::Zh, Lang::En] {
+                assert!(!error.message(lang).contains(phone), "{error:?}");
+            }
+            assert!(!error.to_string().contains(phone), "{error:?}");
+        }
     }
 }

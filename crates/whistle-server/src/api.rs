@@ -3,12 +3,11 @@
 //! scope → one engine call → render; errors are `ApiError`s with stable codes.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
@@ -33,39 +32,7 @@ use crate::AppState;
 
 type AppStateRef = State<Arc<AppState>>;
 
-/// Removes quoted input from a parser message, so no submitted value (a phone number in the
-/// wrong field, say) is echoed back or logged.
-fn sanitize(message: &str) -> String {
-    let mut out = String::new();
-    let mut inside = false;
-    for c in message.chars() {
-        if c == '`' {
-            if !inside {
-                out.push('…');
-            }
-            inside = !inside;
-        } else if !inside {
-            out.push(c);
-        }
-    }
-    out
-}
-
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> ApiResult<T> {
-    serde_json::from_slice(bytes).map_err(|error| {
-        let code = match error.classify() {
-            serde_json::error::Category::Data => "invalid_field",
-            _ => "malformed_json",
-        };
-        ApiError::bad_request(code, &sanitize(&error.to_string()), lang)
-    })
-}
-
-fn query<T>(result: Result<Query<T>, QueryRejection>, lang: Lang) -> ApiResult<T> {
-    result
-        .map(|Query(value)| value)
-        .map_err(|e| ApiError::bad_request("invalid_query", &sanitize(&e.body_text()), lang))
-}
+pub use crate::input::{parse_json, parse_known, Params};
 
 fn idempotency(
     headers: &HeaderMap,
@@ -505,6 +472,24 @@ fn code<T>(
         .map_err(|e| ApiError::domain(&e, lang))
 }
 
+/// A time in a query: Beijing time or RFC 3339, inside the policy's time bounds; refused with
+/// 400 naming the parameter.
+pub(crate) fn time_param(
+    state: &AppState,
+    name: &str,
+    text: Option<String>,
+    lang: Lang,
+) -> ApiResult<Option<Timestamp>> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    parse_beijing(&text)
+        .map_err(|_| state.store.reference().policy.time.out_of_range(name))
+        .and_then(|at| state.store.reference().policy.time.check(name, at))
+        .map(Some)
+        .map_err(|e| ApiError::domain(&e, lang).status(StatusCode::BAD_REQUEST))
+}
+
 fn page(
     state: &AppState,
     after: Option<String>,
@@ -532,17 +517,16 @@ pub async fn list_orders(
     State(state): AppStateRef,
     Language(lang): Language,
     principal: Principal,
-    params: Result<Query<ListQuery>, QueryRejection>,
+    Params(params): Params<ListQuery>,
 ) -> ApiResult<Json<PageView>> {
-    let params = query(params, lang)?;
     let filter = OrderFilter {
         unit: code(params.unit, UnitCode::parse, lang)?,
         stage: params.stage,
         district: code(params.district, UnitCode::parse, lang)?,
         street: code(params.street, UnitCode::parse, lang)?,
         category: code(params.category, CategoryCode::parse, lang)?,
-        received_from: code(params.from, parse_beijing, lang)?,
-        received_before: code(params.before, parse_beijing, lang)?,
+        received_from: time_param(&state, "from", params.from, lang)?,
+        received_before: time_param(&state, "before", params.before, lang)?,
         text: params.q.filter(|q| !q.trim().is_empty()),
         channel: None,
     };
@@ -616,24 +600,6 @@ pub struct CommandResult {
 /// Deserializes an object into `T`, refusing any field `T` does not have. (Serde ignores extra
 /// fields on some shapes — field-less enum variants, structs without `deny_unknown_fields` — so
 /// the check compares what was sent with `T`'s own serialization.) Messages never echo values.
-pub fn parse_known<T: serde::de::DeserializeOwned + Serialize>(
-    fields: serde_json::Map<String, serde_json::Value>,
-    lang: Lang,
-) -> ApiResult<T> {
-    let sent: Vec<String> = fields.keys().cloned().collect();
-    let value: T = serde_json::from_value(serde_json::Value::Object(fields))
-        .map_err(|e| ApiError::bad_request("invalid_field", &sanitize(&e.to_string()), lang))?;
-    let known = serde_json::to_value(&value).map_err(|e| ApiError::internal(e, lang))?;
-    match sent.iter().find(|key| known.get(key.as_str()).is_none()) {
-        Some(unknown) => Err(ApiError::bad_request(
-            "invalid_field",
-            &format!("unknown field {unknown}"),
-            lang,
-        )),
-        None => Ok(value),
-    }
-}
-
 /// Parses `{"version": N, …fields}` as the command `name` (a serde-tagged enum), refusing a
 /// missing version and any field the command does not have (serde ignores extra fields on
 /// field-less variants, so the check compares with the command's own serialization).
@@ -774,13 +740,12 @@ pub async fn due(
     State(state): AppStateRef,
     Language(lang): Language,
     principal: Principal,
-    params: Result<Query<DueQuery>, QueryRejection>,
+    Params(params): Params<DueQuery>,
 ) -> ApiResult<Json<PageView>> {
-    let params = query(params, lang)?;
     if principal.scope != Scope::All {
         return Err(ApiError::forbidden(lang));
     }
-    let at = code(params.at, parse_beijing, lang)?.unwrap_or_else(|| state.clock.now());
+    let at = time_param(&state, "at", params.at, lang)?.unwrap_or_else(|| state.clock.now());
     let page = page(&state, params.after, params.limit, lang)?;
     let result = state
         .store
@@ -807,9 +772,8 @@ pub async fn units(
     State(state): AppStateRef,
     Language(lang): Language,
     _principal: Principal,
-    params: Result<Query<UnitsQuery>, QueryRejection>,
+    Params(params): Params<UnitsQuery>,
 ) -> ApiResult<Json<Vec<whistle_core::org::Unit>>> {
-    let params = query(params, lang)?;
     let reference = state.store.reference();
     let directory = &reference.directory;
     let parent = code(params.district.or(params.under), UnitCode::parse, lang)?;
@@ -865,13 +829,11 @@ pub struct DeadlineQuery {
 pub async fn deadline(
     State(state): AppStateRef,
     Language(lang): Language,
-    params: Result<Query<DeadlineQuery>, QueryRejection>,
+    Params(params): Params<DeadlineQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let params = query(params, lang)?;
     let reference = state.store.reference();
-    let from = parse_beijing(&params.from)
-        .and_then(|at| reference.policy.time.check("from", at))
-        .map_err(|e| ApiError::domain(&e, lang).status(StatusCode::BAD_REQUEST))?;
+    let from = time_param(&state, "from", Some(params.from), lang)?
+        .ok_or_else(|| ApiError::bad_request("invalid_query", "from is required", lang))?;
     let limit = match (params.working_days, params.hours) {
         (Some(days), None) => TimeLimit::parse(&format!("{days}wd")),
         (None, Some(hours)) => TimeLimit::parse(&format!("{hours}h")),
@@ -910,10 +872,9 @@ pub async fn track(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Language(lang): Language,
     Path(no): Path<String>,
-    params: Result<Query<TrackQuery>, QueryRejection>,
+    Params(params): Params<TrackQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     public_limit(&state, &addr, lang)?;
-    let params = query(params, lang)?;
     let no = OrderNo::parse(&no).map_err(|_| ApiError::not_found(lang))?;
     let order = state
         .store

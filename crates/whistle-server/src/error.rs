@@ -155,16 +155,47 @@ impl ApiError {
         }
     }
 
+    /// "No such whistle" / "no such grid case": the same 404 as for an order, in its own words.
+    pub fn not_found_of(subject: Subject, lang: Lang) -> ApiError {
+        match subject {
+            Subject::Order => ApiError::not_found(lang),
+            _ => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                &format!("{}不存在", subject.zh()),
+                &format!("no such {}", subject.en()),
+                lang,
+            ),
+        }
+    }
+
     pub fn command(error: CommandError, lang: Lang) -> ApiError {
+        ApiError::command_on(error, Subject::Order, lang)
+    }
+
+    /// A refused command on an order, a whistle or a grid case, named as what it is.
+    pub fn command_on(error: CommandError, subject: Subject, lang: Lang) -> ApiError {
         match error {
             CommandError::Domain(error) => ApiError::domain(&error, lang),
-            CommandError::NotFound(_) => ApiError::not_found(lang),
-            CommandError::Conflict { .. } => ApiError {
-                status: StatusCode::CONFLICT,
-                code: "conflict",
-                message: error.message(lang),
-                retry_after: None,
-            },
+            CommandError::NotFound(_) => ApiError::not_found_of(subject, lang),
+            CommandError::Conflict { expected, actual } => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                &if expected > actual {
+                    format!(
+                        "{}还没有第 {expected} 版（当前为第 {actual} 版），请刷新后重试",
+                        subject.zh()
+                    )
+                } else {
+                    format!("{}已被他人更新（您看到的是第 {expected} 版，当前为第 {actual} 版），请刷新后重试", subject.zh())
+                },
+                &if expected > actual {
+                    format!("the {} has no version {expected} yet (it is at {actual}); reload and retry", subject.en())
+                } else {
+                    format!("the {} changed: you saw version {expected}, it is now at {actual}; reload and retry", subject.en())
+                },
+                lang,
+            ),
             CommandError::IdempotencyMismatch => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 code: "idempotency_mismatch",
@@ -182,6 +213,32 @@ impl ApiError {
                 ApiError::bad_request("invalid_request", &text, lang)
             }
             other => ApiError::internal(other, lang),
+        }
+    }
+}
+
+/// What a command acts on, for its refusals' wording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    Order,
+    Whistle,
+    GridCase,
+}
+
+impl Subject {
+    fn zh(self) -> &'static str {
+        match self {
+            Subject::Order => "工单",
+            Subject::Whistle => "吹哨记录",
+            Subject::GridCase => "网格案件",
+        }
+    }
+
+    fn en(self) -> &'static str {
+        match self {
+            Subject::Order => "order",
+            Subject::Whistle => "whistle",
+            Subject::GridCase => "grid case",
         }
     }
 }

@@ -106,7 +106,7 @@ pub async fn file(
         .store
         .execute_grid(envelope)
         .await
-        .map_err(|e| ApiError::command(e, lang))?;
+        .map_err(|e| ApiError::command_on(e, crate::error::Subject::GridCase, lang))?;
     Ok((StatusCode::CREATED, Json(case)).into_response())
 }
 
@@ -178,11 +178,7 @@ pub async fn command(
             command,
         },
     };
-    Ok(Json(
-        state
-            .store
-            .execute_grid(envelope)
-            .await
-            .map_err(|e| ApiError::command(e, lang))?,
-    ))
+    Ok(Json(state.store.execute_grid(envelope).await.map_err(
+        |e| ApiError::command_on(e, crate::error::Subject::GridCase, lang),
+    )?))
 }

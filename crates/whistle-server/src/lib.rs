@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod grid_api;
+pub mod input;
 pub mod limits;
 pub mod metrics;
 pub mod open311;

@@ -176,7 +176,7 @@ fn foreign_jurisdiction(params: &BTreeMap<String, String>, format: Format) -> Op
         Some(id) if id != JURISDICTION => Some(error(
             format,
             StatusCode::NOT_FOUND,
-            &format!("jurisdiction_id {id} not found"),
+            "jurisdiction_id not found: this endpoint serves beijing.gov.cn",
         )),
         _ => None,
     }
@@ -294,7 +294,7 @@ pub async fn nested(
             None => error(
                 format,
                 StatusCode::NOT_FOUND,
-                &format!("service_request_id {id} not found"),
+                "service_request_id not found",
             ),
         },
         "tokens" => match find(&state, id).await {
@@ -311,11 +311,7 @@ pub async fn nested(
                     ])],
                 ),
             ),
-            None => error(
-                format,
-                StatusCode::NOT_FOUND,
-                &format!("token {id} not found"),
-            ),
+            None => error(format, StatusCode::NOT_FOUND, "token not found"),
         },
         _ => error(format, StatusCode::NOT_FOUND, "unknown resource"),
     }
@@ -405,7 +401,7 @@ fn service_definition(state: &AppState, code: &str, format: Format) -> Response 
         return error(
             format,
             StatusCode::NOT_FOUND,
-            &format!("service_code {code} not found"),
+            "service_code not found: see services.json",
         );
     }
     let values = whistle_core::order::RequestType::ALL
@@ -536,7 +532,7 @@ async fn post_request(
         return error(
             format,
             StatusCode::NOT_FOUND,
-            &format!("service_code {service_code} not found"),
+            "service_code not found: see services.json",
         );
     };
     let number = |name: &str| params.get(name).map(|v| v.trim().parse::<f64>());
@@ -695,12 +691,21 @@ async fn get_requests(
             Node::List("request", items),
         );
     }
+    let bounds = state.store.reference().policy.time;
     let parse_time = |name: &str| -> Result<Option<Timestamp>, String> {
         match params.get(name) {
             None => Ok(None),
             Some(value) => chrono::DateTime::parse_from_rfc3339(value)
-                .map(|at| Some(at.with_timezone(&chrono::Utc)))
-                .map_err(|_| format!("{name} must be a w3 datetime with an offset")),
+                .map(|at| at.with_timezone(&chrono::Utc))
+                .map_err(|_| format!("{name} must be a w3 datetime with an offset"))
+                .and_then(|at| {
+                    bounds.check(name, at).map(Some).map_err(|_| {
+                        format!(
+                            "{name} must fall between {} and {}",
+                            bounds.earliest, bounds.latest
+                        )
+                    })
+                }),
         }
     };
     let (start, end) = match (parse_time("start_date"), parse_time("end_date")) {

@@ -26,7 +26,7 @@ pub struct ReportQuery {
     format: Option<String>,
 }
 
-type Query = Result<axum::extract::Query<ReportQuery>, axum::extract::rejection::QueryRejection>;
+type Query = crate::input::Params<ReportQuery>;
 
 fn doc_lang(lang: Lang) -> DocLang {
     match lang {
@@ -92,10 +92,8 @@ async fn report(
     state: Arc<AppState>,
     lang: Lang,
     principal: Principal,
-    params: Query,
+    crate::input::Params(params): Query,
 ) -> ApiResult<Response> {
-    let axum::extract::Query(params) =
-        params.map_err(|e| ApiError::bad_request("invalid_query", &e.body_text(), lang))?;
     principal.role(lang)?;
     let store = &*state.store;
     let now = state.clock.now();

@@ -82,7 +82,7 @@ pub async fn raise(
         .store
         .execute_whistle(envelope)
         .await
-        .map_err(|e| ApiError::command(e, lang))?;
+        .map_err(|e| ApiError::command_on(e, crate::error::Subject::Whistle, lang))?;
     state.whistle_written.notify_waiters();
     Ok((StatusCode::CREATED, Json(outcome.whistle)).into_response())
 }
@@ -174,7 +174,7 @@ pub async fn command(
         .store
         .execute_whistle(envelope)
         .await
-        .map_err(|e| ApiError::command(e, lang))?;
+        .map_err(|e| ApiError::command_on(e, crate::error::Subject::Whistle, lang))?;
     state.whistle_written.notify_waiters();
     Ok(Json(*outcome.whistle))
 }
@@ -194,10 +194,8 @@ pub async fn double_assessment(
     State(state): State<Arc<AppState>>,
     Language(lang): Language,
     principal: Principal,
-    params: Result<axum::extract::Query<AssessmentQuery>, axum::extract::rejection::QueryRejection>,
+    crate::input::Params(params): crate::input::Params<AssessmentQuery>,
 ) -> ApiResult<Response> {
-    let axum::extract::Query(params) =
-        params.map_err(|e| ApiError::bad_request("invalid_query", &e.body_text(), lang))?;
     principal.role(lang)?;
     let (from, before) = whistle_store::whistles::month_range(&params.month)
         .map_err(|e| ApiError::domain(&e, lang))?;
@@ -261,13 +259,8 @@ pub async fn whistle_list(
     State(state): State<Arc<AppState>>,
     Language(lang): Language,
     principal: Principal,
-    params: Result<
-        axum::extract::Query<WhistleListQuery>,
-        axum::extract::rejection::QueryRejection,
-    >,
+    crate::input::Params(params): crate::input::Params<WhistleListQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let axum::extract::Query(params) =
-        params.map_err(|e| ApiError::bad_request("invalid_query", &e.body_text(), lang))?;
     principal.role(lang)?;
     let reference = state.store.reference();
     let directory = &reference.directory;
@@ -428,10 +421,8 @@ pub async fn feed(
     Language(lang): Language,
     principal: Principal,
     headers: axum::http::HeaderMap,
-    params: Result<axum::extract::Query<FeedQuery>, axum::extract::rejection::QueryRejection>,
+    crate::input::Params(params): crate::input::Params<FeedQuery>,
 ) -> ApiResult<Response> {
-    let axum::extract::Query(params) =
-        params.map_err(|e| ApiError::bad_request("invalid_query", &e.body_text(), lang))?;
     principal.role(lang)?;
     let resume = headers
         .get("last-event-id")
@@ -490,10 +481,8 @@ pub async fn evaluation(
     State(state): State<Arc<AppState>>,
     Language(lang): Language,
     principal: Principal,
-    params: Result<axum::extract::Query<EvaluationQuery>, axum::extract::rejection::QueryRejection>,
+    crate::input::Params(params): crate::input::Params<EvaluationQuery>,
 ) -> ApiResult<Response> {
-    let axum::extract::Query(params) =
-        params.map_err(|e| ApiError::bad_request("invalid_query", &e.body_text(), lang))?;
     principal.role(lang)?;
     let mut report =
         whistle_store::reports::evaluation(&*state.store, &params.period, state.clock.now())

@@ -89,6 +89,21 @@ async fn extreme_times_are_refused_and_the_service_stays_ready() {
         body["message"].as_str().unwrap().contains("received_at"),
         "{body}"
     );
+    for path in [
+        "/api/v1/orders?from=%2B262142-12-31T00:00:00Z",
+        "/api/v1/orders?before=-262143-01-01",
+        "/api/v1/due?at=2300-01-01",
+    ] {
+        let (status, body) = app.get("admin", path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+    }
+    let (status, body) = app
+        .get(
+            "",
+            "/open311/v2/requests.json?start_date=%2B262142-01-01T00:00:00Z&end_date=%2B262142-01-02T00:00:00Z",
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     app.order("110105010", "11.04.01").await;
     assert_eq!(ready(&app).await.0, StatusCode::OK);
 }
@@ -168,4 +183,123 @@ async fn made_up_methods_do_not_grow_the_metrics() {
         "metrics grew from {before} to {} bytes",
         text.len()
     );
+}
+
+/// A phone number sent where it does not belong comes back nowhere: not in the JSON API's
+/// refusals, not in Open311's, not for whistles or grid cases. The refusals still name the field.
+#[tokio::test]
+async fn a_phone_in_a_wrong_field_is_never_echoed() {
+    let app = spawn_app().await;
+    let phone = "13912345678";
+    let no = app.order("110105010", "11.04.01").await;
+    let version = app.version(&no).await;
+    let intake = |field: &str| {
+        let mut body = json!({"request_type": "complaint", "text": "占道经营", "category": "11.04.01",
+                              "location": {"street": "110105010"}});
+        match field {
+            "latitude" => body["location"]["latitude"] = json!(phone),
+            "category" => body["category"] = json!(phone),
+            "street" => body["location"]["street"] = json!(phone),
+            "channel" => body["channel"] = json!(phone),
+            "received_at" => body["received_at"] = json!(phone),
+            key => body[key] = json!(phone),
+        }
+        body
+    };
+    let mut probes: Vec<(&str, Method, String, Option<serde_json::Value>)> = Vec::new();
+    for field in [
+        "latitude",
+        "category",
+        "street",
+        "channel",
+        "received_at",
+        "urgency",
+        "triage",
+    ] {
+        probes.push((
+            "operator",
+            Method::POST,
+            "/api/v1/orders".into(),
+            Some(intake(field)),
+        ));
+    }
+    probes.extend([
+        ("operator", Method::POST, "/api/v1/orders".into(), Some(json!({phone: 1}))),
+        ("dispatcher", Method::POST, format!("/api/v1/orders/{no}/dispatch"),
+         Some(json!({"version": version, "unit": phone}))),
+        ("dispatcher", Method::POST, format!("/api/v1/orders/{no}/request_extension"),
+         Some(json!({"version": version, "extra": phone, "reason": "x"}))),
+        ("admin", Method::GET, format!("/api/v1/orders?stage={phone}"), None),
+        ("admin", Method::GET, format!("/api/v1/orders?street={phone}"), None),
+        ("admin", Method::GET, format!("/api/v1/orders?limit={phone}"), None),
+        ("admin", Method::GET, format!("/api/v1/orders?from={phone}"), None),
+        ("admin", Method::GET, format!("/api/v1/orders/{phone}"), None),
+        ("", Method::GET, format!("/api/v1/deadline?from={phone}&hours=2"), None),
+        ("", Method::GET, format!("/api/v1/track/{no}?phone_last4={phone}"), None),
+        ("", Method::GET, format!("/open311/v2/services/{phone}.json"), None),
+        ("", Method::GET, format!("/open311/v2/services.json?jurisdiction_id={phone}"), None),
+        ("", Method::GET, format!("/open311/v2/requests/{phone}.json"), None),
+        ("", Method::GET, format!("/open311/v2/requests.json?start_date={phone}"), None),
+        ("street", Method::POST, "/api/v1/whistles".into(),
+         Some(json!({"kind": "emergency", "list_item": phone, "place": "路口", "needed": "处置"}))),
+        ("street", Method::POST, "/api/v1/whistles".into(),
+         Some(json!({"kind": phone, "place": "路口", "needed": "处置"}))),
+        ("grid_worker", Method::POST, "/api/v1/grid-cases".into(),
+         Some(json!({"role": "grid_worker", "found_at": "2025-10-09T08:50:00+08:00", "category": phone,
+                     "description": "占道", "place": "路口"}))),
+        ("grid_worker", Method::POST, "/api/v1/grid-cases".into(),
+         Some(json!({"role": phone, "found_at": "2025-10-09T08:50:00+08:00", "category": "11.04.01",
+                     "description": "占道", "place": "路口"}))),
+        ("admin", Method::GET, format!("/api/v1/reports/daily?date={phone}"), None),
+        ("admin", Method::GET, format!("/api/v1/reports/evaluation?period={phone}"), None),
+        ("admin", Method::GET, format!("/api/v1/whistles/{phone}"), None),
+        ("admin", Method::GET, format!("/api/v1/grid-cases/{phone}"), None),
+    ]);
+    let count = probes.len();
+    for (who, method, path, body) in probes {
+        for lang in ["zh-CN", "en"] {
+            let mut request = app
+                .client
+                .request(method.clone(), format!("{}{}", app.base, path))
+                .header("accept-language", lang);
+            if let Some(token) = app.tokens.get(who) {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            assert!(
+                !status.is_server_error(),
+                "{method} {path}: {status} {text}"
+            );
+            assert!(
+                !text.contains(phone),
+                "{method} {path} echoed the phone: {text}"
+            );
+        }
+    }
+    assert!(count >= 25);
+    // The refusals still say what to fix.
+    let (_, body) = app
+        .post("operator", "/api/v1/orders", intake("latitude"))
+        .await;
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("location.latitude"),
+        "{body}"
+    );
+    let (_, body) = app
+        .post("operator", "/api/v1/orders", intake("channel"))
+        .await;
+    assert!(
+        body["message"].as_str().unwrap().contains("phone"),
+        "the allowed values: {body}"
+    );
+    let (_, body) = app.get("admin", &format!("/api/v1/whistles/{phone}")).await;
+    assert!(body["message"].as_str().unwrap().contains("吹哨"), "{body}");
 }

@@ -232,6 +232,9 @@ impl CommandError {
             (CommandError::Domain(error), lang) => error.message(lang),
             (_, Lang::En) => self.to_string(),
             (CommandError::NotFound(no), Lang::Zh) => format!("工单 {no} 不存在"),
+            (CommandError::Conflict { expected, actual }, Lang::Zh) if expected > actual => {
+                format!("工单还没有第 {expected} 版（当前为第 {actual} 版），请刷新后重试")
+            }
             (CommandError::Conflict { expected, actual }, Lang::Zh) => {
                 format!("工单已被他人更新（您看到的是第 {expected} 版，当前为第 {actual} 版），请刷新后重试")
             }
