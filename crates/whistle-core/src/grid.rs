@@ -391,7 +391,7 @@ mod tests {
             category: category("11.04.01"),
             description: "路口有商贩占道经营".into(),
             place: "惠新东街路口".into(),
-            photos: vec!["photo://g1".into()],
+            photos: vec!["https://photos.example.cn/g1.jpg".into()],
         }
     }
 

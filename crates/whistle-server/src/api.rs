@@ -4,13 +4,12 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use whistle_core::calendar::TimeLimit;
 use whistle_core::catalogue::Territory;
@@ -28,6 +27,7 @@ use whistle_store::{
 
 use crate::auth::{self, Language, Principal, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult};
+use crate::limits::ClientIp;
 use crate::AppState;
 
 type AppStateRef = State<Arc<AppState>>;
@@ -121,15 +121,33 @@ async fn visible_order(
     Ok(order)
 }
 
-fn public_limit(state: &AppState, addr: &SocketAddr, lang: Lang) -> ApiResult<()> {
+/// Counts a request against a budget; 429 with `Retry-After` when spent.
+fn limit(
+    state: &AppState,
+    class: crate::limits::Class,
+    key: &str,
+    budget: u32,
+    lang: Lang,
+) -> ApiResult<()> {
     let now = state.clock.now().timestamp();
     state
         .limiter
-        .check(
-            &format!("ip:{}", addr.ip()),
-            state.settings.public_per_ip_per_minute,
-            now,
-        )
+        .check(class, key, budget, now)
+        .map_err(|wait| too_many(wait, lang))
+}
+
+/// 429 when a budget that only failures spend is spent already (nothing is counted).
+fn held(
+    state: &AppState,
+    class: crate::limits::Class,
+    key: &str,
+    budget: u32,
+    lang: Lang,
+) -> ApiResult<()> {
+    let now = state.clock.now().timestamp();
+    state
+        .limiter
+        .allows(class, key, budget, now)
         .map_err(|wait| too_many(wait, lang))
 }
 
@@ -194,13 +212,40 @@ pub struct LoginBody {
 
 pub async fn login(
     State(state): AppStateRef,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Language(lang): Language,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
+    use crate::limits::{LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP_ACCOUNT, LOGIN_PER_IP};
     let body = body.map_err(|e| ApiError::body(e, lang))?;
-    public_limit(&state, &addr, lang)?;
+    let settings = &state.settings;
+    let ip = ip.to_string();
+    limit(
+        &state,
+        LOGIN_PER_IP,
+        &ip,
+        settings.login_per_ip_per_minute,
+        lang,
+    )?;
     let body: LoginBody = parse_json(&body, lang)?;
+    let ip_account = format!("{ip} {}", body.login);
+    // Only failures spend these: a guesser behind one address holds that address's attempts at
+    // this account, and a guesser anywhere the account, never another address's right password
+    // unless the account-wide budget is spent.
+    held(
+        &state,
+        LOGIN_FAILURES_PER_IP_ACCOUNT,
+        &ip_account,
+        settings.login_failures_per_ip_account,
+        lang,
+    )?;
+    held(
+        &state,
+        LOGIN_FAILURES_PER_ACCOUNT,
+        &body.login,
+        settings.login_failures_per_account,
+        lang,
+    )?;
     let invalid = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -210,15 +255,35 @@ pub async fn login(
             lang,
         )
     };
-    let (account, hash) = state
+    let found = state
         .store
         .user(&body.login)
         .await
-        .map_err(|e| ApiError::store(e, lang))?
-        .ok_or_else(invalid)?;
-    if !account.active || !auth::verify_password(&body.password, &hash) {
-        return Err(invalid());
-    }
+        .map_err(|e| ApiError::store(e, lang))?;
+    // The same argon2 work whether or not the account exists, so the time tells nothing.
+    let verified = auth::verify_password_or_dummy(
+        &body.password,
+        found.as_ref().map(|(_, hash)| hash.as_str()),
+    );
+    let account = match found {
+        Some((account, _)) if verified && account.active => account,
+        _ => {
+            let now = state.clock.now().timestamp();
+            let _ = state.limiter.check(
+                LOGIN_FAILURES_PER_IP_ACCOUNT,
+                &ip_account,
+                settings.login_failures_per_ip_account,
+                now,
+            );
+            let _ = state.limiter.check(
+                LOGIN_FAILURES_PER_ACCOUNT,
+                &body.login,
+                settings.login_failures_per_account,
+                now,
+            );
+            return Err(invalid());
+        }
+    };
     let session = auth::random_hex(16);
     let now = state.clock.now();
     let expires_at = now + chrono::Duration::hours(state.settings.session_hours);
@@ -235,7 +300,7 @@ pub async fn login(
     let cookie = format!(
         "{SESSION_COOKIE}={session}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
         state.settings.session_hours * 3600,
-        if state.settings.secure_cookies {
+        if state.settings.cookie_secure() {
             "; Secure"
         } else {
             ""
@@ -255,23 +320,27 @@ pub async fn login(
     Ok(response)
 }
 
+/// Ends the session presented, by bearer token or by cookie, and clears the cookie.
 pub async fn logout(
     State(state): AppStateRef,
     Language(lang): Language,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    if let Some(token) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
+    if let Some(token) = auth::presented_session(&headers) {
         state
             .store
-            .delete_session(&auth::hash_secret(token.trim()))
+            .delete_session(&auth::hash_secret(&token))
             .await
             .map_err(|e| ApiError::store(e, lang))?;
     }
-    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+    let clear = format!(
+        "{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{}",
+        if state.settings.cookie_secure() {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
     Ok(([(header::SET_COOKIE, clear)], StatusCode::NO_CONTENT).into_response())
 }
 
@@ -869,16 +938,26 @@ pub struct TrackQuery {
 /// Wrong digits and unknown numbers look the same; nothing personal is returned.
 pub async fn track(
     State(state): AppStateRef,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Language(lang): Language,
     Path(no): Path<String>,
     Params(params): Params<TrackQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    public_limit(&state, &addr, lang)?;
+    use crate::limits::{TRACK_FAILURES_PER_ORDER, TRACK_PER_IP};
+    let budget = state.settings.track_failures_per_order_per_hour;
+    limit(
+        &state,
+        TRACK_PER_IP,
+        &ip.to_string(),
+        state.settings.track_per_ip_per_minute,
+        lang,
+    )?;
     let no = OrderNo::parse(&no).map_err(|_| ApiError::not_found(lang))?;
+    // Four digits are 10,000 guesses: an order takes only a few wrong ones an hour.
+    held(&state, TRACK_FAILURES_PER_ORDER, no.as_str(), budget, lang)?;
     let order = state
         .store
-        .order(&OrderRef::No(no))
+        .order(&OrderRef::No(no.clone()))
         .await
         .map_err(|e| ApiError::store(e, lang))?
         .ok_or_else(|| ApiError::not_found(lang))?;
@@ -894,6 +973,10 @@ pub async fn track(
         .filter(|c| c.is_ascii_digit())
         .collect();
     if params.phone_last4.len() != 4 || digits.len() < 4 || !digits.ends_with(&params.phone_last4) {
+        let now = state.clock.now().timestamp();
+        let _ = state
+            .limiter
+            .check(TRACK_FAILURES_PER_ORDER, no.as_str(), budget, now);
         return Err(ApiError::not_found(lang));
     }
     let reference = state.store.reference();

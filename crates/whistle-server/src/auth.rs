@@ -74,6 +74,23 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
+/// Verifies a password against the account's hash, or — when there is no account — against a
+/// fixed dummy hash, so that a login for an unknown account costs the same argon2 work as one
+/// for a known account (the time tells nobody which logins exist).
+pub fn verify_password_or_dummy(password: &str, hash: Option<&str>) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    match hash {
+        Some(hash) => verify_password(password, hash),
+        None => {
+            let dummy = DUMMY.get_or_init(|| {
+                hash_password("whistle-dummy-password-for-timing").unwrap_or_default()
+            });
+            let _ = verify_password(password, dummy);
+            false
+        }
+    }
+}
+
 /// A new integration token: the record to store and the token to show once (`wht_<id>_<secret>`).
 pub fn new_token(
     name: &str,
@@ -120,8 +137,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Language {
 }
 
 fn presented(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts
-        .headers
+    presented_session(&parts.headers)
+}
+
+/// The session or token presented: a bearer token, else the session cookie.
+pub fn presented_session(headers: &axum::http::HeaderMap) -> Option<String> {
+    if let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
@@ -129,7 +150,12 @@ fn presented(parts: &Parts) -> Option<String> {
             return Some(token.trim().to_string());
         }
     }
-    let cookies = parts.headers.get_all(header::COOKIE);
+    session_cookie(headers)
+}
+
+/// The session cookie's value, if the request carries one.
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    let cookies = headers.get_all(header::COOKIE);
     for value in cookies.iter().filter_map(|v| v.to_str().ok()) {
         for pair in value.split(';') {
             if let Some((name, value)) = pair.trim().split_once('=') {

@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod grid_api;
+pub mod guard;
 pub mod input;
 pub mod limits;
 pub mod metrics;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub shutting_down: tokio::sync::watch::Sender<bool>,
     /// The deadline worker's task (readiness, when it is enabled).
     pub worker_running: whistle_store::Liveness,
+    /// Whose `X-Forwarded-For` is believed.
+    pub proxies: limits::TrustedProxies,
 }
 
 /// Every long-running part and whether it runs: the store's, and the deadline worker when the
@@ -68,7 +71,13 @@ impl AppState {
         settings: ServerSettings,
         clock: Arc<dyn Clock>,
     ) -> Arc<AppState> {
+        let proxies =
+            limits::TrustedProxies::parse(&settings.trusted_proxies).unwrap_or_else(|error| {
+                tracing::error!(%error, "ignoring the trusted proxies");
+                limits::TrustedProxies::default()
+            });
         Arc::new(AppState {
+            proxies,
             store,
             settings,
             clock,
@@ -126,7 +135,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/whistles/{no}", get(whistles_api::show))
         .route("/whistles/{no}/history", get(whistles_api::history))
         .route("/whistles/{no}/{command}", post(whistles_api::command))
-        .fallback(api::no_route);
+        .fallback(api::no_route)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::api_writes,
+        ));
     let open311 = Router::new()
         .route("/{file}", get(open311::root).post(open311::post_requests))
         .route("/{collection}/{file}", get(open311::nested));

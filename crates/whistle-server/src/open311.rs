@@ -6,12 +6,12 @@
 //! No personal data is ever returned: no name, phone, e-mail or address detail.
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 use whistle_core::catalogue::Territory;
 use whistle_core::error::Lang;
@@ -182,16 +182,19 @@ fn foreign_jurisdiction(params: &BTreeMap<String, String>, format: Format) -> Op
     }
 }
 
-fn limit(state: &AppState, addr: &SocketAddr, key: Option<&str>) -> Result<(), u64> {
+fn limit(state: &AppState, ip: &IpAddr, key: Option<&str>) -> Result<(), u64> {
+    use crate::limits::{OPEN311_PER_IP, OPEN311_PER_TOKEN};
     let now = state.clock.now().timestamp();
     state.limiter.check(
-        &format!("ip:{}", addr.ip()),
+        OPEN311_PER_IP,
+        &ip.to_string(),
         state.settings.public_per_ip_per_minute,
         now,
     )?;
     if let Some(key) = key {
         state.limiter.check(
-            &format!("key:{key}"),
+            OPEN311_PER_TOKEN,
+            key,
             state.settings.public_per_token_per_minute,
             now,
         )?;
@@ -201,7 +204,7 @@ fn limit(state: &AppState, addr: &SocketAddr, key: Option<&str>) -> Result<(), u
 
 pub async fn root(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    crate::limits::ClientIp(addr): crate::limits::ClientIp,
     Path(file): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
@@ -211,7 +214,7 @@ pub async fn root(
 
 pub async fn post_requests(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    crate::limits::ClientIp(addr): crate::limits::ClientIp,
     Path(file): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
@@ -222,7 +225,7 @@ pub async fn post_requests(
 
 async fn handle(
     state: &AppState,
-    addr: SocketAddr,
+    addr: IpAddr,
     file: &str,
     raw: Option<&str>,
     headers: &HeaderMap,
@@ -260,7 +263,7 @@ async fn handle(
 
 pub async fn nested(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    crate::limits::ClientIp(addr): crate::limits::ClientIp,
     Path((collection, file)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Response {

@@ -13,11 +13,27 @@ pub struct ServerSettings {
     pub page_limit_max: u32,
     /// How long a login session lasts.
     pub session_hours: i64,
-    /// Mark the session cookie `Secure` (behind TLS).
-    pub secure_cookies: bool,
-    /// Requests per minute per client IP on public endpoints (Open311, tracking, login).
+    /// The address people use, e.g. `https://12345.example.gov.cn` (behind a proxy): pages and
+    /// cookie-authenticated writes must come from it (the `Origin` check), and an `https` URL
+    /// makes the session cookie `Secure`.
+    pub public_url: Option<String>,
+    /// Mark the session cookie `Secure`; unset: when `public_url` is https.
+    pub secure_cookies: Option<bool>,
+    /// Proxies (addresses or networks) whose `X-Forwarded-For` names the client for rate limits.
+    pub trusted_proxies: Vec<String>,
+    /// Login attempts per minute per client address.
+    pub login_per_ip_per_minute: u32,
+    /// Failed logins per account in 15 minutes, from anywhere, before the account is held.
+    pub login_failures_per_account: u32,
+    /// Failed logins per account in 15 minutes from one address.
+    pub login_failures_per_ip_account: u32,
+    /// Citizen tracking requests per minute per client address.
+    pub track_per_ip_per_minute: u32,
+    /// Wrong phone suffixes per order per hour before tracking that order is held.
+    pub track_failures_per_order_per_hour: u32,
+    /// Open311 requests per minute per client address.
     pub public_per_ip_per_minute: u32,
-    /// Requests per minute per token on public endpoints.
+    /// Open311 requests per minute per API key.
     pub public_per_token_per_minute: u32,
     /// How often the whistle live feed looks for events written by other servers (events of
     /// this server wake it at once).
@@ -44,12 +60,53 @@ impl Default for ServerSettings {
             body_limit_bytes: 64 * 1024,
             page_limit_max: 200,
             session_hours: 12,
-            secure_cookies: false,
+            public_url: None,
+            secure_cookies: None,
+            trusted_proxies: Vec::new(),
+            login_per_ip_per_minute: 60,
+            login_failures_per_account: 50,
+            login_failures_per_ip_account: 5,
+            track_per_ip_per_minute: 60,
+            track_failures_per_order_per_hour: 5,
             public_per_ip_per_minute: 600,
             public_per_token_per_minute: 6000,
             feed_poll_ms: 1000,
             worker: WorkerSettings::default(),
         }
+    }
+}
+
+impl ServerSettings {
+    /// Checks what cannot be checked by types: the public URL and the trusted proxies.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(url) = &self.public_url {
+            if self.allowed_origin().is_none()
+                || !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(format!(
+                    "server.public_url must be an http(s) URL such as https://12345.example.gov.cn, not {url}"
+                ));
+            }
+        }
+        crate::limits::TrustedProxies::parse(&self.trusted_proxies)?;
+        Ok(())
+    }
+
+    /// Whether the session cookie carries `Secure`.
+    pub fn cookie_secure(&self) -> bool {
+        self.secure_cookies.unwrap_or_else(|| {
+            self.public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://"))
+        })
+    }
+
+    /// The origin (`scheme://host[:port]`) of `public_url`, if set.
+    pub fn allowed_origin(&self) -> Option<String> {
+        let url = self.public_url.as_deref()?;
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split('/').next().filter(|h| !h.is_empty())?;
+        Some(format!("{scheme}://{host}"))
     }
 }
 

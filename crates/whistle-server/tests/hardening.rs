@@ -303,3 +303,297 @@ async fn a_phone_in_a_wrong_field_is_never_echoed() {
     let (_, body) = app.get("admin", &format!("/api/v1/whistles/{phone}")).await;
     assert!(body["message"].as_str().unwrap().contains("吹哨"), "{body}");
 }
+
+async fn with_account(settings: whistle_server::ServerSettings) -> TestApp {
+    let app = spawn_app_with(whistle_server::ServerSettings {
+        worker: whistle_server::WorkerSettings {
+            enabled: false,
+            ..Default::default()
+        },
+        ..settings
+    })
+    .await;
+    let hash = whistle_server::auth::hash_password("correct horse battery").unwrap();
+    let account = whistle_store::Account {
+        login: "xiaowang".into(),
+        display_name: "小王".into(),
+        role: "operator".into(),
+        unit: whistle_core::ids::UnitCode::parse("11.center").unwrap(),
+        active: true,
+    };
+    use whistle_server::Clock;
+    app.state
+        .store
+        .put_user(&account, &hash, app.clock.now())
+        .await
+        .unwrap();
+    app
+}
+
+async fn login_from(app: &TestApp, from: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/v1/login", app.base))
+        .header("x-forwarded-for", from)
+        .json(&json!({"login": "xiaowang", "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Logout by cookie ends the session; the cookie is the one a browser sends.
+#[tokio::test]
+async fn logout_with_the_cookie_ends_the_session() {
+    let app = with_account(Default::default()).await;
+    let response = login_from(&app, "", "correct horse battery").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let me = |pair: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(format!("{}/api/v1/me", app.base))
+                .header("cookie", pair)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(me(pair.clone()).await, StatusCode::OK);
+    let out = app
+        .client
+        .post(format!("{}/api/v1/logout", app.base))
+        .header("cookie", pair.clone())
+        .header("origin", &app.base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(pair).await, StatusCode::UNAUTHORIZED);
+}
+
+/// A login for an account that does not exist costs the same argon2 work as one that does.
+#[tokio::test]
+async fn login_takes_as_long_for_unknown_accounts() {
+    let app = with_account(Default::default()).await;
+    let time = |login: &'static str| {
+        let app = &app;
+        async move {
+            let started = std::time::Instant::now();
+            for _ in 0..3 {
+                let status = app
+                    .client
+                    .post(format!("{}/api/v1/login", app.base))
+                    .json(&json!({"login": login, "password": "wrong password"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert_eq!(status, StatusCode::UNAUTHORIZED);
+            }
+            started.elapsed().as_secs_f64()
+        }
+    };
+    let _ = time("nobody").await;
+    let known = time("xiaowang").await;
+    let unknown = time("nobody-at-all").await;
+    assert!(
+        unknown > known * 0.5,
+        "unknown {unknown:.4}s against known {known:.4}s: the time tells which accounts exist"
+    );
+}
+
+/// Budgets per class and key: a guesser behind one address holds only that address's attempts
+/// at the account; the right password from another address still works, and tracking from the
+/// guesser's address is untouched. Tracking an order takes only a few wrong suffixes.
+#[tokio::test]
+async fn rate_limits_are_per_account_per_address_and_per_order() {
+    let app = with_account(whistle_server::ServerSettings {
+        trusted_proxies: vec!["127.0.0.1".into()],
+        login_failures_per_ip_account: 5,
+        login_failures_per_account: 20,
+        track_failures_per_order_per_hour: 5,
+        ..Default::default()
+    })
+    .await;
+    for _ in 0..5 {
+        assert_eq!(
+            login_from(&app, "203.0.113.9", "guess").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let held = login_from(&app, "203.0.113.9", "correct horse battery").await;
+    assert_eq!(held.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(held.headers().contains_key("retry-after"));
+    assert_eq!(
+        login_from(&app, "198.51.100.7", "correct horse battery")
+            .await
+            .status(),
+        StatusCode::OK,
+        "the right password from another address"
+    );
+    // An X-Forwarded-For from an untrusted peer is ignored: the guesser cannot rotate addresses
+    // unless the proxy is trusted (here it is; so the account-wide budget is what stops it).
+    for i in 0..20 {
+        let _ = login_from(&app, &format!("192.0.2.{i}"), "guess").await;
+    }
+    assert_eq!(
+        login_from(&app, "198.51.100.8", "correct horse battery")
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the account-wide failure budget"
+    );
+    let no = app.order("110105010", "11.04.01").await;
+    let track = |suffix: &'static str| {
+        let app = &app;
+        let no = no.clone();
+        async move {
+            app.client
+                .get(format!(
+                    "{}/api/v1/track/{no}?phone_last4={suffix}",
+                    app.base
+                ))
+                .header("x-forwarded-for", "203.0.113.9")
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        track("1234").await,
+        StatusCode::OK,
+        "tracking is its own budget"
+    );
+    for _ in 0..5 {
+        assert_eq!(track("0000").await, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(
+        track("1234").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the order is held"
+    );
+}
+
+/// Writes: JSON only (415 otherwise), and cookie sessions only from the service's own origin.
+#[tokio::test]
+async fn cross_site_writes_are_refused() {
+    let app = with_account(Default::default()).await;
+    let order = json!({"request_type": "complaint", "text": "占道经营", "category": "11.04.01",
+                       "location": {"street": "110105010"}});
+    let token = app.tokens["operator"].clone();
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let mut request = app
+            .client
+            .post(format!("{}/api/v1/orders", app.base))
+            .bearer_auth(&token)
+            .body(order.to_string());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}"
+        );
+    }
+    let (before, _) = app.state.store.totals().await.unwrap();
+    let cookie = login_from(&app, "", "correct horse battery")
+        .await
+        .headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let post = |origin: Option<&'static str>| {
+        let app = &app;
+        let cookie = cookie.clone();
+        let order = order.clone();
+        async move {
+            let mut request = app
+                .client
+                .post(format!("{}/api/v1/orders", app.base))
+                .header("cookie", cookie)
+                .json(&order);
+            if let Some(origin) = origin {
+                request = request.header("origin", origin);
+            }
+            request.send().await.unwrap().status()
+        }
+    };
+    assert_eq!(post(None).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        post(Some("https://evil.example")).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.state.store.totals().await.unwrap().0,
+        before,
+        "nothing written"
+    );
+    let own: &'static str = Box::leak(app.base.clone().into_boxed_str());
+    assert_eq!(post(Some(own)).await, StatusCode::CREATED);
+    // A login form posted from another site is refused too.
+    let response = app
+        .client
+        .post(format!("{}/api/v1/login", app.base))
+        .header("origin", "https://evil.example")
+        .json(&json!({"login": "xiaowang", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Photos are URLs or attachments, never paths.
+    app.add_grid_and_lane().await;
+    let (status, body) = app
+        .post(
+            "grid_worker",
+            "/api/v1/grid-cases",
+            json!({"role": "grid_worker", "found_at": "2025-10-09T08:50:00+08:00", "category": "11.04.01",
+                   "description": "占道", "place": "路口", "photos": ["../../etc/passwd"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("photos"),
+        "{body}"
+    );
+}
+
+/// Behind TLS (an https public URL) the session cookie is Secure by default.
+#[tokio::test]
+async fn the_cookie_is_secure_behind_https() {
+    let app = with_account(whistle_server::ServerSettings {
+        public_url: Some("https://12345.example.gov.cn".into()),
+        ..Default::default()
+    })
+    .await;
+    let response = login_from(&app, "", "correct horse battery").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let plain = with_account(Default::default()).await;
+    let cookie = login_from(&plain, "", "correct horse battery")
+        .await
+        .headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(!cookie.contains("Secure"), "{cookie}");
+}

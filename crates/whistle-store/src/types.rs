@@ -53,7 +53,7 @@ pub struct Requester {
 }
 
 impl Requester {
-    /// The masked form shown to users who do not need the data: `张*`, `138****5678`.
+    /// The masked form shown to users who do not need the data: `张*`, `*******5678` (at most the last four digits of any number).
     pub fn masked(&self) -> Requester {
         Requester {
             name: self.name.as_deref().map(mask_name),
@@ -101,13 +101,42 @@ pub fn mask_name(name: &str) -> String {
 }
 
 pub fn mask_phone(phone: &str) -> String {
-    let chars: Vec<char> = phone.chars().collect();
-    if chars.len() <= 7 {
-        return "*".repeat(chars.len());
-    }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
+    // The extension (分机) is masked whole: after 转, ext, x, #, a comma, or a third group of a
+    // dashed landline (010-62345678-123).
+    let marker = ["转", "ext", "EXT", "x", "X", "#", ",", "，"]
+        .iter()
+        .filter_map(|m| phone.find(m))
+        .min();
+    let split = marker.or_else(|| {
+        let dashes: Vec<usize> = phone.match_indices('-').map(|(i, _)| i).collect();
+        (dashes.len() >= 2).then(|| dashes[1])
+    });
+    let (main, extension) = phone.split_at(split.unwrap_or(phone.len()));
+    let digits = main.chars().filter(char::is_ascii_digit).count();
+    // Of the number itself at most the last four digits show, and none of a short one.
+    let visible = if digits >= 8 { 4 } else { 0 };
+    let mut seen = 0;
+    let mut out: String = main
+        .chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                seen += 1;
+                if seen > digits - visible {
+                    c
+                } else {
+                    '*'
+                }
+            } else {
+                c
+            }
+        })
+        .collect();
+    out.extend(
+        extension
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '*' } else { c }),
+    );
+    out
 }
 
 /// What to do.
@@ -414,8 +443,24 @@ mod tests {
 
     #[test]
     fn masking() {
-        assert_eq!(mask_phone("13812345678"), "138****5678");
-        assert_eq!(mask_phone("12345"), "*****");
+        // At most the last four digits of any number format; extensions and short numbers hidden.
+        for (number, masked) in [
+            ("13812345678", "*******5678"),
+            ("62345678", "****5678"),
+            ("010-62345678", "***-****5678"),
+            ("01062345678", "*******5678"),
+            ("(010) 6234 5678", "(***) **** 5678"),
+            ("010-62345678-123", "***-****5678-***"),
+            ("62345678转123", "****5678转***"),
+            ("010 62345678 ext 45", "*** ****5678 ext **"),
+            ("+86 138 1234 5678", "+** *** **** 5678"),
+            ("12345", "*****"),
+            ("1234567", "*******"),
+        ] {
+            assert_eq!(mask_phone(number), masked, "{number}");
+            let shown = masked.chars().filter(char::is_ascii_digit).count();
+            assert!(shown <= 4, "{number}: {shown} digits shown");
+        }
         assert_eq!(mask_name("张三"), "张*");
         assert_eq!(mask_name("欧阳娜娜"), "欧***");
         let requester = Requester {
@@ -423,7 +468,7 @@ mod tests {
             phone: Some("13900001111".into()),
             address_detail: None,
         };
-        assert_eq!(requester.masked().phone.as_deref(), Some("139****1111"));
+        assert_eq!(requester.masked().phone.as_deref(), Some("*******1111"));
         let bad = Requester {
             phone: Some("call me".into()),
             ..Requester::default()

@@ -1314,7 +1314,7 @@ async fn personal_data_stays_out_of_events(db: TestDb) {
         .unwrap();
     let requester = db.store.requester(order.order_id).await.unwrap().unwrap();
     assert_eq!(requester.phone.as_deref(), Some("13800001234"));
-    assert_eq!(requester.masked().phone.as_deref(), Some("138****1234"));
+    assert_eq!(requester.masked().phone.as_deref(), Some("*******1234"));
     let history = serde_json::to_string(&db.store.history(order.order_id).await.unwrap()).unwrap();
     let projection =
         serde_json::to_string(&db.store.order(&OrderRef::Id(order.order_id)).await.unwrap())
@@ -2461,7 +2461,7 @@ async fn grid_cases_close_their_loop_in_the_store(db: TestDb) {
         category: whistle_core::ids::CategoryCode::parse("11.04.01").unwrap(),
         description: "路口占道经营".into(),
         place: "惠新东街路口".into(),
-        photos: vec!["photo://g1".into()],
+        photos: vec!["https://photos.example.cn/g1.jpg".into()],
     };
     let filed = store
         .execute_grid(GridEnvelope {

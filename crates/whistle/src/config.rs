@@ -103,6 +103,10 @@ impl Settings {
         if let Some(url) = url_flag {
             settings.database.url = url.to_string();
         }
+        settings
+            .server
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
         Ok(settings)
     }
 }

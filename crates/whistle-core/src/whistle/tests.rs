@@ -225,7 +225,7 @@ fn an_emergency_whistle_from_raise_to_final_ratings() {
     let done = WhistleCommand::CompleteTask {
         task: 1,
         note: "已完成抢修".into(),
-        photos: vec!["photo://a1".into()],
+        photos: vec!["https://photos.example.cn/a1.jpg".into()],
     };
     assert_eq!(key(h.run(HOUSING, 30, done.clone())), "!not_lead_unit");
     assert_eq!(key(h.run(CHENGGUAN, 30, done.clone())), "complete_task");

@@ -190,4 +190,36 @@ impl TestApp {
         self.post(who, &format!("/api/v1/orders/{no}/{command}"), fields)
             .await
     }
+
+    /// Adds the grid `110105010.grid.1` and the lane `110105010.lane.1` under 小关街道, the units of
+    /// the grid worker's and the lane steward's tokens.
+    pub async fn add_grid_and_lane(&self) {
+        for (unit, kind) in [
+            ("110105010.grid.1", whistle_core::org::UnitKind::Grid),
+            ("110105010.lane.1", whistle_core::org::UnitKind::Lane),
+        ] {
+            let unit = whistle_core::org::Unit {
+                code: UnitCode::parse(unit).unwrap(),
+                kind,
+                name: unit.into(),
+                parent: Some(UnitCode::parse("110105010").unwrap()),
+                line: None,
+                status: whistle_core::org::UnitStatus::Active,
+                merged_into: None,
+            };
+            let admin = whistle_core::ids::Actor {
+                user: "test".into(),
+                unit: UnitCode::parse("11.center").unwrap(),
+            };
+            self.state
+                .store
+                .change_unit(
+                    whistle_core::org::UnitChange::Added { unit },
+                    &admin,
+                    self.clock.now(),
+                )
+                .await
+                .unwrap();
+        }
+    }
 }
