@@ -75,7 +75,9 @@ pub(crate) struct Plan {
 pub(crate) struct Expected {
     pub versions: HashMap<OrderId, u64>,
     pub counters: HashMap<NaiveDate, u64>,
-    pub keys: Vec<(String, String)>,
+    /// Each stored key the plan replayed, with the record it replayed: the stored record must
+    /// still be that one (a key another process stored meanwhile points elsewhere).
+    pub keys: Vec<((String, String), IdempotencyRecord)>,
 }
 
 /// An order's intake cell: its Beijing day of receipt, its territory (street, else district,
@@ -196,7 +198,11 @@ pub(crate) fn plan_in(
             .map(|(id, order)| (*id, order.version))
             .collect(),
         counters: HashMap::new(),
-        keys: loaded.idempotency.keys().cloned().collect(),
+        keys: loaded
+            .idempotency
+            .iter()
+            .map(|(slot, record)| (slot.clone(), record.clone()))
+            .collect(),
     };
     expected.keys.sort();
     // What each loaded order contributed to the counters before the batch.

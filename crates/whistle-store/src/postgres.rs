@@ -89,6 +89,16 @@ fn pg(error: tokio_postgres::Error) -> StoreError {
     StoreError::Other(anyhow::Error::new(error))
 }
 
+fn is_unique_violation(error: &StoreError) -> bool {
+    match error {
+        StoreError::Other(error) => error
+            .downcast_ref::<tokio_postgres::Error>()
+            .and_then(|e| e.code())
+            .is_some_and(|code| *code == tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
+        _ => false,
+    }
+}
+
 impl PgStore {
     pub async fn open(url: &str, mode: Migrate) -> Result<PgStore, StoreError> {
         let config = tokio_postgres::Config::from_str(url).map_err(|e| {
@@ -290,10 +300,18 @@ async fn writer_loop(
         };
         // A panic while deciding or writing fails this batch (its transaction is rolled back as it
         // is dropped, and the connection replaced) and the writer goes on with the next.
-        let attempt = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
-            execute_batch(&mut client, &snapshot, envelopes),
+        let mut attempt = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+            execute_batch(&mut client, &snapshot, envelopes.clone()),
         ))
         .await;
+        // Another server committed a key (or a number) this batch also claimed, after this batch
+        // looked: decided again in a new transaction, the batch sees it (a retry replays).
+        if matches!(&attempt, Ok(Err(error)) if is_unique_violation(error)) {
+            attempt = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+                execute_batch(&mut client, &snapshot, envelopes),
+            ))
+            .await;
+        }
         let results = match attempt {
             Ok(Ok(results)) => results,
             Err(panic) => {

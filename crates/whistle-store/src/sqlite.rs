@@ -1236,15 +1236,12 @@ fn write(tx: &Connection, plan: &Plan, encoded: Encoded, checked: bool) -> Resul
                 return Err(diverged(format!("order {id:?} version {expected}")));
             }
         }
-        let mut key =
-            tx.prepare_cached("SELECT 1 FROM idempotency WHERE principal = ?1 AND key = ?2")?;
-        for (principal, k) in &plan.expected.keys {
-            if key
-                .query_row(params![principal, k], |_| Ok(()))
-                .optional()?
-                .is_none()
-            {
-                return Err(diverged(format!("idempotency key of {principal}")));
+        let mut key = tx.prepare_cached(
+            "SELECT request_hash, order_id, order_no, version FROM idempotency WHERE principal = ?1 AND key = ?2",
+        )?;
+        for (slot, record) in &plan.expected.keys {
+            if read_key(&mut key, slot)?.as_ref() != Some(record) {
+                return Err(diverged(format!("idempotency key of {}", slot.0)));
             }
         }
     }

@@ -10,12 +10,13 @@ mod support;
 use support::*;
 use whistle_core::calendar::TimeLimit;
 use whistle_core::order::Command;
-use whistle_store::{CommandError, Envelope, Outcome};
+use whistle_store::{CommandError, Envelope, Idempotency, OrderRef, Outcome};
 
 conformance!(
     extreme_deadlines_are_refused_and_writes_go_on,
     a_panicking_command_fails_alone,
     a_panicking_batch_fails_and_the_writer_goes_on,
+    one_idempotency_key_through_two_processes_gives_one_order,
 );
 
 fn running(db: &TestDb) {
@@ -219,4 +220,64 @@ async fn a_panicking_batch_fails_and_the_writer_goes_on(db: TestDb) {
         }
         running(&db);
     }
+}
+
+/// Two processes on one database (two `whistle serve` on one SQLite file, or two servers on one
+/// PostgreSQL) take concurrent retries of one request with one idempotency key: exactly one
+/// order is stored, and every answer is that order — never one that a process planned and then
+/// lost to the other.
+async fn one_idempotency_key_through_two_processes_gives_one_order(db: TestDb) {
+    let a = db.store.clone();
+    let b = whistle_store::open(&db.url, whistle_store::Migrate::Refuse)
+        .await
+        .unwrap();
+    for round in 0..4 {
+        let key = format!("retry-{round}");
+        let keyed = |store: std::sync::Arc<dyn whistle_store::Store>| {
+            let key = key.clone();
+            async move {
+                let envelope = intake(
+                    "2026-11-02 09:00",
+                    complaint("110105010", "11.04.01", "重复提交的诉求"),
+                );
+                store
+                    .execute_items(vec![(
+                        envelope,
+                        Some(Idempotency {
+                            principal: "client".into(),
+                            key,
+                            request_hash: "same".into(),
+                        }),
+                    )])
+                    .await
+                    .pop()
+                    .unwrap()
+            }
+        };
+        let mut tasks = Vec::new();
+        for i in 0..64 {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tasks.push(tokio::spawn(keyed(store)));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for task in tasks {
+            let outcome = task.await.unwrap().unwrap();
+            ids.insert(outcome.order_id);
+        }
+        assert_eq!(
+            ids.len(),
+            1,
+            "round {round}: {} different orders answered",
+            ids.len()
+        );
+        let id = *ids.iter().next().unwrap();
+        for store in [&a, &b] {
+            assert!(
+                store.order(&OrderRef::Id(id)).await.unwrap().is_some(),
+                "round {round}: the answered order is not stored"
+            );
+        }
+    }
+    let (orders, _) = a.totals().await.unwrap();
+    assert_eq!(orders, 4);
 }
