@@ -341,6 +341,51 @@ pub(crate) fn parse_actor(text: &str) -> Result<Actor, DomainError> {
     })
 }
 
+/// The actor `--as USER@UNIT` names, checked: an existing, enabled account of that unit whose
+/// role may take the step (`allowed`). The audit trail names only people who exist.
+pub(crate) async fn account_actor(
+    store: &dyn Store,
+    text: &str,
+    lang: Lang,
+    allowed: impl Fn(whistle_server::roles::Role) -> bool,
+) -> Result<Actor, Failure> {
+    let actor = parse_actor(text).map_err(d(lang))?;
+    let say = |zh: &str, en: &str| {
+        Failure::Refused(format!(
+            "[invalid_actor] {}",
+            if lang == Lang::En { en } else { zh }
+        ))
+    };
+    let account = store
+        .user(&actor.user)
+        .await
+        .map_err(|e| store_failure(e, lang))?
+        .map(|(account, _)| account)
+        .filter(|account| account.active)
+        .ok_or_else(|| {
+            say(
+                "--as：没有该账号，或账号已停用（用 whistle user list 查看）",
+                "--as: no such account, or it is disabled (see whistle user list)",
+            )
+        })?;
+    if account.unit != actor.unit {
+        return Err(say(
+            &format!("--as：该账号属于 {}，不是所写的单位", account.unit),
+            &format!(
+                "--as: that account belongs to {}, not the unit given",
+                account.unit
+            ),
+        ));
+    }
+    match whistle_server::roles::Role::parse(&account.role) {
+        Some(role) if allowed(role) => Ok(actor),
+        _ => Err(say(
+            &format!("--as：角色「{}」无权执行此操作", account.role),
+            &format!("--as: the role {} may not do this", account.role),
+        )),
+    }
+}
+
 pub(crate) fn command_time(common: &Common, lang: Lang) -> Result<Timestamp, Failure> {
     time_or_now(common.at.as_deref(), lang)
 }
@@ -638,7 +683,7 @@ pub async fn run(env: &Env, command: OrderCommand) -> Result<(), Failure> {
     let no = OrderNo::parse(&no).map_err(d(lang))?;
     let at = command_time(&common, lang)?;
     let actor = match &common.actor {
-        Some(text) => parse_actor(text).map_err(d(lang))?,
+        Some(text) => account_actor(&*store, text, lang, |role| role.may(&command)).await?,
         None if by_handler(&command) => {
             let order = store
                 .order(&OrderRef::No(no.clone()))
@@ -768,7 +813,7 @@ async fn intake(store: &dyn Store, args: NewArgs, lang: Lang) -> Result<(), Fail
             address_detail: args.address_detail,
         });
     let actor = match &args.common.actor {
-        Some(text) => parse_actor(text).map_err(&e)?,
+        Some(text) => account_actor(store, text, lang, |role| role.may_intake()).await?,
         None => center_actor(lang)?,
     };
     let outcome = store

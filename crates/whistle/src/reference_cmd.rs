@@ -83,6 +83,8 @@ pub async fn init(env: &Env, demo: Option<usize>) -> Result<(), Failure> {
             .await
             .map_err(|e| store_failure(e, env.lang))?;
         if orders == 0 {
+            crate::server_cmd::demo_people(&*store, env.lang).await?;
+            out!("  示例账户 demo accounts: operator, dispatcher, official, liaison, gridworker … (password {})", crate::server_cmd::DEMO_PASSWORD);
             let created = crate::demo::load(&*store, count, now).await?;
             out!("  示例工单 demo orders {created} (try: whistle order list · whistle order due · whistle order show NO)");
         }

@@ -397,7 +397,7 @@ pub async fn token(env: &Env, command: TokenCommand) -> Result<(), Failure> {
 }
 
 /// The demo accounts: (login, role, unit, display name). Password: `demo-password`.
-const DEMO_ACCOUNTS: [(&str, &str, &str, &str); 14] = [
+const DEMO_ACCOUNTS: [(&str, &str, &str, &str); 15] = [
     ("operator", "operator", "11.center", "接线员小王"),
     ("dispatcher", "dispatcher", "11.center", "派单员小李"),
     ("visit", "visit_agent", "11.center", "回访员小张"),
@@ -422,6 +422,12 @@ const DEMO_ACCOUNTS: [(&str, &str, &str, &str); 14] = [
         "department_liaison",
         "110105.dept.urban-management",
         "朝阳区城管执法局报到联络人",
+    ),
+    (
+        "waterworks",
+        "department_liaison",
+        "11.ent.water-supply",
+        "北京市自来水集团报到联络人",
     ),
     (
         "coordinator",
@@ -464,6 +470,47 @@ const DEMO_UNITS: [(&str, whistle_core::org::UnitKind, &str); 2] = [
 ];
 pub const DEMO_PASSWORD: &str = "demo-password";
 
+/// The demo street's grid and lane and an account for each role (`init --demo` and `demo`).
+pub async fn demo_people(
+    store: &dyn Store,
+    lang: whistle_core::error::Lang,
+) -> Result<(), Failure> {
+    let units = DEMO_UNITS
+        .iter()
+        .map(|(code, kind, name)| {
+            Ok(whistle_core::org::Unit {
+                code: parse_unit(code)?,
+                kind: *kind,
+                name: (*name).to_string(),
+                parent: Some(parse_unit("110105010")?),
+                line: None,
+                status: whistle_core::org::UnitStatus::Active,
+                merged_into: None,
+            })
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    store
+        .import(
+            whistle_store::ReferenceImport::Units(units),
+            &crate::reference_cmd::admin_actor()?,
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(|e| store_failure(e, lang))?;
+    for (login, role, unit, name) in DEMO_ACCOUNTS {
+        add_user(
+            store,
+            login,
+            parse_role(role)?,
+            &parse_unit(unit)?,
+            name,
+            DEMO_PASSWORD,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 pub async fn demo(env: &Env, settings: &Settings, args: DemoArgs) -> Result<(), Failure> {
     let path = args.data_dir.join("whistle.db");
     for suffix in ["", "-wal", "-shm"] {
@@ -496,39 +543,6 @@ pub async fn demo(env: &Env, settings: &Settings, args: DemoArgs) -> Result<(), 
             today - chrono::Days::new(38),
             report.seconds
         );
-    }
-    let units = DEMO_UNITS
-        .iter()
-        .map(|(code, kind, name)| {
-            Ok(whistle_core::org::Unit {
-                code: parse_unit(code)?,
-                kind: *kind,
-                name: (*name).to_string(),
-                parent: Some(parse_unit("110105010")?),
-                line: None,
-                status: whistle_core::org::UnitStatus::Active,
-                merged_into: None,
-            })
-        })
-        .collect::<Result<Vec<_>, Failure>>()?;
-    store
-        .import(
-            whistle_store::ReferenceImport::Units(units),
-            &crate::reference_cmd::admin_actor()?,
-            chrono::Utc::now(),
-        )
-        .await
-        .map_err(|e| store_failure(e, env.lang))?;
-    for (login, role, unit, name) in DEMO_ACCOUNTS {
-        add_user(
-            &*store,
-            login,
-            parse_role(role)?,
-            &parse_unit(unit)?,
-            name,
-            DEMO_PASSWORD,
-        )
-        .await?;
     }
     let (record, token) = new_token(
         "demo integration",

@@ -12,7 +12,7 @@ use whistle_store::grids::{GridEnvelope, GridRequest};
 use whistle_store::whistles::{WhistleEnvelope, WhistleRequest};
 use whistle_store::Scope;
 
-use crate::order_cmd::{d, parse_actor, time_or_now};
+use crate::order_cmd::{account_actor, d, time_or_now};
 use crate::{command_failure, store_failure, Env, Failure};
 
 #[derive(Args, Clone)]
@@ -29,10 +29,27 @@ pub struct Acting {
 }
 
 impl Acting {
-    fn resolve(&self, lang: Lang) -> Result<(Actor, Timestamp), Failure> {
-        let actor = parse_actor(&self.actor).map_err(d(lang))?;
+    /// The checked actor (an enabled account whose role may take `step`) and the time.
+    async fn resolve(
+        &self,
+        store: &dyn whistle_store::Store,
+        step: Step<'_>,
+        lang: Lang,
+    ) -> Result<(Actor, Timestamp), Failure> {
+        let actor = account_actor(store, &self.actor, lang, |role| match step {
+            Step::Whistle(step) => role.may_whistle(step),
+            Step::Grid(step) => role.may_grid(step),
+        })
+        .await?;
         Ok((actor, time_or_now(self.at.as_deref(), lang)?))
     }
+}
+
+/// A whistle step (`raise` or a command) or a grid-case step (`file` or a command).
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Whistle(&'a str),
+    Grid(&'a str),
 }
 
 /// Scope of a list: everything, or what one unit sees.
@@ -194,7 +211,9 @@ pub async fn whistle(env: &Env, command: WhistleCmd) -> Result<(), Failure> {
             off_list_reason,
             override_reference,
         } => {
-            let (actor, at) = acting.resolve(lang)?;
+            let (actor, at) = acting
+                .resolve(&*store, Step::Whistle("raise"), lang)
+                .await?;
             let raise = Raise {
                 kind: kind.parse::<WhistleKind>().map_err(d(lang))?,
                 order: order
@@ -221,9 +240,12 @@ pub async fn whistle(env: &Env, command: WhistleCmd) -> Result<(), Failure> {
                 })
                 .await
                 .map_err(|e| command_failure(e, lang))?;
-            out!("{}", whistle_line(&outcome.whistle));
+            // The number alone on standard output (W=$(whistle whistle raise …)), the rest for
+            // the person on standard error.
+            out!("{}", outcome.whistle.no);
+            eprintln!("{}", whistle_line(&outcome.whistle));
             for summons in &outcome.whistle.summons {
-                out!(
+                eprintln!(
                     "  {:?} {} 报到时限 {}",
                     summons.role,
                     summons.unit,
@@ -237,7 +259,9 @@ pub async fn whistle(env: &Env, command: WhistleCmd) -> Result<(), Failure> {
             fields,
             acting,
         } => {
-            let (actor, at) = acting.resolve(lang)?;
+            let (actor, at) = acting
+                .resolve(&*store, Step::Whistle(&command), lang)
+                .await?;
             let command: WhistleCommand = command_from(&command, &fields)?;
             let outcome = store
                 .execute_whistle(WhistleEnvelope {
@@ -336,7 +360,7 @@ pub async fn grid(env: &Env, command: GridCmd) -> Result<(), Failure> {
             found_at,
             photos,
         } => {
-            let (actor, at) = acting.resolve(lang)?;
+            let (actor, at) = acting.resolve(&*store, Step::Grid("file"), lang).await?;
             let report: Report = serde_json::from_value(serde_json::json!({
                 "role": role,
                 "found_at": match &found_at {
@@ -357,7 +381,8 @@ pub async fn grid(env: &Env, command: GridCmd) -> Result<(), Failure> {
                 })
                 .await
                 .map_err(|e| command_failure(e, lang))?;
-            out!("{}", case_line(&case));
+            out!("{}", case.no);
+            eprintln!("{}", case_line(&case));
         }
         GridCmd::Act {
             no,
@@ -365,7 +390,7 @@ pub async fn grid(env: &Env, command: GridCmd) -> Result<(), Failure> {
             fields,
             acting,
         } => {
-            let (actor, at) = acting.resolve(lang)?;
+            let (actor, at) = acting.resolve(&*store, Step::Grid(&command), lang).await?;
             let command: GridCommand = command_from(&command, &fields)?;
             let case = store
                 .execute_grid(GridEnvelope {

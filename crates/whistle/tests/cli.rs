@@ -534,11 +534,13 @@ fn grids_lanes_their_people_and_whistles_through_the_cli() {
         "login,role,unit,name\n\
          zhang.grid,grid_worker,110105010.grid.01,张网格\n\
          li.lane,lane_chief,110105010.lane.01,李巷长\n\
-         wang.lane,lane_steward,110105010.lane.01,王管家\n",
+         wang.lane,lane_steward,110105010.lane.01,王管家\n\
+         li,street_official,110105010,李干部\n\
+         wang,department_liaison,11.ent.water-supply,王联络\n",
     )
     .unwrap();
     let passwords = ws.ok(&["user", "import", people.to_str().unwrap()]);
-    assert_eq!(passwords.lines().count(), 4, "{passwords}");
+    assert_eq!(passwords.lines().count(), 6, "{passwords}");
     assert!(passwords.starts_with("login,initial_password\n"));
     // A role that does not fit its unit refuses the whole file, naming the line.
     let bad = ws.dir.path().join("bad_people.csv");
@@ -576,8 +578,12 @@ fn grids_lanes_their_people_and_whistles_through_the_cli() {
         "--needed",
         "抢修",
     ]);
-    let no = raised.split_whitespace().next().unwrap().to_string();
-    assert!(raised.contains("11.ent.water-supply"), "{raised}");
+    // The number alone on standard output, so that W=$(whistle whistle raise …) works.
+    let no = raised.trim().to_string();
+    assert!(no.starts_with('W') && !no.contains(' '), "{raised}");
+    assert!(ws
+        .ok(&["whistle", "show", &no])
+        .contains("11.ent.water-supply"));
     ws.ok(&[
         "whistle",
         "act",
@@ -611,6 +617,24 @@ fn grids_lanes_their_people_and_whistles_through_the_cli() {
         "[1]",
     ]);
     ws.refused(&["whistle", "act", &no, "fly", "--as", "x@110105010"]);
+    // --as names real, enabled accounts of that unit whose role may take the step.
+    for (actor, step) in [
+        ("ghost@11.ent.water-supply", "report_in"),
+        ("li@11.ent.water-supply", "report_in"),
+        ("zhang.grid@110105010.grid.01", "report_in"),
+    ] {
+        let refusal = ws.refused(&[
+            "whistle",
+            "act",
+            &no,
+            step,
+            "--as",
+            actor,
+            "--fields",
+            r#"{"people": 1}"#,
+        ]);
+        assert!(refusal.contains("invalid_actor"), "{actor}: {refusal}");
+    }
     assert!(ws.ok(&["whistle", "show", &no]).contains("\"people\": 3"));
     assert!(ws.ok(&["whistle", "list"]).contains(&no));
     // A grid case filed by the grid worker's unit, dispatched by the street.
