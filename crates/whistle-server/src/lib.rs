@@ -53,6 +53,8 @@ pub struct AppState {
     pub worker_running: whistle_store::Liveness,
     /// Whose `X-Forwarded-For` is believed.
     pub proxies: limits::TrustedProxies,
+    /// Requests seen by the access log (for its sampling).
+    pub access_seen: std::sync::atomic::AtomicU64,
 }
 
 /// Every long-running part and whether it runs: the store's, and the deadline worker when the
@@ -77,6 +79,7 @@ impl AppState {
                 limits::TrustedProxies::default()
             });
         Arc::new(AppState {
+            access_seen: std::sync::atomic::AtomicU64::new(0),
             proxies,
             store,
             settings,
@@ -157,25 +160,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             state.settings.body_limit_bytes,
         ))
-        .layer(
-            // Logs carry the request id, the method, the route template and the status — never
-            // the query string or the body, which can carry personal data.
-            tower_http::trace::TraceLayer::new_for_http()
-                .make_span_with(|request: &axum::http::Request<_>| {
-                    let route = request
-                        .extensions()
-                        .get::<axum::extract::MatchedPath>()
-                        .map(|p| p.as_str().to_string())
-                        .unwrap_or_else(|| "unmatched".into());
-                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
-                    tracing::info_span!("request", request_id = %id, method = %request.method(), route = %route)
-                })
-                .on_response(|response: &axum::http::Response<_>, latency: std::time::Duration, _span: &tracing::Span| {
-                    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1e3, "response");
-                }),
-        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::access_log,
+        ))
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
-        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(tower_http::request_id::MakeRequestUuid))
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
         .with_state(state)
 }
 

@@ -80,6 +80,61 @@ pub async fn track(State(state): State<Arc<AppState>>, request: Request, next: N
     response
 }
 
+/// The access log: one structured line per request logged — the request id, the method (from
+/// the closed set), the route template, the status and the latency; never the query string or
+/// the body, which can carry personal data. `server.access_log` sets the level (`info`, `debug`,
+/// `off`); `server.access_log_sample` the share of successful, fast requests logged (refusals,
+/// errors and requests slower than a second are always logged).
+pub async fn access_log(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let level = match state.settings.access_log.as_str() {
+        "off" => return next.run(request).await,
+        "debug" => tracing::Level::DEBUG,
+        _ => tracing::Level::INFO,
+    };
+    let method = method_label(request.method());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let latency = started.elapsed();
+    let status = response.status().as_u16();
+    let sample = state.settings.access_log_sample.clamp(0.0, 1.0);
+    let always = status >= 400 || latency.as_secs() >= 1;
+    let sampled = || {
+        if sample <= 0.0 {
+            return false;
+        }
+        let every = (1.0 / sample).round().max(1.0) as u64;
+        state
+            .access_seen
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % every
+            == 0
+    };
+    if always || sampled() {
+        let latency_ms = latency.as_secs_f64() * 1e3;
+        if level == tracing::Level::DEBUG {
+            tracing::debug!(request_id = %id, method, route = %route, status, latency_ms, "request");
+        } else {
+            tracing::info!(request_id = %id, method, route = %route, status, latency_ms, "request");
+        }
+    }
+    response
+}
+
 pub async fn render(State(state): State<Arc<AppState>>) -> Response {
     let mut out = String::new();
     out.push_str("# HELP whistle_http_requests_total HTTP requests by route and status.\n# TYPE whistle_http_requests_total counter\n");
@@ -124,6 +179,16 @@ pub async fn render(State(state): State<Arc<AppState>>) -> Response {
             out,
             "whistle_component_up{{component=\"{component}\"}} {}",
             u8::from(running)
+        );
+    }
+    for gauge in state.store.gauges() {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}",
+            name = gauge.name,
+            help = gauge.help,
+            kind = gauge.kind,
+            value = gauge.value
         );
     }
     out.push_str("# HELP whistle_orders Orders by stage.\n# TYPE whistle_orders gauge\n");

@@ -38,6 +38,12 @@ pub struct ServerSettings {
     /// How often the whistle live feed looks for events written by other servers (events of
     /// this server wake it at once).
     pub feed_poll_ms: u64,
+    /// The access log's level: `info` (default), `debug` (shown only with `RUST_LOG=debug`), or
+    /// `off`.
+    pub access_log: String,
+    /// The share of successful requests faster than a second that the access log records
+    /// (1.0: all; 0.01: one in a hundred). Refusals, errors and slow requests are always logged.
+    pub access_log_sample: f64,
     pub worker: WorkerSettings,
 }
 
@@ -71,6 +77,8 @@ impl Default for ServerSettings {
             public_per_ip_per_minute: 600,
             public_per_token_per_minute: 6000,
             feed_poll_ms: 1000,
+            access_log: "info".into(),
+            access_log_sample: 1.0,
             worker: WorkerSettings::default(),
         }
     }
@@ -89,6 +97,12 @@ impl ServerSettings {
             }
         }
         crate::limits::TrustedProxies::parse(&self.trusted_proxies)?;
+        if !matches!(self.access_log.as_str(), "info" | "debug" | "off") {
+            return Err("server.access_log must be info, debug or off".into());
+        }
+        if !(0.0..=1.0).contains(&self.access_log_sample) {
+            return Err("server.access_log_sample must be between 0 and 1".into());
+        }
         Ok(())
     }
 

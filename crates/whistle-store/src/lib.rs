@@ -47,6 +47,11 @@ pub trait Store: Send + Sync {
         Vec::new()
     }
 
+    /// Figures about the store's own machinery for `/metrics` (the SQLite log and its lag).
+    fn gauges(&self) -> Vec<Gauge> {
+        Vec::new()
+    }
+
     /// The current reference data (units, taxonomy, catalogue, duties, calendar, policy).
     fn reference(&self) -> Arc<Reference>;
 
@@ -381,12 +386,72 @@ pub trait Store: Send + Sync {
     async fn totals(&self) -> Result<(i64, i64), StoreError>;
 }
 
+/// One figure for `/metrics`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gauge {
+    pub name: &'static str,
+    pub help: &'static str,
+    /// `gauge` or `counter`.
+    pub kind: &'static str,
+    pub value: f64,
+}
+
+/// How the SQLite writer is sized for its work (PostgreSQL ignores it). A service commits many
+/// small batches: SQLite walks the writer's page cache at the end of every write transaction, so
+/// it keeps that cache small and few decoded orders. Bulk loading (the simulator, the engine
+/// benchmarks) commits few large batches that revisit a day's index pages and orders, so it
+/// keeps much more. `[database]` in whistle.toml sets the service's figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tuning {
+    /// The writer connection's page cache.
+    pub writer_cache_mib: u32,
+    /// Decoded orders the planner keeps beyond those in flight.
+    pub decoded_orders: usize,
+    /// The write-ahead log's size at which the checkpointer restarts it, holding commits.
+    pub wal_limit_mib: u32,
+    /// Reads that run at once, each on its own pooled connection; more wait for one.
+    pub readers: usize,
+}
+
+impl Tuning {
+    /// A service answering requests (`whistle serve`, the CLI).
+    pub const SERVICE: Tuning = Tuning {
+        writer_cache_mib: 32,
+        decoded_orders: 8_192,
+        wal_limit_mib: 256,
+        readers: 4,
+    };
+    /// Bulk loading: the simulator and the engine benchmarks.
+    pub const BULK: Tuning = Tuning {
+        writer_cache_mib: 256,
+        decoded_orders: 65_536,
+        wal_limit_mib: 1024,
+        readers: 4,
+    };
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning::SERVICE
+    }
+}
+
 /// Opens a store from a URL (`sqlite://PATH`, `sqlite::memory:` is not offered: durability is
 /// the point; `postgres://…`). With `Migrate::Apply` pending migrations are applied first;
 /// otherwise a schema other than [`SCHEMA_VERSION`] is refused with a message naming `whistle migrate`.
 pub async fn open(url: &str, migrate: Migrate) -> Result<Arc<dyn Store>, StoreError> {
+    open_tuned(url, migrate, Tuning::SERVICE).await
+}
+
+/// [`open`] with the SQLite writer sized for `tuning`.
+pub async fn open_tuned(
+    url: &str,
+    migrate: Migrate,
+    tuning: Tuning,
+) -> Result<Arc<dyn Store>, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        let store = sqlite::SqliteStore::open(std::path::Path::new(path), migrate).await?;
+        let store = sqlite::SqliteStore::open(std::path::Path::new(path), migrate, tuning).await?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = postgres::PgStore::open(url, migrate).await?;

@@ -67,15 +67,6 @@ const BATCH_MAX: usize = 8192;
 /// Commands queued for the writer at most; senders wait beyond that (backpressure).
 const QUEUE_MAX: usize = 256;
 
-/// The page cache of the writer's connection, in KiB: it keeps its pages between transactions
-/// (it made every change since), so a larger cache saves re-reading the index pages a day's
-/// commands touch. The other connections keep 64 MiB: a read transaction that finds the file
-/// changed discards its cache anyway.
-const WRITER_CACHE_KIB: i64 = 256 * 1024;
-
-/// Decoded orders the planner keeps (beyond those in flight, which it always keeps).
-const CACHE_ORDERS: usize = 65_536;
-
 type Results = Vec<Result<Outcome, CommandError>>;
 type Task = Box<dyn FnOnce(&mut Connection, &mut WriterState) + Send>;
 type Replies = Vec<(usize, oneshot::Sender<Results>)>;
@@ -124,6 +115,23 @@ pub struct SqliteStore {
     /// The writer and planner threads (readiness).
     writer_running: crate::Liveness,
     planner_running: crate::Liveness,
+    /// What the checkpointer last saw of the write-ahead log.
+    wal: Arc<WalGauges>,
+    /// One permit per reader connection (`Tuning::readers`).
+    read_permits: Arc<tokio::sync::Semaphore>,
+}
+
+/// The write-ahead log as the checkpointer last saw it, for `/metrics`.
+#[derive(Default)]
+struct WalGauges {
+    /// Frames in the log.
+    frames: std::sync::atomic::AtomicI64,
+    /// Frames not yet copied into the database file (the checkpointer's lag).
+    behind: std::sync::atomic::AtomicI64,
+    /// Times the log was restarted after catching up.
+    resets: std::sync::atomic::AtomicU64,
+    /// Times the log reached its limit and was restarted with writers held.
+    forced: std::sync::atomic::AtomicU64,
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
@@ -186,7 +194,11 @@ fn migrate(connection: &mut Connection, mode: Migrate) -> Result<(), StoreError>
 }
 
 impl SqliteStore {
-    pub async fn open(path: &Path, mode: Migrate) -> Result<SqliteStore, StoreError> {
+    pub async fn open(
+        path: &Path,
+        mode: Migrate,
+        tuning: crate::Tuning,
+    ) -> Result<SqliteStore, StoreError> {
         let path = path.to_path_buf();
         if mode == Migrate::Refuse && !path.exists() {
             return Err(StoreError::Schema(format!(
@@ -223,9 +235,23 @@ impl SqliteStore {
         // they stall the writer for the duration, which on a large file shows in tail latency;
         // so the writer never checkpoints and a separate thread does, without blocking anyone.
         connection.pragma_update(None, "wal_autocheckpoint", 0)?;
-        connection.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+        // The writer's page cache keeps its pages between transactions (it made every change
+        // since), which saves re-reading the index pages a day's commands touch; but SQLite walks
+        // it at the end of every write transaction, so a service committing small batches keeps
+        // it small and bulk loading large (`Tuning`).
+        connection.pragma_update(
+            None,
+            "cache_size",
+            -(i64::from(tuning.writer_cache_mib) * 1024),
+        )?;
         let alive = Arc::new(());
-        spawn_checkpointer(path.clone(), Arc::downgrade(&alive))?;
+        let wal = Arc::new(WalGauges::default());
+        spawn_checkpointer(
+            path.clone(),
+            Arc::downgrade(&alive),
+            wal.clone(),
+            tuning.wal_limit_mib,
+        )?;
         let (sender, receiver) = sync_channel(QUEUE_MAX);
         let (to_writer, stages) = sync_channel(2);
         let progress = Arc::new(Progress::default());
@@ -237,7 +263,10 @@ impl SqliteStore {
             },
             shared: reference.clone(),
             progress: progress.clone(),
-            cache: Cache::default(),
+            cache: Cache {
+                capacity: tuning.decoded_orders,
+                ..Cache::default()
+            },
             seq: 0,
         };
         let state = WriterState {
@@ -270,16 +299,29 @@ impl SqliteStore {
             reference,
             writer_running,
             planner_running,
+            wal,
+            read_permits: Arc::new(tokio::sync::Semaphore::new(tuning.readers.max(1))),
         })
     }
 
+    /// Runs a read on one of at most `Tuning::readers` pooled connections: a read waits for a
+    /// free one rather than taking another blocking thread and opening another connection (under
+    /// load, dozens of threads handing reads off and opening connections cost more than the
+    /// reads).
     async fn read<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        let permit = self
+            .read_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Other(e.into()))?;
         let readers = self.readers.clone();
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let pooled = readers
                 .lock()
                 .map_err(|_| anyhow::anyhow!("reader pool poisoned"))?
@@ -294,9 +336,7 @@ impl SqliteStore {
             };
             let result = work(&connection);
             if let Ok(mut pool) = readers.lock() {
-                if pool.len() < 8 {
-                    pool.push(connection);
-                }
+                pool.push(connection);
             }
             result
         })
@@ -342,17 +382,25 @@ impl SqliteStore {
 
 /// Keeps the WAL short without stalling commits: PASSIVE checkpoints (which never block the
 /// writer or readers) copy frames continuously; once they have nearly caught up and the log has
-/// grown past 64 MB, a TRUNCATE checkpoint — with little left to copy, so it holds the writer
-/// only briefly — resets it. (Under continuous writes a passive checkpoint alone never lets the
-/// log restart.) Stops when the store is dropped.
-fn spawn_checkpointer(path: PathBuf, alive: std::sync::Weak<()>) -> Result<(), StoreError> {
-    // Copy continuously in small passive steps; restart the log (the only step that holds the
-    // writer) once it is past 64 MB and less than ~1 MB remains to copy, so the hold is short.
+/// grown past 64 MB, a RESTART checkpoint — with little left to copy, so it holds the writer only
+/// briefly — resets it. Under writes faster than a passive checkpoint copies, it would never
+/// catch up: when the log reaches `limit_mib`, a RESTART runs with whatever is left, holding new
+/// commits until it has copied it (a latency spike instead of an unbounded log). Stops when the
+/// store is dropped.
+fn spawn_checkpointer(
+    path: PathBuf,
+    alive: std::sync::Weak<()>,
+    gauges: Arc<WalGauges>,
+    limit_mib: u32,
+) -> Result<(), StoreError> {
+    use std::sync::atomic::Ordering;
     // RESTART rather than TRUNCATE: the file keeps its size and commits overwrite it in place,
     // so their fsyncs need not also record a growing file.
     const RESET_FRAMES: i64 = 16_384;
     const RESET_WHEN_BEHIND: i64 = 256;
     let connection = connect(&path)?;
+    let page_size: i64 = connection.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    let limit_frames = (i64::from(limit_mib.max(1)) * 1024 * 1024 / page_size.max(512)).max(256);
     std::thread::Builder::new()
         .name("whistle-sqlite-checkpoint".into())
         .spawn(move || {
@@ -363,14 +411,31 @@ fn spawn_checkpointer(path: PathBuf, alive: std::sync::Weak<()>) -> Result<(), S
             };
             while alive.upgrade().is_some() {
                 let pause = match checkpoint("PASSIVE") {
-                    Ok((log, done)) if log >= RESET_FRAMES && log - done < RESET_WHEN_BEHIND => {
-                        if let Err(error) = checkpoint("RESTART") {
-                            tracing::warn!(%error, "SQLite checkpoint failed");
+                    Ok((log, done)) => {
+                        gauges.frames.store(log, Ordering::Relaxed);
+                        gauges.behind.store(log - done, Ordering::Relaxed);
+                        let forced = log >= limit_frames;
+                        if forced || (log >= RESET_FRAMES && log - done < RESET_WHEN_BEHIND) {
+                            match checkpoint("RESTART") {
+                                Ok((log, done)) => {
+                                    gauges.frames.store(log, Ordering::Relaxed);
+                                    gauges.behind.store(log - done, Ordering::Relaxed);
+                                    let counter = if forced {
+                                        &gauges.forced
+                                    } else {
+                                        &gauges.resets
+                                    };
+                                    counter.fetch_add(1, Ordering::Relaxed);
+                                }
+                                Err(error) => tracing::warn!(%error, "SQLite checkpoint failed"),
+                            }
+                            100
+                        } else if log - done > 1_000 {
+                            10
+                        } else {
+                            100
                         }
-                        100
                     }
-                    Ok((log, done)) if log - done > 1_000 => 10,
-                    Ok(_) => 100,
                     Err(error) => {
                         tracing::warn!(%error, "SQLite checkpoint failed");
                         1_000
@@ -704,7 +769,7 @@ fn execute_grid(
 }
 
 /// The planner's decoded orders: every order of a batch still in flight (tagged with the number
-/// of the last batch that changed it), and up to [`CACHE_ORDERS`] others, dropped oldest-written
+/// of the last batch that changed it), and up to [`crate::Tuning::decoded_orders`] others, dropped oldest-written
 /// first once the writer has finished the batch that wrote them.
 #[derive(Default)]
 struct Cache {
@@ -718,12 +783,15 @@ struct Cache {
     written: VecDeque<(OrderId, u64)>,
     /// The writer's replan count when the cache was last known good.
     replans: u64,
+    /// How many decoded orders it keeps beyond those in flight.
+    capacity: usize,
 }
 
 impl Cache {
     fn clear(&mut self, replans: u64) {
         *self = Cache {
             replans,
+            capacity: self.capacity,
             ..Cache::default()
         };
     }
@@ -737,7 +805,7 @@ impl Cache {
     /// Drops the oldest-written orders beyond the limit, never one still in flight.
     fn trim(&mut self, done: u64) {
         self.keys.retain(|_, (tag, _)| *tag > done);
-        while self.orders.len() > CACHE_ORDERS {
+        while self.orders.len() > self.capacity {
             let Some((id, tag)) = self.written.pop_front() else {
                 break;
             };
@@ -754,7 +822,7 @@ impl Cache {
                 None => continue,
             }
         }
-        if self.written.len() > 4 * CACHE_ORDERS {
+        if self.written.len() > 4 * self.capacity.max(1) {
             let orders = &self.orders;
             self.written
                 .retain(|(id, tag)| orders.get(id).is_some_and(|(t, _)| t == tag));
@@ -1602,6 +1670,38 @@ impl Store for SqliteStore {
         vec![
             ("writer", self.writer_running.is_running()),
             ("planner", self.planner_running.is_running()),
+        ]
+    }
+
+    fn gauges(&self) -> Vec<crate::Gauge> {
+        use std::sync::atomic::Ordering;
+        let wal = &self.wal;
+        vec![
+            crate::Gauge {
+                name: "whistle_sqlite_wal_frames",
+                help: "Frames in the SQLite write-ahead log, as the checkpointer last saw it.",
+                kind: "gauge",
+                value: wal.frames.load(Ordering::Relaxed) as f64,
+            },
+            crate::Gauge {
+                name: "whistle_sqlite_checkpoint_lag_frames",
+                help: "Frames of the write-ahead log not yet copied into the database file.",
+                kind: "gauge",
+                value: wal.behind.load(Ordering::Relaxed) as f64,
+            },
+            crate::Gauge {
+                name: "whistle_sqlite_wal_resets_total",
+                help: "Times the write-ahead log was restarted after the checkpointer caught up.",
+                kind: "counter",
+                value: wal.resets.load(Ordering::Relaxed) as f64,
+            },
+            crate::Gauge {
+                name: "whistle_sqlite_wal_forced_resets_total",
+                help:
+                    "Times the write-ahead log reached its limit and was restarted holding commits.",
+                kind: "counter",
+                value: wal.forced.load(Ordering::Relaxed) as f64,
+            },
         ]
     }
 

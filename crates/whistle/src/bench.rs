@@ -77,13 +77,15 @@ fn unit(code: &str) -> Result<UnitCode, Failure> {
     UnitCode::parse(code).map_err(|e| Failure::Failed(e.into()))
 }
 
+/// The store for a bulk benchmark (engine, due): sized for large batches.
 async fn prepare(env: &Env) -> Result<Arc<dyn Store>, Failure> {
-    let store = whistle_store::open(&env.url, whistle_store::Migrate::Apply)
+    let bulk = whistle_store::Tuning::BULK;
+    let store = whistle_store::open_tuned(&env.url, whistle_store::Migrate::Apply, bulk)
         .await
         .map_err(|e| store_failure(e, env.lang))?;
     if store.reference().directory.is_empty() {
         crate::reference_cmd::init(env, None).await?;
-        return whistle_store::open(&env.url, whistle_store::Migrate::Refuse)
+        return whistle_store::open_tuned(&env.url, whistle_store::Migrate::Refuse, bulk)
             .await
             .map_err(|e| store_failure(e, env.lang));
     }

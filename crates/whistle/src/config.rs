@@ -18,12 +18,16 @@ pub struct Settings {
 pub struct DatabaseSettings {
     /// `sqlite://PATH` (the embedded default) or `postgres://…`.
     pub url: String,
+    /// `[database.sqlite]`: the SQLite writer's sizes for serving (the simulator and the engine
+    /// benchmarks use their own bulk sizes).
+    pub sqlite: whistle_store::Tuning,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
         DatabaseSettings {
             url: "sqlite://whistle.db".into(),
+            sqlite: whistle_store::Tuning::SERVICE,
         }
     }
 }
@@ -35,6 +39,7 @@ impl std::fmt::Debug for Settings {
                 "database.url",
                 &whistle_store::redact_url(&self.database.url),
             )
+            .field("database.sqlite", &self.database.sqlite)
             .field("server", &self.server)
             .finish()
     }

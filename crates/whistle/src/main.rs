@@ -164,11 +164,13 @@ pub fn command_failure(error: CommandError, lang: Lang) -> Failure {
 pub struct Env {
     pub url: String,
     pub lang: Lang,
+    /// How the SQLite writer is sized (the settings' `[database.sqlite]`).
+    pub tuning: whistle_store::Tuning,
 }
 
 impl Env {
     pub async fn open(&self) -> Result<std::sync::Arc<dyn whistle_store::Store>, Failure> {
-        whistle_store::open(&self.url, whistle_store::Migrate::Refuse)
+        whistle_store::open_tuned(&self.url, whistle_store::Migrate::Refuse, self.tuning)
             .await
             .map_err(|e| store_failure(e, self.lang))
     }
@@ -225,6 +227,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let env = Env {
         url: settings.database.url.clone(),
         lang,
+        tuning: settings.database.sqlite,
     };
     match cli.command {
         Command::Init { demo } => reference_cmd::init(&env, demo).await,
@@ -284,6 +287,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 Some(path) => Env {
                     url: format!("sqlite://{}", path.display()),
                     lang,
+                    tuning: env.tuning,
                 },
                 None => env,
             };
@@ -303,9 +307,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     "--days and --per-day must be positive".into(),
                 ));
             }
-            let store = whistle_store::open(&env.url, whistle_store::Migrate::Apply)
-                .await
-                .map_err(|e| store_failure(e, lang))?;
+            // Bulk loading: large batches, so a large writer cache (whistle_store::Tuning).
+            let store = whistle_store::open_tuned(
+                &env.url,
+                whistle_store::Migrate::Apply,
+                whistle_store::Tuning::BULK,
+            )
+            .await
+            .map_err(|e| store_failure(e, lang))?;
             whistle_store::seed::install_defaults(
                 &*store,
                 &reference_cmd::admin_actor()?,

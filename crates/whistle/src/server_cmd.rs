@@ -522,6 +522,7 @@ pub async fn demo(env: &Env, settings: &Settings, args: DemoArgs) -> Result<(), 
     let demo_env = Env {
         url: format!("sqlite://{}", path.display()),
         lang: env.lang,
+        tuning: env.tuning,
     };
     crate::reference_cmd::init(&demo_env, Some(args.orders)).await?;
     let store = demo_env.open().await?;
