@@ -161,6 +161,22 @@ pub fn command_failure(error: CommandError, lang: Lang) -> Failure {
     }
 }
 
+/// The language this process writes its messages in (`--lang`), set once as it starts: one CLI
+/// run has one reader. Everything a refusal says goes through [`refuse`].
+static LANGUAGE: std::sync::OnceLock<Lang> = std::sync::OnceLock::new();
+
+pub fn process_lang() -> Lang {
+    LANGUAGE.get().copied().unwrap_or_default()
+}
+
+/// A refusal (exit code 2) in the process's language.
+pub fn refuse(zh: impl Into<String>, en: impl Into<String>) -> Failure {
+    Failure::Refused(match process_lang() {
+        Lang::En => en.into(),
+        Lang::Zh => zh.into(),
+    })
+}
+
 pub struct Env {
     pub url: String,
     pub lang: Lang,
@@ -217,12 +233,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let lang = match cli.lang.as_str() {
         "zh" => Lang::Zh,
         "en" => Lang::En,
-        other => {
-            return Err(Failure::Refused(format!(
-                "unknown language {other:?}: use zh or en"
-            )))
+        _ => {
+            return Err(Failure::Refused(
+                "--lang 只能是 zh 或 en · unknown language: use zh or en".into(),
+            ))
         }
     };
+    let _ = LANGUAGE.set(lang);
     let settings = config::Settings::load(cli.config.as_deref(), cli.database_url.as_deref())?;
     let env = Env {
         url: settings.database.url.clone(),
@@ -294,7 +311,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let start = match start {
                 Some(text) => {
                     chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
-                        Failure::Refused(format!("invalid --start {text:?}: YYYY-MM-DD"))
+                        refuse(
+                            "--start 格式有误，应为 YYYY-MM-DD",
+                            "invalid --start: use YYYY-MM-DD",
+                        )
                     })?
                 }
                 None => {
@@ -303,8 +323,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 }
             };
             if days == 0 || per_day == 0 {
-                return Err(Failure::Refused(
-                    "--days and --per-day must be positive".into(),
+                return Err(refuse(
+                    "--days 和 --per-day 须为正数",
+                    "--days and --per-day must be positive",
                 ));
             }
             // Bulk loading: large batches, so a large writer cache (whistle_store::Tuning).

@@ -561,7 +561,10 @@ pub async fn run(env: &Env, command: OrderCommand) -> Result<(), Failure> {
             common,
         } => {
             if approve == refuse {
-                return Err(Failure::Refused("give --approve or --refuse".into()));
+                return Err(crate::refuse(
+                    "请给出 --approve 或 --refuse 之一",
+                    "give --approve or --refuse",
+                ));
             }
             (
                 no,
@@ -634,7 +637,12 @@ pub async fn run(env: &Env, command: OrderCommand) -> Result<(), Failure> {
             let action = match (flag, urge) {
                 (true, false) => Supervision::Flag,
                 (false, true) => Supervision::Urge,
-                _ => return Err(Failure::Refused("give --flag or --urge".into())),
+                _ => {
+                    return Err(crate::refuse(
+                        "请给出 --flag 或 --urge 之一",
+                        "give --flag or --urge",
+                    ))
+                }
             };
             (no, Command::Supervise { action, note }, common)
         }

@@ -25,10 +25,6 @@ pub fn admin_actor() -> Result<Actor, Failure> {
     Ok(Actor { user, unit })
 }
 
-fn refused(error: impl std::fmt::Display) -> Failure {
-    Failure::Refused(error.to_string())
-}
-
 fn domain(error: whistle_core::error::DomainError, lang: Lang) -> Failure {
     Failure::Refused(format!("[{}] {}", error.key(), error.message(lang)))
 }
@@ -140,10 +136,10 @@ pub async fn units(env: &Env, args: UnitsArgs) -> Result<(), Failure> {
             let code = UnitCode::parse(code).map_err(|e| domain(e, env.lang))?;
             let unit = directory.require(&code).map_err(|e| domain(e, env.lang))?;
             if args.district.is_some() && unit.kind != UnitKind::District {
-                return Err(refused(format!(
-                    "{code} is a {}, not a district",
-                    unit.kind
-                )));
+                return Err(crate::refuse(
+                    format!("{code} 是{}，不是区", unit.kind.label_zh()),
+                    format!("{code} is a {}, not a district", unit.kind),
+                ));
             }
             directory
                 .children(&code)
@@ -371,9 +367,10 @@ pub async fn catalogue(env: &Env, command: CatalogueCommand) -> Result<(), Failu
                 .await
                 .map_err(|e| store_failure(e, env.lang))?;
             if entries.is_empty() {
-                return Err(refused(format!(
-                    "catalogue version {version} does not exist"
-                )));
+                return Err(crate::refuse(
+                    format!("派单目录没有第 {version} 版"),
+                    format!("catalogue version {version} does not exist"),
+                ));
             }
             match format {
                 Format::Json => out!(
@@ -470,7 +467,12 @@ pub async fn deadline(env: &Env, args: DeadlineArgs) -> Result<(), Failure> {
     let limit = match (args.working_days, args.hours) {
         (Some(days), None) => TimeLimit::parse(&format!("{days}wd")),
         (None, Some(hours)) => TimeLimit::parse(&format!("{hours}h")),
-        _ => return Err(refused("give exactly one of --working-days and --hours")),
+        _ => {
+            return Err(crate::refuse(
+                "请只给出 --working-days 和 --hours 之一",
+                "give exactly one of --working-days and --hours",
+            ))
+        }
     }
     .map_err(|e| domain(e, env.lang))?;
     // The database's calendar when there is one (it may hold newly loaded years), else the shipped one.
@@ -527,8 +529,12 @@ pub struct ImportArgs {
 
 pub async fn import(env: &Env, args: ImportArgs) -> Result<(), Failure> {
     let store = env.open().await?;
-    let bytes = std::fs::read(&args.file)
-        .map_err(|e| refused(format!("cannot read {}: {e}", args.file.display())))?;
+    let bytes = std::fs::read(&args.file).map_err(|e| {
+        crate::refuse(
+            format!("无法读取 {}：{e}", args.file.display()),
+            format!("cannot read {}: {e}", args.file.display()),
+        )
+    })?;
     let extension = args
         .file
         .extension()
@@ -544,7 +550,12 @@ pub async fn import(env: &Env, args: ImportArgs) -> Result<(), Failure> {
         Kind::Policy => FileKind::Policy,
         Kind::Divisions => FileKind::Divisions,
         Kind::WhistleList => FileKind::WhistleList,
-        Kind::Orders => return Err(refused("orders are not imported: use `whistle order new`")),
+        Kind::Orders => {
+            return Err(crate::refuse(
+                "工单不能导入：请用 `whistle order new` 受理",
+                "orders are not imported: use `whistle order new`",
+            ))
+        }
     };
     let mut parsed =
         import::parse(kind, &bytes, extension == "json").map_err(|e| store_failure(e, env.lang))?;
@@ -624,12 +635,17 @@ pub async fn export(env: &Env, args: ExportArgs) -> Result<(), Failure> {
         }
         Kind::Orders => {
             if args.format != "csv" {
-                return Err(refused(format!("unknown format {:?}: csv", args.format)));
+                return Err(crate::refuse(
+                    "导出工单只支持 --format csv",
+                    "export orders supports --format csv only",
+                ));
             }
-            let period = args
-                .period
-                .as_deref()
-                .ok_or_else(|| refused("export orders needs --period YYYY-MM"))?;
+            let period = args.period.as_deref().ok_or_else(|| {
+                crate::refuse(
+                    "导出工单须给出 --period YYYY-MM",
+                    "export orders needs --period YYYY-MM",
+                )
+            })?;
             whistle_store::reports::orders_csv(&*store, period)
                 .await
                 .map_err(fail)?

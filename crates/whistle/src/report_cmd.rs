@@ -148,8 +148,12 @@ fn doc_lang(lang: Lang) -> DocLang {
 
 fn write(bytes: &[u8], output: Option<&std::path::Path>) -> Result<(), Failure> {
     match output {
-        Some(path) => std::fs::write(path, bytes)
-            .map_err(|e| Failure::Refused(format!("cannot write {}: {e}", path.display()))),
+        Some(path) => std::fs::write(path, bytes).map_err(|e| {
+            crate::refuse(
+                format!("无法写入 {}：{e}", path.display()),
+                format!("cannot write {}: {e}", path.display()),
+            )
+        }),
         None => {
             let mut stdout = std::io::stdout();
             if stdout
@@ -231,10 +235,11 @@ pub async fn report(env: &Env, command: ReportCommand) -> Result<(), Failure> {
                 "xlsx" | "text" => analysis::evaluation_document(&report, dl)
                     .render(Format::parse(&format).map_err(fail)?)
                     .map_err(fail)?,
-                other => {
-                    return Err(Failure::Refused(format!(
-                        "unknown format {other:?}: json, csv, xlsx or text"
-                    )))
+                _ => {
+                    return Err(crate::refuse(
+                        "--format 只能是 json、csv、xlsx 或 text",
+                        "--format must be json, csv, xlsx or text",
+                    ))
                 }
             };
             write(&bytes, output.as_deref())
@@ -261,7 +266,12 @@ pub async fn report(env: &Env, command: ReportCommand) -> Result<(), Failure> {
                     .map_err(anyhow::Error::from)?,
                 ("csv", "departments") => whistle_store::whistles::assessment_csv(&departments, &streets).0.trim_end().to_string(),
                 ("csv", "streets") => whistle_store::whistles::assessment_csv(&departments, &streets).1.trim_end().to_string(),
-                _ => return Err(Failure::Refused("use --format json|csv and --table departments|streets".into())),
+                _ => {
+                    return Err(crate::refuse(
+                        "请用 --format json|csv 和 --table departments|streets",
+                        "use --format json|csv and --table departments|streets",
+                    ))
+                }
             };
             write(format!("{text}\n").as_bytes(), None)
         }
@@ -355,7 +365,7 @@ pub async fn topic(env: &Env, command: TopicCommand) -> Result<(), Failure> {
             if analysis::remove_topic(&*store, &code).await.map_err(fail)? {
                 write(format!("topic {code} removed\n").as_bytes(), None)
             } else {
-                Err(Failure::Refused(format!("no topic {code:?}")))
+                Err(crate::refuse("没有该主题", "no such topic"))
             }
         }
     }

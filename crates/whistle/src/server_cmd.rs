@@ -117,7 +117,18 @@ async fn run_server(
 ) -> Result<(), Failure> {
     let listener = tokio::net::TcpListener::bind(&server.listen)
         .await
-        .map_err(|e| refused(format!("cannot listen on {}: {e}", server.listen)))?;
+        .map_err(|e| {
+            crate::refuse(
+                format!(
+                    "无法在 {} 上监听：{e}（端口可能已被占用：用 --listen 127.0.0.1:其他端口，或 :0 自动选择）",
+                    server.listen
+                ),
+                format!(
+                    "cannot listen on {}: {e} (the port may be in use: pick another with --listen 127.0.0.1:PORT, or :0 for any)",
+                    server.listen
+                ),
+            )
+        })?;
     let address = listener
         .local_addr()
         .map_err(|e| Failure::Failed(e.into()))?;
@@ -144,7 +155,10 @@ fn password() -> Result<String, Failure> {
         .map_err(|e| Failure::Failed(e.into()))?;
     let password = text.trim_end_matches(['\n', '\r']).to_string();
     if password.chars().count() < 8 {
-        return Err(refused("the password must have at least 8 characters (give it on stdin or in WHISTLE_PASSWORD)"));
+        return Err(crate::refuse(
+            "密码至少 8 个字符（从标准输入或 WHISTLE_PASSWORD 给出）",
+            "the password must have at least 8 characters (give it on stdin or in WHISTLE_PASSWORD)",
+        ));
     }
     Ok(password)
 }
@@ -164,31 +178,45 @@ fn checked_account(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
     {
-        return Err(refused(format!(
-            "invalid login {login:?}: use letters, digits and - _ . @"
-        )));
+        return Err(crate::refuse(
+            "登录名只能由字母、数字和 - _ . @ 组成",
+            "invalid login: use letters, digits and - _ . @",
+        ));
     }
     let found = reference.directory.require(unit).map_err(|e| {
         refused(format!(
             "[{}] {}",
             e.key(),
-            e.message(whistle_core::error::Lang::Zh)
+            e.message(crate::process_lang())
         ))
     })?;
     if found.status != whistle_core::org::UnitStatus::Active {
-        return Err(refused(format!("unit {unit} is retired")));
+        return Err(crate::refuse(
+            format!("单位 {unit} 已撤销"),
+            format!("unit {unit} is retired"),
+        ));
     }
     if !role.fits(found.kind) {
-        return Err(refused(format!(
-            "a {} ({}) cannot belong to {unit}, a {}",
-            role.as_str(),
-            role.label_zh(),
-            found.kind.label_zh()
-        )));
+        return Err(crate::refuse(
+            format!(
+                "{}（{}）不能属于{}{unit}",
+                role.label_zh(),
+                role.as_str(),
+                found.kind.label_zh()
+            ),
+            format!(
+                "a {} cannot belong to {unit}, a {}",
+                role.as_str(),
+                found.kind
+            ),
+        ));
     }
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(refused(format!("invalid display name for {login}")));
+        return Err(crate::refuse(
+            format!("{login} 的姓名有误"),
+            format!("invalid display name for {login}"),
+        ));
     }
     Ok(Account {
         login: login.to_string(),
@@ -229,8 +257,12 @@ struct UserRow {
 /// and lane stewards. Every row is checked first; then all are written in one transaction, each
 /// with a random initial password printed once as `login,password`.
 async fn import_users(store: &dyn Store, path: &std::path::Path) -> Result<(), Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| refused(format!("cannot read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        crate::refuse(
+            format!("无法读取 {}：{e}", path.display()),
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let reference = store.reference();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
@@ -238,9 +270,14 @@ async fn import_users(store: &dyn Store, path: &std::path::Path) -> Result<(), F
     let mut logins = std::collections::BTreeSet::new();
     for (index, row) in reader.deserialize::<UserRow>().enumerate() {
         let line = index + 2;
-        let row = row.map_err(|e| refused(format!("line {line}: {e}")))?;
+        let row = row.map_err(|e| {
+            crate::refuse(format!("第 {line} 行：{e}"), format!("line {line}: {e}"))
+        })?;
         let role = parse_role(row.role.trim()).map_err(|e| match e {
-            Failure::Refused(text) => refused(format!("line {line}: {text}")),
+            Failure::Refused(text) => crate::refuse(
+                format!("第 {line} 行：{text}"),
+                format!("line {line}: {text}"),
+            ),
             other => other,
         })?;
         let unit = parse_unit(row.unit.trim())?;
@@ -251,20 +288,26 @@ async fn import_users(store: &dyn Store, path: &std::path::Path) -> Result<(), F
         };
         let account = checked_account(&reference, row.login.trim(), role, &unit, name).map_err(
             |e| match e {
-                Failure::Refused(text) => refused(format!("line {line}: {text}")),
+                Failure::Refused(text) => crate::refuse(
+                    format!("第 {line} 行：{text}"),
+                    format!("line {line}: {text}"),
+                ),
                 other => other,
             },
         )?;
         if !logins.insert(account.login.clone()) {
-            return Err(refused(format!(
-                "line {line}: login {} appears twice",
-                account.login
-            )));
+            return Err(crate::refuse(
+                format!("第 {line} 行：登录名 {} 重复", account.login),
+                format!("line {line}: login {} appears twice", account.login),
+            ));
         }
         accounts.push(account);
     }
     if accounts.is_empty() {
-        return Err(refused("the file holds no accounts"));
+        return Err(crate::refuse(
+            "文件中没有账号",
+            "the file holds no accounts",
+        ));
     }
     let mut rows = Vec::new();
     let mut passwords = Vec::new();
@@ -287,19 +330,26 @@ async fn import_users(store: &dyn Store, path: &std::path::Path) -> Result<(), F
 
 fn parse_role(text: &str) -> Result<Role, Failure> {
     Role::parse(text).ok_or_else(|| {
-        refused(format!(
-            "unknown role {text:?}: use one of {}",
-            Role::ALL
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
+        let roles = Role::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        crate::refuse(
+            format!("角色有误，可选：{roles}"),
+            format!("unknown role: use one of {roles}"),
+        )
     })
 }
 
 fn parse_unit(text: &str) -> Result<UnitCode, Failure> {
-    UnitCode::parse(text).map_err(|e| refused(e.to_string()))
+    UnitCode::parse(text).map_err(|e| {
+        Failure::Refused(format!(
+            "[{}] {}",
+            e.key(),
+            e.message(crate::process_lang())
+        ))
+    })
 }
 
 pub async fn user(env: &Env, command: UserCommand) -> Result<(), Failure> {
@@ -347,7 +397,7 @@ pub async fn user(env: &Env, command: UserCommand) -> Result<(), Failure> {
                 .user(&login)
                 .await
                 .map_err(|e| store_failure(e, env.lang))?
-                .ok_or_else(|| refused(format!("no account {login}")))?;
+                .ok_or_else(|| crate::refuse("没有该账号", "no such account"))?;
             account.active = false;
             store
                 .put_user(&account, &hash, chrono::Utc::now())
@@ -367,11 +417,13 @@ pub async fn token(env: &Env, command: TokenCommand) -> Result<(), Failure> {
                 parse_role(&scope)?;
             }
             let unit = parse_unit(&unit)?;
-            store
-                .reference()
-                .directory
-                .require(&unit)
-                .map_err(|e| refused(e.to_string()))?;
+            store.reference().directory.require(&unit).map_err(|e| {
+                Failure::Refused(format!(
+                    "[{}] {}",
+                    e.key(),
+                    e.message(crate::process_lang())
+                ))
+            })?;
             let (record, token) = new_token(&name, &scope, None, unit);
             store
                 .put_token(&record, chrono::Utc::now())
@@ -384,7 +436,7 @@ pub async fn token(env: &Env, command: TokenCommand) -> Result<(), Failure> {
                 .token(&id)
                 .await
                 .map_err(|e| store_failure(e, env.lang))?
-                .ok_or_else(|| refused(format!("no token {id}")))?;
+                .ok_or_else(|| crate::refuse("没有该令牌", "no such token"))?;
             record.revoked = true;
             store
                 .put_token(&record, chrono::Utc::now())

@@ -159,13 +159,15 @@ pub enum GridCmd {
 /// `{"command": NAME, …fields}` parsed as the engine's command type.
 fn command_from<T: serde::de::DeserializeOwned>(name: &str, fields: &str) -> Result<T, Failure> {
     let mut value: serde_json::Value = serde_json::from_str(fields)
-        .map_err(|e| Failure::Refused(format!("--fields is not JSON: {e}")))?;
-    let object = value
-        .as_object_mut()
-        .ok_or_else(|| Failure::Refused("--fields must be a JSON object".into()))?;
+        .map_err(|_| crate::refuse("--fields 不是有效的 JSON", "--fields is not JSON"))?;
+    let object = value.as_object_mut().ok_or_else(|| {
+        crate::refuse("--fields 须为 JSON 对象", "--fields must be a JSON object")
+    })?;
     object.insert("command".into(), serde_json::Value::String(name.into()));
-    serde_json::from_value(value)
-        .map_err(|e| Failure::Refused(format!("[invalid_command] {name}: {e}")))
+    serde_json::from_value(value).map_err(|e| {
+        let detail = whistle_server::input::describe_value_error(&e, crate::process_lang());
+        Failure::Refused(format!("[invalid_command] {name}: {detail}"))
+    })
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, Failure> {

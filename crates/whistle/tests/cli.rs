@@ -422,9 +422,16 @@ fn accounts_tokens_and_a_graceful_serve() {
         token.len() == 4 + 12 + 1 + 32 && token.starts_with("wht_"),
         "{token:?}"
     );
+    // Refusals follow --lang: Chinese by default, English on request.
     assert!(ws
         .refused(&["token", "create", "--name", "x", "--scope", "wizard"])
+        .contains("角色有误"));
+    assert!(ws
+        .refused(&["--lang", "en", "token", "create", "--name", "x", "--scope", "wizard"])
         .contains("unknown role"));
+    assert!(ws
+        .refused(&["order", "supervise", "20251009-000001"])
+        .contains("请给出 --flag 或 --urge"));
     // Accounts: the password from WHISTLE_PASSWORD (or stdin), never an argument.
     let output = ws
         .command()
@@ -553,7 +560,7 @@ fn grids_lanes_their_people_and_whistles_through_the_cli() {
     .unwrap();
     assert!(ws
         .refused(&["user", "import", bad.to_str().unwrap()])
-        .contains("line 3"));
+        .contains("第 3 行"));
     let list = ws.ok(&["user", "list"]);
     assert!(
         list.contains("li.lane") && !list.contains("zhao.grid"),
