@@ -216,22 +216,25 @@ pub async fn login(
     Language(lang): Language,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    use crate::limits::{LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP_ACCOUNT, LOGIN_PER_IP};
+    use crate::limits::{
+        LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, LOGIN_FAILURES_PER_IP_ACCOUNT,
+    };
     let body = body.map_err(|e| ApiError::body(e, lang))?;
     let settings = &state.settings;
     let ip = ip.to_string();
-    limit(
-        &state,
-        LOGIN_PER_IP,
-        &ip,
-        settings.login_per_ip_per_minute,
-        lang,
-    )?;
     let body: LoginBody = parse_json(&body, lang)?;
     let ip_account = format!("{ip} {}", body.login);
-    // Only failures spend these: a guesser behind one address holds that address's attempts at
-    // this account, and a guesser anywhere the account, never another address's right password
-    // unless the account-wide budget is spent.
+    // Only failures spend these, so a shift of operators logging in behind one office address is
+    // never held: a guesser behind one address holds that address's attempts at this account
+    // (and, spraying many accounts, the address), a guesser anywhere the account — never another
+    // address's right password unless the account-wide budget is spent.
+    held(
+        &state,
+        LOGIN_FAILURES_PER_IP,
+        &ip,
+        settings.login_failures_per_ip,
+        lang,
+    )?;
     held(
         &state,
         LOGIN_FAILURES_PER_IP_ACCOUNT,
@@ -269,6 +272,12 @@ pub async fn login(
         Some((account, _)) if verified && account.active => account,
         _ => {
             let now = state.clock.now().timestamp();
+            let _ = state.limiter.check(
+                LOGIN_FAILURES_PER_IP,
+                &ip,
+                settings.login_failures_per_ip,
+                now,
+            );
             let _ = state.limiter.check(
                 LOGIN_FAILURES_PER_IP_ACCOUNT,
                 &ip_account,

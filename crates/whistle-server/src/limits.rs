@@ -1,5 +1,5 @@
-//! Rate limits: fixed windows per (class, key) — login attempts per client address, failed logins
-//! per account and per address-and-account, tracking guesses per order, Open311 per address and
+//! Rate limits: fixed windows per (class, key) — failed logins per client address, per account
+//! and per address-and-account, tracking guesses per order, Open311 per address and
 //! per token — each class with its own budget and window, so a burst against one (a password
 //! guesser behind an office's address) spends nothing of another (that office's tracking, or the
 //! right password typed from another address).
@@ -22,9 +22,10 @@ pub struct Class {
     pub window_seconds: i64,
 }
 
-pub const LOGIN_PER_IP: Class = Class {
+/// Failed logins from one address, whatever the account.
+pub const LOGIN_FAILURES_PER_IP: Class = Class {
     name: "login-ip",
-    window_seconds: 60,
+    window_seconds: 15 * 60,
 };
 /// Failed logins per account, from anywhere.
 pub const LOGIN_FAILURES_PER_ACCOUNT: Class = Class {
@@ -212,16 +213,16 @@ mod tests {
     #[test]
     fn limits_per_class_key_and_window() {
         let limiter = RateLimiter::default();
-        assert!(limiter.check(LOGIN_PER_IP, "a", 2, 60).is_ok());
-        assert!(limiter.check(LOGIN_PER_IP, "a", 2, 61).is_ok());
-        assert_eq!(limiter.check(LOGIN_PER_IP, "a", 2, 90), Err(30));
-        assert!(limiter.check(LOGIN_PER_IP, "b", 2, 90).is_ok());
+        assert!(limiter.check(TRACK_PER_IP, "a", 2, 60).is_ok());
+        assert!(limiter.check(TRACK_PER_IP, "a", 2, 61).is_ok());
+        assert_eq!(limiter.check(TRACK_PER_IP, "a", 2, 90), Err(30));
+        assert!(limiter.check(TRACK_PER_IP, "b", 2, 90).is_ok());
         assert!(
-            limiter.check(TRACK_PER_IP, "a", 2, 90).is_ok(),
+            limiter.check(OPEN311_PER_IP, "a", 2, 90).is_ok(),
             "another class"
         );
         assert!(
-            limiter.check(LOGIN_PER_IP, "a", 2, 120).is_ok(),
+            limiter.check(TRACK_PER_IP, "a", 2, 120).is_ok(),
             "a new minute"
         );
         // Failures only: `allows` does not count.

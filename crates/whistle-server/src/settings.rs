@@ -21,8 +21,9 @@ pub struct ServerSettings {
     pub secure_cookies: Option<bool>,
     /// Proxies (addresses or networks) whose `X-Forwarded-For` names the client for rate limits.
     pub trusted_proxies: Vec<String>,
-    /// Login attempts per minute per client address.
-    pub login_per_ip_per_minute: u32,
+    /// Failed logins per client address in 15 minutes (whatever the account; successful logins
+    /// are never limited, so a shift behind one office address logs in freely).
+    pub login_failures_per_ip: u32,
     /// Failed logins per account in 15 minutes, from anywhere, before the account is held.
     pub login_failures_per_account: u32,
     /// Failed logins per account in 15 minutes from one address.
@@ -69,7 +70,7 @@ impl Default for ServerSettings {
             public_url: None,
             secure_cookies: None,
             trusted_proxies: Vec::new(),
-            login_per_ip_per_minute: 60,
+            login_failures_per_ip: 100,
             login_failures_per_account: 50,
             login_failures_per_ip_account: 5,
             track_per_ip_per_minute: 60,

@@ -10,6 +10,7 @@
 use std::any::Any;
 
 use crate::plan::Item;
+#[cfg(feature = "failpoints")]
 use crate::types::Request;
 
 /// The text of a caught panic, for the log.
@@ -36,6 +37,7 @@ pub(crate) fn panic_if_marked(point: &str, text: &str) {
 pub(crate) fn panic_if_marked(_point: &str, _text: &str) {}
 
 /// [`panic_if_marked`] for any intake of a batch.
+#[cfg(feature = "failpoints")]
 pub(crate) fn panic_if_batch_marked(point: &str, items: &[Item]) {
     for (envelope, _) in items {
         if let Request::Intake { intake, .. } | Request::IntakeAndDispatch { intake, .. } =
@@ -45,6 +47,10 @@ pub(crate) fn panic_if_batch_marked(point: &str, items: &[Item]) {
         }
     }
 }
+
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub(crate) fn panic_if_batch_marked(_point: &str, _items: &[Item]) {}
 
 /// Whether a component (a writer thread or task, a planner, a worker) is running: set while it
 /// runs, cleared when it ends for any reason, a panic included.

@@ -67,6 +67,13 @@ const BATCH_MAX: usize = 8192;
 /// Commands queued for the writer at most; senders wait beyond that (backpressure).
 const QUEUE_MAX: usize = 256;
 
+/// The page cache of every connection but the writer's (readers, the planner, the checkpointer),
+/// in KiB. Small on purpose: a connection that finds the file changed since its last read discards
+/// its cache — under writes, at every read — but keeps the memory, so each connection's cache
+/// grows to this size and stays there. At 64 MiB each, six connections scanning 1.3 million orders
+/// (the `/metrics` stage counts) held 500 MB (BENCHMARKS, "Hardening").
+const READER_CACHE_KIB: i64 = 8 * 1024;
+
 type Results = Vec<Result<Outcome, CommandError>>;
 type Task = Box<dyn FnOnce(&mut Connection, &mut WriterState) + Send>;
 type Replies = Vec<(usize, oneshot::Sender<Results>)>;
@@ -146,7 +153,7 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     // FULL: a commit is on disk before the command is acknowledged.
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "OFF")?;
-    connection.pragma_update(None, "cache_size", -65536)?;
+    connection.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
     // When the log restarts, a file grown past 64 MB by a burst is trimmed back to 64 MB.
     connection.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     Ok(connection)
