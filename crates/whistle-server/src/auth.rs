@@ -114,8 +114,12 @@ pub fn new_token(
 
 /// The language a caller reads: English when `Accept-Language` starts with `en`.
 pub fn language(parts: &Parts) -> Lang {
-    let accept = parts
-        .headers
+    language_of(&parts.headers)
+}
+
+/// [`language`] from the headers alone (for middleware).
+pub fn language_of(headers: &axum::http::HeaderMap) -> Lang {
+    let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");

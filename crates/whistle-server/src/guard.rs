@@ -9,7 +9,6 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
-use whistle_core::error::Lang;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -26,7 +25,7 @@ pub async fn api_writes(
         return next.run(request).await;
     }
     let headers = request.headers();
-    let lang = lang_of(headers);
+    let lang = crate::auth::language_of(headers);
     if has_body(headers) && !is_json(headers) {
         return ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -60,18 +59,6 @@ pub async fn api_writes(
         .into_response();
     }
     next.run(request).await
-}
-
-fn lang_of(headers: &HeaderMap) -> Lang {
-    let accept = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if accept.trim_start().to_ascii_lowercase().starts_with("en") {
-        Lang::En
-    } else {
-        Lang::Zh
-    }
 }
 
 fn has_body(headers: &HeaderMap) -> bool {

@@ -160,10 +160,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             state.settings.body_limit_bytes,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::access_log,
-        ))
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
             tower_http::request_id::MakeRequestUuid,

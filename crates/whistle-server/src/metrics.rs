@@ -61,40 +61,9 @@ impl Metrics {
     }
 }
 
-/// Middleware: times every request and records it under its route template.
+/// Middleware: times every request, records it under its route template and writes its access
+/// log line.
 pub async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let method = method_label(request.method());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    state.metrics.observe(
-        method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
-}
-
-/// The access log: one structured line per request logged — the request id, the method (from
-/// the closed set), the route template, the status and the latency; never the query string or
-/// the body, which can carry personal data. `server.access_log` sets the level (`info`, `debug`,
-/// `off`); `server.access_log_sample` the share of successful, fast requests logged (refusals,
-/// errors and requests slower than a second are always logged).
-pub async fn access_log(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let level = match state.settings.access_log.as_str() {
-        "off" => return next.run(request).await,
-        "debug" => tracing::Level::DEBUG,
-        _ => tracing::Level::INFO,
-    };
     let method = method_label(request.method());
     let route = request
         .extensions()
@@ -111,28 +80,50 @@ pub async fn access_log(
     let response = next.run(request).await;
     let latency = started.elapsed();
     let status = response.status().as_u16();
+    state
+        .metrics
+        .observe(method, &route, status, latency.as_secs_f64());
+    access_log(&state, &id, method, &route, status, latency);
+    response
+}
+
+/// The access log: one structured line per request logged — the request id, the method (from
+/// the closed set), the route template, the status and the latency; never the query string or
+/// the body, which can carry personal data. `server.access_log` sets the level (`info`, `debug`,
+/// `off`); `server.access_log_sample` the share of successful, fast requests logged (refusals,
+/// errors and requests slower than a second are always logged).
+fn access_log(
+    state: &AppState,
+    id: &str,
+    method: &str,
+    route: &str,
+    status: u16,
+    latency: std::time::Duration,
+) {
+    let debug = match state.settings.access_log.as_str() {
+        "off" => return,
+        "debug" => true,
+        _ => false,
+    };
     let sample = state.settings.access_log_sample.clamp(0.0, 1.0);
     let always = status >= 400 || latency.as_secs() >= 1;
     let sampled = || {
-        if sample <= 0.0 {
-            return false;
+        sample > 0.0 && {
+            let every = (1.0 / sample).round().max(1.0) as u64;
+            state
+                .access_seen
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                .is_multiple_of(every)
         }
-        let every = (1.0 / sample).round().max(1.0) as u64;
-        state
-            .access_seen
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            % every
-            == 0
     };
     if always || sampled() {
         let latency_ms = latency.as_secs_f64() * 1e3;
-        if level == tracing::Level::DEBUG {
+        if debug {
             tracing::debug!(request_id = %id, method, route = %route, status, latency_ms, "request");
         } else {
             tracing::info!(request_id = %id, method, route = %route, status, latency_ms, "request");
         }
     }
-    response
 }
 
 pub async fn render(State(state): State<Arc<AppState>>) -> Response {
