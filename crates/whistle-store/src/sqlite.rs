@@ -5,8 +5,9 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::oneshot;
 use whistle_core::catalogue::CatalogueEntry;
 use whistle_core::ids::{Actor, OrderId, OrderNo, UnitCode};
@@ -116,7 +117,9 @@ pub struct SqliteStore {
     /// Held while the store lives; the checkpointer thread stops when it is gone.
     _alive: Arc<()>,
     path: PathBuf,
-    writer: SyncSender<Job>,
+    /// The planner's queue: an async channel, so a full queue makes a caller wait without
+    /// taking a thread (a stall of the writer once grew the blocking pool to hundreds).
+    writer: tokio::sync::mpsc::Sender<Job>,
     readers: Arc<Mutex<Vec<Connection>>>,
     reference: Arc<RwLock<Arc<Reference>>>,
     /// The writer and planner threads (readiness).
@@ -259,7 +262,7 @@ impl SqliteStore {
             wal.clone(),
             tuning.wal_limit_mib,
         )?;
-        let (sender, receiver) = sync_channel(QUEUE_MAX);
+        let (sender, receiver) = tokio::sync::mpsc::channel(QUEUE_MAX);
         let (to_writer, stages) = sync_channel(2);
         let progress = Arc::new(Progress::default());
         let planner = Planner {
@@ -351,21 +354,11 @@ impl SqliteStore {
         .map_err(|e| StoreError::Other(e.into()))?
     }
 
-    /// Queues a job for the planner: at once when there is room, so jobs keep the order they
-    /// were submitted in; a full queue blocks, off the async threads. False if the writer has
-    /// stopped.
+    /// Queues a job for the planner, in the order jobs were submitted (the channel serves
+    /// waiting senders first come, first served); a full queue makes the caller wait, holding no
+    /// thread. False if the writer has stopped.
     async fn enqueue(&self, job: Job) -> bool {
-        match self.writer.try_send(job) {
-            Ok(()) => true,
-            Err(std::sync::mpsc::TrySendError::Full(job)) => {
-                let writer = self.writer.clone();
-                matches!(
-                    tokio::task::spawn_blocking(move || writer.send(job)).await,
-                    Ok(Ok(()))
-                )
-            }
-            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => false,
-        }
+        self.writer.send(job).await.is_ok()
     }
 
     async fn run<T: Send + 'static>(
@@ -848,15 +841,15 @@ struct Planner {
 }
 
 impl Planner {
-    fn run(mut self, receiver: Receiver<Job>, writer: SyncSender<Stage>) {
+    fn run(mut self, mut receiver: tokio::sync::mpsc::Receiver<Job>, writer: SyncSender<Stage>) {
         use std::sync::atomic::Ordering;
         let mut pending: Option<Job> = None;
         loop {
             let job = match pending.take() {
                 Some(job) => job,
-                None => match receiver.recv() {
-                    Ok(job) => job,
-                    Err(_) => return,
+                None => match receiver.blocking_recv() {
+                    Some(job) => job,
+                    None => return,
                 },
             };
             match job {
