@@ -195,11 +195,11 @@ impl WorkCalendar {
     pub fn working_days_between(&self, from: Timestamp, to: Timestamp) -> u32 {
         let mut date = beijing_local(from).date();
         let end = beijing_local(to).date();
-        let mut count = 0;
+        let mut count: u32 = 0;
         while date < end {
             date = date.succ_opt().unwrap_or(date);
             if self.is_working_day(date).0 {
-                count += 1;
+                count = count.saturating_add(1);
             }
         }
         count
