@@ -910,16 +910,15 @@ pub async fn deadline(
     Params(params): Params<DeadlineQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let reference = state.store.reference();
-    let from = time_param(&state, "from", Some(params.from), lang)?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                "请求格式有误：缺少 from",
-                "malformed request: from is required",
-                lang,
-            )
-        })?;
+    let from = time_param(&state, "from", Some(params.from), lang)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "请求格式有误：缺少 from",
+            "malformed request: from is required",
+            lang,
+        )
+    })?;
     let limit = match (params.working_days, params.hours) {
         (Some(days), None) => TimeLimit::parse(&format!("{days}wd")),
         (None, Some(hours)) => TimeLimit::parse(&format!("{hours}h")),
