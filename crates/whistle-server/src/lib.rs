@@ -118,21 +118,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/grid-cases/{no}", get(grid_api::show))
         .route("/grid-cases/{no}/history", get(grid_api::history))
         .route("/grid-cases/{no}/{command}", post(grid_api::command))
-        .route("/reports/evaluation", get(whistles_api::evaluation))
-        .route("/reports/daily", get(reports_api::daily))
-        .route("/reports/weekly", get(reports_api::weekly))
-        .route("/reports/monthly", get(reports_api::monthly))
-        .route("/reports/hotspots", get(reports_api::hotspots))
-        .route("/reports/repeats", get(reports_api::repeats))
-        .route(
-            "/reports/governance-streets",
-            get(reports_api::governance_streets),
-        )
-        .route("/reports/topics", get(reports_api::topics))
-        .route(
-            "/reports/double-assessment",
-            get(whistles_api::double_assessment),
-        )
+        .route("/reports/{kind}", get(reports_api::report))
         .route("/whistles/feed", get(whistles_api::feed))
         .route("/whistle-list", get(whistles_api::whistle_list))
         .route("/whistles/{no}", get(whistles_api::show))

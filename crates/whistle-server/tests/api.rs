@@ -141,7 +141,7 @@ async fn a_whole_life_over_http_with_each_role_doing_its_part() {
         )
         .await
         .1["error"],
-        "invalid_query"
+        "invalid_value"
     );
 }
 
@@ -1639,6 +1639,39 @@ async fn an_emergency_whistle_over_http() {
         csv.contains("110105.dept.housing,1,0,1,0,0,40.00,1,3.00,0,1\n"),
         "{csv}"
     );
+    // Every report renders in every format: the double assessment as text and XLSX too.
+    let text = app
+        .client
+        .get(format!(
+            "{}/api/v1/reports/double-assessment?month=2025-10&format=text",
+            app.base
+        ))
+        .bearer_auth(&app.tokens["leader"])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("吹哨报到双考核") && text.contains("110105.dept.housing"),
+        "{text}"
+    );
+    let xlsx = app
+        .client
+        .get(format!(
+            "{}/api/v1/reports/double-assessment?month=2025-10&format=xlsx",
+            app.base
+        ))
+        .bearer_auth(&app.tokens["leader"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        xlsx.headers()["content-disposition"],
+        "attachment; filename=\"double-assessment-2025-10.xlsx\""
+    );
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
     let (_, other) = app
         .get(
             "other_leader",
@@ -2098,6 +2131,15 @@ async fn reports_are_served_in_every_format() {
             "/api/v1/reports/daily?date=2025-10-09&colour=red",
             "invalid_query",
         ),
+        // One parser for every report: a parameter another report takes is refused too.
+        (
+            "/api/v1/reports/daily?date=2025-10-09&month=2025-10",
+            "invalid_query",
+        ),
+        (
+            "/api/v1/reports/double-assessment?month=2025-10&table=people",
+            "invalid_query",
+        ),
     ] {
         let (status, body) = app.get("leader", path).await;
         let expected = if code == "invalid_query" {
@@ -2114,4 +2156,8 @@ async fn reports_are_served_in_every_format() {
             .0,
         StatusCode::UNAUTHORIZED
     );
+    let (status, body) = app
+        .get("leader", "/api/v1/reports/nonsense?date=2025-10-09")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }

@@ -836,19 +836,19 @@ mod tests {
         let raised = store
             .whistles_raised(
                 &whistle_store::Scope::All,
-                whistle_store::bulletins::midnight(start),
-                whistle_store::bulletins::midnight(start + chrono::Days::new(40)),
+                whistle_reports::bulletins::midnight(start),
+                whistle_reports::bulletins::midnight(start + chrono::Days::new(40)),
             )
             .await
             .unwrap();
         assert_eq!(raised.len() as u64, report.whistles);
         assert!(raised.iter().any(|w| !w.ratings.is_empty()), "no rating");
         let last = start + chrono::Days::new(30);
-        let document = whistle_store::analysis::hotspots(
+        let document = whistle_reports::analyses::hotspots(
             &*store,
             &last.to_string(),
             chrono::Utc::now(),
-            whistle_store::document::Lang::En,
+            whistle_reports::document::Lang::En,
         )
         .await
         .unwrap();
@@ -857,8 +857,8 @@ mod tests {
             .iter()
             .map(|row| match (&row[0], &row[3]) {
                 (
-                    whistle_store::document::Cell::Text(t),
-                    whistle_store::document::Cell::Text(c),
+                    whistle_reports::document::Cell::Text(t),
+                    whistle_reports::document::Cell::Text(c),
                 ) => (t.clone(), c.clone()),
                 _ => panic!("{row:?}"),
             })

@@ -3,10 +3,7 @@
 //! projections in one transaction, group-committing concurrent commands, and both pass one
 //! conformance suite (`tests/conformance.rs`).
 
-pub mod analysis;
 pub mod baseline;
-pub mod bulletins;
-pub mod document;
 mod events;
 mod faults;
 pub mod grids;
@@ -15,7 +12,6 @@ mod plan;
 pub mod postgres;
 mod refdata;
 mod refdata_rows;
-pub mod reports;
 pub mod seed;
 mod sql;
 pub mod sqlite;

@@ -3,7 +3,6 @@
 //! transaction rather than group-committed; the order is the same as for work orders: load under
 //! a lock, decide in the core, append events and the projection in one transaction.
 
-use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use whistle_core::ids::{Actor, UnitCode};
 use whistle_core::reference::Reference;
@@ -269,75 +268,4 @@ pub(crate) fn scope_sql(
             )
         }
     }
-}
-
-/// The double-assessment tables as CSV: departments, then streets.
-pub fn assessment_csv(
-    departments: &[whistle_core::whistle::DepartmentFigures],
-    streets: &[whistle_core::whistle::StreetFigures],
-) -> (String, String) {
-    let number = |value: Option<f64>| value.map(|v| format!("{v:.2}")).unwrap_or_default();
-    let mut first = String::from(
-        "unit,summoned,on_time,late,absent,not_duty,mean_report_minutes,ratings,mean_rating,objections_won,objections_lost\n",
-    );
-    for d in departments {
-        first.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
-            d.unit,
-            d.summoned,
-            d.on_time,
-            d.late,
-            d.absent,
-            d.not_duty,
-            number(d.mean_report_minutes),
-            d.ratings,
-            number(d.mean_rating),
-            d.objections_won,
-            d.objections_lost
-        ));
-    }
-    let mut second = String::from("street,raised,enforcement,key_task,emergency,request,solved,partly_solved,not_solvable,still_open,escalated,grid_found,grid_verified\n");
-    for s in streets {
-        let kind = |k: whistle_core::whistle::WhistleKind| s.by_kind.get(&k).copied().unwrap_or(0);
-        use whistle_core::whistle::WhistleKind::*;
-        second.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            s.street,
-            s.raised,
-            kind(Enforcement),
-            kind(KeyTask),
-            kind(Emergency),
-            kind(Request),
-            s.solved,
-            s.partly_solved,
-            s.not_solvable,
-            s.still_open,
-            s.escalated,
-            s.grid_found,
-            s.grid_verified
-        ));
-    }
-    (first, second)
-}
-
-/// A Beijing calendar month `YYYY-MM` as [start, end).
-pub fn month_range(
-    month: &str,
-) -> Result<(Timestamp, Timestamp), whistle_core::error::DomainError> {
-    let bad = || whistle_core::error::DomainError::InvalidValue {
-        field: "month".into(),
-        value: month.chars().take(20).collect(),
-    };
-    let start =
-        chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").map_err(|_| bad())?;
-    let next = if start.month() == 12 {
-        chrono::NaiveDate::from_ymd_opt(start.year() + 1, 1, 1)
-    } else {
-        chrono::NaiveDate::from_ymd_opt(start.year(), start.month() + 1, 1)
-    }
-    .ok_or_else(bad)?;
-    let at = |date: chrono::NaiveDate| {
-        whistle_core::time::from_beijing(date.and_time(chrono::NaiveTime::MIN))
-    };
-    Ok((at(start), at(next)))
 }

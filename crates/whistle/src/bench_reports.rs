@@ -6,8 +6,8 @@
 use clap::Args;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use whistle_store::document::Lang;
-use whistle_store::{analysis, bulletins, reports};
+use whistle_reports::document::Lang;
+use whistle_reports::{analyses as analysis, bulletins, evaluation as reports, export};
 
 use crate::{store_failure, Env, Failure};
 
@@ -125,7 +125,7 @@ pub async fn run(env: &Env, args: ReportsArgs) -> Result<(), Failure> {
     };
     let orders = write(
         "orders.csv",
-        reports::orders_csv(&*store, &args.period)
+        export::orders_csv(&*store, &args.period)
             .await
             .map_err(fail)?
             .as_bytes(),
@@ -139,7 +139,7 @@ pub async fn run(env: &Env, args: ReportsArgs) -> Result<(), Failure> {
     let intake_before = before.max(day.succ_opt().unwrap_or(day));
     let intake = write(
         "intake.csv",
-        bulletins::intake_csv(&*store, intake_from, intake_before)
+        export::intake_csv(&*store, intake_from, intake_before)
             .await
             .map_err(fail)?
             .as_bytes(),
@@ -147,7 +147,7 @@ pub async fn run(env: &Env, args: ReportsArgs) -> Result<(), Failure> {
     let bulletin = write(
         "daily.json",
         &daily
-            .render(whistle_store::document::Format::Json)
+            .render(whistle_reports::document::Format::Json)
             .map_err(fail)?,
     )?;
     let policy = &store.reference().policy.evaluation;

@@ -646,7 +646,7 @@ pub async fn export(env: &Env, args: ExportArgs) -> Result<(), Failure> {
                     "export orders needs --period YYYY-MM",
                 )
             })?;
-            whistle_store::reports::orders_csv(&*store, period)
+            whistle_reports::export::orders_csv(&*store, period)
                 .await
                 .map_err(fail)?
         }

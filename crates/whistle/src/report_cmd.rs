@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 use std::io::Write as _;
 use whistle_core::error::Lang;
-use whistle_store::document::{Document, Format, Lang as DocLang};
+use whistle_reports::{Format, Report, ReportKind, ReportParams};
 
 use crate::{store_failure, Env, Failure};
 
@@ -25,7 +25,7 @@ pub enum ReportCommand {
         /// YYYY-MM (Beijing calendar month).
         #[arg(long)]
         month: String,
-        /// json or csv
+        /// json, csv, xlsx or text
         #[arg(long, default_value = "json")]
         format: String,
         /// For csv: departments or streets.
@@ -139,10 +139,10 @@ pub enum TopicCommand {
     },
 }
 
-fn doc_lang(lang: Lang) -> DocLang {
+fn doc_lang(lang: Lang) -> whistle_reports::Lang {
     match lang {
-        Lang::Zh => DocLang::Zh,
-        Lang::En => DocLang::En,
+        Lang::Zh => whistle_reports::Lang::Zh,
+        Lang::En => whistle_reports::Lang::En,
     }
 }
 
@@ -168,170 +168,133 @@ fn write(bytes: &[u8], output: Option<&std::path::Path>) -> Result<(), Failure> 
     }
 }
 
-fn publish(document: Document, output: &Output, lang: Lang) -> Result<(), Failure> {
-    let format = Format::parse(&output.format).map_err(|e| store_failure(e, lang))?;
-    if document.empty {
-        if let Some(line) = document.summary.first() {
-            eprintln!("{}: {line}", lang_note(lang));
-        }
-    }
-    let bytes = document
-        .render(format)
-        .map_err(|e| store_failure(e, lang))?;
-    write(&bytes, output.output.as_deref())
-}
-
-fn lang_note(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Zh => "提示",
-        Lang::En => "note",
-    }
-}
-
-pub async fn report(env: &Env, command: ReportCommand) -> Result<(), Failure> {
-    let lang = env.lang;
-    let store = env.open().await?;
-    let now = chrono::Utc::now();
-    let dl = doc_lang(lang);
-    let fail = |e| store_failure(e, lang);
-    use whistle_store::{analysis, bulletins};
-    match command {
+/// The subcommand as the report parser's parameters, with its format and output file.
+fn request(
+    command: ReportCommand,
+) -> (ReportKind, ReportParams, String, Option<std::path::PathBuf>) {
+    let none = ReportParams::default();
+    let (kind, params, format, output) = match command {
         ReportCommand::Evaluation {
             period,
             format,
             output,
             unit,
-        } => {
-            let mut report = whistle_store::reports::evaluation(&*store, &period, now)
-                .await
-                .map_err(fail)?;
-            if let Some(unit) = unit {
-                whistle_store::reports::only_unit(&mut report, &unit, &store.reference())
-                    .map_err(fail)?;
-            }
-            if report.empty {
-                eprintln!(
-                    "{}",
-                    match lang {
-                        Lang::Zh => format!(
-                            "提示 note: {} 至 {} 没有派单或回访数据",
-                            report.first_day, report.last_day
-                        ),
-                        Lang::En => format!(
-                            "note: no dispatch or return visit from {} to {}",
-                            report.first_day, report.last_day
-                        ),
-                    }
-                );
-            }
-            let bytes = match format.as_str() {
-                "json" => {
-                    let mut text =
-                        serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?;
-                    text.push('\n');
-                    text.into_bytes()
-                }
-                "csv" => whistle_store::reports::evaluation_csv(&report).into_bytes(),
-                "xlsx" | "text" => analysis::evaluation_document(&report, dl)
-                    .render(Format::parse(&format).map_err(fail)?)
-                    .map_err(fail)?,
-                _ => {
-                    return Err(crate::refuse(
-                        "--format 只能是 json、csv、xlsx 或 text",
-                        "--format must be json, csv, xlsx or text",
-                    ))
-                }
-            };
-            write(&bytes, output.as_deref())
-        }
+        } => (
+            ReportKind::Evaluation,
+            ReportParams {
+                period: Some(period),
+                unit,
+                ..none
+            },
+            format,
+            output,
+        ),
         ReportCommand::DoubleAssessment {
             month,
             format,
             table,
-        } => {
-            let (from, before) = whistle_store::whistles::month_range(&month)
-                .map_err(|e| Failure::Refused(format!("[{}] {}", e.key(), e.message(lang))))?;
-            let whistles = store
-                .whistles_raised(&whistle_store::Scope::All, from, before)
-                .await
-                .map_err(fail)?;
-            let grid = store
-                .grid_counts(&whistle_store::Scope::All, from, before)
-                .await
-                .map_err(fail)?;
-            let (departments, streets) =
-                whistle_core::whistle::double_assessment(&whistles, &grid, now);
-            let text = match (format.as_str(), table.as_str()) {
-                ("json", _) => serde_json::to_string_pretty(&serde_json::json!({"month": month, "whistles": whistles.len(), "departments": departments, "streets": streets}))
-                    .map_err(anyhow::Error::from)?,
-                ("csv", "departments") => whistle_store::whistles::assessment_csv(&departments, &streets).0.trim_end().to_string(),
-                ("csv", "streets") => whistle_store::whistles::assessment_csv(&departments, &streets).1.trim_end().to_string(),
-                _ => {
-                    return Err(crate::refuse(
-                        "请用 --format json|csv 和 --table departments|streets",
-                        "use --format json|csv and --table departments|streets",
-                    ))
-                }
-            };
-            write(format!("{text}\n").as_bytes(), None)
-        }
-        ReportCommand::Daily { date, output } => publish(
-            bulletins::daily(&*store, &date, now, dl)
-                .await
-                .map_err(fail)?,
-            &output,
-            lang,
+        } => (
+            ReportKind::DoubleAssessment,
+            ReportParams {
+                month: Some(month),
+                table: Some(table),
+                ..none
+            },
+            format,
+            None,
         ),
-        ReportCommand::Weekly { week, output } => publish(
-            bulletins::weekly(&*store, &week, now, dl)
-                .await
-                .map_err(fail)?,
-            &output,
-            lang,
+        ReportCommand::Daily { date, output } => (
+            ReportKind::Daily,
+            ReportParams {
+                date: Some(date),
+                ..none
+            },
+            output.format,
+            output.output,
         ),
-        ReportCommand::Monthly { month, output } => publish(
-            bulletins::monthly(&*store, &month, now, dl)
-                .await
-                .map_err(fail)?,
-            &output,
-            lang,
+        ReportCommand::Weekly { week, output } => (
+            ReportKind::Weekly,
+            ReportParams {
+                week: Some(week),
+                ..none
+            },
+            output.format,
+            output.output,
         ),
-        ReportCommand::Hotspots { date, output } => publish(
-            analysis::hotspots(&*store, &date, now, dl)
-                .await
-                .map_err(fail)?,
-            &output,
-            lang,
+        ReportCommand::Monthly { month, output } => (
+            ReportKind::Monthly,
+            ReportParams {
+                month: Some(month),
+                ..none
+            },
+            output.format,
+            output.output,
         ),
-        ReportCommand::Repeats { from, to, output } => publish(
-            analysis::repeats(&*store, &from, &to, now, dl)
-                .await
-                .map_err(fail)?,
-            &output,
-            lang,
+        ReportCommand::Hotspots { date, output } => (
+            ReportKind::Hotspots,
+            ReportParams {
+                date: Some(date),
+                ..none
+            },
+            output.format,
+            output.output,
         ),
-        ReportCommand::GovernanceStreets { month, output } => publish(
-            analysis::governance_streets(&*store, &month, now, dl)
-                .await
-                .map_err(fail)?,
-            &output,
-            lang,
+        ReportCommand::Repeats { from, to, output } => (
+            ReportKind::Repeats,
+            ReportParams {
+                from: Some(from),
+                to: Some(to),
+                ..none
+            },
+            output.format,
+            output.output,
         ),
-        ReportCommand::Topics { month, output } => publish(
-            analysis::topics(&*store, &month, now, dl)
-                .await
-                .map_err(fail)?,
-            &output,
-            lang,
+        ReportCommand::GovernanceStreets { month, output } => (
+            ReportKind::GovernanceStreets,
+            ReportParams {
+                month: Some(month),
+                ..none
+            },
+            output.format,
+            output.output,
         ),
+        ReportCommand::Topics { month, output } => (
+            ReportKind::Topics,
+            ReportParams {
+                month: Some(month),
+                ..none
+            },
+            output.format,
+            output.output,
+        ),
+    };
+    (kind, params, format, output)
+}
+
+pub async fn report(env: &Env, command: ReportCommand) -> Result<(), Failure> {
+    let lang = env.lang;
+    let (kind, params, format, output) = request(command);
+    let format = Format::parse(&format).map_err(|e| store_failure(e, lang))?;
+    let report = Report::parse(kind, &params)
+        .map_err(|e| crate::refuse(e.message(true), e.message(false)))?;
+    let store = env.open().await?;
+    let published = whistle_reports::build(&*store, &report, chrono::Utc::now(), doc_lang(lang))
+        .await
+        .map_err(|e| store_failure(e, lang))?;
+    if let Some(note) = published.empty_note() {
+        eprintln!("{note}");
     }
+    let rendered = published
+        .render(format)
+        .map_err(|e| store_failure(e, lang))?;
+    write(&rendered.bytes, output.as_deref())
 }
 
 pub async fn topic(env: &Env, command: TopicCommand) -> Result<(), Failure> {
     let lang = env.lang;
     let store = env.open().await?;
     let fail = |e| store_failure(e, lang);
-    use whistle_store::analysis;
+    use whistle_reports::analyses as analysis;
     match command {
         TopicCommand::Add {
             code,

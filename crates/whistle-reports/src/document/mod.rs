@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::types::StoreError;
+use whistle_store::StoreError;
 
 /// The language a report is written in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -156,13 +156,8 @@ impl Format {
     }
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
+mod text;
+mod xlsx;
 
 impl Document {
     pub fn render(&self, format: Format) -> Result<Vec<u8>, StoreError> {
@@ -176,137 +171,6 @@ impl Document {
             Format::Text => self.text().into_bytes(),
             Format::Xlsx => self.xlsx()?,
         })
-    }
-
-    /// Every table in turn: a `# title` line, the header and the rows, a blank line between.
-    pub fn csv(&self) -> String {
-        let mut out = format!("# {}\n", self.title);
-        for line in &self.summary {
-            out.push_str(&format!("# {line}\n"));
-        }
-        for table in &self.tables {
-            out.push('\n');
-            out.push_str(&format!("# {}\n", table.title));
-            let header: Vec<String> = table.columns.iter().map(|c| csv_field(c)).collect();
-            out.push_str(&header.join(","));
-            out.push('\n');
-            for row in &table.rows {
-                let cells: Vec<String> = row.iter().map(|c| csv_field(&c.text())).collect();
-                out.push_str(&cells.join(","));
-                out.push('\n');
-            }
-        }
-        out
-    }
-
-    /// The summary and the tables as aligned plain text (for a terminal or a message).
-    pub fn text(&self) -> String {
-        let width = |s: &str| -> usize {
-            s.chars()
-                .map(|c| if (c as u32) > 0x2E80 { 2 } else { 1 })
-                .sum()
-        };
-        let mut out = format!("{}\n\n", self.title);
-        for line in &self.summary {
-            out.push_str(line);
-            out.push('\n');
-        }
-        for table in &self.tables {
-            out.push_str(&format!("\n【{}】\n", table.title));
-            let mut widths: Vec<usize> = table.columns.iter().map(|c| width(c)).collect();
-            for row in &table.rows {
-                for (i, cell) in row.iter().enumerate() {
-                    if let Some(w) = widths.get_mut(i) {
-                        *w = (*w).max(width(&cell.text()));
-                    }
-                }
-            }
-            let line = |cells: Vec<String>| -> String {
-                let padded: Vec<String> = cells
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(width(c));
-                        format!("{c}{}", " ".repeat(pad))
-                    })
-                    .collect();
-                format!("{}\n", padded.join("  ").trim_end())
-            };
-            out.push_str(&line(table.columns.clone()));
-            if table.rows.is_empty() {
-                out.push_str(&self.lang.t("（无）\n", "(none)\n"));
-            }
-            for row in &table.rows {
-                out.push_str(&line(row.iter().map(Cell::text).collect()));
-            }
-        }
-        out
-    }
-
-    /// One sheet for the summary and one per table. The document properties carry a fixed date
-    /// (the archive entries already do), so the bytes depend on the content only.
-    pub fn xlsx(&self) -> Result<Vec<u8>, StoreError> {
-        use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format as XFormat, Workbook};
-        let fail = |e: rust_xlsxwriter::XlsxError| StoreError::Other(anyhow::anyhow!(e));
-        let mut workbook = Workbook::new();
-        let fixed = ExcelDateTime::from_ymd(2000, 1, 1).map_err(fail)?;
-        workbook.set_properties(
-            &DocProperties::new()
-                .set_title(&self.title)
-                .set_creation_datetime(&fixed),
-        );
-        let bold = XFormat::new().set_bold();
-        let rate = XFormat::new().set_num_format("0.0000");
-        {
-            let sheet = workbook.add_worksheet();
-            sheet
-                .set_name(self.lang.t("摘要", "summary"))
-                .map_err(fail)?;
-            sheet
-                .write_string_with_format(0, 0, &self.title, &bold)
-                .map_err(fail)?;
-            for (i, line) in self.summary.iter().enumerate() {
-                sheet.write_string(i as u32 + 2, 0, line).map_err(fail)?;
-            }
-            sheet.set_column_width(0, 100).map_err(fail)?;
-        }
-        for (index, table) in self.tables.iter().enumerate() {
-            let sheet = workbook.add_worksheet();
-            // Sheet names: at most 31 characters, unique.
-            let name: String = format!("{}-{}", index + 1, table.name)
-                .chars()
-                .take(31)
-                .collect();
-            sheet.set_name(name).map_err(fail)?;
-            sheet
-                .write_string_with_format(0, 0, &table.title, &bold)
-                .map_err(fail)?;
-            for (c, column) in table.columns.iter().enumerate() {
-                sheet
-                    .write_string_with_format(1, c as u16, column, &bold)
-                    .map_err(fail)?;
-                sheet
-                    .set_column_width(c as u16, (column.chars().count() as f64 * 2.2).max(10.0))
-                    .map_err(fail)?;
-            }
-            sheet.set_freeze_panes(2, 0).map_err(fail)?;
-            for (r, row) in table.rows.iter().enumerate() {
-                let r = r as u32 + 2;
-                for (c, cell) in row.iter().enumerate() {
-                    let c = c as u16;
-                    match cell {
-                        Cell::Text(t) => sheet.write_string(r, c, t).map(|_| ()),
-                        Cell::Int(i) => sheet.write_number(r, c, *i as f64).map(|_| ()),
-                        Cell::Rate(Some(v)) => {
-                            sheet.write_number_with_format(r, c, *v, &rate).map(|_| ())
-                        }
-                        Cell::Rate(None) => Ok(()),
-                    }
-                    .map_err(fail)?;
-                }
-            }
-        }
-        workbook.save_to_buffer().map_err(fail)
     }
 }
 

@@ -1,0 +1,253 @@
+//! 月分析: the monthly analysis, against the month before and the same month last year.
+
+use super::*;
+
+/// 月分析: a calendar month against the month before and the same month a year earlier, with
+/// the month's evaluation: the units that improved and fell back most.
+pub async fn monthly(
+    store: &dyn Store,
+    month: &str,
+    now: Timestamp,
+    lang: Lang,
+) -> Result<Document, StoreError> {
+    let first = parse_month(month)?;
+    not_future(first, now, month)?;
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .ok_or_else(|| invalid("month", month))?;
+    let previous = first
+        .checked_sub_months(chrono::Months::new(1))
+        .ok_or_else(|| invalid("month", month))?;
+    let year_ago = first
+        .checked_sub_months(chrono::Months::new(12))
+        .ok_or_else(|| invalid("month", month))?;
+    let reference = store.reference();
+    let names = Names {
+        reference: &reference,
+        lang,
+    };
+    let volumes = |from: NaiveDate, before: NaiveDate| {
+        let (from, before) = (month_key(from), month_key(before));
+        async move { store.intake_volumes(false, &from, &before).await }
+    };
+    let rows = volumes(first, next).await?;
+    let before = volumes(previous, first).await?;
+    let last_year = volumes(
+        year_ago,
+        year_ago
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(year_ago),
+    )
+    .await?;
+    let total: i64 = rows.iter().map(|r| r.count).sum();
+    let previous_total: i64 = before.iter().map(|r| r.count).sum();
+    let year_total: i64 = last_year.iter().map(|r| r.count).sum();
+    let evaluation = crate::evaluation::evaluation(store, month, now).await?;
+
+    let mut overview = Table::new(
+        "overview",
+        lang.t("受理总量", "Volume"),
+        vec![
+            lang.t("期间", "period"),
+            lang.t("件数", "requests"),
+            lang.t("本月较之变化率", "this month's change"),
+        ],
+    );
+    overview.push(vec![month.into(), total.into(), None.into()]);
+    overview.push(vec![
+        month_key(previous).into(),
+        previous_total.into(),
+        change(total, previous_total).into(),
+    ]);
+    overview.push(vec![
+        month_key(year_ago).into(),
+        year_total.into(),
+        change(total, year_total).into(),
+    ]);
+
+    let top = |rows: &[IntakeVolume]| sum_by(rows, |r| top_level(&r.category).to_string());
+    let (categories, categories_before, categories_year) =
+        (top(&rows), top(&before), top(&last_year));
+    let mut shifts = Table::new(
+        "categories",
+        lang.t("类别变化（一级）", "Category shifts (top level)"),
+        vec![
+            lang.t("类别代码", "code"),
+            lang.t("类别", "category"),
+            lang.t("件数", "requests"),
+            lang.t("占比", "share"),
+            lang.t("上月", "last month"),
+            lang.t("环比", "month on month"),
+            lang.t("去年同月", "same month last year"),
+            lang.t("同比", "year on year"),
+            lang.t("占比变化", "share change"),
+        ],
+    );
+    for (code, count) in ranked(&categories) {
+        let b = categories_before.get(&code).copied().unwrap_or(0);
+        let y = categories_year.get(&code).copied().unwrap_or(0);
+        let share_change = match (share(count, total), share(b, previous_total)) {
+            (Some(now), Some(then)) => Some(now - then),
+            _ => None,
+        };
+        shifts.push(vec![
+            code.clone().into(),
+            names.category(&code).into(),
+            count.into(),
+            share(count, total).into(),
+            b.into(),
+            change(count, b).into(),
+            y.into(),
+            change(count, y).into(),
+            share_change.into(),
+        ]);
+    }
+    let districts = sum_by(&rows, |r| names.district(&r.territory));
+    let districts_before = sum_by(&before, |r| names.district(&r.territory));
+    let (streets, _) = top_streets_table(&names, &rows);
+
+    // Improvers: units with a composite this period and the one before, by change.
+    let mut changed: Vec<&whistle_core::evaluation::UnitEvaluation> = evaluation
+        .units
+        .iter()
+        .filter(|u| u.change.is_some())
+        .collect();
+    changed.sort_by(|a, b| {
+        b.change
+            .unwrap_or(0.0)
+            .total_cmp(&a.change.unwrap_or(0.0))
+            .then_with(|| a.unit.cmp(&b.unit))
+    });
+    let improver_table =
+        |name: &str, title: String, units: Vec<&&whistle_core::evaluation::UnitEvaluation>| {
+            let mut table = Table::new(
+                name,
+                title,
+                vec![
+                    lang.t("单位代码", "code"),
+                    lang.t("单位", "unit"),
+                    lang.t("本期综合得分", "composite"),
+                    lang.t("上期综合得分", "previous"),
+                    lang.t("变化", "change"),
+                    lang.t("同组排名", "rank in group"),
+                ],
+            );
+            for u in units {
+                table.push(vec![
+                    u.unit.to_string().into(),
+                    u.name.clone().into(),
+                    u.rates.map(|r| r.composite).into(),
+                    u.previous_composite.into(),
+                    u.change.into(),
+                    u.rank
+                        .map(|r| r as i64)
+                        .map(Cell::Int)
+                        .unwrap_or(Cell::Text(String::new())),
+                ]);
+            }
+            table
+        };
+    let best = improver_table(
+        "improvers",
+        lang.t("综合得分进步最大的十个单位", "Ten most improved units"),
+        changed
+            .iter()
+            .filter(|u| u.change.unwrap_or(0.0) > 0.0)
+            .take(10)
+            .collect(),
+    );
+    let worst = improver_table(
+        "decliners",
+        lang.t(
+            "综合得分退步最大的十个单位",
+            "Ten units that fell back most",
+        ),
+        changed
+            .iter()
+            .rev()
+            .filter(|u| u.change.unwrap_or(0.0) < 0.0)
+            .take(10)
+            .collect(),
+    );
+    let empty = total == 0 && evaluation.empty;
+    let mut summary = Vec::new();
+    if empty {
+        summary.push(lang.t(
+            &format!("{month}无受理诉求和考核数据。"),
+            &format!("{month}: no requests and no evaluation data."),
+        ));
+    } else {
+        summary.push(match lang {
+            Lang::Zh => format!(
+                "{month}共受理诉求{total}件，环比{}，同比{}。",
+                change_words(lang, total, previous_total),
+                change_words(lang, total, year_total)
+            ),
+            Lang::En => format!(
+                "{month}: {total} requests, {} on the month before and {} on the same month last year.",
+                change_words(lang, total, previous_total),
+                change_words(lang, total, year_total)
+            ),
+        });
+        let mut shares: Vec<(String, f64)> = categories
+            .iter()
+            .filter_map(|(code, count)| {
+                let now = share(*count, total)?;
+                let then = share(
+                    categories_before.get(code).copied().unwrap_or(0),
+                    previous_total,
+                )?;
+                Some((code.clone(), now - then))
+            })
+            .collect();
+        shares.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        if let Some((code, delta)) = shares.first().filter(|(_, d)| *d > 0.0) {
+            summary.push(match lang {
+                Lang::Zh => format!(
+                    "占比上升最多的类别是“{}”（上升{:.1}个百分点）。",
+                    names.category(code),
+                    delta * 100.0
+                ),
+                Lang::En => format!(
+                    "\"{}\" gained most share ({:+.1} points).",
+                    names.category(code),
+                    delta * 100.0
+                ),
+            });
+        }
+        let ranked_units = evaluation.units.iter().filter(|u| u.rank.is_some()).count();
+        summary.push(match lang {
+            Lang::Zh => format!(
+                "本期考核（{}至{}）共{}个单位参与排名。",
+                evaluation.first_day, evaluation.last_day, ranked_units
+            ),
+            Lang::En => format!(
+                "The evaluation ({} to {}) ranks {ranked_units} units.",
+                evaluation.first_day, evaluation.last_day
+            ),
+        });
+    }
+    Ok(Document {
+        kind: "monthly".into(),
+        subject: month.to_string(),
+        lang,
+        title: lang.t(
+            &format!(
+                "12345市民服务热线月度分析（{}年{}月）",
+                first.year(),
+                first.month()
+            ),
+            &format!("12345 hotline monthly analysis, {month}"),
+        ),
+        empty,
+        summary,
+        tables: vec![
+            overview,
+            shifts,
+            district_table(&names, &districts, &districts_before, total),
+            streets,
+            best,
+            worst,
+        ],
+    })
+}

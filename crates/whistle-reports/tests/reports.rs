@@ -1,0 +1,235 @@
+//! The reports over both backends: every test runs on SQLite, and on PostgreSQL when
+//! `WHISTLE_TEST_PG_URL` is set (CI sets it), each on a fresh database — the store's
+//! conformance harness, shared.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../whistle-store/tests/support/mod.rs"]
+mod support;
+
+use support::*;
+use whistle_core::order::Command;
+
+conformance!(reports_read_intake_volumes_overdue_notices_and_repeats,);
+
+/// The bulletins' and analyses' reads: intake volumes kept with the events, the mix by type and
+/// channel, emergencies, overdue notices, repeat detection and the chosen topics.
+async fn reports_read_intake_volumes_overdue_notices_and_repeats(db: TestDb) {
+    use whistle_reports::document::Lang;
+    use whistle_reports::{analyses as analysis, bulletins};
+    let store = &*db.store;
+    let now = at("2025-10-20 09:00");
+    // Nothing yet: an empty day says so; a future day, a malformed one are refused.
+    let empty = bulletins::daily(store, "2025-10-08", now, Lang::Zh)
+        .await
+        .unwrap();
+    assert!(
+        empty.empty && empty.summary[0].contains("无受理诉求"),
+        "{:?}",
+        empty.summary
+    );
+    for bad in ["2025-10-21", "2025-13-01", "yesterday", ""] {
+        assert!(
+            bulletins::daily(store, bad, now, Lang::Zh).await.is_err(),
+            "{bad}"
+        );
+    }
+    assert!(bulletins::weekly(store, "2025-W60", now, Lang::Zh)
+        .await
+        .is_err());
+    assert!(bulletins::monthly(store, "2025-11", now, Lang::Zh)
+        .await
+        .is_err());
+
+    // 8 October: two complaints from the same phone about the same thing (a repeat), one
+    // emergency elsewhere; 9 October: a request naming a public place.
+    let first = store
+        .execute_one(intake(
+            "2025-10-08 09:00",
+            complaint("110105010", "11.04.01", "占道经营"),
+        ))
+        .await
+        .unwrap();
+    store
+        .execute_one(intake(
+            "2025-10-08 15:00",
+            complaint("110105010", "11.04.01", "又占道了"),
+        ))
+        .await
+        .unwrap();
+    let mut emergency = complaint("110105011", "11.04.01", "燃气泄漏");
+    emergency.urgency = Some(whistle_core::taxonomy::Urgency::Emergency);
+    store
+        .execute_one(intake("2025-10-08 20:00", emergency))
+        .await
+        .unwrap();
+    let mut placed = complaint("110105010", "11.04.01", "噪声");
+    placed.location.address = Some("朝外大街 某小区".into());
+    store
+        .execute_one(intake("2025-10-09 08:00", placed))
+        .await
+        .unwrap();
+    let rows = store
+        .intake_volumes(true, "2025-10-08", "2025-10-09")
+        .await
+        .unwrap();
+    let counts: Vec<(&str, &str, i64)> = rows
+        .iter()
+        .map(|r| (r.territory.as_str(), r.category.as_str(), r.count))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![("110105010", "11.04.01", 2), ("110105011", "11.04.01", 1)]
+    );
+    let months = store
+        .intake_volumes(false, "2025-10", "2025-11")
+        .await
+        .unwrap();
+    assert_eq!(months.iter().map(|r| r.count).sum::<i64>(), 4);
+
+    // The first order dispatched, then noticed overdue for its response.
+    let dispatched = store
+        .execute_one(command(center(), "2025-10-08 09:10", &first, dispatch()))
+        .await
+        .unwrap();
+    let order = dispatched.order.clone().unwrap();
+    let due_at = order.respond_by.unwrap();
+    let lead = order.lead().unwrap().to_string();
+    let late = (due_at + chrono::Duration::minutes(5))
+        .with_timezone(&whistle_core::time::beijing())
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    store
+        .execute_one(command(
+            center(),
+            &late,
+            &dispatched,
+            Command::Supervise {
+                action: whistle_core::order::Supervision::Overdue {
+                    deadline: whistle_core::order::DeadlineKind::Respond,
+                    due_at,
+                },
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    let late_day = bulletins::parse_date(&late[..10]).unwrap();
+    let notices = store
+        .overdue_notices(
+            bulletins::midnight(late_day),
+            bulletins::midnight(late_day.succ_opt().unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(notices, vec![(Some(lead.clone()), 1)]);
+
+    let day = bulletins::daily(store, "2025-10-08", now, Lang::Zh)
+        .await
+        .unwrap();
+    assert!(!day.empty);
+    assert!(
+        day.summary[0].contains("共受理诉求3件"),
+        "{:?}",
+        day.summary
+    );
+    let table = |doc: &whistle_reports::document::Document, name: &str| {
+        doc.tables
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("no table {name}"))
+            .clone()
+    };
+    assert_eq!(table(&day, "emergencies").rows.len(), 1);
+    assert_eq!(
+        table(&day, "types").rows[0][2],
+        whistle_reports::document::Cell::Int(3)
+    );
+    assert_eq!(table(&day, "top_streets").rows.len(), 2);
+    let english = bulletins::daily(store, "2025-10-08", now, Lang::En)
+        .await
+        .unwrap();
+    assert!(
+        english.summary[0].contains("received 3 requests"),
+        "{:?}",
+        english.summary
+    );
+    // The same data give the same bytes.
+    for format in [
+        whistle_reports::document::Format::Csv,
+        whistle_reports::document::Format::Xlsx,
+    ] {
+        let again = bulletins::daily(store, "2025-10-08", now, Lang::Zh)
+            .await
+            .unwrap();
+        assert_eq!(day.render(format).unwrap(), again.render(format).unwrap());
+    }
+
+    // Repeats: the second complaint repeats the first (same phone, same category); the third
+    // (same phone, same category) too; the placed one as well, by requester.
+    let keys = store
+        .order_keys(at("2025-10-01 00:00"), at("2025-10-10 00:00"))
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 4);
+    assert_eq!(keys[3].place.as_deref(), Some("朝外大街 某小区"));
+    let findings = analysis::detect_repeats(
+        &keys,
+        at("2025-10-01 00:00"),
+        &store.reference().policy.analysis,
+    );
+    assert_eq!(findings.repeats.len(), 3);
+    assert!(findings.repeats.iter().all(|r| r.by == "requester"));
+    let doc = analysis::repeats(store, "2025-10-08", "2025-10-09", now, Lang::Zh)
+        .await
+        .unwrap();
+    let csv = doc.csv();
+    assert!(
+        !csv.contains("13800001234") && !csv.contains("张三"),
+        "{csv}"
+    );
+    assert!(
+        analysis::repeats(store, "2025-10-09", "2025-10-08", now, Lang::Zh)
+            .await
+            .is_err()
+    );
+
+    // Topics: checked against the reference data, stored, listed, removed.
+    let topic = whistle_core::analysis::Topic {
+        code: "2025-10-stalls".into(),
+        title: "占道经营".into(),
+        chosen: "2025-10".into(),
+        categories: vec!["11.04".into()],
+        lead: "11.dept.city-management".into(),
+        target_ratio: 0.7,
+    };
+    let unknown_lead = whistle_core::analysis::Topic {
+        lead: "11.dept.nowhere".into(),
+        ..topic.clone()
+    };
+    assert!(analysis::put_topic(store, unknown_lead).await.is_err());
+    let unknown_category = whistle_core::analysis::Topic {
+        categories: vec!["99.99".into()],
+        ..topic.clone()
+    };
+    assert!(analysis::put_topic(store, unknown_category).await.is_err());
+    assert!(analysis::topics_list(store).await.unwrap().is_empty());
+    analysis::put_topic(store, topic.clone()).await.unwrap();
+    assert_eq!(analysis::topics_list(store).await.unwrap(), vec![topic]);
+    let doc = analysis::topics(store, "2025-10", now, Lang::Zh)
+        .await
+        .unwrap();
+    let tracking = table(&doc, "tracking");
+    assert_eq!(tracking.rows.len(), 1);
+    assert_eq!(tracking.rows[0][4], whistle_reports::document::Cell::Int(4));
+    assert!(analysis::remove_topic(store, "2025-10-stalls")
+        .await
+        .unwrap());
+    assert!(!analysis::remove_topic(store, "2025-10-stalls")
+        .await
+        .unwrap());
+
+    // The recount from the orders finds the intake volumes kept with the events.
+    let report = store.rebuild_projections().await.unwrap();
+    assert_eq!(report.counter_cells_differing, 0);
+}
