@@ -3,7 +3,9 @@
 //! projections in one transaction, group-committing concurrent commands, and both pass one
 //! conformance suite (`tests/conformance.rs`).
 
+mod accounts;
 pub mod baseline;
+mod db;
 mod events;
 mod faults;
 pub mod grids;
@@ -13,6 +15,7 @@ pub mod postgres;
 mod refdata;
 mod refdata_rows;
 pub mod seed;
+mod settings;
 mod sql;
 pub mod sqlite;
 mod types;

@@ -170,7 +170,39 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Other(anyhow::anyhow!("PostgreSQL pool: {e}")))
     }
+}
 
+#[async_trait]
+impl crate::db::Db for PgStore {
+    async fn query(
+        &self,
+        sql: &str,
+        params: Vec<crate::db::Param>,
+    ) -> Result<Vec<crate::db::Row>, StoreError> {
+        let client = self.client().await?;
+        crate::db::postgres::query(&client, sql, &params).await
+    }
+
+    async fn read(&self) -> Result<Box<dyn crate::db::Tx>, StoreError> {
+        let client = self.client().await?;
+        Ok(Box::new(
+            crate::db::postgres::PgTx::begin(
+                client,
+                "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            )
+            .await?,
+        ))
+    }
+
+    async fn write(&self) -> Result<Box<dyn crate::db::Tx>, StoreError> {
+        let client = self.client().await?;
+        Ok(Box::new(
+            crate::db::postgres::PgTx::begin(client, "BEGIN").await?,
+        ))
+    }
+}
+
+impl PgStore {
     /// Runs a reference change under the advisory lock, from freshly loaded reference rows.
     async fn change_reference(
         &self,
@@ -1188,8 +1220,10 @@ async fn summaries(
         .iter()
         .map(|p| -> Box<dyn ToSql + Sync + Send> {
             match p {
+                Param::Null => Box::new(Option::<String>::None),
                 Param::Text(t) => Box::new(t.clone()),
                 Param::Int(i) => Box::new(*i),
+                Param::Bool(b) => Box::new(*b),
                 Param::Id(id) => Box::new(*id),
             }
         })
@@ -1527,94 +1561,23 @@ impl Store for PgStore {
         accounts: &[(Account, String)],
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg)?;
-        for (account, password_hash) in accounts {
-            tx.execute(
-                "INSERT INTO users (login, display_name, role, unit, password_hash, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (login) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, unit = excluded.unit, \
-                 password_hash = excluded.password_hash, active = excluded.active",
-                &[&account.login, &account.display_name, &account.role, &account.unit.as_str(), &password_hash, &account.active, &to_millis(at)],
-            )
-            .await
-            .map_err(pg)?;
-        }
-        tx.commit().await.map_err(pg)?;
-        Ok(())
+        crate::accounts::put_users(self, accounts, at).await
     }
 
     async fn user(&self, login: &str) -> Result<Option<(Account, String)>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt("SELECT login, display_name, role, unit, active, password_hash FROM users WHERE login = $1", &[&login])
-            .await
-            .map_err(pg)?;
-        row.map(|r| {
-            let account = Account {
-                login: r.get(0),
-                display_name: r.get(1),
-                role: r.get(2),
-                unit: UnitCode::parse(r.get(3))?,
-                active: r.get(4),
-            };
-            Ok((account, r.get(5)))
-        })
-        .transpose()
+        crate::accounts::user(self, login).await
     }
 
     async fn users(&self) -> Result<Vec<Account>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT login, display_name, role, unit, active FROM users ORDER BY login",
-                &[],
-            )
-            .await
-            .map_err(pg)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Account {
-                    login: r.get(0),
-                    display_name: r.get(1),
-                    role: r.get(2),
-                    unit: UnitCode::parse(r.get(3))?,
-                    active: r.get(4),
-                })
-            })
-            .collect()
+        crate::accounts::users(self).await
     }
 
     async fn put_token(&self, token: &TokenRecord, at: Timestamp) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO tokens (id, secret_hash, name, scope, login, unit, created_at, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (id) DO UPDATE SET revoked = excluded.revoked",
-                &[&token.id, &token.secret_hash, &token.name, &token.scope, &token.login, &token.unit.as_str(), &to_millis(at), &token.revoked],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(())
+        crate::accounts::put_token(self, token, at).await
     }
 
     async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt("SELECT id, secret_hash, name, scope, login, unit, revoked FROM tokens WHERE id = $1", &[&id])
-            .await
-            .map_err(pg)?;
-        row.map(|r| {
-            Ok(TokenRecord {
-                id: r.get(0),
-                secret_hash: r.get(1),
-                name: r.get(2),
-                scope: r.get(3),
-                login: r.get(4),
-                unit: UnitCode::parse(r.get(5))?,
-                revoked: r.get(6),
-            })
-        })
-        .transpose()
+        crate::accounts::token(self, id).await
     }
 
     async fn put_session(
@@ -1624,36 +1587,15 @@ impl Store for PgStore {
         expires_at: Timestamp,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO sessions (id_hash, login, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-                &[&id_hash, &login, &to_millis(at), &to_millis(expires_at)],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(())
+        crate::accounts::put_session(self, id_hash, login, expires_at, at).await
     }
 
     async fn session(&self, id_hash: &str) -> Result<Option<(String, Timestamp)>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT login, expires_at FROM sessions WHERE id_hash = $1",
-                &[&id_hash],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(row.map(|r| (r.get(0), from_millis(r.get(1)))))
+        crate::accounts::session(self, id_hash).await
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute("DELETE FROM sessions WHERE id_hash = $1", &[&id_hash])
-            .await
-            .map_err(pg)?;
-        Ok(())
+        crate::accounts::delete_session(self, id_hash).await
     }
 
     async fn notices_due(&self, at: Timestamp, limit: u32) -> Result<Vec<OrderId>, StoreError> {
@@ -1745,21 +1687,11 @@ impl Store for PgStore {
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let client = self.client().await?;
-        Ok(client
-            .query_opt(sql::GET_SETTING, &[&key])
-            .await
-            .map_err(pg)?
-            .map(|r| r.get(0)))
+        crate::settings::setting(self, key).await
     }
 
     async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(sql::PUT_SETTING, &[&key, &value])
-            .await
-            .map_err(pg)?;
-        Ok(())
+        crate::settings::put_setting(self, key, value).await
     }
 
     async fn intake_volumes(

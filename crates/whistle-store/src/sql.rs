@@ -19,12 +19,7 @@ pub(crate) const UPDATE_ORDER: &str =
     "UPDATE orders SET version = $2, stage = $3, lead_unit = $4, respond_by = $5, \
     handle_by = $6, next_due_at = $7, closed_at = $8, excluded = $9, state = $10, notice_at = $11 WHERE id = $1";
 
-#[derive(Clone, Debug)]
-pub(crate) enum Param {
-    Text(String),
-    Int(i64),
-    Id(uuid::Uuid),
-}
+pub(crate) use crate::db::Param;
 
 pub(crate) struct Query {
     pub sql: String,
@@ -497,7 +492,3 @@ pub(crate) fn order_keys() -> String {
          WHERE o.received_at >= $1 AND o.received_at < $2 ORDER BY o.received_at, o.no"
     )
 }
-
-pub(crate) const PUT_SETTING: &str = "INSERT INTO settings (key, value) VALUES ($1, $2) \
-    ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-pub(crate) const GET_SETTING: &str = "SELECT value FROM settings WHERE key = $1";

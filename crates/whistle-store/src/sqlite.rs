@@ -18,7 +18,7 @@ use whistle_core::time::{from_millis, to_millis, Timestamp};
 
 use crate::plan::{self, Item, Loaded, Plan, Row};
 use crate::refdata::{ImportWrites, RawReference};
-use crate::sql::{self, cells_differing, Param};
+use crate::sql::{self, cells_differing};
 use crate::types::*;
 use crate::Store;
 
@@ -353,7 +353,67 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Other(e.into()))?
     }
+}
 
+#[async_trait]
+impl crate::db::Db for SqliteStore {
+    async fn query(
+        &self,
+        sql: &str,
+        params: Vec<crate::db::Param>,
+    ) -> Result<Vec<crate::db::Row>, StoreError> {
+        let sql = sql.to_string();
+        self.read(move |c| crate::db::sqlite::query(c, &sql, &params))
+            .await
+    }
+
+    async fn read(&self) -> Result<Box<dyn crate::db::Tx>, StoreError> {
+        let permit = self
+            .read_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Other(e.into()))?;
+        let (tx, ops) = crate::db::sqlite::SqliteTx::new();
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let pooled = readers.lock().ok().and_then(|mut pool| pool.pop());
+            let connection = match pooled {
+                Some(connection) => connection,
+                None => match connect(&path).and_then(|c| {
+                    c.pragma_update(None, "query_only", true)?;
+                    Ok(c)
+                }) {
+                    Ok(connection) => connection,
+                    // The transaction's statements get "the connection has stopped".
+                    Err(_) => return,
+                },
+            };
+            crate::db::sqlite::serve(&connection, "BEGIN", ops);
+            if let Ok(mut pool) = readers.lock() {
+                pool.push(connection);
+            }
+        });
+        Ok(Box::new(tx))
+    }
+
+    async fn write(&self) -> Result<Box<dyn crate::db::Tx>, StoreError> {
+        let (tx, ops) = crate::db::sqlite::SqliteTx::new();
+        let task: Task = Box::new(move |connection, _| {
+            crate::db::sqlite::serve(connection, "BEGIN IMMEDIATE", ops)
+        });
+        if !self.enqueue(Job::Run(task)).await {
+            return Err(StoreError::Other(anyhow::anyhow!(
+                "the SQLite writer has stopped"
+            )));
+        }
+        Ok(Box::new(tx))
+    }
+}
+
+impl SqliteStore {
     /// Queues a job for the planner, in the order jobs were submitted (the channel serves
     /// waiting senders first come, first served); a full queue makes the caller wait, holding no
     /// thread. False if the writer has stopped.
@@ -1605,18 +1665,7 @@ fn write_import(
     Ok(())
 }
 
-fn bind(params: &[Param]) -> Vec<Box<dyn rusqlite::ToSql>> {
-    params
-        .iter()
-        .map(|p| -> Box<dyn rusqlite::ToSql> {
-            match p {
-                Param::Text(t) => Box::new(t.clone()),
-                Param::Int(i) => Box::new(*i),
-                Param::Id(id) => Box::new(id.as_bytes().to_vec()),
-            }
-        })
-        .collect()
-}
+use crate::db::sqlite::bind;
 
 fn summaries(
     connection: &Connection,
@@ -1843,100 +1892,23 @@ impl Store for SqliteStore {
         accounts: &[(Account, String)],
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let accounts = accounts.to_vec();
-        self.run(move |c, _| {
-            let tx = c.transaction()?;
-            for (account, hash) in &accounts {
-                tx.execute(
-                    "INSERT INTO users (login, display_name, role, unit, password_hash, active, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                     ON CONFLICT (login) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, unit = excluded.unit, \
-                     password_hash = excluded.password_hash, active = excluded.active",
-                    params![account.login, account.display_name, account.role, account.unit.as_str(), hash, account.active, to_millis(at)],
-                )?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+        crate::accounts::put_users(self, accounts, at).await
     }
 
     async fn user(&self, login: &str) -> Result<Option<(Account, String)>, StoreError> {
-        let login = login.to_string();
-        self.read(move |c| {
-            let row = c
-                .query_row(
-                    "SELECT login, display_name, role, unit, active, password_hash FROM users WHERE login = ?1",
-                    [login],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, bool>(4)?, r.get::<_, String>(5)?)),
-                )
-                .optional()?;
-            row.map(|(login, display_name, role, unit, active, hash)| {
-                Ok((Account { login, display_name, role, unit: UnitCode::parse(&unit)?, active }, hash))
-            })
-            .transpose()
-        })
-        .await
+        crate::accounts::user(self, login).await
     }
 
     async fn users(&self) -> Result<Vec<Account>, StoreError> {
-        self.read(|c| {
-            let mut statement = c.prepare(
-                "SELECT login, display_name, role, unit, active FROM users ORDER BY login",
-            )?;
-            let rows = statement.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, bool>(4)?,
-                ))
-            })?;
-            let mut accounts = Vec::new();
-            for row in rows {
-                let (login, display_name, role, unit, active) = row?;
-                accounts.push(Account {
-                    login,
-                    display_name,
-                    role,
-                    unit: UnitCode::parse(&unit)?,
-                    active,
-                });
-            }
-            Ok(accounts)
-        })
-        .await
+        crate::accounts::users(self).await
     }
 
     async fn put_token(&self, token: &TokenRecord, at: Timestamp) -> Result<(), StoreError> {
-        let token = token.clone();
-        self.run(move |c, _| {
-            c.execute(
-                "INSERT INTO tokens (id, secret_hash, name, scope, login, unit, created_at, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-                 ON CONFLICT (id) DO UPDATE SET revoked = excluded.revoked",
-                params![token.id, token.secret_hash, token.name, token.scope, token.login, token.unit.as_str(), to_millis(at), token.revoked],
-            )?;
-            Ok(())
-        })
-        .await
+        crate::accounts::put_token(self, token, at).await
     }
 
     async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let id = id.to_string();
-        self.read(move |c| {
-            let row = c
-                .query_row(
-                    "SELECT id, secret_hash, name, scope, login, unit, revoked FROM tokens WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, Option<String>>(4)?, r.get::<_, String>(5)?, r.get::<_, bool>(6)?)),
-                )
-                .optional()?;
-            row.map(|(id, secret_hash, name, scope, login, unit, revoked)| {
-                Ok(TokenRecord { id, secret_hash, name, scope, login, unit: UnitCode::parse(&unit)?, revoked })
-            })
-            .transpose()
-        })
-        .await
+        crate::accounts::token(self, id).await
     }
 
     async fn put_session(
@@ -1946,37 +1918,15 @@ impl Store for SqliteStore {
         expires_at: Timestamp,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let (id_hash, login) = (id_hash.to_string(), login.to_string());
-        self.run(move |c, _| {
-            c.execute(
-                "INSERT INTO sessions (id_hash, login, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id_hash, login, to_millis(at), to_millis(expires_at)],
-            )?;
-            Ok(())
-        })
-        .await
+        crate::accounts::put_session(self, id_hash, login, expires_at, at).await
     }
 
     async fn session(&self, id_hash: &str) -> Result<Option<(String, Timestamp)>, StoreError> {
-        let id_hash = id_hash.to_string();
-        self.read(move |c| {
-            Ok(c.query_row(
-                "SELECT login, expires_at FROM sessions WHERE id_hash = ?1",
-                [id_hash],
-                |r| Ok((r.get::<_, String>(0)?, from_millis(r.get(1)?))),
-            )
-            .optional()?)
-        })
-        .await
+        crate::accounts::session(self, id_hash).await
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        let id_hash = id_hash.to_string();
-        self.run(move |c, _| {
-            c.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])?;
-            Ok(())
-        })
-        .await
+        crate::accounts::delete_session(self, id_hash).await
     }
 
     async fn notices_due(&self, at: Timestamp, limit: u32) -> Result<Vec<OrderId>, StoreError> {
@@ -2118,23 +2068,11 @@ impl Store for SqliteStore {
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let key = key.to_string();
-        self.read(move |c| {
-            Ok(
-                c.query_row(&sql::GET_SETTING.replace('$', "?"), [key], |r| r.get(0))
-                    .optional()?,
-            )
-        })
-        .await
+        crate::settings::setting(self, key).await
     }
 
     async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        let (key, value) = (key.to_string(), value.to_string());
-        self.run(move |connection, _| {
-            connection.execute(&sql::PUT_SETTING.replace('$', "?"), params![key, value])?;
-            Ok(())
-        })
-        .await
+        crate::settings::put_setting(self, key, value).await
     }
 
     async fn intake_volumes(

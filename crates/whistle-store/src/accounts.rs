@@ -1,0 +1,152 @@
+//! Accounts, integration tokens and login sessions, written once for both backends over the
+//! executor. Passwords and token secrets are stored only as hashes; sessions by the hash of
+//! their id.
+
+use whistle_core::ids::UnitCode;
+use whistle_core::time::{from_millis, to_millis, Timestamp};
+
+use crate::db::{params, Db, Row};
+use crate::types::{Account, StoreError, TokenRecord};
+
+const UPSERT_USER: &str =
+    "INSERT INTO users (login, display_name, role, unit, password_hash, active, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7) \
+    ON CONFLICT (login) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, \
+    unit = excluded.unit, password_hash = excluded.password_hash, active = excluded.active";
+
+fn account(row: &Row) -> Result<Account, StoreError> {
+    Ok(Account {
+        login: row.text(0)?,
+        display_name: row.text(1)?,
+        role: row.text(2)?,
+        unit: UnitCode::parse(&row.text(3)?)?,
+        active: row.bool(4)?,
+    })
+}
+
+/// Creates or updates accounts with their password hashes, all in one transaction.
+pub(crate) async fn put_users(
+    db: &dyn Db,
+    accounts: &[(Account, String)],
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let mut tx = db.write().await?;
+    for (account, hash) in accounts {
+        tx.execute(
+            UPSERT_USER,
+            params![
+                &account.login,
+                &account.display_name,
+                &account.role,
+                account.unit.as_str(),
+                hash,
+                account.active,
+                to_millis(at)
+            ],
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+pub(crate) async fn user(
+    db: &dyn Db,
+    login: &str,
+) -> Result<Option<(Account, String)>, StoreError> {
+    db.query_opt(
+        "SELECT login, display_name, role, unit, active, password_hash FROM users WHERE login = $1",
+        params![login],
+    )
+    .await?
+    .map(|row| Ok((account(&row)?, row.text(5)?)))
+    .transpose()
+}
+
+pub(crate) async fn users(db: &dyn Db) -> Result<Vec<Account>, StoreError> {
+    db.query(
+        "SELECT login, display_name, role, unit, active FROM users ORDER BY login",
+        Vec::new(),
+    )
+    .await?
+    .iter()
+    .map(account)
+    .collect()
+}
+
+/// Stores a token record; storing it again can only revoke it.
+pub(crate) async fn put_token(
+    db: &dyn Db,
+    token: &TokenRecord,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO tokens (id, secret_hash, name, scope, login, unit, created_at, revoked) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET revoked = excluded.revoked",
+        params![
+            &token.id,
+            &token.secret_hash,
+            &token.name,
+            &token.scope,
+            token.login.as_deref(),
+            token.unit.as_str(),
+            to_millis(at),
+            token.revoked
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub(crate) async fn token(db: &dyn Db, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+    db.query_opt(
+        "SELECT id, secret_hash, name, scope, login, unit, revoked FROM tokens WHERE id = $1",
+        params![id],
+    )
+    .await?
+    .map(|row| {
+        Ok(TokenRecord {
+            id: row.text(0)?,
+            secret_hash: row.text(1)?,
+            name: row.text(2)?,
+            scope: row.text(3)?,
+            login: row.opt_text(4)?,
+            unit: UnitCode::parse(&row.text(5)?)?,
+            revoked: row.bool(6)?,
+        })
+    })
+    .transpose()
+}
+
+pub(crate) async fn put_session(
+    db: &dyn Db,
+    id_hash: &str,
+    login: &str,
+    expires_at: Timestamp,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO sessions (id_hash, login, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        params![id_hash, login, to_millis(at), to_millis(expires_at)],
+    )
+    .await
+    .map(|_| ())
+}
+
+pub(crate) async fn session(
+    db: &dyn Db,
+    id_hash: &str,
+) -> Result<Option<(String, Timestamp)>, StoreError> {
+    db.query_opt(
+        "SELECT login, expires_at FROM sessions WHERE id_hash = $1",
+        params![id_hash],
+    )
+    .await?
+    .map(|row| Ok((row.text(0)?, from_millis(row.int(1)?))))
+    .transpose()
+}
+
+pub(crate) async fn delete_session(db: &dyn Db, id_hash: &str) -> Result<(), StoreError> {
+    db.execute("DELETE FROM sessions WHERE id_hash = $1", params![id_hash])
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,237 @@
+//! The small executor the cold paths are written against once for both backends: a transaction
+//! ([`Tx`]) that runs `$n`-numbered SQL with [`Param`]s and returns backend-neutral [`Row`]s.
+//! The two implementations (`sqlite.rs`, `postgres.rs`) are the only places that know how a
+//! backend binds a parameter, reads a column or begins a transaction.
+//!
+//! The hot paths — the SQLite planner/writer pipeline and the PostgreSQL UNNEST writer — do not
+//! go through it: they keep their prepared statements, caches and set-based writes.
+//!
+//! Invariant: a write transaction holds the only writer (SQLite's writer thread, a pooled
+//! PostgreSQL connection in `BEGIN`): between `Db::write` and `commit` the caller runs statements
+//! and pure code only — never an order command through the store (that waits for the same
+//! writer) and never a wait on anything outside the store.
+//! Invariant: a transaction dropped without `commit` rolls back; nothing of it is written.
+
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::types::StoreError;
+
+/// A parameter of a statement.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Param {
+    Null,
+    Text(String),
+    Int(i64),
+    Bool(bool),
+    /// A UUID (SQLite: its 16 bytes; PostgreSQL: `uuid`).
+    Id(uuid::Uuid),
+}
+
+impl From<&str> for Param {
+    fn from(text: &str) -> Param {
+        Param::Text(text.to_string())
+    }
+}
+impl From<String> for Param {
+    fn from(text: String) -> Param {
+        Param::Text(text)
+    }
+}
+impl From<&String> for Param {
+    fn from(text: &String) -> Param {
+        Param::Text(text.clone())
+    }
+}
+impl From<i64> for Param {
+    fn from(value: i64) -> Param {
+        Param::Int(value)
+    }
+}
+impl From<bool> for Param {
+    fn from(value: bool) -> Param {
+        Param::Bool(value)
+    }
+}
+impl From<uuid::Uuid> for Param {
+    fn from(value: uuid::Uuid) -> Param {
+        Param::Id(value)
+    }
+}
+impl<T: Into<Param>> From<Option<T>> for Param {
+    fn from(value: Option<T>) -> Param {
+        value.map(Into::into).unwrap_or(Param::Null)
+    }
+}
+
+/// Parameters from a list of values of different types: `params![login, active, at]`.
+macro_rules! params {
+    ($($value:expr),* $(,)?) => {
+        vec![$($crate::db::Param::from($value)),*]
+    };
+}
+pub(crate) use params;
+
+/// One column's value as read.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Value {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Bool(bool),
+    Bytes(Vec<u8>),
+}
+
+/// One row of a result.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Row(pub Vec<Value>);
+
+fn column_error(index: usize, expected: &str, found: &Value) -> StoreError {
+    let found = match found {
+        Value::Null => "null",
+        Value::Int(_) => "integer",
+        Value::Real(_) => "real",
+        Value::Text(_) => "text",
+        Value::Bool(_) => "boolean",
+        Value::Bytes(_) => "bytes",
+    };
+    StoreError::Other(anyhow::anyhow!(
+        "column {index}: expected {expected}, found {found}"
+    ))
+}
+
+impl Row {
+    fn value(&self, index: usize) -> Result<&Value, StoreError> {
+        self.0
+            .get(index)
+            .ok_or_else(|| StoreError::Other(anyhow::anyhow!("no column {index}")))
+    }
+
+    pub fn opt_text(&self, index: usize) -> Result<Option<String>, StoreError> {
+        match self.value(index)? {
+            Value::Null => Ok(None),
+            Value::Text(text) => Ok(Some(text.clone())),
+            other => Err(column_error(index, "text", other)),
+        }
+    }
+
+    pub fn text(&self, index: usize) -> Result<String, StoreError> {
+        self.opt_text(index)?
+            .ok_or_else(|| column_error(index, "text", &Value::Null))
+    }
+
+    pub fn opt_int(&self, index: usize) -> Result<Option<i64>, StoreError> {
+        match self.value(index)? {
+            Value::Null => Ok(None),
+            Value::Int(value) => Ok(Some(*value)),
+            other => Err(column_error(index, "integer", other)),
+        }
+    }
+
+    pub fn int(&self, index: usize) -> Result<i64, StoreError> {
+        self.opt_int(index)?
+            .ok_or_else(|| column_error(index, "integer", &Value::Null))
+    }
+
+    /// A boolean: PostgreSQL's `boolean`, SQLite's 0 or 1.
+    pub fn bool(&self, index: usize) -> Result<bool, StoreError> {
+        match self.value(index)? {
+            Value::Bool(value) => Ok(*value),
+            Value::Int(value) => Ok(*value != 0),
+            other => Err(column_error(index, "boolean", other)),
+        }
+    }
+}
+
+/// A transaction on one backend. Dropped without [`Tx::commit`], it rolls back.
+///
+/// Accounts and settings use statements and commit; the savepoints, row locks and read
+/// snapshots are for the whistle, grid and reference paths moving onto the executor next (the
+/// unit test runs every method on both backends until then).
+#[allow(dead_code)]
+#[async_trait]
+pub(crate) trait Tx: Send {
+    /// Every row of a query.
+    async fn query(&mut self, sql: &str, params: Vec<Param>) -> Result<Vec<Row>, StoreError>;
+
+    /// Runs a statement; the number of rows it changed.
+    async fn execute(&mut self, sql: &str, params: Vec<Param>) -> Result<u64, StoreError>;
+
+    /// The suffix that locks the rows a query reads until commit: `FOR UPDATE` on PostgreSQL,
+    /// nothing on SQLite, whose write transactions (`BEGIN IMMEDIATE`) hold the database.
+    fn lock_suffix(&self) -> &'static str;
+
+    /// Commits everything the transaction did.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// The first row of a query, if any.
+    async fn query_opt(
+        &mut self,
+        sql: &str,
+        params: Vec<Param>,
+    ) -> Result<Option<Row>, StoreError> {
+        Ok(self.query(sql, params).await?.into_iter().next())
+    }
+
+    /// The first row of a query, locked against other writers until commit.
+    async fn lock_row(&mut self, sql: &str, params: Vec<Param>) -> Result<Option<Row>, StoreError> {
+        let sql = format!("{sql}{}", self.lock_suffix());
+        self.query_opt(&sql, params).await
+    }
+
+    /// Marks a point the transaction can return to ([`Tx::rollback_to`]) without ending.
+    async fn savepoint(&mut self, name: &str) -> Result<(), StoreError> {
+        self.execute(&format!("SAVEPOINT {name}"), Vec::new())
+            .await
+            .map(|_| ())
+    }
+
+    /// Keeps what was done since the savepoint.
+    async fn release(&mut self, name: &str) -> Result<(), StoreError> {
+        self.execute(&format!("RELEASE SAVEPOINT {name}"), Vec::new())
+            .await
+            .map(|_| ())
+    }
+
+    /// Undoes what was done since the savepoint (which stays set).
+    async fn rollback_to(&mut self, name: &str) -> Result<(), StoreError> {
+        self.execute(&format!("ROLLBACK TO SAVEPOINT {name}"), Vec::new())
+            .await
+            .map(|_| ())
+    }
+}
+
+/// A backend's transactions.
+#[allow(dead_code)]
+#[async_trait]
+pub(crate) trait Db: Send + Sync {
+    /// One query on its own (a single statement reads one snapshot): no explicit transaction,
+    /// so a lookup costs what it did before the executor (one round trip on PostgreSQL).
+    async fn query(&self, sql: &str, params: Vec<Param>) -> Result<Vec<Row>, StoreError>;
+
+    /// A read-only transaction: one consistent snapshot for all its queries.
+    async fn read(&self) -> Result<Box<dyn Tx>, StoreError>;
+
+    /// A write transaction: on SQLite serialised with every other writer of the database; on
+    /// PostgreSQL the rows it writes or locks ([`Tx::lock_row`]) are held until it ends.
+    async fn write(&self) -> Result<Box<dyn Tx>, StoreError>;
+
+    /// The first row of one query, if any.
+    async fn query_opt(&self, sql: &str, params: Vec<Param>) -> Result<Option<Row>, StoreError> {
+        Ok(self.query(sql, params).await?.into_iter().next())
+    }
+
+    /// Runs one statement in its own write transaction; the number of rows it changed.
+    async fn execute(&self, sql: &str, params: Vec<Param>) -> Result<u64, StoreError> {
+        let mut tx = self.write().await?;
+        let changed = tx.execute(sql, params).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,171 @@
+//! The executor on SQLite: how a parameter binds, how a column reads, and a transaction served on
+//! the connection's own thread (the writer thread for writes, a pooled reader for reads) while
+//! the async caller sends it statements one at a time.
+
+use async_trait::async_trait;
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+use super::{Param, Row, Tx, Value};
+use crate::types::StoreError;
+
+/// `$n` placeholders as SQLite's `?n`.
+pub(crate) fn sql(text: &str) -> String {
+    text.replace('$', "?")
+}
+
+/// The parameters as rusqlite binds them (a UUID as its 16 bytes, a boolean as 0 or 1).
+pub(crate) fn bind(params: &[Param]) -> Vec<Box<dyn rusqlite::ToSql>> {
+    params
+        .iter()
+        .map(|p| -> Box<dyn rusqlite::ToSql> {
+            match p {
+                Param::Null => Box::new(rusqlite::types::Null),
+                Param::Text(t) => Box::new(t.clone()),
+                Param::Int(i) => Box::new(*i),
+                Param::Bool(b) => Box::new(*b),
+                Param::Id(id) => Box::new(id.as_bytes().to_vec()),
+            }
+        })
+        .collect()
+}
+
+fn value(column: ValueRef<'_>) -> Result<Value, StoreError> {
+    Ok(match column {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(r) => Value::Real(r),
+        ValueRef::Text(t) => Value::Text(
+            std::str::from_utf8(t)
+                .map_err(|e| StoreError::Other(e.into()))?
+                .to_string(),
+        ),
+        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+    })
+}
+
+/// Runs a query on a connection: every row.
+pub(crate) fn query(
+    connection: &Connection,
+    text: &str,
+    params: &[Param],
+) -> Result<Vec<Row>, StoreError> {
+    let mut statement = connection.prepare_cached(&sql(text))?;
+    let columns = statement.column_count();
+    let bound = bind(params);
+    let mut rows = statement.query(rusqlite::params_from_iter(bound.iter()))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(columns);
+        for index in 0..columns {
+            values.push(value(row.get_ref(index)?)?);
+        }
+        out.push(Row(values));
+    }
+    Ok(out)
+}
+
+fn execute(connection: &Connection, text: &str, params: &[Param]) -> Result<u64, StoreError> {
+    let mut statement = connection.prepare_cached(&sql(text))?;
+    let bound = bind(params);
+    Ok(statement.execute(rusqlite::params_from_iter(bound.iter()))? as u64)
+}
+
+/// What the async side asks of the connection's thread.
+#[allow(dead_code)]
+pub(crate) enum Op {
+    Query(
+        String,
+        Vec<Param>,
+        oneshot::Sender<Result<Vec<Row>, StoreError>>,
+    ),
+    Execute(String, Vec<Param>, oneshot::Sender<Result<u64, StoreError>>),
+    Commit(oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// Serves one transaction on `connection` (on its own thread): begins it with `begin`, runs each
+/// statement as it arrives, and commits on [`Op::Commit`] — or rolls back when the caller goes
+/// away without committing.
+pub(crate) fn serve(connection: &Connection, begin: &str, ops: mpsc::Receiver<Op>) {
+    let started = connection.execute_batch(begin).map_err(StoreError::from);
+    let failed = |error: &StoreError| StoreError::Other(anyhow::anyhow!("{error}"));
+    for op in ops.iter() {
+        match op {
+            Op::Query(text, params, reply) => {
+                let _ = reply.send(match &started {
+                    Ok(()) => query(connection, &text, &params),
+                    Err(e) => Err(failed(e)),
+                });
+            }
+            Op::Execute(text, params, reply) => {
+                let _ = reply.send(match &started {
+                    Ok(()) => execute(connection, &text, &params),
+                    Err(e) => Err(failed(e)),
+                });
+            }
+            Op::Commit(reply) => {
+                let result = match &started {
+                    Ok(()) => connection.execute_batch("COMMIT").map_err(StoreError::from),
+                    Err(e) => Err(failed(e)),
+                };
+                if result.is_err() && !connection.is_autocommit() {
+                    let _ = connection.execute_batch("ROLLBACK");
+                }
+                let _ = reply.send(result);
+                return;
+            }
+        }
+    }
+    // The caller dropped the transaction without committing.
+    if started.is_ok() && !connection.is_autocommit() {
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+}
+
+/// A transaction whose statements run on the connection's thread.
+pub(crate) struct SqliteTx {
+    ops: mpsc::Sender<Op>,
+}
+
+impl SqliteTx {
+    /// A transaction and the receiver its thread serves ([`serve`]).
+    pub(crate) fn new() -> (SqliteTx, mpsc::Receiver<Op>) {
+        let (ops, receiver) = mpsc::channel();
+        (SqliteTx { ops }, receiver)
+    }
+}
+
+fn gone() -> StoreError {
+    StoreError::Other(anyhow::anyhow!("the SQLite connection has stopped"))
+}
+
+#[async_trait]
+impl Tx for SqliteTx {
+    async fn query(&mut self, sql: &str, params: Vec<Param>) -> Result<Vec<Row>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.ops
+            .send(Op::Query(sql.to_string(), params, reply))
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    async fn execute(&mut self, sql: &str, params: Vec<Param>) -> Result<u64, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.ops
+            .send(Op::Execute(sql.to_string(), params, reply))
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    fn lock_suffix(&self) -> &'static str {
+        ""
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.ops.send(Op::Commit(reply)).map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}

@@ -1,0 +1,130 @@
+//! The executor on both backends (PostgreSQL when `WHISTLE_TEST_PG_URL` is set): statements,
+//! savepoints, locks, commit and rollback, and the columns read back as the same values.
+
+use super::{Db, Param};
+use crate::types::{Migrate, StoreError};
+use crate::Tuning;
+
+async fn pg_url() -> Option<String> {
+    let base = std::env::var("WHISTLE_TEST_PG_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let name = format!("whistle_db_{}", uuid::Uuid::now_v7().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let root = &base[..base.rfind('/').unwrap()];
+    Some(format!("{root}/{name}"))
+}
+
+const PUT: &str = "INSERT INTO settings (key, value) VALUES ($1, $2)";
+const GET: &str = "SELECT value FROM settings WHERE key = $1";
+
+async fn value(db: &dyn Db, key: &str) -> Option<String> {
+    db.query_opt(GET, params![key])
+        .await
+        .unwrap()
+        .map(|row| row.text(0).unwrap())
+}
+
+async fn exercise(db: &dyn Db) {
+    // A committed write is read back; a savepoint rolled back leaves the rest.
+    let mut tx = db.write().await.unwrap();
+    tx.execute(PUT, params!["a", "1"]).await.unwrap();
+    tx.savepoint("s1").await.unwrap();
+    tx.execute(PUT, params!["b", "2"]).await.unwrap();
+    assert_eq!(tx.query(GET, params!["b"]).await.unwrap().len(), 1);
+    tx.rollback_to("s1").await.unwrap();
+    tx.release("s1").await.unwrap();
+    let locked = tx.lock_row(GET, params!["a"]).await.unwrap().unwrap();
+    assert_eq!(locked.text(0).unwrap(), "1");
+    tx.commit().await.unwrap();
+    assert_eq!(value(db, "a").await.as_deref(), Some("1"));
+    assert_eq!(value(db, "b").await, None);
+
+    // Dropped without commit: nothing of it stays, and the writer goes on.
+    let mut tx = db.write().await.unwrap();
+    tx.execute(PUT, params!["c", "3"]).await.unwrap();
+    drop(tx);
+    // A failing statement fails alone; the transaction, dropped, writes nothing.
+    let mut tx = db.write().await.unwrap();
+    tx.execute(PUT, params!["d", "4"]).await.unwrap();
+    assert!(tx.execute(PUT, params!["a", "again"]).await.is_err());
+    drop(tx);
+    assert_eq!(db.execute(PUT, params!["e", "5"]).await.unwrap(), 1);
+    assert_eq!(value(db, "c").await, None);
+    assert_eq!(value(db, "d").await, None);
+    assert_eq!(value(db, "e").await.as_deref(), Some("5"));
+
+    // A read transaction is one snapshot; malformed SQL is an error, not a panic.
+    let mut read = db.read().await.unwrap();
+    assert_eq!(read.query(GET, params!["a"]).await.unwrap().len(), 1);
+    assert!(read.query("SELEC nonsense", Vec::new()).await.is_err());
+    drop(read);
+    assert!(db
+        .query("SELECT * FROM no_such_table", Vec::new())
+        .await
+        .is_err());
+
+    // Columns: text, null, integer, boolean — the same values from both backends.
+    db.execute(
+        "INSERT INTO users (login, display_name, role, unit, password_hash, active, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        vec![
+            Param::from("u"),
+            Param::from("名字"),
+            Param::from("operator"),
+            Param::from("110000000"),
+            Param::from("hash"),
+            Param::from(true),
+            Param::from(1_700_000_000_000_i64),
+        ],
+    )
+    .await
+    .unwrap();
+    let row = db
+        .query_opt(
+            "SELECT display_name, active, created_at, NULL FROM users WHERE login = $1",
+            params!["u"],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.text(0).unwrap(), "名字");
+    assert!(row.bool(1).unwrap());
+    assert_eq!(row.int(2).unwrap(), 1_700_000_000_000);
+    assert!(row.int(0).is_err(), "a text column is not an integer");
+    assert!(row.text(9).is_err(), "no such column");
+    let none: Option<String> = None;
+    db.execute(
+        "UPDATE users SET display_name = COALESCE($1, display_name) WHERE login = $2",
+        params![none, "u"],
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_executor_behaves_alike_on_both_backends() -> Result<(), StoreError> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::sqlite::SqliteStore::open(
+        &dir.path().join("db.sqlite"),
+        Migrate::Apply,
+        Tuning::SERVICE,
+    )
+    .await?;
+    exercise(&store).await;
+    match pg_url().await {
+        Some(url) => {
+            let store = crate::postgres::PgStore::open(&url, Migrate::Apply).await?;
+            exercise(&store).await;
+        }
+        None => eprintln!("PostgreSQL skipped: WHISTLE_TEST_PG_URL is not set"),
+    }
+    Ok(())
+}
