@@ -1,6 +1,6 @@
 //! Event rows of the aggregates stored one command per transaction (whistles, grid cases): the
-//! same columns in `whistle_events` and `grid_events`, written and read by one piece of code per
-//! backend.
+//! same columns in `whistle_events` and `grid_events`, written by one piece of code per backend
+//! (inside its writer) and read by one for both (over the executor).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -54,4 +54,29 @@ pub(crate) fn decode<E: DeserializeOwned>(
         },
         event,
     ))
+}
+
+/// An aggregate's stored events, oldest first (`table`: `whistle_events` or `grid_events`).
+pub(crate) async fn read_events(
+    db: &dyn crate::db::Db,
+    table: &str,
+    id_column: &str,
+    id: uuid::Uuid,
+) -> Result<Vec<StoredRow>, StoreError> {
+    let sql = format!(
+        "SELECT seq, at, actor_user, actor_unit, payload FROM {table} WHERE {id_column} = $1 ORDER BY seq"
+    );
+    db.query(&sql, vec![crate::db::Param::Id(id)])
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.int(0)?,
+                row.int(1)?,
+                row.text(2)?,
+                row.text(3)?,
+                row.text(4)?,
+            ))
+        })
+        .collect()
 }

@@ -722,21 +722,6 @@ async fn append_events(
     Ok(())
 }
 
-/// The event rows of an aggregate, oldest first.
-async fn read_events(
-    client: &impl GenericClient,
-    table: &str,
-    id_column: &str,
-    id: &uuid::Uuid,
-) -> Result<Vec<crate::events::StoredRow>, tokio_postgres::Error> {
-    let sql = format!("SELECT seq, at, actor_user, actor_unit, payload FROM {table} WHERE {id_column} = $1 ORDER BY seq");
-    let rows = client.query(sql.as_str(), &[id]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-        .collect())
-}
-
 /// The last number issued under a day key, locked until the transaction ends.
 async fn lock_counter(tx: &impl GenericClient, key: &str) -> Result<u64, tokio_postgres::Error> {
     tx.execute(
@@ -1642,22 +1627,7 @@ impl Store for PgStore {
         &self,
         id: uuid::Uuid,
     ) -> Result<Vec<whistle_core::whistle::WhistleRecord>, StoreError> {
-        let client = self.client().await?;
-        let rows = read_events(&**client, "whistle_events", "whistle_id", &id)
-            .await
-            .map_err(pg)?;
-        rows.into_iter()
-            .map(|row| {
-                let (seq, at, actor, event) = crate::events::decode(row)?;
-                Ok(whistle_core::whistle::WhistleRecord {
-                    whistle_id: id,
-                    seq,
-                    at,
-                    actor,
-                    event,
-                })
-            })
-            .collect()
+        crate::whistles::whistle_history(self, id).await
     }
 
     async fn order_keys(
@@ -1941,34 +1911,14 @@ impl Store for PgStore {
         &self,
         no: &str,
     ) -> Result<Option<whistle_core::grid::GridCase>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt("SELECT state FROM grid_cases WHERE no = $1", &[&no])
-            .await
-            .map_err(pg)?;
-        row.map(|r| crate::grids::parse_case(r.get(0))).transpose()
+        crate::grids::reads::grid_case(self, no).await
     }
 
     async fn grid_history(
         &self,
         id: uuid::Uuid,
     ) -> Result<Vec<whistle_core::grid::GridRecord>, StoreError> {
-        let client = self.client().await?;
-        let rows = read_events(&**client, "grid_events", "case_id", &id)
-            .await
-            .map_err(pg)?;
-        rows.into_iter()
-            .map(|row| {
-                let (seq, at, actor, event) = crate::events::decode(row)?;
-                Ok(whistle_core::grid::GridRecord {
-                    case_id: id,
-                    seq,
-                    at,
-                    actor,
-                    event,
-                })
-            })
-            .collect()
+        crate::grids::reads::grid_history(self, id).await
     }
 
     async fn grid_counts(
@@ -1977,16 +1927,7 @@ impl Store for PgStore {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<whistle_core::whistle::GridCounts>, StoreError> {
-        let mut params = Vec::new();
-        let condition = crate::grids::scope_sql(scope, &mut params, |n| format!("${n}"));
-        let sql = crate::grids::counts_sql(&condition, to_millis(from), to_millis(before));
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let client = self.client().await?;
-        let rows = client.query(sql.as_str(), &refs).await.map_err(pg)?;
-        rows.iter()
-            .map(|r| crate::grids::counts_row(r.get(0), r.get(1), r.get(2)))
-            .collect()
+        crate::grids::reads::grid_counts(self, scope, from, before).await
     }
 
     async fn list_grid_cases(
@@ -1994,17 +1935,7 @@ impl Store for PgStore {
         scope: &Scope,
         limit: u32,
     ) -> Result<Vec<whistle_core::grid::GridCase>, StoreError> {
-        let mut params = Vec::new();
-        let condition = crate::grids::scope_sql(scope, &mut params, |n| format!("${n}"));
-        let limit = i64::from(limit.clamp(1, PAGE_LIMIT_MAX));
-        let sql = format!("SELECT g.state FROM grid_cases g WHERE {condition} ORDER BY g.filed_at DESC, g.id DESC LIMIT {limit}");
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let client = self.client().await?;
-        let rows = client.query(sql.as_str(), &refs).await.map_err(pg)?;
-        rows.iter()
-            .map(|r| crate::grids::parse_case(r.get(0)))
-            .collect()
+        crate::grids::reads::list_grid_cases(self, scope, limit).await
     }
 
     async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError> {

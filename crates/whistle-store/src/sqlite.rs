@@ -532,21 +532,6 @@ fn append_events(
     Ok(())
 }
 
-/// The event rows of an aggregate, oldest first.
-fn read_events(
-    c: &Connection,
-    table: &str,
-    id_column: &str,
-    id: &uuid::Uuid,
-) -> rusqlite::Result<Vec<crate::events::StoredRow>> {
-    let sql = format!("SELECT seq, at, actor_user, actor_unit, payload FROM {table} WHERE {id_column} = ?1 ORDER BY seq");
-    let mut statement = c.prepare_cached(&sql)?;
-    let rows = statement.query_map([id.as_bytes()], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-    })?;
-    rows.collect()
-}
-
 /// The last number issued under a day key (orders, `W…` whistles, `G…` grid cases).
 fn read_counter(tx: &Connection, key: &str) -> rusqlite::Result<u64> {
     let last: Option<i64> = tx
@@ -1997,22 +1982,7 @@ impl Store for SqliteStore {
         &self,
         id: uuid::Uuid,
     ) -> Result<Vec<whistle_core::whistle::WhistleRecord>, StoreError> {
-        self.read(move |c| {
-            let rows = read_events(c, "whistle_events", "whistle_id", &id)?;
-            rows.into_iter()
-                .map(|row| {
-                    let (seq, at, actor, event) = crate::events::decode(row)?;
-                    Ok(whistle_core::whistle::WhistleRecord {
-                        whistle_id: id,
-                        seq,
-                        at,
-                        actor,
-                        event,
-                    })
-                })
-                .collect()
-        })
-        .await
+        crate::whistles::whistle_history(self, id).await
     }
 
     async fn period_cells(
@@ -2291,38 +2261,14 @@ impl Store for SqliteStore {
         &self,
         no: &str,
     ) -> Result<Option<whistle_core::grid::GridCase>, StoreError> {
-        let no = no.to_string();
-        self.read(move |c| {
-            let state: Option<String> = c
-                .query_row("SELECT state FROM grid_cases WHERE no = ?1", [no], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            state.map(|s| crate::grids::parse_case(&s)).transpose()
-        })
-        .await
+        crate::grids::reads::grid_case(self, no).await
     }
 
     async fn grid_history(
         &self,
         id: uuid::Uuid,
     ) -> Result<Vec<whistle_core::grid::GridRecord>, StoreError> {
-        self.read(move |c| {
-            let rows = read_events(c, "grid_events", "case_id", &id)?;
-            rows.into_iter()
-                .map(|row| {
-                    let (seq, at, actor, event) = crate::events::decode(row)?;
-                    Ok(whistle_core::grid::GridRecord {
-                        case_id: id,
-                        seq,
-                        at,
-                        actor,
-                        event,
-                    })
-                })
-                .collect()
-        })
-        .await
+        crate::grids::reads::grid_history(self, id).await
     }
 
     async fn grid_counts(
@@ -2331,26 +2277,7 @@ impl Store for SqliteStore {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<whistle_core::whistle::GridCounts>, StoreError> {
-        let mut params = Vec::new();
-        let condition = crate::grids::scope_sql(scope, &mut params, |n| format!("?{n}"));
-        let sql = crate::grids::counts_sql(&condition, to_millis(from), to_millis(before));
-        self.read(move |c| {
-            let mut statement = c.prepare(&sql)?;
-            let rows = statement.query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?;
-            let mut counts = Vec::new();
-            for row in rows {
-                let (street, found, verified) = row?;
-                counts.push(crate::grids::counts_row(&street, found, verified)?);
-            }
-            Ok(counts)
-        })
-        .await
+        crate::grids::reads::grid_counts(self, scope, from, before).await
     }
 
     async fn list_grid_cases(
@@ -2358,20 +2285,7 @@ impl Store for SqliteStore {
         scope: &Scope,
         limit: u32,
     ) -> Result<Vec<whistle_core::grid::GridCase>, StoreError> {
-        let mut params = Vec::new();
-        let condition = crate::grids::scope_sql(scope, &mut params, |n| format!("?{n}"));
-        let limit = i64::from(limit.clamp(1, PAGE_LIMIT_MAX));
-        self.read(move |c| {
-            let sql = format!("SELECT g.state FROM grid_cases g WHERE {condition} ORDER BY g.filed_at DESC, g.id DESC LIMIT {limit}");
-            let mut statement = c.prepare(&sql)?;
-            let rows = statement.query_map(rusqlite::params_from_iter(params.iter()), |r| r.get::<_, String>(0))?;
-            let mut cases = Vec::new();
-            for row in rows {
-                cases.push(crate::grids::parse_case(&row?)?);
-            }
-            Ok(cases)
-        })
-        .await
+        crate::grids::reads::list_grid_cases(self, scope, limit).await
     }
 
     async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError> {

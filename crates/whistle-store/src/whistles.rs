@@ -269,3 +269,24 @@ pub(crate) fn scope_sql(
         }
     }
 }
+
+/// A whistle's history, oldest first (written once for both backends over the executor).
+pub(crate) async fn whistle_history(
+    db: &dyn crate::db::Db,
+    id: uuid::Uuid,
+) -> Result<Vec<whistle_core::whistle::WhistleRecord>, crate::StoreError> {
+    crate::events::read_events(db, "whistle_events", "whistle_id", id)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let (seq, at, actor, event) = crate::events::decode(row)?;
+            Ok(whistle_core::whistle::WhistleRecord {
+                whistle_id: id,
+                seq,
+                at,
+                actor,
+                event,
+            })
+        })
+        .collect()
+}
