@@ -1614,13 +1614,7 @@ impl Store for PgStore {
         &self,
         no: &str,
     ) -> Result<Option<whistle_core::whistle::Whistle>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt("SELECT state FROM whistles WHERE no = $1", &[&no])
-            .await
-            .map_err(pg)?;
-        row.map(|r| crate::whistles::parse_whistle(r.get(0)))
-            .transpose()
+        crate::whistles::reads::whistle(self, no).await
     }
 
     async fn whistle_history(
@@ -1809,40 +1803,11 @@ impl Store for PgStore {
         after: i64,
         limit: u32,
     ) -> Result<Vec<crate::whistles::FeedItem>, StoreError> {
-        let limit = i64::from(limit.clamp(1, PAGE_LIMIT_MAX));
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT e.position, e.whistle_id, e.seq, e.at, e.actor_user, e.actor_unit, e.payload, w.state \
-                 FROM whistle_events e JOIN whistles w ON w.id = e.whistle_id \
-                 WHERE e.position > $1 ORDER BY e.position LIMIT $2",
-                &[&after, &limit],
-            )
-            .await
-            .map_err(pg)?;
-        rows.iter()
-            .map(|r| {
-                let state: String = r.get(7);
-                crate::whistles::feed_item(
-                    r.get(0),
-                    r.get(1),
-                    (r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)),
-                    &state,
-                )
-            })
-            .collect()
+        crate::whistles::reads::whistle_feed(self, after, limit).await
     }
 
     async fn whistle_feed_head(&self) -> Result<i64, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_one(
-                "SELECT COALESCE(MAX(position), 0)::BIGINT FROM whistle_events",
-                &[],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(row.get(0))
+        crate::whistles::reads::whistle_feed_head(self).await
     }
 
     async fn list_whistles(
@@ -1850,17 +1815,7 @@ impl Store for PgStore {
         scope: &Scope,
         limit: u32,
     ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError> {
-        let mut params = Vec::new();
-        let condition = crate::whistles::scope_sql(scope, &mut params, |n| format!("${n}"));
-        let limit = i64::from(limit.clamp(1, PAGE_LIMIT_MAX));
-        let sql = format!("SELECT w.state FROM whistles w WHERE {condition} ORDER BY w.raised_at DESC, w.id DESC LIMIT {limit}");
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let client = self.client().await?;
-        let rows = client.query(sql.as_str(), &refs).await.map_err(pg)?;
-        rows.iter()
-            .map(|r| crate::whistles::parse_whistle(r.get(0)))
-            .collect()
+        crate::whistles::reads::list_whistles(self, scope, limit).await
     }
 
     async fn whistles_raised(
@@ -1869,30 +1824,11 @@ impl Store for PgStore {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError> {
-        let mut params = vec![to_millis(from).to_string(), to_millis(before).to_string()];
-        let condition = crate::whistles::scope_sql(scope, &mut params, |n| format!("${n}"));
-        let sql = format!(
-            "SELECT w.state FROM whistles w WHERE w.raised_at >= $1::text::bigint AND w.raised_at < $2::text::bigint AND {condition} ORDER BY w.raised_at, w.id"
-        );
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let client = self.client().await?;
-        let rows = client.query(sql.as_str(), &refs).await.map_err(pg)?;
-        rows.iter()
-            .map(|r| crate::whistles::parse_whistle(r.get(0)))
-            .collect()
+        crate::whistles::reads::whistles_raised(self, scope, from, before).await
     }
 
     async fn absences_due(&self, at: Timestamp, limit: u32) -> Result<Vec<String>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT no FROM whistles WHERE absence_at IS NOT NULL AND absence_at <= $1 ORDER BY absence_at, id LIMIT $2",
-                &[&to_millis(at), &i64::from(limit)],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        crate::whistles::reads::absences_due(self, at, limit).await
     }
 
     async fn execute_grid(

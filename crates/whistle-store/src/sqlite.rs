@@ -1964,18 +1964,7 @@ impl Store for SqliteStore {
         &self,
         no: &str,
     ) -> Result<Option<whistle_core::whistle::Whistle>, StoreError> {
-        let no = no.to_string();
-        self.read(move |c| {
-            let state: Option<String> = c
-                .query_row("SELECT state FROM whistles WHERE no = ?1", [no], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            state
-                .map(|s| crate::whistles::parse_whistle(&s))
-                .transpose()
-        })
-        .await
+        crate::whistles::reads::whistle(self, no).await
     }
 
     async fn whistle_history(
@@ -2144,42 +2133,11 @@ impl Store for SqliteStore {
         after: i64,
         limit: u32,
     ) -> Result<Vec<crate::whistles::FeedItem>, StoreError> {
-        let limit = i64::from(limit.clamp(1, PAGE_LIMIT_MAX));
-        self.read(move |c| {
-            let mut statement = c.prepare_cached(
-                "SELECT e.position, e.whistle_id, e.seq, e.at, e.actor_user, e.actor_unit, e.payload, w.state \
-                 FROM whistle_events e JOIN whistles w ON w.id = e.whistle_id \
-                 WHERE e.position > ?1 ORDER BY e.position LIMIT ?2",
-            )?;
-            let rows = statement.query_map(params![after, limit], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?),
-                    r.get::<_, String>(7)?,
-                ))
-            })?;
-            let mut items = Vec::new();
-            for row in rows {
-                let (position, id, event, state) = row?;
-                let id = uuid::Uuid::from_slice(&id)
-                    .map_err(|e| anyhow::anyhow!("corrupt whistle id: {e}"))?;
-                items.push(crate::whistles::feed_item(position, id, event, &state)?);
-            }
-            Ok(items)
-        })
-        .await
+        crate::whistles::reads::whistle_feed(self, after, limit).await
     }
 
     async fn whistle_feed_head(&self) -> Result<i64, StoreError> {
-        self.read(|c| {
-            Ok(c.query_row(
-                "SELECT COALESCE(MAX(position), 0) FROM whistle_events",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .await
+        crate::whistles::reads::whistle_feed_head(self).await
     }
 
     async fn list_whistles(
@@ -2187,20 +2145,7 @@ impl Store for SqliteStore {
         scope: &Scope,
         limit: u32,
     ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError> {
-        let mut params = Vec::new();
-        let condition = crate::whistles::scope_sql(scope, &mut params, |n| format!("?{n}"));
-        let limit = i64::from(limit.clamp(1, PAGE_LIMIT_MAX));
-        self.read(move |c| {
-            let sql = format!("SELECT w.state FROM whistles w WHERE {condition} ORDER BY w.raised_at DESC, w.id DESC LIMIT {limit}");
-            let mut statement = c.prepare(&sql)?;
-            let rows = statement.query_map(rusqlite::params_from_iter(params.iter()), |r| r.get::<_, String>(0))?;
-            let mut whistles = Vec::new();
-            for row in rows {
-                whistles.push(crate::whistles::parse_whistle(&row?)?);
-            }
-            Ok(whistles)
-        })
-        .await
+        crate::whistles::reads::list_whistles(self, scope, limit).await
     }
 
     async fn whistles_raised(
@@ -2209,33 +2154,11 @@ impl Store for SqliteStore {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError> {
-        let mut params = vec![to_millis(from).to_string(), to_millis(before).to_string()];
-        let condition = crate::whistles::scope_sql(scope, &mut params, |n| format!("?{n}"));
-        self.read(move |c| {
-            let sql = format!(
-                "SELECT w.state FROM whistles w WHERE w.raised_at >= CAST(?1 AS INTEGER) AND w.raised_at < CAST(?2 AS INTEGER) AND {condition} ORDER BY w.raised_at, w.id"
-            );
-            let mut statement = c.prepare(&sql)?;
-            let rows = statement.query_map(rusqlite::params_from_iter(params.iter()), |r| r.get::<_, String>(0))?;
-            let mut whistles = Vec::new();
-            for row in rows {
-                whistles.push(crate::whistles::parse_whistle(&row?)?);
-            }
-            Ok(whistles)
-        })
-        .await
+        crate::whistles::reads::whistles_raised(self, scope, from, before).await
     }
 
     async fn absences_due(&self, at: Timestamp, limit: u32) -> Result<Vec<String>, StoreError> {
-        let at = to_millis(at);
-        self.read(move |c| {
-            let mut statement = c.prepare_cached(
-                "SELECT no FROM whistles WHERE absence_at IS NOT NULL AND absence_at <= ?1 ORDER BY absence_at, id LIMIT ?2",
-            )?;
-            let rows = statement.query_map(params![at, i64::from(limit)], |r| r.get::<_, String>(0))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        crate::whistles::reads::absences_due(self, at, limit).await
     }
 
     async fn execute_grid(

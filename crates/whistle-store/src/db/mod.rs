@@ -136,6 +136,15 @@ impl Row {
             .ok_or_else(|| column_error(index, "integer", &Value::Null))
     }
 
+    /// A UUID: PostgreSQL's `uuid`, SQLite's 16 bytes.
+    pub fn uuid(&self, index: usize) -> Result<uuid::Uuid, StoreError> {
+        match self.value(index)? {
+            Value::Bytes(bytes) => uuid::Uuid::from_slice(bytes)
+                .map_err(|e| StoreError::Other(anyhow::anyhow!("column {index}: {e}"))),
+            other => Err(column_error(index, "uuid", other)),
+        }
+    }
+
     /// A boolean: PostgreSQL's `boolean`, SQLite's 0 or 1.
     pub fn bool(&self, index: usize) -> Result<bool, StoreError> {
         match self.value(index)? {

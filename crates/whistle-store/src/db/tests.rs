@@ -13,7 +13,7 @@ async fn pg_url() -> Option<String> {
         .await
         .unwrap();
     tokio::spawn(connection);
-    let name = format!("whistle_db_{}", uuid::Uuid::now_v7().simple());
+    let name = format!("whistle_test_db_{}", uuid::Uuid::now_v7().simple());
     client
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
