@@ -322,6 +322,18 @@ impl SqliteStore {
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.reader(work)
+            .await?
+            .await
+            .map_err(|e| StoreError::Other(e.into()))?
+    }
+
+    /// Waits for a reader permit, then runs `work` on a pooled connection on a blocking thread
+    /// (dropping the handle leaves it running: a read transaction is served that way).
+    async fn reader<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<tokio::task::JoinHandle<Result<T, StoreError>>, StoreError> {
         let permit = self
             .read_permits
             .clone()
@@ -330,7 +342,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Other(e.into()))?;
         let readers = self.readers.clone();
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
+        Ok(tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let pooled = readers
                 .lock()
@@ -349,9 +361,7 @@ impl SqliteStore {
                 pool.push(connection);
             }
             result
-        })
-        .await
-        .map_err(|e| StoreError::Other(e.into()))?
+        }))
     }
 }
 
@@ -368,34 +378,15 @@ impl crate::db::Db for SqliteStore {
     }
 
     async fn read(&self) -> Result<Box<dyn crate::db::Tx>, StoreError> {
-        let permit = self
-            .read_permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| StoreError::Other(e.into()))?;
         let (tx, ops) = crate::db::sqlite::SqliteTx::new();
-        let readers = self.readers.clone();
-        let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let pooled = readers.lock().ok().and_then(|mut pool| pool.pop());
-            let connection = match pooled {
-                Some(connection) => connection,
-                None => match connect(&path).and_then(|c| {
-                    c.pragma_update(None, "query_only", true)?;
-                    Ok(c)
-                }) {
-                    Ok(connection) => connection,
-                    // The transaction's statements get "the connection has stopped".
-                    Err(_) => return,
-                },
-            };
-            crate::db::sqlite::serve(&connection, "BEGIN", ops);
-            if let Ok(mut pool) = readers.lock() {
-                pool.push(connection);
-            }
-        });
+        // Served on a pooled reader until the caller commits or drops it; if no connection can
+        // be had, its statements fail with "the connection has stopped".
+        let _serving = self
+            .reader(move |connection| {
+                crate::db::sqlite::serve(connection, "BEGIN", ops);
+                Ok(())
+            })
+            .await?;
         Ok(Box::new(tx))
     }
 
