@@ -12,6 +12,7 @@ pub mod grids;
 pub mod import;
 mod plan;
 pub mod postgres;
+mod reads;
 mod refdata;
 mod refdata_rows;
 pub mod seed;

@@ -1528,17 +1528,7 @@ impl Store for PgStore {
     }
 
     async fn order_units(&self, id: OrderId) -> Result<Vec<(UnitCode, String)>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT unit, role FROM order_units WHERE order_id = $1 ORDER BY unit",
-                &[&id.0],
-            )
-            .await
-            .map_err(pg)?;
-        rows.iter()
-            .map(|r| Ok((UnitCode::parse(r.get(0))?, r.get(1))))
-            .collect()
+        crate::reads::order_units(self, id).await
     }
 
     async fn put_users(
@@ -1584,15 +1574,7 @@ impl Store for PgStore {
     }
 
     async fn notices_due(&self, at: Timestamp, limit: u32) -> Result<Vec<OrderId>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT id FROM orders WHERE notice_at IS NOT NULL AND notice_at <= $1 ORDER BY notice_at, id LIMIT $2",
-                &[&to_millis(at), &i64::from(limit)],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(rows.iter().map(|r| OrderId(r.get(0))).collect())
+        crate::reads::notices_due(self, at, limit).await
     }
 
     // `execute_whistles` keeps the trait's one-transaction-per-command default here: a whistle
@@ -1875,27 +1857,11 @@ impl Store for PgStore {
     }
 
     async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_one(
-                "SELECT COUNT(*) FROM orders WHERE next_due_at IS NOT NULL AND next_due_at <= $1",
-                &[&to_millis(at)],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(row.get(0))
+        crate::reads::count_due(self, at).await
     }
 
     async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT stage, COUNT(*) FROM orders GROUP BY stage ORDER BY stage",
-                &[],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        crate::reads::stage_counts(self).await
     }
 
     async fn import(
@@ -1944,21 +1910,7 @@ impl Store for PgStore {
     }
 
     async fn unit_changes(&self) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT at, actor, change FROM unit_changes ORDER BY position",
-                &[],
-            )
-            .await
-            .map_err(pg)?;
-        rows.iter()
-            .map(|r| {
-                let change: UnitChange =
-                    serde_json::from_str(r.get(2)).map_err(|e| anyhow::anyhow!(e))?;
-                Ok((from_millis(r.get(0)), r.get(1), change))
-            })
-            .collect()
+        crate::reads::unit_changes(self).await
     }
 
     async fn rebuild_projections(&self) -> Result<RebuildReport, StoreError> {
@@ -2011,18 +1963,7 @@ impl Store for PgStore {
     }
 
     async fn totals(&self) -> Result<(i64, i64), StoreError> {
-        let client = self.client().await?;
-        let orders: i64 = client
-            .query_one("SELECT COUNT(*) FROM orders", &[])
-            .await
-            .map_err(pg)?
-            .get(0);
-        let events: i64 = client
-            .query_one("SELECT COUNT(*) FROM events", &[])
-            .await
-            .map_err(pg)?
-            .get(0);
-        Ok((orders, events))
+        crate::reads::totals(self).await
     }
 }
 

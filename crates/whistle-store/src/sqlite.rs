@@ -1846,21 +1846,7 @@ impl Store for SqliteStore {
     }
 
     async fn order_units(&self, id: OrderId) -> Result<Vec<(UnitCode, String)>, StoreError> {
-        self.read(move |c| {
-            let mut statement = c.prepare_cached(
-                "SELECT unit, role FROM order_units WHERE order_id = ?1 ORDER BY unit",
-            )?;
-            let rows = statement.query_map([id.0.as_bytes()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?;
-            let mut units = Vec::new();
-            for row in rows {
-                let (unit, role) = row?;
-                units.push((UnitCode::parse(&unit)?, role));
-            }
-            Ok(units)
-        })
-        .await
+        crate::reads::order_units(self, id).await
     }
 
     async fn put_users(
@@ -1906,14 +1892,7 @@ impl Store for SqliteStore {
     }
 
     async fn notices_due(&self, at: Timestamp, limit: u32) -> Result<Vec<OrderId>, StoreError> {
-        let at = to_millis(at);
-        self.read(move |c| {
-            let mut statement = c.prepare_cached(
-                "SELECT id FROM orders WHERE notice_at IS NOT NULL AND notice_at <= ?1 ORDER BY notice_at, id LIMIT ?2",
-            )?;
-            order_ids(&mut statement, params![at, i64::from(limit)])
-        })
-        .await
+        crate::reads::notices_due(self, at, limit).await
     }
 
     async fn execute_whistle(
@@ -2203,25 +2182,11 @@ impl Store for SqliteStore {
     }
 
     async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError> {
-        let at = to_millis(at);
-        self.read(move |c| {
-            Ok(c.query_row(
-                "SELECT COUNT(*) FROM orders WHERE next_due_at IS NOT NULL AND next_due_at <= ?1",
-                [at],
-                |r| r.get(0),
-            )?)
-        })
-        .await
+        crate::reads::count_due(self, at).await
     }
 
     async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        self.read(|c| {
-            let mut statement =
-                c.prepare("SELECT stage, COUNT(*) FROM orders GROUP BY stage ORDER BY stage")?;
-            let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        crate::reads::stage_counts(self).await
     }
 
     async fn import(
@@ -2274,26 +2239,7 @@ impl Store for SqliteStore {
     }
 
     async fn unit_changes(&self) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError> {
-        self.read(|c| {
-            let mut statement =
-                c.prepare("SELECT at, actor, change FROM unit_changes ORDER BY position")?;
-            let rows = statement.query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })?;
-            let mut changes = Vec::new();
-            for row in rows {
-                let (at, actor, change) = row?;
-                let change: UnitChange =
-                    serde_json::from_str(&change).map_err(|e| anyhow::anyhow!(e))?;
-                changes.push((from_millis(at), actor, change));
-            }
-            Ok(changes)
-        })
-        .await
+        crate::reads::unit_changes(self).await
     }
 
     async fn rebuild_projections(&self) -> Result<RebuildReport, StoreError> {
@@ -2356,12 +2302,7 @@ impl Store for SqliteStore {
     }
 
     async fn totals(&self) -> Result<(i64, i64), StoreError> {
-        self.read(|c| {
-            let orders = c.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0))?;
-            let events = c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
-            Ok((orders, events))
-        })
-        .await
+        crate::reads::totals(self).await
     }
 }
 
