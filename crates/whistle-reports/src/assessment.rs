@@ -18,6 +18,13 @@ pub struct Assessment {
     pub streets: Vec<StreetFigures>,
 }
 
+impl Assessment {
+    /// True when the month holds neither a whistle nor a grid case within the scope.
+    pub fn is_empty(&self) -> bool {
+        self.whistles == 0 && self.streets.is_empty()
+    }
+}
+
 /// Which table the CSV form carries (CSV holds one table).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AssessmentTable {
@@ -188,7 +195,6 @@ pub fn assessment_document(
             Cell::from(s.grid_verified as i64),
         ]);
     }
-    let empty = assessment.whistles == 0 && assessment.streets.is_empty();
     Document {
         kind: "double-assessment".into(),
         subject: assessment.month.clone(),
@@ -197,7 +203,7 @@ pub fn assessment_document(
             &format!("{} 吹哨报到双考核", assessment.month),
             &format!("Double assessment, {}", assessment.month),
         ),
-        empty,
+        empty: assessment.is_empty(),
         summary: vec![lang.t(
             &format!("本月吹哨 {} 次。", assessment.whistles),
             &format!("{} whistles raised in the month.", assessment.whistles),

@@ -105,6 +105,21 @@ pub async fn build(
     })
 }
 
+/// A document's bytes with its download name when they are a workbook.
+fn rendered(document: &Document, format: Format, bytes: Vec<u8>) -> Rendered {
+    Rendered {
+        bytes,
+        content_type: format.content_type(),
+        filename: (format == Format::Xlsx).then(|| {
+            format!(
+                "{}-{}.xlsx",
+                document.kind,
+                document.subject.replace('/', "_")
+            )
+        }),
+    }
+}
+
 fn json(value: &impl serde::Serialize) -> Result<Vec<u8>, StoreError> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(anyhow::Error::from)?;
     bytes.push(b'\n');
@@ -131,9 +146,7 @@ impl Published {
         match self {
             Published::Document(document) => document.empty,
             Published::Evaluation(report, _) => report.empty,
-            Published::Assessment { assessment, .. } => {
-                assessment.whistles == 0 && assessment.streets.is_empty()
-            }
+            Published::Assessment { assessment, .. } => assessment.is_empty(),
         }
     }
 
@@ -175,23 +188,18 @@ impl Published {
                 },
                 Format::Csv,
             ) => assessment::assessment_csv(assessment, *table).into_bytes(),
-            (Published::Document(document), format) => document.render(format)?,
-            (other, format) => other.document().render(format)?,
+            (Published::Document(document), format) => {
+                return Ok(rendered(document, format, document.render(format)?))
+            }
+            (other, format) => {
+                let document = other.document();
+                return Ok(rendered(&document, format, document.render(format)?));
+            }
         };
-        let filename = (format == Format::Xlsx).then(|| {
-            let document = match self {
-                Published::Document(document) => (document.kind.clone(), document.subject.clone()),
-                other => {
-                    let document = other.document();
-                    (document.kind, document.subject)
-                }
-            };
-            format!("{}-{}.xlsx", document.0, document.1.replace('/', "_"))
-        });
         Ok(Rendered {
             bytes,
             content_type: format.content_type(),
-            filename,
+            filename: None,
         })
     }
 }

@@ -16,13 +16,6 @@ use crate::auth::{Language, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
-fn doc_lang(lang: Lang) -> whistle_reports::Lang {
-    match lang {
-        Lang::Zh => whistle_reports::Lang::Zh,
-        Lang::En => whistle_reports::Lang::En,
-    }
-}
-
 /// Any report, by its name in the path.
 pub async fn report(
     State(state): State<Arc<AppState>>,
@@ -46,10 +39,9 @@ pub async fn report(
     let report = Report::parse(kind, &params)
         .map_err(|e| ApiError::bad_request("invalid_query", &e.message(lang == Lang::Zh), lang))?
         .within(&principal.scope);
-    let published =
-        whistle_reports::build(&*state.store, &report, state.clock.now(), doc_lang(lang))
-            .await
-            .map_err(|e| ApiError::store(e, lang))?;
+    let published = whistle_reports::build(&*state.store, &report, state.clock.now(), lang.into())
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
     let rendered = published
         .render(format)
         .map_err(|e| ApiError::store(e, lang))?;

@@ -3,7 +3,6 @@
 
 use clap::{Args, Subcommand};
 use std::io::Write as _;
-use whistle_core::error::Lang;
 use whistle_reports::{Format, Report, ReportKind, ReportParams};
 
 use crate::{store_failure, Env, Failure};
@@ -139,13 +138,6 @@ pub enum TopicCommand {
     },
 }
 
-fn doc_lang(lang: Lang) -> whistle_reports::Lang {
-    match lang {
-        Lang::Zh => whistle_reports::Lang::Zh,
-        Lang::En => whistle_reports::Lang::En,
-    }
-}
-
 fn write(bytes: &[u8], output: Option<&std::path::Path>) -> Result<(), Failure> {
     match output {
         Some(path) => std::fs::write(path, bytes).map_err(|e| {
@@ -278,7 +270,7 @@ pub async fn report(env: &Env, command: ReportCommand) -> Result<(), Failure> {
     let report = Report::parse(kind, &params)
         .map_err(|e| crate::refuse(e.message(true), e.message(false)))?;
     let store = env.open().await?;
-    let published = whistle_reports::build(&*store, &report, chrono::Utc::now(), doc_lang(lang))
+    let published = whistle_reports::build(&*store, &report, chrono::Utc::now(), lang.into())
         .await
         .map_err(|e| store_failure(e, lang))?;
     if let Some(note) = published.empty_note() {

@@ -15,6 +15,16 @@ pub enum Lang {
     En,
 }
 
+impl From<whistle_core::error::Lang> for Lang {
+    /// The report language for the language of a request or a command line.
+    fn from(lang: whistle_core::error::Lang) -> Lang {
+        match lang {
+            whistle_core::error::Lang::Zh => Lang::Zh,
+            whistle_core::error::Lang::En => Lang::En,
+        }
+    }
+}
+
 impl Lang {
     pub fn parse(text: &str) -> Result<Lang, StoreError> {
         match text {
