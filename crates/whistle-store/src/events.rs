@@ -1,12 +1,17 @@
-//! Event rows of the aggregates stored one command per transaction (whistles, grid cases): the
-//! same columns in `whistle_events` and `grid_events`, written by one piece of code per backend
-//! (inside its writer) and read by one for both (over the executor).
+//! Event rows: those of the aggregates stored one command per transaction (whistles, grid cases,
+//! the same columns in `whistle_events` and `grid_events`) written and read once for both
+//! backends over the executor, and the work orders' event log read back (the order pipelines
+//! write it with their own statements).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use whistle_core::ids::{Actor, UnitCode};
 use whistle_core::time::{from_millis, to_millis, Timestamp};
 
+use whistle_core::ids::OrderId;
+use whistle_core::order::Event;
+
+use crate::db::{params, Db, Row, Tx};
 use crate::types::{CommandError, StoreError};
 
 /// A stored event as read back: seq, time (ms), actor user, actor unit, JSON payload.
@@ -79,4 +84,62 @@ pub(crate) async fn read_events(
             ))
         })
         .collect()
+}
+
+/// Appends event rows to `table` (`whistle_events` or `grid_events`) for the aggregate `id`.
+pub(crate) async fn append_events(
+    tx: &mut dyn Tx,
+    table: &str,
+    id_column: &str,
+    id: uuid::Uuid,
+    rows: Vec<crate::events::EventRow>,
+) -> Result<(), StoreError> {
+    let sql = format!("INSERT INTO {table} ({id_column}, seq, at, actor_user, actor_unit, kind, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    for row in rows {
+        tx.execute(
+            &sql,
+            params![
+                id,
+                row.seq,
+                row.at,
+                row.user,
+                row.unit,
+                row.kind,
+                row.payload
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+const ORDER_HISTORY: &str =
+    "SELECT seq, at, actor_user, actor_unit, payload FROM events WHERE order_id = $1 ORDER BY seq";
+
+fn order_events(id: OrderId, rows: Vec<Row>) -> Result<Vec<Event>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            crate::event_from_row(
+                id,
+                r.int(0)?,
+                r.int(1)?,
+                r.text(2)?,
+                &r.text(3)?,
+                &r.text(4)?,
+            )
+        })
+        .collect()
+}
+
+/// A work order's events, oldest first.
+pub(crate) async fn order_history(db: &dyn Db, id: OrderId) -> Result<Vec<Event>, StoreError> {
+    order_events(id, db.query(ORDER_HISTORY, params![id.0]).await?)
+}
+
+/// A work order's events, oldest first, inside a transaction.
+pub(crate) async fn order_history_in(
+    tx: &mut dyn Tx,
+    id: OrderId,
+) -> Result<Vec<Event>, StoreError> {
+    order_events(id, tx.query(ORDER_HISTORY, params![id.0]).await?)
 }

@@ -5,17 +5,16 @@
 
 mod accounts;
 pub mod baseline;
+mod counters;
 mod db;
 mod events;
 mod faults;
 pub mod grids;
-pub mod import;
 mod plan;
 pub mod postgres;
 mod reads;
-mod refdata;
-mod refdata_rows;
-pub mod seed;
+mod rebuild;
+pub mod reference;
 mod settings;
 mod sql;
 pub mod sqlite;
@@ -33,6 +32,7 @@ use whistle_core::reference::Reference;
 use whistle_core::time::Timestamp;
 
 pub use faults::Liveness;
+pub use reference::{import, seed};
 
 /// The schema version this binary knows. A database at another version is refused.
 pub const SCHEMA_VERSION: i64 = 7;

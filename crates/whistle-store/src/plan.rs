@@ -93,7 +93,7 @@ pub fn intake_key(order: &Order) -> IntakeKey {
             .as_ref()
             .or(territory.district.as_ref())
             .map(|u| u.as_str().to_string())
-            .unwrap_or_else(|| crate::refdata::CITY.to_string()),
+            .unwrap_or_else(|| crate::reference::CITY.to_string()),
         order.category.as_str().to_string(),
     )
 }

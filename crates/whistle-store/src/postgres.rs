@@ -19,8 +19,8 @@ use whistle_core::reference::Reference;
 use whistle_core::time::{from_millis, to_millis, Timestamp};
 
 use crate::plan::{self, Item, Loaded, Plan, Row};
-use crate::refdata::{ImportWrites, RawReference};
-use crate::sql::{self, cells_differing, Param};
+use crate::reference::{ImportWrites, RawReference};
+use crate::sql::{self, Param};
 use crate::types::*;
 use crate::Store;
 
@@ -62,8 +62,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 const BATCH_MAX: usize = 2048;
-/// The advisory lock that serialises migrations and reference imports across servers.
-const REFERENCE_LOCK: i64 = 0x0057_4849_5354_4c45;
+use crate::db::postgres::REFERENCE_LOCK;
 
 type Results = Vec<Result<Outcome, CommandError>>;
 /// Column arrays for one `INSERT … UNNEST` of events.
@@ -127,15 +126,12 @@ impl PgStore {
         migrate(&mut client, mode).await?;
         // Read under the reference lock, so the counting rules followed are the ones loaded.
         let raw = {
-            let tx = client.transaction().await.map_err(pg)?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&REFERENCE_LOCK])
+            let client = pool
+                .get()
                 .await
-                .map_err(pg)?;
-            let raw = load_reference(&*tx).await?;
-            let (start_day, basis) = raw.policy_counting();
-            follow_counting(&*tx, start_day, basis).await?;
-            tx.commit().await.map_err(pg)?;
-            raw
+                .map_err(|e| StoreError::Other(anyhow::anyhow!("PostgreSQL pool: {e}")))?;
+            let tx = crate::db::postgres::PgTx::begin(client, "BEGIN").await?;
+            crate::reference::store::open(Box::new(tx)).await?
         };
         let autovacuum: String = client
             .query_one("SELECT current_setting('autovacuum')", &[])
@@ -206,27 +202,12 @@ impl PgStore {
     /// Runs a reference change under the advisory lock, from freshly loaded reference rows.
     async fn change_reference(
         &self,
-        prepare: impl FnOnce(
-            &RawReference,
-        ) -> Result<(ImportWrites, Reference, ImportReport), StoreError>,
+        prepare: impl FnOnce(&RawReference) -> Result<(ImportWrites, Reference, ImportReport), StoreError>
+            + Send,
         actor: &Actor,
         at: Timestamp,
     ) -> Result<ImportReport, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&REFERENCE_LOCK])
-            .await
-            .map_err(pg)?;
-        let raw = load_reference(&*tx).await?;
-        let (writes, built, report) = prepare(&raw)?;
-        write_import(&*tx, &writes, actor, at).await?;
-        follow_counting(
-            &*tx,
-            built.policy.evaluation.period_start_day,
-            built.policy.evaluation.count_by,
-        )
-        .await?;
-        tx.commit().await.map_err(pg)?;
+        let (report, built) = crate::reference::store::change(self, prepare, actor, at).await?;
         match self.reference.write() {
             Ok(mut guard) => *guard = Arc::new(built),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(built),
@@ -446,7 +427,7 @@ async fn execute_batch(
     Ok(plan.results)
 }
 
-async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError> {
+pub(crate) async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError> {
     if !plan.intake_deltas.is_empty() {
         let [days, months] = sql::intake_deltas(&plan.intake_deltas);
         for (table, (keys, counts)) in [
@@ -695,505 +676,6 @@ async fn persist(tx: &impl GenericClient, plan: &Plan) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Appends event rows to `table` (`whistle_events` or `grid_events`) for the aggregate `id`.
-async fn append_events(
-    tx: &impl GenericClient,
-    table: &str,
-    id_column: &str,
-    id: &uuid::Uuid,
-    rows: &[crate::events::EventRow],
-) -> Result<(), tokio_postgres::Error> {
-    let sql = format!("INSERT INTO {table} ({id_column}, seq, at, actor_user, actor_unit, kind, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)");
-    for row in rows {
-        tx.execute(
-            sql.as_str(),
-            &[
-                id,
-                &row.seq,
-                &row.at,
-                &row.user,
-                &row.unit,
-                &row.kind,
-                &row.payload,
-            ],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// The last number issued under a day key, locked until the transaction ends.
-async fn lock_counter(tx: &impl GenericClient, key: &str) -> Result<u64, tokio_postgres::Error> {
-    tx.execute(
-        "INSERT INTO order_counters (day, last) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-        &[&key],
-    )
-    .await?;
-    let last: i64 = tx
-        .query_one(
-            "SELECT last FROM order_counters WHERE day = $1 FOR UPDATE",
-            &[&key],
-        )
-        .await?
-        .get(0);
-    Ok(last as u64)
-}
-
-async fn execute_whistle(
-    client: &mut deadpool_postgres::Object,
-    reference: &Reference,
-    envelope: crate::whistles::WhistleEnvelope,
-) -> Result<crate::whistles::WhistleOutcome, CommandError> {
-    use crate::whistles::{self, WhistleRequest, WhistleRow};
-    let sql = |e: tokio_postgres::Error| CommandError::Store(e.to_string());
-    let store = |e: StoreError| CommandError::Store(e.to_string());
-    let tx = client.transaction().await.map_err(sql)?;
-    let (current, order_lead, counter_last) = match &envelope.request {
-        WhistleRequest::Raise(raise) => {
-            let key = whistles::counter_key(envelope.at);
-            let last = lock_counter(&*tx, &key).await.map_err(sql)?;
-            let lead = match &raise.order {
-                Some(no) => match tx
-                    .query_opt("SELECT state FROM orders WHERE no = $1", &[&no.as_str()])
-                    .await
-                    .map_err(sql)?
-                {
-                    Some(row) => crate::parse_state(row.get(0))
-                        .map_err(store)?
-                        .lead()
-                        .cloned(),
-                    None => return Err(CommandError::NotFound(no.to_string())),
-                },
-                None => None,
-            };
-            (None, lead, last)
-        }
-        WhistleRequest::Command { whistle, .. } => {
-            let row = tx
-                .query_opt(
-                    "SELECT state FROM whistles WHERE no = $1 FOR UPDATE",
-                    &[whistle],
-                )
-                .await
-                .map_err(sql)?;
-            (
-                row.map(|r| whistles::parse_whistle(r.get(0)))
-                    .transpose()
-                    .map_err(store)?,
-                None,
-                0,
-            )
-        }
-    };
-    let plan = whistles::plan(
-        reference,
-        envelope,
-        current,
-        order_lead,
-        counter_last,
-        uuid::Uuid::now_v7(),
-    )?;
-    let whistle = &plan.whistle;
-    let row = WhistleRow::new(whistle).map_err(|e| CommandError::Store(e.to_string()))?;
-    if plan.new {
-        tx.execute(
-            "INSERT INTO whistles (id, no, version, street, district, kind, stage, order_no, raised_at, closed_at, escalated, absence_at, state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            &[
-                &whistle.id,
-                &whistle.no,
-                &(whistle.version as i64),
-                &whistle.street.as_str(),
-                &whistle.district.as_str(),
-                &whistle.kind.as_str(),
-                &row.stage,
-                &whistle.order.as_ref().map(|o| o.to_string()),
-                &to_millis(whistle.raised_at),
-                &row.closed_at,
-                &row.escalated,
-                &row.absence_at,
-                &row.state,
-            ],
-        )
-        .await
-        .map_err(sql)?;
-    } else {
-        tx.execute(
-            "UPDATE whistles SET version = $2, stage = $3, closed_at = $4, escalated = $5, absence_at = $6, state = $7 WHERE id = $1",
-            &[&whistle.id, &(whistle.version as i64), &row.stage, &row.closed_at, &row.escalated, &row.absence_at, &row.state],
-        )
-        .await
-        .map_err(sql)?;
-    }
-    let rows = plan
-        .records
-        .iter()
-        .map(|r| {
-            crate::events::encode(
-                r.seq,
-                r.at,
-                &r.actor,
-                whistles::event_name(&r.event),
-                &r.event,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    append_events(
-        &*tx,
-        "whistle_events",
-        "whistle_id",
-        &plan.whistle.id,
-        &rows,
-    )
-    .await
-    .map_err(sql)?;
-    for summons in &whistle.summons {
-        tx.execute(
-            "INSERT INTO whistle_units (unit, raised_at, whistle_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            &[&summons.unit.as_str(), &to_millis(whistle.raised_at), &whistle.id],
-        )
-        .await
-        .map_err(sql)?;
-    }
-    if let Some((key, last)) = &plan.counter {
-        tx.execute(
-            "UPDATE order_counters SET last = $2 WHERE day = $1",
-            &[key, &(*last as i64)],
-        )
-        .await
-        .map_err(sql)?;
-    }
-    if let Some(item) = whistles::outcome_for_order(&plan) {
-        let mut loaded = Loaded::default();
-        if let Some(no) = &plan.whistle.order {
-            // Locked like the order writer locks it, so the two never interleave on one order.
-            if let Some(row) = tx
-                .query_opt(
-                    "SELECT state FROM orders WHERE no = $1 FOR UPDATE",
-                    &[&no.as_str()],
-                )
-                .await
-                .map_err(sql)?
-            {
-                loaded.insert(crate::parse_state(row.get(0)).map_err(store)?);
-            }
-        }
-        let order_plan = plan::plan(reference, vec![item], loaded, || {
-            OrderId(uuid::Uuid::now_v7())
-        });
-        whistles::order_result(&order_plan)?;
-        persist(&*tx, &order_plan).await.map_err(store)?;
-    }
-    tx.commit().await.map_err(sql)?;
-    Ok(crate::whistles::WhistleOutcome {
-        whistle: Box::new(plan.whistle),
-        records: plan.records,
-    })
-}
-
-async fn execute_grid(
-    client: &mut deadpool_postgres::Object,
-    reference: &Reference,
-    envelope: crate::grids::GridEnvelope,
-) -> Result<whistle_core::grid::GridCase, CommandError> {
-    use crate::grids::{self, GridRequest};
-    let sql = |e: tokio_postgres::Error| CommandError::Store(e.to_string());
-    let store = |e: StoreError| CommandError::Store(e.to_string());
-    let tx = client.transaction().await.map_err(sql)?;
-    let (current, counter_last) = match &envelope.request {
-        GridRequest::File(_) => {
-            let key = grids::counter_key(envelope.at);
-            let last = lock_counter(&*tx, &key).await.map_err(sql)?;
-            (None, last)
-        }
-        GridRequest::Command { case, .. } => {
-            let row = tx
-                .query_opt(
-                    "SELECT state FROM grid_cases WHERE no = $1 FOR UPDATE",
-                    &[case],
-                )
-                .await
-                .map_err(sql)?;
-            (
-                row.map(|r| grids::parse_case(r.get(0)))
-                    .transpose()
-                    .map_err(store)?,
-                0,
-            )
-        }
-    };
-    let plan = grids::plan(
-        reference,
-        envelope,
-        current,
-        counter_last,
-        uuid::Uuid::now_v7(),
-    )?;
-    let case = &plan.case;
-    let state = serde_json::to_string(case).map_err(|e| CommandError::Store(e.to_string()))?;
-    let handler = case.handler.as_ref().map(|h| h.to_string());
-    if plan.new {
-        tx.execute(
-            "INSERT INTO grid_cases (id, no, version, street, stage, handler, category, filed_at, verified_at, state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &case.id,
-                &case.no,
-                &(case.version as i64),
-                &case.street.as_str(),
-                &grids::stage(case),
-                &handler,
-                &case.report.category.as_str(),
-                &to_millis(case.filed_at),
-                &grids::millis(case.verified_at),
-                &state,
-            ],
-        )
-        .await
-        .map_err(sql)?;
-    } else {
-        tx.execute(
-            "UPDATE grid_cases SET version = $2, stage = $3, handler = $4, verified_at = $5, state = $6 WHERE id = $1",
-            &[&case.id, &(case.version as i64), &grids::stage(case), &handler, &grids::millis(case.verified_at), &state],
-        )
-        .await
-        .map_err(sql)?;
-    }
-    let rows = plan
-        .records
-        .iter()
-        .map(|r| {
-            crate::events::encode(r.seq, r.at, &r.actor, grids::event_name(&r.event), &r.event)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    append_events(&*tx, "grid_events", "case_id", &plan.case.id, &rows)
-        .await
-        .map_err(sql)?;
-    if let Some((key, last)) = &plan.counter {
-        tx.execute(
-            "UPDATE order_counters SET last = $2 WHERE day = $1",
-            &[key, &(*last as i64)],
-        )
-        .await
-        .map_err(sql)?;
-    }
-    tx.commit().await.map_err(sql)?;
-    Ok(plan.case)
-}
-
-async fn load_reference(client: &impl GenericClient) -> Result<RawReference, StoreError> {
-    let mut raw = RawReference::default();
-    let text = |row: &tokio_postgres::Row, i: usize| -> String {
-        row.get::<_, Option<String>>(i).unwrap_or_default()
-    };
-    for row in client
-        .query(
-            "SELECT code, kind, name, parent, line, status, merged_into FROM units",
-            &[],
-        )
-        .await
-        .map_err(pg)?
-    {
-        let unit = crate::refdata_rows::unit([0, 1, 2, 3, 4, 5, 6].map(|i| text(&row, i)))?;
-        raw.units.insert(unit.code.clone(), unit);
-    }
-    for row in client
-        .query(
-            "SELECT code, name_zh, name_en, handler, urgency, limit_class, public FROM categories",
-            &[],
-        )
-        .await
-        .map_err(pg)?
-    {
-        let category =
-            crate::refdata_rows::category([0, 1, 2, 3, 4, 5].map(|i| text(&row, i)), row.get(6))?;
-        raw.categories.insert(category.code.clone(), category);
-    }
-    let version: Option<i64> = client
-        .query_one("SELECT MAX(version) FROM catalogue_versions", &[])
-        .await
-        .map_err(pg)?
-        .get(0);
-    raw.catalogue_version = version.unwrap_or(0) as u32;
-    raw.catalogue = catalogue_rows(client, raw.catalogue_version).await?;
-    for row in client
-        .query(
-            "SELECT holder, category FROM duties ORDER BY holder, category",
-            &[],
-        )
-        .await
-        .map_err(pg)?
-    {
-        raw.duties
-            .push(crate::refdata_rows::duty(row.get(0), row.get(1))?);
-    }
-    for row in client
-        .query("SELECT days FROM calendar_years ORDER BY year", &[])
-        .await
-        .map_err(pg)?
-    {
-        let year = crate::refdata_rows::calendar_year(row.get(0))?;
-        raw.calendar.insert(year.year, year);
-    }
-    let policy = client
-        .query_opt("SELECT value FROM settings WHERE key = 'policy'", &[])
-        .await
-        .map_err(pg)?;
-    raw.policy = policy
-        .map(|row| crate::refdata_rows::policy(row.get(0)))
-        .transpose()?;
-    if let Some(row) = client
-        .query_opt("SELECT value FROM settings WHERE key = 'whistle_list'", &[])
-        .await
-        .map_err(pg)?
-    {
-        raw.whistle_list = crate::refdata_rows::whistle_list(row.get(0))?;
-    }
-    Ok(raw)
-}
-
-async fn catalogue_rows(
-    client: &impl GenericClient,
-    version: u32,
-) -> Result<Vec<CatalogueEntry>, StoreError> {
-    let rows = client
-        .query(
-            "SELECT category, territory, lead, co_handlers FROM catalogue_entries WHERE version = $1 ORDER BY category, territory",
-            &[&i64::from(version)],
-        )
-        .await
-        .map_err(pg)?;
-    rows.iter()
-        .map(|row| crate::refdata_rows::entry([0, 1, 2, 3].map(|i| row.get::<_, String>(i))))
-        .collect()
-}
-
-async fn write_import(
-    tx: &impl GenericClient,
-    writes: &ImportWrites,
-    actor: &Actor,
-    at: Timestamp,
-) -> Result<(), StoreError> {
-    let at = to_millis(at);
-    let actor_text = format!("{}@{}", actor.user, actor.unit);
-    if !writes.units.is_empty() {
-        let fields: Vec<[Option<String>; 7]> = writes
-            .units
-            .iter()
-            .map(crate::refdata_rows::unit_fields)
-            .collect();
-        let column =
-            |i: usize| -> Vec<Option<String>> { fields.iter().map(|f| f[i].clone()).collect() };
-        let (a, b, c, d, e, f, g) = (
-            column(0),
-            column(1),
-            column(2),
-            column(3),
-            column(4),
-            column(5),
-            column(6),
-        );
-        tx.execute(
-            "INSERT INTO units (code, kind, name, parent, line, status, merged_into) \
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) \
-             ON CONFLICT (code) DO UPDATE SET kind = excluded.kind, name = excluded.name, parent = excluded.parent, \
-             line = excluded.line, status = excluded.status, merged_into = excluded.merged_into",
-            &[&a, &b, &c, &d, &e, &f, &g],
-        )
-        .await
-        .map_err(pg)?;
-    }
-    for change in &writes.unit_changes {
-        let text = serde_json::to_string(change).map_err(|e| anyhow::anyhow!(e))?;
-        tx.execute(
-            "INSERT INTO unit_changes (code, at, actor, change) VALUES ($1, $2, $3, $4)",
-            &[
-                &crate::refdata_rows::change_code(change),
-                &at,
-                &actor_text,
-                &text,
-            ],
-        )
-        .await
-        .map_err(pg)?;
-    }
-    for c in &writes.categories {
-        tx.execute(
-            "INSERT INTO categories (code, name_zh, name_en, handler, urgency, limit_class, public) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en, handler = excluded.handler, \
-             urgency = excluded.urgency, limit_class = excluded.limit_class, public = excluded.public",
-            &[&c.code.as_str(), &c.name_zh, &c.name_en, &c.handler.to_string(), &c.urgency.as_str(), &c.limit_class.as_str(), &c.public],
-        )
-        .await
-        .map_err(pg)?;
-    }
-    if let Some((version, note, entries)) = &writes.catalogue {
-        let version = i64::from(*version);
-        tx.execute(
-            "INSERT INTO catalogue_versions (version, created_at, actor, note) VALUES ($1, $2, $3, $4)",
-            &[&version, &at, &actor_text, note],
-        )
-        .await
-        .map_err(pg)?;
-        let fields: Vec<[String; 4]> = entries
-            .iter()
-            .map(crate::refdata_rows::entry_fields)
-            .collect();
-        let column = |i: usize| -> Vec<String> { fields.iter().map(|f| f[i].clone()).collect() };
-        let (a, b, c, d) = (column(0), column(1), column(2), column(3));
-        tx.execute(
-            "INSERT INTO catalogue_entries (version, category, territory, lead, co_handlers) \
-             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[])",
-            &[&version, &a, &b, &c, &d],
-        )
-        .await
-        .map_err(pg)?;
-    }
-    if let Some(duties) = &writes.duties {
-        tx.execute("DELETE FROM duties", &[]).await.map_err(pg)?;
-        for (holder, category) in duties {
-            tx.execute(
-                "INSERT INTO duties (holder, category) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&holder.as_str(), &category.as_str()],
-            )
-            .await
-            .map_err(pg)?;
-        }
-    }
-    for year in &writes.calendar {
-        tx.execute(
-            "INSERT INTO calendar_years (year, source, days) VALUES ($1, $2, $3) \
-             ON CONFLICT (year) DO UPDATE SET source = excluded.source, days = excluded.days",
-            &[
-                &i64::from(year.year),
-                &year.source,
-                &crate::refdata_rows::calendar_days(year)?,
-            ],
-        )
-        .await
-        .map_err(pg)?;
-    }
-    if let Some(policy) = &writes.policy {
-        let text = serde_json::to_string(policy).map_err(|e| anyhow::anyhow!(e))?;
-        tx.execute(
-            "INSERT INTO settings (key, value) VALUES ('policy', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[&text],
-        )
-        .await
-        .map_err(pg)?;
-    }
-    if let Some(items) = &writes.whistle_list {
-        let text = serde_json::to_string(items).map_err(|e| anyhow::anyhow!(e))?;
-        tx.execute(
-            "INSERT INTO settings (key, value) VALUES ('whistle_list', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[&text],
-        )
-        .await
-        .map_err(pg)?;
-    }
-    Ok(())
-}
-
 async fn summaries(
     client: &impl GenericClient,
     query: sql::Query,
@@ -1244,7 +726,7 @@ async fn summaries(
 }
 
 /// Adds counter-cell deltas (unique keys: day or period, unit, category) in one statement.
-async fn upsert_cells(
+pub(crate) async fn upsert_cells(
     tx: &impl GenericClient,
     table: sql::CounterTable,
     cells: &[sql::PeriodCell],
@@ -1280,99 +762,6 @@ async fn upsert_cells(
     Ok(())
 }
 
-/// Makes the counters follow the policy's counting rules, inside the caller's transaction (which
-/// holds the reference lock): a new basis recounts the day counters from every order's
-/// projection (O(orders), once); a new start day or basis recounts the period counters from the
-/// day counters. The start-day row is locked for update, so batches writing deltas wait.
-async fn follow_counting(
-    tx: &impl GenericClient,
-    start_day: u32,
-    basis: whistle_core::evaluation::CountBasis,
-) -> Result<(), StoreError> {
-    let kept: Option<String> = tx
-        .query_opt(&format!("{} FOR UPDATE", sql::PERIOD_START_DAY), &[])
-        .await
-        .map_err(pg)?
-        .map(|r| r.get(0));
-    let kept_basis: Option<String> = tx
-        .query_opt(sql::COUNT_BY, &[])
-        .await
-        .map_err(pg)?
-        .map(|r| r.get(0));
-    if sql::count_basis(kept_basis)? != basis {
-        let mut cells = std::collections::BTreeMap::new();
-        let mut after = uuid::Uuid::nil();
-        loop {
-            let rows = tx
-                .query(
-                    "SELECT id, state FROM orders WHERE id > $1 ORDER BY id LIMIT 10000",
-                    &[&after],
-                )
-                .await
-                .map_err(pg)?;
-            let Some(last) = rows.last() else {
-                break;
-            };
-            after = last.get(0);
-            for row in &rows {
-                let order = crate::parse_state(row.get(1))?;
-                sql::recount_add(&mut cells, &order, basis);
-            }
-        }
-        tx.execute("DELETE FROM eval_counters", &[])
-            .await
-            .map_err(pg)?;
-        let days: Vec<sql::PeriodCell> = cells
-            .iter()
-            .filter(|(_, c)| !c.is_zero())
-            .map(|(k, c)| sql::day_cell(k, c))
-            .collect();
-        for chunk in days.chunks(10_000) {
-            upsert_cells(tx, sql::CounterTable::Day, chunk).await?;
-        }
-        tx.execute(sql::PUT_COUNT_BY, &[&basis.name()])
-            .await
-            .map_err(pg)?;
-    } else if kept.and_then(|v| v.parse().ok()) == Some(start_day) {
-        return Ok(());
-    }
-    let days = counter_cells(tx, sql::CounterTable::Day).await?;
-    tx.execute("DELETE FROM eval_period_counters", &[])
-        .await
-        .map_err(pg)?;
-    let cells = sql::recount_periods(&days, start_day)?;
-    for chunk in cells.chunks(10_000) {
-        upsert_cells(tx, sql::CounterTable::Period, chunk).await?;
-    }
-    tx.execute(
-        "INSERT INTO settings (key, value) VALUES ('eval_period_start_day', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        &[&start_day.to_string()],
-    )
-    .await
-    .map_err(pg)?;
-    Ok(())
-}
-
-async fn counter_cells(
-    client: &impl GenericClient,
-    table: sql::CounterTable,
-) -> Result<Vec<(String, [i64; 9])>, StoreError> {
-    let rows = client.query(&table.all(), &[]).await.map_err(pg)?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let key = format!(
-                "{}|{}|{}",
-                r.get::<_, String>(0),
-                r.get::<_, String>(1),
-                r.get::<_, String>(2)
-            );
-            let values: [i64; 9] = std::array::from_fn(|i| r.get(3 + i));
-            (key, values)
-        })
-        .collect())
-}
-
 /// Evaluation cells from rows of (unit, category, nine counts), in key order.
 fn cells_of(rows: &[tokio_postgres::Row]) -> Result<Vec<EvaluationCell>, StoreError> {
     let cells = rows
@@ -1383,16 +772,6 @@ fn cells_of(rows: &[tokio_postgres::Row]) -> Result<Vec<EvaluationCell>, StoreEr
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(sql::in_key_order(cells))
-}
-
-async fn history(client: &impl GenericClient, id: OrderId) -> Result<Vec<Event>, StoreError> {
-    let rows = client
-        .query("SELECT seq, at, actor_user, actor_unit, payload FROM events WHERE order_id = $1 ORDER BY seq", &[&id.0])
-        .await
-        .map_err(pg)?;
-    rows.iter()
-        .map(|r| crate::event_from_row(id, r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-        .collect()
 }
 
 #[async_trait]
@@ -1489,7 +868,7 @@ impl Store for PgStore {
     }
 
     async fn history(&self, id: OrderId) -> Result<Vec<Event>, StoreError> {
-        history(&**self.client().await?, id).await
+        crate::events::order_history(self, id).await
     }
 
     async fn requester(&self, id: OrderId) -> Result<Option<Requester>, StoreError> {
@@ -1584,12 +963,17 @@ impl Store for PgStore {
         &self,
         envelope: crate::whistles::WhistleEnvelope,
     ) -> Result<crate::whistles::WhistleOutcome, CommandError> {
-        let reference = self.reference();
-        let mut client = self
-            .client()
+        self.execute_whistles(vec![envelope])
             .await
-            .map_err(|e| CommandError::Store(e.to_string()))?;
-        execute_whistle(&mut client, &reference, envelope).await
+            .pop()
+            .unwrap_or_else(|| Err(CommandError::Store("no result".into())))
+    }
+
+    async fn execute_whistles(
+        &self,
+        envelopes: Vec<crate::whistles::WhistleEnvelope>,
+    ) -> Vec<Result<crate::whistles::WhistleOutcome, CommandError>> {
+        crate::whistles::write::execute(self, &self.reference(), envelopes).await
     }
 
     async fn whistle(
@@ -1817,12 +1201,7 @@ impl Store for PgStore {
         &self,
         envelope: crate::grids::GridEnvelope,
     ) -> Result<whistle_core::grid::GridCase, CommandError> {
-        let reference = self.reference();
-        let mut client = self
-            .client()
-            .await
-            .map_err(|e| CommandError::Store(e.to_string()))?;
-        execute_grid(&mut client, &reference, envelope).await
+        crate::grids::write::execute(self, &self.reference(), envelope).await
     }
 
     async fn grid_case(
@@ -1906,7 +1285,7 @@ impl Store for PgStore {
     }
 
     async fn catalogue_entries(&self, version: u32) -> Result<Vec<CatalogueEntry>, StoreError> {
-        catalogue_rows(&**self.client().await?, version).await
+        crate::reference::store::catalogue_entries(self, version).await
     }
 
     async fn unit_changes(&self) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError> {
@@ -1914,52 +1293,7 @@ impl Store for PgStore {
     }
 
     async fn rebuild_projections(&self) -> Result<RebuildReport, StoreError> {
-        let due_soon = self.reference().policy.due_soon_minutes;
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg)?;
-        tx.execute("LOCK TABLE orders IN EXCLUSIVE MODE", &[])
-            .await
-            .map_err(pg)?;
-        let mut report = RebuildReport::default();
-        let counters_before = counter_cells(&*tx, sql::CounterTable::Day).await?;
-        let tables = [
-            sql::CounterTable::Period,
-            sql::CounterTable::IntakeDay,
-            sql::CounterTable::IntakeMonth,
-        ];
-        let mut others_before = Vec::new();
-        for table in tables {
-            others_before.push(counter_cells(&*tx, table).await?);
-        }
-        tx.batch_execute(
-            "DELETE FROM eval_counters; DELETE FROM eval_period_counters; DELETE FROM intake_days; DELETE FROM intake_months",
-        )
-        .await
-        .map_err(pg)?;
-        let rows = tx
-            .query("SELECT id, state FROM orders ORDER BY id", &[])
-            .await
-            .map_err(pg)?;
-        for row in rows {
-            let id = OrderId(row.get(0));
-            let events = history(&*tx, id).await?;
-            report.events += events.len() as u64;
-            report.orders += 1;
-            let replayed = Order::from_events(&events)?;
-            let stored: Order = serde_json::from_str(row.get(1)).map_err(|e| anyhow::anyhow!(e))?;
-            if stored != replayed {
-                report.differing.push(replayed.no.to_string());
-            }
-            persist(&*tx, &Plan::recount(replayed, due_soon)).await?;
-        }
-        let counters_after = counter_cells(&*tx, sql::CounterTable::Day).await?;
-        report.counter_cells_differing = cells_differing(&counters_before, &counters_after);
-        for (table, before) in tables.into_iter().zip(others_before) {
-            report.counter_cells_differing +=
-                cells_differing(&before, &counter_cells(&*tx, table).await?);
-        }
-        tx.commit().await.map_err(pg)?;
-        Ok(report)
+        crate::rebuild::rebuild(self, self.reference().policy.due_soon_minutes).await
     }
 
     async fn totals(&self) -> Result<(i64, i64), StoreError> {

@@ -17,8 +17,8 @@ use whistle_core::reference::Reference;
 use whistle_core::time::{from_millis, to_millis, Timestamp};
 
 use crate::plan::{self, Item, Loaded, Plan, Row};
-use crate::refdata::{ImportWrites, RawReference};
-use crate::sql::{self, cells_differing};
+use crate::reference::ImportWrites;
+use crate::sql;
 use crate::types::*;
 use crate::Store;
 
@@ -109,7 +109,6 @@ struct Progress {
 }
 
 struct WriterState {
-    raw: RawReference,
     shared: Arc<RwLock<Arc<Reference>>>,
 }
 
@@ -221,25 +220,26 @@ impl SqliteStore {
                 StoreError::Config(format!("cannot create directory {}: {e}", parent.display()))
             })?;
         }
-        let opened = {
+        let connection = {
             let path = path.clone();
-            tokio::task::spawn_blocking(
-                move || -> Result<(Connection, RawReference), StoreError> {
-                    let mut connection = connect(&path)?;
-                    migrate(&mut connection, mode)?;
-                    let raw = load_reference(&connection)?;
-                    let tx =
-                        connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    let (start_day, basis) = raw.policy_counting();
-                    follow_counting(&tx, start_day, basis)?;
-                    tx.commit()?;
-                    Ok((connection, raw))
-                },
-            )
+            tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+                let mut connection = connect(&path)?;
+                migrate(&mut connection, mode)?;
+                Ok(connection)
+            })
             .await
             .map_err(|e| StoreError::Other(e.into()))??
         };
-        let (connection, raw) = opened;
+        // The stored reference, with the counters following its counting rules, in one write
+        // transaction served on the connection before it becomes the writer's.
+        let (tx, ops) = crate::db::sqlite::SqliteTx::new();
+        let serving = tokio::task::spawn_blocking(move || {
+            crate::db::sqlite::serve(&connection, "BEGIN IMMEDIATE", ops);
+            connection
+        });
+        let raw = crate::reference::store::open(Box::new(tx)).await;
+        let connection = serving.await.map_err(|e| StoreError::Other(e.into()))?;
+        let raw = raw?;
         let reference = Arc::new(RwLock::new(Arc::new(raw.build()?)));
         // Checkpoints copy the WAL into the database file. Done inside a commit (SQLite's default)
         // they stall the writer for the duration, which on a large file shows in tail latency;
@@ -280,7 +280,6 @@ impl SqliteStore {
             seq: 0,
         };
         let state = WriterState {
-            raw,
             shared: reference.clone(),
         };
         let writer_running = crate::Liveness::default();
@@ -411,24 +410,6 @@ impl SqliteStore {
     async fn enqueue(&self, job: Job) -> bool {
         self.writer.send(job).await.is_ok()
     }
-
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Connection, &mut WriterState) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let (sender, receiver) = oneshot::channel();
-        let task: Task = Box::new(move |connection, state| {
-            let _ = sender.send(work(connection, state));
-        });
-        if !self.enqueue(Job::Run(task)).await {
-            return Err(StoreError::Other(anyhow::anyhow!(
-                "the SQLite writer has stopped"
-            )));
-        }
-        receiver
-            .await
-            .map_err(|_| StoreError::Other(anyhow::anyhow!("the SQLite writer has stopped")))?
-    }
 }
 
 /// Keeps the WAL short without stalling commits: PASSIVE checkpoints (which never block the
@@ -497,311 +478,6 @@ fn spawn_checkpointer(
         })
         .map_err(|e| StoreError::Other(e.into()))?;
     Ok(())
-}
-
-/// Appends event rows to `table` (`whistle_events` or `grid_events`) for the aggregate `id`.
-fn append_events(
-    tx: &Connection,
-    table: &str,
-    id_column: &str,
-    id: &uuid::Uuid,
-    rows: &[crate::events::EventRow],
-) -> rusqlite::Result<()> {
-    let sql = format!("INSERT INTO {table} ({id_column}, seq, at, actor_user, actor_unit, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    let mut statement = tx.prepare_cached(&sql)?;
-    for row in rows {
-        statement.execute(params![
-            id.as_bytes(),
-            row.seq,
-            row.at,
-            row.user,
-            row.unit,
-            row.kind,
-            row.payload
-        ])?;
-    }
-    Ok(())
-}
-
-/// The last number issued under a day key (orders, `W…` whistles, `G…` grid cases).
-fn read_counter(tx: &Connection, key: &str) -> rusqlite::Result<u64> {
-    let last: Option<i64> = tx
-        .query_row(
-            "SELECT last FROM order_counters WHERE day = ?1",
-            [key],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(last.unwrap_or(0) as u64)
-}
-
-fn write_counter(tx: &Connection, key: &str, last: u64) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT INTO order_counters (day, last) VALUES (?1, ?2) ON CONFLICT (day) DO UPDATE SET last = excluded.last",
-        params![key, last as i64],
-    )?;
-    Ok(())
-}
-
-/// Whistle commands in one transaction, each in its own savepoint: a refused one leaves no
-/// trace and does not affect the others; one commit (one fsync) for all.
-fn execute_whistles(
-    connection: &mut Connection,
-    reference: &Reference,
-    envelopes: Vec<crate::whistles::WhistleEnvelope>,
-) -> Vec<Result<crate::whistles::WhistleOutcome, CommandError>> {
-    let count = envelopes.len();
-    let sql = |e: rusqlite::Error| CommandError::Store(e.to_string());
-    let attempt = (|| -> Result<_, CommandError> {
-        let mut tx = connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        let mut results = Vec::with_capacity(count);
-        for envelope in envelopes {
-            let savepoint = tx.savepoint().map_err(sql)?;
-            let result = whistle_in(&savepoint, reference, envelope);
-            if result.is_ok() {
-                savepoint.commit().map_err(sql)?;
-            }
-            // Dropped uncommitted: rolled back to the savepoint.
-            results.push(result);
-        }
-        tx.commit().map_err(sql)?;
-        Ok(results)
-    })();
-    attempt.unwrap_or_else(|error| {
-        let message = error.to_string();
-        (0..count)
-            .map(|_| Err(CommandError::Store(message.clone())))
-            .collect()
-    })
-}
-
-/// One whistle command inside the caller's transaction (nothing is committed here).
-fn whistle_in(
-    tx: &Connection,
-    reference: &Reference,
-    envelope: crate::whistles::WhistleEnvelope,
-) -> Result<crate::whistles::WhistleOutcome, CommandError> {
-    use crate::whistles::{self, WhistleRequest, WhistleRow};
-    let store = |e: StoreError| CommandError::Store(e.to_string());
-    let sql = |e: rusqlite::Error| CommandError::Store(e.to_string());
-    let (current, order_lead, counter_last) = match &envelope.request {
-        WhistleRequest::Raise(raise) => {
-            let key = whistles::counter_key(envelope.at);
-            let last = read_counter(tx, &key).map_err(sql)?;
-            let lead = match &raise.order {
-                Some(no) => {
-                    let state: Option<String> = tx
-                        .query_row(
-                            "SELECT state FROM orders WHERE no = ?1",
-                            [no.as_str()],
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .map_err(sql)?;
-                    match state {
-                        Some(state) => crate::parse_state(&state).map_err(store)?.lead().cloned(),
-                        None => return Err(CommandError::NotFound(no.to_string())),
-                    }
-                }
-                None => None,
-            };
-            (None, lead, last)
-        }
-        WhistleRequest::Command { whistle, .. } => {
-            let state: Option<String> = tx
-                .query_row("SELECT state FROM whistles WHERE no = ?1", [whistle], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(sql)?;
-            (
-                state
-                    .map(|s| whistles::parse_whistle(&s))
-                    .transpose()
-                    .map_err(store)?,
-                None,
-                0,
-            )
-        }
-    };
-    let plan = whistles::plan(
-        reference,
-        envelope,
-        current,
-        order_lead,
-        counter_last,
-        uuid::Uuid::now_v7(),
-    )?;
-    let whistle = &plan.whistle;
-    let row = WhistleRow::new(whistle).map_err(|e| CommandError::Store(e.to_string()))?;
-    if plan.new {
-        tx.execute(
-            "INSERT INTO whistles (id, no, version, street, district, kind, stage, order_no, raised_at, closed_at, escalated, absence_at, state) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                whistle.id.as_bytes(),
-                whistle.no,
-                whistle.version as i64,
-                whistle.street.as_str(),
-                whistle.district.as_str(),
-                whistle.kind.as_str(),
-                row.stage,
-                whistle.order.as_ref().map(|o| o.to_string()),
-                to_millis(whistle.raised_at),
-                row.closed_at,
-                row.escalated,
-                row.absence_at,
-                row.state
-            ],
-        )
-        .map_err(sql)?;
-    } else {
-        tx.execute(
-            "UPDATE whistles SET version = ?2, stage = ?3, closed_at = ?4, escalated = ?5, absence_at = ?6, state = ?7 WHERE id = ?1",
-            params![whistle.id.as_bytes(), whistle.version as i64, row.stage, row.closed_at, row.escalated, row.absence_at, row.state],
-        )
-        .map_err(sql)?;
-    }
-    let rows = plan
-        .records
-        .iter()
-        .map(|r| {
-            crate::events::encode(
-                r.seq,
-                r.at,
-                &r.actor,
-                whistles::event_name(&r.event),
-                &r.event,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    append_events(tx, "whistle_events", "whistle_id", &plan.whistle.id, &rows).map_err(sql)?;
-    for summons in &whistle.summons {
-        tx.execute(
-            "INSERT INTO whistle_units (unit, raised_at, whistle_id) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-            params![summons.unit.as_str(), to_millis(whistle.raised_at), whistle.id.as_bytes()],
-        )
-        .map_err(sql)?;
-    }
-    if let Some((key, last)) = &plan.counter {
-        write_counter(tx, key, *last).map_err(sql)?;
-    }
-    if let Some(item) = whistles::outcome_for_order(&plan) {
-        let mut loaded = Loaded::default();
-        if let Some(no) = &plan.whistle.order {
-            let state: Option<String> = tx
-                .query_row(
-                    "SELECT state FROM orders WHERE no = ?1",
-                    [no.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql)?;
-            if let Some(state) = state {
-                loaded.insert(crate::parse_state(&state).map_err(store)?);
-            }
-        }
-        let order_plan = plan::plan(reference, vec![item], loaded, || {
-            OrderId(uuid::Uuid::now_v7())
-        });
-        whistles::order_result(&order_plan)?;
-        persist(tx, &order_plan).map_err(store)?;
-    }
-    Ok(crate::whistles::WhistleOutcome {
-        whistle: Box::new(plan.whistle),
-        records: plan.records,
-    })
-}
-
-fn execute_grid(
-    connection: &mut Connection,
-    reference: &Reference,
-    envelope: crate::grids::GridEnvelope,
-) -> Result<whistle_core::grid::GridCase, CommandError> {
-    use crate::grids::{self, GridRequest};
-    let store = |e: StoreError| CommandError::Store(e.to_string());
-    let sql = |e: rusqlite::Error| CommandError::Store(e.to_string());
-    let tx = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql)?;
-    let (current, counter_last) = match &envelope.request {
-        GridRequest::File(_) => {
-            let key = grids::counter_key(envelope.at);
-            let last = read_counter(&tx, &key).map_err(sql)?;
-            (None, last)
-        }
-        GridRequest::Command { case, .. } => {
-            let state: Option<String> = tx
-                .query_row("SELECT state FROM grid_cases WHERE no = ?1", [case], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(sql)?;
-            (
-                state
-                    .map(|s| grids::parse_case(&s))
-                    .transpose()
-                    .map_err(store)?,
-                0,
-            )
-        }
-    };
-    let plan = grids::plan(
-        reference,
-        envelope,
-        current,
-        counter_last,
-        uuid::Uuid::now_v7(),
-    )?;
-    let case = &plan.case;
-    let state = serde_json::to_string(case).map_err(|e| CommandError::Store(e.to_string()))?;
-    if plan.new {
-        tx.execute(
-            "INSERT INTO grid_cases (id, no, version, street, stage, handler, category, filed_at, verified_at, state) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                case.id.as_bytes(),
-                case.no,
-                case.version as i64,
-                case.street.as_str(),
-                grids::stage(case),
-                case.handler.as_ref().map(|h| h.to_string()),
-                case.report.category.as_str(),
-                to_millis(case.filed_at),
-                grids::millis(case.verified_at),
-                state
-            ],
-        )
-        .map_err(sql)?;
-    } else {
-        tx.execute(
-            "UPDATE grid_cases SET version = ?2, stage = ?3, handler = ?4, verified_at = ?5, state = ?6 WHERE id = ?1",
-            params![
-                case.id.as_bytes(),
-                case.version as i64,
-                grids::stage(case),
-                case.handler.as_ref().map(|h| h.to_string()),
-                grids::millis(case.verified_at),
-                state
-            ],
-        )
-        .map_err(sql)?;
-    }
-    let rows = plan
-        .records
-        .iter()
-        .map(|r| {
-            crate::events::encode(r.seq, r.at, &r.actor, grids::event_name(&r.event), &r.event)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    append_events(&tx, "grid_events", "case_id", &plan.case.id, &rows).map_err(sql)?;
-    if let Some((key, last)) = &plan.counter {
-        write_counter(&tx, key, *last).map_err(sql)?;
-    }
-    tx.commit().map_err(sql)?;
-    Ok(plan.case)
 }
 
 /// The planner's decoded orders: every order of a batch still in flight (tagged with the number
@@ -1243,7 +919,7 @@ impl Encoded {
     }
 }
 
-fn persist(tx: &Connection, plan: &Plan) -> Result<(), StoreError> {
+pub(crate) fn persist(tx: &Connection, plan: &Plan) -> Result<(), StoreError> {
     write(tx, plan, Encoded::new(plan)?, false)
 }
 
@@ -1432,6 +1108,19 @@ fn write(tx: &Connection, plan: &Plan, encoded: Encoded, checked: bool) -> Resul
 }
 
 /// Executes a counter upsert for one cell.
+/// Adds counter cells with the writer's upsert (the executor's [`crate::db::Tx::write_cells`]).
+pub(crate) fn write_cells(
+    tx: &Connection,
+    table: sql::CounterTable,
+    cells: &[sql::PeriodCell],
+) -> Result<(), StoreError> {
+    let mut insert = tx.prepare_cached(&table.upsert(false).replace('$', "?"))?;
+    for cell in cells {
+        insert_cell(&mut insert, cell.clone())?;
+    }
+    Ok(())
+}
+
 fn insert_cell(
     statement: &mut rusqlite::Statement<'_>,
     (key, unit, category, v): sql::PeriodCell,
@@ -1455,188 +1144,6 @@ fn persist_intake(tx: &Connection, plan: &Plan) -> Result<(), StoreError> {
         for ((key, territory, category), count) in keys.iter().zip(counts) {
             upsert.execute(params![key, territory, category, count])?;
         }
-    }
-    Ok(())
-}
-
-fn load_reference(connection: &Connection) -> Result<RawReference, StoreError> {
-    let mut raw = RawReference::default();
-    let mut statement = connection
-        .prepare("SELECT code, kind, name, parent, line, status, merged_into FROM units")?;
-    let rows = statement.query_map([], |r| {
-        Ok([
-            r.get::<_, String>(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-            r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-            r.get(5)?,
-            r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-        ])
-    })?;
-    for row in rows {
-        let unit = crate::refdata_rows::unit(row?)?;
-        raw.units.insert(unit.code.clone(), unit);
-    }
-    let mut statement = connection.prepare(
-        "SELECT code, name_zh, name_en, handler, urgency, limit_class, public FROM categories",
-    )?;
-    let rows = statement.query_map([], |r| {
-        Ok((
-            [
-                r.get::<_, String>(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ],
-            r.get::<_, bool>(6)?,
-        ))
-    })?;
-    for row in rows {
-        let (fields, public) = row?;
-        let category = crate::refdata_rows::category(fields, public)?;
-        raw.categories.insert(category.code.clone(), category);
-    }
-    let version: Option<i64> =
-        connection.query_row("SELECT MAX(version) FROM catalogue_versions", [], |r| {
-            r.get(0)
-        })?;
-    raw.catalogue_version = version.unwrap_or(0) as u32;
-    raw.catalogue = catalogue_rows(connection, raw.catalogue_version)?;
-    let mut statement =
-        connection.prepare("SELECT holder, category FROM duties ORDER BY holder, category")?;
-    let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    for row in rows {
-        let (holder, category) = row?;
-        raw.duties
-            .push(crate::refdata_rows::duty(&holder, &category)?);
-    }
-    let mut statement = connection.prepare("SELECT days FROM calendar_years ORDER BY year")?;
-    let rows = statement.query_map([], |r| r.get::<_, String>(0))?;
-    for row in rows {
-        let year = crate::refdata_rows::calendar_year(&row?)?;
-        raw.calendar.insert(year.year, year);
-    }
-    let policy: Option<String> = connection
-        .query_row("SELECT value FROM settings WHERE key = 'policy'", [], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    raw.policy = policy
-        .map(|text| crate::refdata_rows::policy(&text))
-        .transpose()?;
-    let whistle_list: Option<String> = connection
-        .query_row(
-            "SELECT value FROM settings WHERE key = 'whistle_list'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(text) = whistle_list {
-        raw.whistle_list = crate::refdata_rows::whistle_list(&text)?;
-    }
-    Ok(raw)
-}
-
-fn catalogue_rows(
-    connection: &Connection,
-    version: u32,
-) -> Result<Vec<CatalogueEntry>, StoreError> {
-    let mut statement = connection.prepare(
-        "SELECT category, territory, lead, co_handlers FROM catalogue_entries WHERE version = ?1 ORDER BY category, territory",
-    )?;
-    let rows = statement.query_map([i64::from(version)], |r| {
-        Ok([r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
-    })?;
-    let mut entries = Vec::new();
-    for row in rows {
-        entries.push(crate::refdata_rows::entry(row?)?);
-    }
-    Ok(entries)
-}
-
-fn write_import(
-    tx: &Connection,
-    writes: &ImportWrites,
-    actor: &Actor,
-    at: Timestamp,
-) -> Result<(), StoreError> {
-    let at = to_millis(at);
-    let actor_text = format!("{}@{}", actor.user, actor.unit);
-    for unit in &writes.units {
-        let f = crate::refdata_rows::unit_fields(unit);
-        tx.execute(
-            "INSERT INTO units (code, kind, name, parent, line, status, merged_into) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-             ON CONFLICT (code) DO UPDATE SET kind = excluded.kind, name = excluded.name, parent = excluded.parent, \
-             line = excluded.line, status = excluded.status, merged_into = excluded.merged_into",
-            params![f[0], f[1], f[2], f[3], f[4], f[5], f[6]],
-        )?;
-    }
-    for change in &writes.unit_changes {
-        tx.execute(
-            "INSERT INTO unit_changes (code, at, actor, change) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                crate::refdata_rows::change_code(change),
-                at,
-                actor_text,
-                serde_json::to_string(change).map_err(|e| anyhow::anyhow!(e))?
-            ],
-        )?;
-    }
-    for c in &writes.categories {
-        tx.execute(
-            "INSERT INTO categories (code, name_zh, name_en, handler, urgency, limit_class, public) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-             ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en, handler = excluded.handler, \
-             urgency = excluded.urgency, limit_class = excluded.limit_class, public = excluded.public",
-            params![c.code.as_str(), c.name_zh, c.name_en, c.handler.to_string(), c.urgency.as_str(), c.limit_class.as_str(), c.public],
-        )?;
-    }
-    if let Some((version, note, entries)) = &writes.catalogue {
-        tx.execute(
-            "INSERT INTO catalogue_versions (version, created_at, actor, note) VALUES (?1, ?2, ?3, ?4)",
-            params![i64::from(*version), at, actor_text, note],
-        )?;
-        let mut insert = tx.prepare(
-            "INSERT INTO catalogue_entries (version, category, territory, lead, co_handlers) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for e in entries {
-            let f = crate::refdata_rows::entry_fields(e);
-            insert.execute(params![i64::from(*version), f[0], f[1], f[2], f[3]])?;
-        }
-    }
-    if let Some(duties) = &writes.duties {
-        tx.execute("DELETE FROM duties", [])?;
-        for (holder, category) in duties {
-            tx.execute(
-                "INSERT INTO duties (holder, category) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![holder.as_str(), category.as_str()],
-            )?;
-        }
-    }
-    for year in &writes.calendar {
-        tx.execute(
-            "INSERT INTO calendar_years (year, source, days) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (year) DO UPDATE SET source = excluded.source, days = excluded.days",
-            params![
-                i64::from(year.year),
-                year.source,
-                crate::refdata_rows::calendar_days(year)?
-            ],
-        )?;
-    }
-    if let Some(policy) = &writes.policy {
-        tx.execute(
-            "INSERT INTO settings (key, value) VALUES ('policy', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![serde_json::to_string(policy).map_err(|e| anyhow::anyhow!(e))?],
-        )?;
-    }
-    if let Some(items) = &writes.whistle_list {
-        tx.execute(
-            "INSERT INTO settings (key, value) VALUES ('whistle_list', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![serde_json::to_string(items).map_err(|e| anyhow::anyhow!(e))?],
-        )?;
     }
     Ok(())
 }
@@ -1803,7 +1310,7 @@ impl Store for SqliteStore {
     }
 
     async fn history(&self, id: OrderId) -> Result<Vec<Event>, StoreError> {
-        self.read(move |c| history(c, id)).await
+        crate::events::order_history(self, id).await
     }
 
     async fn requester(&self, id: OrderId) -> Result<Option<Requester>, StoreError> {
@@ -1909,25 +1416,7 @@ impl Store for SqliteStore {
         &self,
         envelopes: Vec<crate::whistles::WhistleEnvelope>,
     ) -> Vec<Result<crate::whistles::WhistleOutcome, CommandError>> {
-        let count = envelopes.len();
-        if count == 0 {
-            return Vec::new();
-        }
-        let result = self
-            .run(move |connection, state| {
-                let reference = match state.shared.read() {
-                    Ok(r) => r.clone(),
-                    Err(poisoned) => poisoned.into_inner().clone(),
-                };
-                Ok(execute_whistles(connection, &reference, envelopes))
-            })
-            .await;
-        result.unwrap_or_else(|error| {
-            let message = error.to_string();
-            (0..count)
-                .map(|_| Err(CommandError::Store(message.clone())))
-                .collect()
-        })
+        crate::whistles::write::execute(self, &self.reference(), envelopes).await
     }
 
     async fn whistle(
@@ -2135,19 +1624,7 @@ impl Store for SqliteStore {
         &self,
         envelope: crate::grids::GridEnvelope,
     ) -> Result<whistle_core::grid::GridCase, CommandError> {
-        let result = self
-            .run(move |connection, state| {
-                let reference = match state.shared.read() {
-                    Ok(r) => r.clone(),
-                    Err(poisoned) => poisoned.into_inner().clone(),
-                };
-                Ok(execute_grid(connection, &reference, envelope))
-            })
-            .await;
-        match result {
-            Ok(inner) => inner,
-            Err(error) => Err(CommandError::Store(error.to_string())),
-        }
+        crate::grids::write::execute(self, &self.reference(), envelope).await
     }
 
     async fn grid_case(
@@ -2195,19 +1672,19 @@ impl Store for SqliteStore {
         actor: &Actor,
         at: Timestamp,
     ) -> Result<ImportReport, StoreError> {
-        let actor = actor.clone();
-        self.run(move |connection, state| {
-            let (next, writes, report, built) = state.raw.prepare(import, &actor)?;
-            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            write_import(&tx, &writes, &actor, at)?;
-            let (start_day, basis) = next.policy_counting();
-            follow_counting(&tx, start_day, basis)?;
-            tx.commit()?;
-            state.raw = next;
-            swap(&state.shared, built);
-            Ok(report)
-        })
-        .await
+        let who = actor.clone();
+        let (report, built) = crate::reference::store::change(
+            self,
+            move |raw| {
+                let (_, writes, report, built) = raw.prepare(import, &who)?;
+                Ok((writes, built, report))
+            },
+            actor,
+            at,
+        )
+        .await?;
+        swap(&self.reference, built);
+        Ok(report)
     }
 
     async fn change_unit(
@@ -2216,26 +1693,27 @@ impl Store for SqliteStore {
         actor: &Actor,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        let actor = actor.clone();
-        self.run(move |connection, state| {
-            let (next, unit, built) = state.raw.prepare_change(&change)?;
-            let writes = ImportWrites {
-                units: vec![unit],
-                unit_changes: vec![change],
-                ..ImportWrites::default()
-            };
-            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            write_import(&tx, &writes, &actor, at)?;
-            tx.commit()?;
-            state.raw = next;
-            swap(&state.shared, built);
-            Ok(())
-        })
-        .await
+        let (_, built) = crate::reference::store::change(
+            self,
+            move |raw| {
+                let (_, unit, built) = raw.prepare_change(&change)?;
+                let writes = ImportWrites {
+                    units: vec![unit],
+                    unit_changes: vec![change],
+                    ..ImportWrites::default()
+                };
+                Ok((writes, built, ImportReport::default()))
+            },
+            actor,
+            at,
+        )
+        .await?;
+        swap(&self.reference, built);
+        Ok(())
     }
 
     async fn catalogue_entries(&self, version: u32) -> Result<Vec<CatalogueEntry>, StoreError> {
-        self.read(move |c| catalogue_rows(c, version)).await
+        crate::reference::store::catalogue_entries(self, version).await
     }
 
     async fn unit_changes(&self) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError> {
@@ -2243,62 +1721,7 @@ impl Store for SqliteStore {
     }
 
     async fn rebuild_projections(&self) -> Result<RebuildReport, StoreError> {
-        let due_soon = self.reference().policy.due_soon_minutes;
-        self.run(move |connection, _| {
-            let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut report = RebuildReport::default();
-            let counters_before = counter_cells(&tx, sql::CounterTable::Day)?;
-            let tables = [
-                sql::CounterTable::Period,
-                sql::CounterTable::IntakeDay,
-                sql::CounterTable::IntakeMonth,
-            ];
-            let mut others_before = Vec::new();
-            for table in tables {
-                others_before.push(counter_cells(&tx, table)?);
-            }
-            for table in [
-                "eval_counters",
-                "eval_period_counters",
-                "intake_days",
-                "intake_months",
-            ] {
-                tx.execute(&format!("DELETE FROM {table}"), [])?;
-            }
-            let ids: Vec<Vec<u8>> = {
-                let mut statement = tx.prepare("SELECT id FROM orders ORDER BY id")?;
-                let rows = statement.query_map([], |r| r.get(0))?;
-                rows.collect::<Result<_, _>>()?
-            };
-            for id in ids {
-                let order_id =
-                    OrderId(uuid::Uuid::from_slice(&id).map_err(|e| anyhow::anyhow!(e))?);
-                let events = history(&tx, order_id)?;
-                report.events += events.len() as u64;
-                report.orders += 1;
-                let replayed = Order::from_events(&events)?;
-                let stored: String =
-                    tx.query_row("SELECT state FROM orders WHERE id = ?1", [&id], |r| {
-                        r.get(0)
-                    })?;
-                let stored: Order =
-                    serde_json::from_str(&stored).map_err(|e| anyhow::anyhow!(e))?;
-                if stored != replayed {
-                    report.differing.push(replayed.no.to_string());
-                }
-                // Always rewritten: derived columns (the worker's notice_at) follow the policy.
-                persist(&tx, &Plan::recount(replayed, due_soon))?;
-            }
-            let counters_after = counter_cells(&tx, sql::CounterTable::Day)?;
-            report.counter_cells_differing = cells_differing(&counters_before, &counters_after);
-            for (table, before) in tables.into_iter().zip(others_before) {
-                report.counter_cells_differing +=
-                    cells_differing(&before, &counter_cells(&tx, table)?);
-            }
-            tx.commit()?;
-            Ok(report)
-        })
-        .await
+        crate::rebuild::rebuild(self, self.reference().policy.due_soon_minutes).await
     }
 
     async fn totals(&self) -> Result<(i64, i64), StoreError> {
@@ -2347,87 +1770,4 @@ fn period_start_day(c: &Connection) -> Result<u32, StoreError> {
 fn counting(c: &Connection) -> Result<(u32, whistle_core::evaluation::CountBasis), StoreError> {
     let basis: Option<String> = c.query_row(sql::COUNT_BY, [], |r| r.get(0)).optional()?;
     Ok((period_start_day(c)?, sql::count_basis(basis)?))
-}
-
-/// Makes the counters follow the policy's counting rules, inside the caller's transaction (after
-/// a policy import, or on opening a store whose policy changed): a new basis recounts the day
-/// counters from every order's projection (O(orders), once); a new start day or basis recounts
-/// the period counters from the day counters.
-fn follow_counting(
-    tx: &Connection,
-    start_day: u32,
-    basis: whistle_core::evaluation::CountBasis,
-) -> Result<(), StoreError> {
-    let (kept_start, kept_basis) = counting(tx)?;
-    if kept_basis != basis {
-        let mut cells = std::collections::BTreeMap::new();
-        {
-            let mut statement = tx.prepare("SELECT state FROM orders")?;
-            let mut rows = statement.query([])?;
-            while let Some(row) = rows.next()? {
-                let order = crate::parse_state(&row.get::<_, String>(0)?)?;
-                sql::recount_add(&mut cells, &order, basis);
-            }
-        }
-        tx.execute("DELETE FROM eval_counters", [])?;
-        let mut insert = tx.prepare(&sql::CounterTable::Day.upsert(false).replace('$', "?"))?;
-        for (key, counts) in cells.iter().filter(|(_, c)| !c.is_zero()) {
-            insert_cell(&mut insert, sql::day_cell(key, counts))?;
-        }
-        tx.execute(&sql::PUT_COUNT_BY.replace('$', "?"), [basis.name()])?;
-    } else if kept_start == start_day {
-        return Ok(());
-    }
-    let days = counter_cells(tx, sql::CounterTable::Day)?;
-    tx.execute("DELETE FROM eval_period_counters", [])?;
-    let mut insert = tx.prepare(&sql::CounterTable::Period.upsert(false).replace('$', "?"))?;
-    for cell in sql::recount_periods(&days, start_day)? {
-        insert_cell(&mut insert, cell)?;
-    }
-    tx.execute(
-        "INSERT INTO settings (key, value) VALUES ('eval_period_start_day', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [start_day.to_string()],
-    )?;
-    Ok(())
-}
-
-fn counter_cells(
-    c: &Connection,
-    table: sql::CounterTable,
-) -> Result<Vec<(String, [i64; 9])>, StoreError> {
-    let mut statement = c.prepare(&table.all())?;
-    let rows = statement.query_map([], |r| {
-        let key = format!(
-            "{}|{}|{}",
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?
-        );
-        let mut values = [0i64; 9];
-        for (i, value) in values.iter_mut().enumerate() {
-            *value = r.get(3 + i)?;
-        }
-        Ok((key, values))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-fn history(c: &Connection, id: OrderId) -> Result<Vec<Event>, StoreError> {
-    let mut statement =
-        c.prepare_cached("SELECT seq, at, actor_user, actor_unit, payload FROM events WHERE order_id = ?1 ORDER BY seq")?;
-    let rows = statement.query_map([id.0.as_bytes()], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-        ))
-    })?;
-    let mut events = Vec::new();
-    for row in rows {
-        let (seq, at, user, unit, payload) = row?;
-        events.push(crate::event_from_row(id, seq, at, user, &unit, &payload)?);
-    }
-    Ok(events)
 }

@@ -155,12 +155,69 @@ impl Row {
     }
 }
 
+/// Many rows into one table: how each backend writes a set best (SQLite: one prepared statement
+/// per row; PostgreSQL: one statement over `UNNEST` of one array per column).
+pub(crate) struct Insert<'a> {
+    pub table: &'a str,
+    /// Each column with its PostgreSQL type (`text`, `bigint`, `boolean`), for its array.
+    pub columns: &'a [(&'a str, &'a str)],
+    /// What follows the rows: `ON CONFLICT …`, or nothing.
+    pub tail: &'a str,
+}
+
+impl Insert<'_> {
+    fn column_list(&self) -> String {
+        self.columns
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// One row's statement, `$n` numbered.
+    pub(crate) fn values_sql(&self) -> String {
+        let values = (1..=self.columns.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "INSERT INTO {} ({}) VALUES ({values}) {}",
+            self.table,
+            self.column_list(),
+            self.tail
+        )
+    }
+
+    /// The statement over one array per column.
+    pub(crate) fn unnest_sql(&self) -> String {
+        let arrays = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, (_, ty))| format!("${}::{ty}[]", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "INSERT INTO {} ({}) SELECT * FROM UNNEST({arrays}) {}",
+            self.table,
+            self.column_list(),
+            self.tail
+        )
+    }
+}
+
+/// What a write transaction may hold exclusively until it ends. On SQLite a write transaction
+/// (`BEGIN IMMEDIATE`) already holds the whole database, so taking one does nothing there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lock {
+    /// The reference data: one change of units, catalogue or policy at a time, across servers.
+    Reference,
+    /// Every order: no command may write one until the transaction ends (a rebuild).
+    Orders,
+}
+
 /// A transaction on one backend. Dropped without [`Tx::commit`], it rolls back.
 ///
-/// Accounts and settings use statements and commit; the savepoints, row locks and read
-/// snapshots are for the whistle, grid and reference paths moving onto the executor next (the
-/// unit test runs every method on both backends until then).
-#[allow(dead_code)]
 #[async_trait]
 pub(crate) trait Tx: Send {
     /// Every row of a query.
@@ -175,6 +232,34 @@ pub(crate) trait Tx: Send {
 
     /// Commits everything the transaction did.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// Writes a decided order plan inside this transaction with the order aggregate's own
+    /// writer (the statements its pipeline uses): how a whistle's outcome reaches its order.
+    async fn persist_orders(&mut self, plan: crate::plan::Plan) -> Result<(), StoreError>;
+
+    /// Adds cells to an evaluation or intake counter table with the order writer's own
+    /// statements (set-based on PostgreSQL).
+    async fn write_cells(
+        &mut self,
+        table: crate::sql::CounterTable,
+        cells: Vec<crate::sql::PeriodCell>,
+    ) -> Result<(), StoreError>;
+
+    /// Inserts rows (each as many parameters as the insert has columns).
+    async fn insert_rows(
+        &mut self,
+        insert: &Insert<'_>,
+        rows: Vec<Vec<Param>>,
+    ) -> Result<(), StoreError> {
+        let sql = insert.values_sql();
+        for row in rows {
+            self.execute(&sql, row).await?;
+        }
+        Ok(())
+    }
+
+    /// Takes a lock until the transaction ends.
+    async fn lock(&mut self, lock: Lock) -> Result<(), StoreError>;
 
     /// The first row of a query, if any.
     async fn query_opt(

@@ -8,6 +8,10 @@ use tokio_postgres::types::{IsNull, ToSql, Type};
 use super::{Param, Row, Tx, Value};
 use crate::types::StoreError;
 
+/// The advisory lock that serialises migrations and reference changes across servers
+/// (`WHISTLE` in ASCII).
+pub(crate) const REFERENCE_LOCK: i64 = 0x0057_4849_5354_4c45;
+
 fn pg(error: tokio_postgres::Error) -> StoreError {
     StoreError::Other(anyhow::Error::new(error))
 }
@@ -43,6 +47,71 @@ impl ToSql for Bound<'_> {
             },
             Param::Bool(value) => checked(*value, ty, out),
             Param::Id(value) => checked(*value, ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// One column of rows as a PostgreSQL array of its declared type.
+#[derive(Debug)]
+enum Array {
+    Text(Vec<Option<String>>),
+    Int(Vec<Option<i64>>),
+    Bool(Vec<Option<bool>>),
+}
+
+impl Array {
+    fn of<'a>(ty: &str, values: impl Iterator<Item = &'a Param>) -> Result<Array, StoreError> {
+        let wrong =
+            |p: &Param| StoreError::Other(anyhow::anyhow!("a {ty} column cannot hold {p:?}"));
+        Ok(match ty {
+            "text" => Array::Text(
+                values
+                    .map(|p| match p {
+                        Param::Null => Ok(None),
+                        Param::Text(t) => Ok(Some(t.clone())),
+                        other => Err(wrong(other)),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            "bigint" => Array::Int(
+                values
+                    .map(|p| match p {
+                        Param::Null => Ok(None),
+                        Param::Int(i) => Ok(Some(*i)),
+                        other => Err(wrong(other)),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            "boolean" => Array::Bool(
+                values
+                    .map(|p| match p {
+                        Param::Null => Ok(None),
+                        Param::Bool(b) => Ok(Some(*b)),
+                        other => Err(wrong(other)),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            other => {
+                return Err(StoreError::Other(anyhow::anyhow!(
+                    "the executor does not write {other} arrays"
+                )))
+            }
+        })
+    }
+}
+
+impl ToSql for Array {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        match self {
+            Array::Text(values) => checked(values, ty, out),
+            Array::Int(values) => checked(values, ty, out),
+            Array::Bool(values) => checked(values, ty, out),
         }
     }
 
@@ -197,6 +266,62 @@ impl Tx for PgTx {
 
     fn lock_suffix(&self) -> &'static str {
         " FOR UPDATE"
+    }
+
+    async fn persist_orders(&mut self, plan: crate::plan::Plan) -> Result<(), StoreError> {
+        let client: &tokio_postgres::Client = self.client()?;
+        crate::postgres::persist(client, &plan).await
+    }
+
+    async fn write_cells(
+        &mut self,
+        table: crate::sql::CounterTable,
+        cells: Vec<crate::sql::PeriodCell>,
+    ) -> Result<(), StoreError> {
+        let client: &tokio_postgres::Client = self.client()?;
+        for chunk in cells.chunks(10_000) {
+            crate::postgres::upsert_cells(client, table, chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_rows(
+        &mut self,
+        insert: &super::Insert<'_>,
+        rows: Vec<Vec<Param>>,
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let arrays = insert
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, (_, ty))| Array::of(ty, rows.iter().map(|row| &row[i])))
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        self.client()?
+            .execute(&insert.unnest_sql(), &refs)
+            .await
+            .map_err(pg)?;
+        Ok(())
+    }
+
+    async fn lock(&mut self, lock: super::Lock) -> Result<(), StoreError> {
+        let client = self.client()?;
+        match lock {
+            super::Lock::Reference => client
+                .execute("SELECT pg_advisory_xact_lock($1)", &[&REFERENCE_LOCK])
+                .await
+                .map(|_| ()),
+            super::Lock::Orders => {
+                client
+                    .batch_execute("LOCK TABLE orders IN EXCLUSIVE MODE")
+                    .await
+            }
+        }
+        .map_err(pg)
     }
 
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {

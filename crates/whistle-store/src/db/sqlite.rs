@@ -74,7 +74,6 @@ fn execute(connection: &Connection, text: &str, params: &[Param]) -> Result<u64,
 }
 
 /// What the async side asks of the connection's thread.
-#[allow(dead_code)]
 pub(crate) enum Op {
     Query(
         String,
@@ -82,6 +81,21 @@ pub(crate) enum Op {
         oneshot::Sender<Result<Vec<Row>, StoreError>>,
     ),
     Execute(String, Vec<Param>, oneshot::Sender<Result<u64, StoreError>>),
+    /// One statement run once per row.
+    ExecuteRows(
+        String,
+        Vec<Vec<Param>>,
+        oneshot::Sender<Result<(), StoreError>>,
+    ),
+    Persist(
+        Box<crate::plan::Plan>,
+        oneshot::Sender<Result<(), StoreError>>,
+    ),
+    WriteCells(
+        crate::sql::CounterTable,
+        Vec<crate::sql::PeriodCell>,
+        oneshot::Sender<Result<(), StoreError>>,
+    ),
     Commit(oneshot::Sender<Result<(), StoreError>>),
 }
 
@@ -102,6 +116,26 @@ pub(crate) fn serve(connection: &Connection, begin: &str, ops: mpsc::Receiver<Op
             Op::Execute(text, params, reply) => {
                 let _ = reply.send(match &started {
                     Ok(()) => execute(connection, &text, &params),
+                    Err(e) => Err(failed(e)),
+                });
+            }
+            Op::ExecuteRows(text, rows, reply) => {
+                let _ = reply.send(match &started {
+                    Ok(()) => rows
+                        .iter()
+                        .try_for_each(|row| execute(connection, &text, row).map(|_| ())),
+                    Err(e) => Err(failed(e)),
+                });
+            }
+            Op::Persist(plan, reply) => {
+                let _ = reply.send(match &started {
+                    Ok(()) => crate::sqlite::persist(connection, &plan),
+                    Err(e) => Err(failed(e)),
+                });
+            }
+            Op::WriteCells(table, cells, reply) => {
+                let _ = reply.send(match &started {
+                    Ok(()) => crate::sqlite::write_cells(connection, table, &cells),
                     Err(e) => Err(failed(e)),
                 });
             }
@@ -161,6 +195,43 @@ impl Tx for SqliteTx {
 
     fn lock_suffix(&self) -> &'static str {
         ""
+    }
+
+    async fn persist_orders(&mut self, plan: crate::plan::Plan) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.ops
+            .send(Op::Persist(Box::new(plan), reply))
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    async fn write_cells(
+        &mut self,
+        table: crate::sql::CounterTable,
+        cells: Vec<crate::sql::PeriodCell>,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.ops
+            .send(Op::WriteCells(table, cells, reply))
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    async fn insert_rows(
+        &mut self,
+        insert: &super::Insert<'_>,
+        rows: Vec<Vec<Param>>,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.ops
+            .send(Op::ExecuteRows(insert.values_sql(), rows, reply))
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    async fn lock(&mut self, _: super::Lock) -> Result<(), StoreError> {
+        // `BEGIN IMMEDIATE` holds the database until the transaction ends.
+        Ok(())
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

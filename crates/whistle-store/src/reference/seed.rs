@@ -7,13 +7,13 @@ use whistle_core::org::Unit;
 use crate::import::{divisions_to_units, parse, FileKind};
 use crate::types::{ReferenceImport, StoreError};
 
-pub const DIVISIONS_JSON: &str = include_str!("../../../data/divisions/beijing_divisions.json");
-pub const UNITS_CSV: &str = include_str!("../../../data/units/units.csv");
-pub const CATEGORIES_CSV: &str = include_str!("../../../data/taxonomy/categories.csv");
-pub const CATALOGUE_CSV: &str = include_str!("../../../data/catalogue/catalogue.csv");
-pub const DUTIES_CSV: &str = include_str!("../../../data/catalogue/duties.csv");
-pub const WHISTLE_LIST_CSV: &str = include_str!("../../../data/whistle/whistle_list.csv");
-pub const WORKDAYS_JSON: &str = include_str!("../../../data/calendar/cn_workdays.json");
+pub const DIVISIONS_JSON: &str = include_str!("../../../../data/divisions/beijing_divisions.json");
+pub const UNITS_CSV: &str = include_str!("../../../../data/units/units.csv");
+pub const CATEGORIES_CSV: &str = include_str!("../../../../data/taxonomy/categories.csv");
+pub const CATALOGUE_CSV: &str = include_str!("../../../../data/catalogue/catalogue.csv");
+pub const DUTIES_CSV: &str = include_str!("../../../../data/catalogue/duties.csv");
+pub const WHISTLE_LIST_CSV: &str = include_str!("../../../../data/whistle/whistle_list.csv");
+pub const WORKDAYS_JSON: &str = include_str!("../../../../data/calendar/cn_workdays.json");
 
 /// All shipped units: the divisions plus centres, departments and enterprises.
 pub fn default_units() -> Result<Vec<Unit>, StoreError> {

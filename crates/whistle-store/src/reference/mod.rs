@@ -3,6 +3,11 @@
 //! anything, so an import that would leave, say, a catalogue entry naming a missing category is
 //! refused whole.
 
+pub mod import;
+pub(crate) mod rows;
+pub mod seed;
+pub(crate) mod store;
+
 use std::collections::BTreeMap;
 use whistle_core::calendar::{CalendarYear, WorkCalendar};
 use whistle_core::catalogue::{Catalogue, CatalogueEntry, DutyHolder, DutyLists};

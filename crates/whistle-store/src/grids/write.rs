@@ -1,0 +1,105 @@
+//! Grid commands written once for both backends over the executor: load under a lock, decide in
+//! the core ([`super::plan`]), write the projection, the events and the day counter in one
+//! transaction.
+
+use whistle_core::grid::GridCase;
+use whistle_core::reference::Reference;
+use whistle_core::time::to_millis;
+
+use super::{GridEnvelope, GridRequest};
+use crate::counters::{lock_counter, write_counter};
+use crate::db::{params, Db, Tx};
+use crate::events::append_events;
+use crate::types::{CommandError, StoreError};
+
+fn store(error: StoreError) -> CommandError {
+    CommandError::Store(error.to_string())
+}
+
+/// Files a grid case or runs a command on one, in its own transaction.
+pub(crate) async fn execute(
+    db: &dyn Db,
+    reference: &Reference,
+    envelope: GridEnvelope,
+) -> Result<GridCase, CommandError> {
+    let mut tx = db.write().await.map_err(store)?;
+    let case = command(&mut *tx, reference, envelope).await?;
+    tx.commit().await.map_err(store)?;
+    Ok(case)
+}
+
+async fn command(
+    tx: &mut dyn Tx,
+    reference: &Reference,
+    envelope: GridEnvelope,
+) -> Result<GridCase, CommandError> {
+    let (current, counter_last) = match &envelope.request {
+        GridRequest::File(_) => {
+            let last = lock_counter(tx, &super::counter_key(envelope.at))
+                .await
+                .map_err(store)?;
+            (None, last)
+        }
+        GridRequest::Command { case, .. } => {
+            let current = tx
+                .lock_row("SELECT state FROM grid_cases WHERE no = $1", params![case])
+                .await
+                .map_err(store)?
+                .map(|row| super::parse_case(&row.text(0)?))
+                .transpose()
+                .map_err(store)?;
+            (current, 0)
+        }
+    };
+    let plan = super::plan(
+        reference,
+        envelope,
+        current,
+        counter_last,
+        uuid::Uuid::now_v7(),
+    )?;
+    let case = &plan.case;
+    let state = serde_json::to_string(case).map_err(|e| CommandError::Store(e.to_string()))?;
+    let handler = case.handler.as_ref().map(|h| h.to_string());
+    if plan.new {
+        tx.execute(
+            "INSERT INTO grid_cases (id, no, version, street, stage, handler, category, filed_at, verified_at, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            params![
+                case.id,
+                &case.no,
+                case.version as i64,
+                case.street.as_str(),
+                super::stage(case),
+                handler,
+                case.report.category.as_str(),
+                to_millis(case.filed_at),
+                super::millis(case.verified_at),
+                state
+            ],
+        )
+        .await
+        .map_err(store)?;
+    } else {
+        tx.execute(
+            "UPDATE grid_cases SET version = $2, stage = $3, handler = $4, verified_at = $5, state = $6 WHERE id = $1",
+            params![case.id, case.version as i64, super::stage(case), handler, super::millis(case.verified_at), state],
+        )
+        .await
+        .map_err(store)?;
+    }
+    let rows = plan
+        .records
+        .iter()
+        .map(|r| {
+            crate::events::encode(r.seq, r.at, &r.actor, super::event_name(&r.event), &r.event)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    append_events(tx, "grid_events", "case_id", case.id, rows)
+        .await
+        .map_err(store)?;
+    if let Some((key, last)) = &plan.counter {
+        write_counter(tx, key, *last).await.map_err(store)?;
+    }
+    Ok(plan.case)
+}
