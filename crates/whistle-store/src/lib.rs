@@ -10,6 +10,7 @@ mod db;
 mod events;
 mod faults;
 pub mod grids;
+mod orders;
 mod plan;
 pub mod postgres;
 mod reads;

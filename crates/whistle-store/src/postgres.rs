@@ -762,18 +762,6 @@ pub(crate) async fn upsert_cells(
     Ok(())
 }
 
-/// Evaluation cells from rows of (unit, category, nine counts), in key order.
-fn cells_of(rows: &[tokio_postgres::Row]) -> Result<Vec<EvaluationCell>, StoreError> {
-    let cells = rows
-        .iter()
-        .map(|r| {
-            let values: [i64; 9] = std::array::from_fn(|i| r.get(2 + i));
-            sql::evaluation_cell(r.get(0), r.get(1), values)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(sql::in_key_order(cells))
-}
-
 #[async_trait]
 impl Store for PgStore {
     fn backend(&self) -> Backend {
@@ -838,33 +826,11 @@ impl Store for PgStore {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<OrderId>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                sql::PERIOD_ORDER_IDS,
-                &[&to_millis(from), &to_millis(before)],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(rows.iter().map(|r| OrderId(r.get(0))).collect())
+        crate::orders::reads::period_order_ids(self, from, before).await
     }
 
     async fn order(&self, target: &OrderRef) -> Result<Option<Order>, StoreError> {
-        let client = self.client().await?;
-        let row = match target {
-            OrderRef::Id(id) => {
-                client
-                    .query_opt("SELECT state FROM orders WHERE id = $1", &[&id.0])
-                    .await
-            }
-            OrderRef::No(no) => {
-                client
-                    .query_opt("SELECT state FROM orders WHERE no = $1", &[&no.as_str()])
-                    .await
-            }
-        }
-        .map_err(pg)?;
-        row.map(|r| crate::parse_state(r.get(0))).transpose()
+        crate::orders::reads::order(self, target).await
     }
 
     async fn history(&self, id: OrderId) -> Result<Vec<Event>, StoreError> {
@@ -872,19 +838,7 @@ impl Store for PgStore {
     }
 
     async fn requester(&self, id: OrderId) -> Result<Option<Requester>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT name, phone, address_detail FROM requesters WHERE order_id = $1",
-                &[&id.0],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(row.map(|r| Requester {
-            name: r.get(0),
-            phone: r.get(1),
-            address_detail: r.get(2),
-        }))
+        crate::orders::reads::requester(self, id).await
     }
 
     async fn list_orders(
@@ -907,7 +861,7 @@ impl Store for PgStore {
     }
 
     async fn order_units(&self, id: OrderId) -> Result<Vec<(UnitCode, String)>, StoreError> {
-        crate::reads::order_units(self, id).await
+        crate::orders::reads::order_units(self, id).await
     }
 
     async fn put_users(
@@ -953,7 +907,7 @@ impl Store for PgStore {
     }
 
     async fn notices_due(&self, at: Timestamp, limit: u32) -> Result<Vec<OrderId>, StoreError> {
-        crate::reads::notices_due(self, at, limit).await
+        crate::orders::reads::notices_due(self, at, limit).await
     }
 
     // `execute_whistles` keeps the trait's one-transaction-per-command default here: a whistle
@@ -995,25 +949,7 @@ impl Store for PgStore {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<OrderKey>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(&sql::order_keys(), &[&to_millis(from), &to_millis(before)])
-            .await
-            .map_err(pg)?;
-        Ok(rows
-            .iter()
-            .map(|r| OrderKey {
-                no: r.get(0),
-                received_at: from_millis(r.get(1)),
-                category: r.get(2),
-                territory: r.get(3),
-                place: r.get(4),
-                phone: r.get(5),
-                request_type: r.get(6),
-                channel: r.get(7),
-                urgency: r.get(8),
-            })
-            .collect())
+        crate::reads::order_keys(self, from, before).await
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -1030,20 +966,7 @@ impl Store for PgStore {
         from: &str,
         before: &str,
     ) -> Result<Vec<IntakeVolume>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(&sql::intake_range(days), &[&from, &before])
-            .await
-            .map_err(pg)?;
-        Ok(rows
-            .iter()
-            .map(|r| IntakeVolume {
-                key: r.get(0),
-                territory: r.get(1),
-                category: r.get(2),
-                count: r.get(3),
-            })
-            .collect())
+        crate::reads::intake_volumes(self, days, from, before).await
     }
 
     async fn intake_mix(
@@ -1051,20 +974,7 @@ impl Store for PgStore {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<IntakeMix>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(sql::INTAKE_MIX, &[&to_millis(from), &to_millis(before)])
-            .await
-            .map_err(pg)?;
-        Ok(rows
-            .iter()
-            .map(|r| IntakeMix {
-                request_type: r.get(0),
-                channel: r.get(1),
-                urgency: r.get(2),
-                count: r.get(3),
-            })
-            .collect())
+        crate::reads::intake_mix(self, from, before).await
     }
 
     async fn emergencies(
@@ -1073,26 +983,7 @@ impl Store for PgStore {
         before: Timestamp,
         limit: u32,
     ) -> Result<Vec<EmergencyRow>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                sql::EMERGENCIES,
-                &[&to_millis(from), &to_millis(before), &i64::from(limit)],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(rows
-            .iter()
-            .map(|r| EmergencyRow {
-                no: r.get(0),
-                category: r.get(1),
-                district: r.get(2),
-                street: r.get(3),
-                lead_unit: r.get(4),
-                stage: r.get(5),
-                received_at: from_millis(r.get(6)),
-            })
-            .collect())
+        crate::reads::emergencies(self, from, before, limit).await
     }
 
     async fn overdue_notices(
@@ -1100,15 +991,7 @@ impl Store for PgStore {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<(Option<String>, i64)>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                sql::OVERDUE_NOTICES,
-                &[&to_millis(from), &to_millis(before)],
-            )
-            .await
-            .map_err(pg)?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        crate::reads::overdue_notices(self, from, before).await
     }
 
     async fn period_cells(
@@ -1118,34 +1001,7 @@ impl Store for PgStore {
         from: chrono::NaiveDate,
         before: chrono::NaiveDate,
     ) -> Result<Vec<EvaluationCell>, StoreError> {
-        let mut client = self.client().await?;
-        // One snapshot: the start day and the cells it keeps.
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(pg)?;
-        let kept: Option<String> = tx
-            .query_opt(sql::PERIOD_START_DAY, &[])
-            .await
-            .map_err(pg)?
-            .map(|r| r.get(0));
-        let rows = if kept.and_then(|v| v.parse().ok()) == Some(start_day) {
-            tx.query(sql::ONE_PERIOD_EVAL_COUNTERS, &[&period])
-                .await
-                .map_err(pg)?
-        } else {
-            tx.query(
-                sql::PERIOD_EVAL_COUNTERS,
-                &[&from.to_string(), &before.to_string()],
-            )
-            .await
-            .map_err(pg)?
-        };
-        tx.commit().await.map_err(pg)?;
-        cells_of(&rows)
+        crate::reads::period_cells(self, period, start_day, from, before).await
     }
 
     async fn evaluation_cells(
@@ -1153,15 +1009,7 @@ impl Store for PgStore {
         from: chrono::NaiveDate,
         before: chrono::NaiveDate,
     ) -> Result<Vec<EvaluationCell>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                sql::PERIOD_EVAL_COUNTERS,
-                &[&from.to_string(), &before.to_string()],
-            )
-            .await
-            .map_err(pg)?;
-        cells_of(&rows)
+        crate::reads::evaluation_cells(self, from, before).await
     }
 
     async fn whistle_feed(
@@ -1236,11 +1084,11 @@ impl Store for PgStore {
     }
 
     async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError> {
-        crate::reads::count_due(self, at).await
+        crate::orders::reads::count_due(self, at).await
     }
 
     async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        crate::reads::stage_counts(self).await
+        crate::orders::reads::stage_counts(self).await
     }
 
     async fn import(
@@ -1289,7 +1137,7 @@ impl Store for PgStore {
     }
 
     async fn unit_changes(&self) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError> {
-        crate::reads::unit_changes(self).await
+        crate::reference::store::unit_changes(self).await
     }
 
     async fn rebuild_projections(&self) -> Result<RebuildReport, StoreError> {
@@ -1297,7 +1145,7 @@ impl Store for PgStore {
     }
 
     async fn totals(&self) -> Result<(i64, i64), StoreError> {
-        crate::reads::totals(self).await
+        crate::orders::reads::totals(self).await
     }
 }
 

@@ -1,99 +1,181 @@
-//! Reads of the order side that are not the hot list and due pages — the units of an order, the
-//! deadline worker's queue, the figures `/metrics` and `whistle status` show, the recorded unit
-//! changes — written once for both backends over the executor.
+//! The reads the reports are built from — intake volumes and mix, emergencies, overdue notices,
+//! the evaluation cells of a period, the order keys repeat detection compares — written once for
+//! both backends over the executor. Each is one query (one snapshot), except a period's cells,
+//! which read the start day the period counters are kept under and the cells in one snapshot.
 
-use whistle_core::ids::{OrderId, UnitCode};
-use whistle_core::org::UnitChange;
 use whistle_core::time::{from_millis, to_millis, Timestamp};
 
-use crate::db::{Db, Param};
-use crate::types::StoreError;
+use crate::db::{params, Db, Row};
+use crate::sql;
+use crate::types::{EmergencyRow, EvaluationCell, IntakeMix, IntakeVolume, OrderKey, StoreError};
 
-/// The units linked to an order (lead, co-handlers, the district copied), ever.
-pub(crate) async fn order_units(
+/// Intake volume cells of a day (`days`) or month key range.
+pub(crate) async fn intake_volumes(
     db: &dyn Db,
-    id: OrderId,
-) -> Result<Vec<(UnitCode, String)>, StoreError> {
-    db.query(
-        "SELECT unit, role FROM order_units WHERE order_id = $1 ORDER BY unit",
-        vec![Param::Id(id.0)],
-    )
-    .await?
-    .iter()
-    .map(|row| Ok((UnitCode::parse(&row.text(0)?)?, row.text(1)?)))
-    .collect()
+    days: bool,
+    from: &str,
+    before: &str,
+) -> Result<Vec<IntakeVolume>, StoreError> {
+    db.query(&sql::intake_range(days), params![from, before])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(IntakeVolume {
+                key: r.text(0)?,
+                territory: r.text(1)?,
+                category: r.text(2)?,
+                count: r.int(3)?,
+            })
+        })
+        .collect()
 }
 
-/// Orders whose notice is due at `at`, the longest waiting first.
-pub(crate) async fn notices_due(
+/// Orders received in a range by request type, channel and urgency.
+pub(crate) async fn intake_mix(
     db: &dyn Db,
-    at: Timestamp,
+    from: Timestamp,
+    before: Timestamp,
+) -> Result<Vec<IntakeMix>, StoreError> {
+    db.query(sql::INTAKE_MIX, params![to_millis(from), to_millis(before)])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(IntakeMix {
+                request_type: r.text(0)?,
+                channel: r.text(1)?,
+                urgency: r.text(2)?,
+                count: r.int(3)?,
+            })
+        })
+        .collect()
+}
+
+/// Emergency orders received in a range, oldest first.
+pub(crate) async fn emergencies(
+    db: &dyn Db,
+    from: Timestamp,
+    before: Timestamp,
     limit: u32,
-) -> Result<Vec<OrderId>, StoreError> {
+) -> Result<Vec<EmergencyRow>, StoreError> {
     db.query(
-        "SELECT id FROM orders WHERE notice_at IS NOT NULL AND notice_at <= $1 ORDER BY notice_at, id LIMIT $2",
-        vec![Param::Int(to_millis(at)), Param::Int(i64::from(limit))],
+        sql::EMERGENCIES,
+        params![to_millis(from), to_millis(before), i64::from(limit)],
     )
     .await?
     .iter()
-    .map(|row| Ok(OrderId(row.uuid(0)?)))
+    .map(|r| {
+        Ok(EmergencyRow {
+            no: r.text(0)?,
+            category: r.text(1)?,
+            district: r.opt_text(2)?,
+            street: r.opt_text(3)?,
+            lead_unit: r.opt_text(4)?,
+            stage: r.text(5)?,
+            received_at: from_millis(r.int(6)?),
+        })
+    })
     .collect()
 }
 
-/// How many open orders have a running deadline at or before `at`.
-pub(crate) async fn count_due(db: &dyn Db, at: Timestamp) -> Result<i64, StoreError> {
-    match db
-        .query_opt(
-            "SELECT COUNT(*) FROM orders WHERE next_due_at IS NOT NULL AND next_due_at <= $1",
-            vec![Param::Int(to_millis(at))],
+/// Overdue notices issued in a range, by lead unit.
+pub(crate) async fn overdue_notices(
+    db: &dyn Db,
+    from: Timestamp,
+    before: Timestamp,
+) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+    db.query(
+        sql::OVERDUE_NOTICES,
+        params![to_millis(from), to_millis(before)],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.opt_text(0)?, r.int(1)?)))
+    .collect()
+}
+
+fn cells(rows: Vec<Row>) -> Result<Vec<EvaluationCell>, StoreError> {
+    let cells = rows
+        .iter()
+        .map(|r| {
+            let mut values = [0i64; 9];
+            for (i, value) in values.iter_mut().enumerate() {
+                *value = r.int(2 + i)?;
+            }
+            sql::evaluation_cell(&r.text(0)?, &r.text(1)?, values)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(sql::in_key_order(cells))
+}
+
+/// The evaluation cells of the days `from..before`, summed from the day counters.
+pub(crate) async fn evaluation_cells(
+    db: &dyn Db,
+    from: chrono::NaiveDate,
+    before: chrono::NaiveDate,
+) -> Result<Vec<EvaluationCell>, StoreError> {
+    cells(
+        db.query(
+            sql::PERIOD_EVAL_COUNTERS,
+            params![from.to_string(), before.to_string()],
+        )
+        .await?,
+    )
+}
+
+/// The evaluation cells of one period: the period counters when they are kept under
+/// `start_day`, otherwise summed from the day counters of `from..before`.
+pub(crate) async fn period_cells(
+    db: &dyn Db,
+    period: &str,
+    start_day: u32,
+    from: chrono::NaiveDate,
+    before: chrono::NaiveDate,
+) -> Result<Vec<EvaluationCell>, StoreError> {
+    // One snapshot: the start day and the cells it keeps.
+    let mut tx = db.read().await?;
+    let kept = tx
+        .query_opt(sql::PERIOD_START_DAY, Vec::new())
+        .await?
+        .map(|row| row.text(0))
+        .transpose()?;
+    let rows = if kept.and_then(|v| v.parse().ok()).unwrap_or(1) == start_day {
+        tx.query(sql::ONE_PERIOD_EVAL_COUNTERS, params![period])
+            .await?
+    } else {
+        tx.query(
+            sql::PERIOD_EVAL_COUNTERS,
+            params![from.to_string(), before.to_string()],
         )
         .await?
-    {
-        Some(row) => row.int(0),
-        None => Ok(0),
-    }
-}
-
-/// Orders per stage.
-pub(crate) async fn stage_counts(db: &dyn Db) -> Result<Vec<(String, i64)>, StoreError> {
-    db.query(
-        "SELECT stage, COUNT(*) FROM orders GROUP BY stage ORDER BY stage",
-        Vec::new(),
-    )
-    .await?
-    .iter()
-    .map(|row| Ok((row.text(0)?, row.int(1)?)))
-    .collect()
-}
-
-/// Orders and events stored, counted in one snapshot.
-pub(crate) async fn totals(db: &dyn Db) -> Result<(i64, i64), StoreError> {
-    let mut tx = db.read().await?;
-    let mut count = async |sql: &str| -> Result<i64, StoreError> {
-        match tx.query_opt(sql, Vec::new()).await? {
-            Some(row) => row.int(0),
-            None => Ok(0),
-        }
     };
-    let orders = count("SELECT COUNT(*) FROM orders").await?;
-    let events = count("SELECT COUNT(*) FROM events").await?;
-    Ok((orders, events))
+    tx.commit().await?;
+    cells(rows)
 }
 
-/// The recorded unit changes, oldest first.
-pub(crate) async fn unit_changes(
+/// The keys of the orders received in a range, for repeat detection, oldest first.
+pub(crate) async fn order_keys(
     db: &dyn Db,
-) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError> {
+    from: Timestamp,
+    before: Timestamp,
+) -> Result<Vec<OrderKey>, StoreError> {
     db.query(
-        "SELECT at, actor, change FROM unit_changes ORDER BY position",
-        Vec::new(),
+        &sql::order_keys(),
+        params![to_millis(from), to_millis(before)],
     )
     .await?
     .iter()
-    .map(|row| {
-        let change: UnitChange =
-            serde_json::from_str(&row.text(2)?).map_err(|e| anyhow::anyhow!(e))?;
-        Ok((from_millis(row.int(0)?), row.text(1)?, change))
+    .map(|r| {
+        Ok(OrderKey {
+            no: r.text(0)?,
+            received_at: from_millis(r.int(1)?),
+            category: r.text(2)?,
+            territory: r.text(3)?,
+            place: r.opt_text(4)?,
+            phone: r.opt_text(5)?,
+            request_type: r.text(6)?,
+            channel: r.text(7)?,
+            urgency: r.text(8)?,
+        })
     })
     .collect()
 }

@@ -744,21 +744,6 @@ fn load(c: &Connection, wanted: plan::Wanted, cache: &Cache) -> Result<Loaded, S
     Ok(loaded)
 }
 
-/// The order ids a one-column query returns, in its order.
-fn order_ids(
-    statement: &mut rusqlite::CachedStatement<'_>,
-    params: impl rusqlite::Params,
-) -> Result<Vec<OrderId>, StoreError> {
-    let rows = statement.query_map(params, |r| r.get::<_, Vec<u8>>(0))?;
-    let mut ids = Vec::new();
-    for row in rows {
-        ids.push(OrderId(
-            uuid::Uuid::from_slice(&row?).map_err(|e| anyhow::anyhow!(e))?,
-        ));
-    }
-    Ok(ids)
-}
-
 /// An idempotency record by (principal, key).
 fn read_key(
     lookup: &mut rusqlite::CachedStatement<'_>,
@@ -1259,24 +1244,7 @@ impl Store for SqliteStore {
     }
 
     async fn order(&self, target: &OrderRef) -> Result<Option<Order>, StoreError> {
-        let target = target.clone();
-        self.read(move |c| {
-            let state: Option<String> = match &target {
-                OrderRef::Id(id) => c.query_row(
-                    "SELECT state FROM orders WHERE id = ?1",
-                    [id.0.as_bytes()],
-                    |r| r.get(0),
-                ),
-                OrderRef::No(no) => c.query_row(
-                    "SELECT state FROM orders WHERE no = ?1",
-                    [no.as_str()],
-                    |r| r.get(0),
-                ),
-            }
-            .optional()?;
-            state.map(|s| crate::parse_state(&s)).transpose()
-        })
-        .await
+        crate::orders::reads::order(self, target).await
     }
 
     async fn orders_by_id(&self, ids: &[OrderId]) -> Result<Vec<Order>, StoreError> {
@@ -1302,11 +1270,7 @@ impl Store for SqliteStore {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<OrderId>, StoreError> {
-        self.read(move |c| {
-            let mut statement = c.prepare_cached(&sql::PERIOD_ORDER_IDS.replace('$', "?"))?;
-            order_ids(&mut statement, params![to_millis(from), to_millis(before)])
-        })
-        .await
+        crate::orders::reads::period_order_ids(self, from, before).await
     }
 
     async fn history(&self, id: OrderId) -> Result<Vec<Event>, StoreError> {
@@ -1314,21 +1278,7 @@ impl Store for SqliteStore {
     }
 
     async fn requester(&self, id: OrderId) -> Result<Option<Requester>, StoreError> {
-        self.read(move |c| {
-            Ok(c.query_row(
-                "SELECT name, phone, address_detail FROM requesters WHERE order_id = ?1",
-                [id.0.as_bytes()],
-                |r| {
-                    Ok(Requester {
-                        name: r.get(0)?,
-                        phone: r.get(1)?,
-                        address_detail: r.get(2)?,
-                    })
-                },
-            )
-            .optional()?)
-        })
-        .await
+        crate::orders::reads::requester(self, id).await
     }
 
     async fn list_orders(
@@ -1353,7 +1303,7 @@ impl Store for SqliteStore {
     }
 
     async fn order_units(&self, id: OrderId) -> Result<Vec<(UnitCode, String)>, StoreError> {
-        crate::reads::order_units(self, id).await
+        crate::orders::reads::order_units(self, id).await
     }
 
     async fn put_users(
@@ -1399,7 +1349,7 @@ impl Store for SqliteStore {
     }
 
     async fn notices_due(&self, at: Timestamp, limit: u32) -> Result<Vec<OrderId>, StoreError> {
-        crate::reads::notices_due(self, at, limit).await
+        crate::orders::reads::notices_due(self, at, limit).await
     }
 
     async fn execute_whistle(
@@ -1440,23 +1390,7 @@ impl Store for SqliteStore {
         from: chrono::NaiveDate,
         before: chrono::NaiveDate,
     ) -> Result<Vec<EvaluationCell>, StoreError> {
-        let period = period.to_string();
-        self.read(move |c| {
-            // One snapshot: the start day and the cells it keeps.
-            let tx = c.unchecked_transaction()?;
-            let cells = if period_start_day(&tx)? == start_day {
-                cells_of(&tx, sql::ONE_PERIOD_EVAL_COUNTERS, params![period])?
-            } else {
-                cells_of(
-                    &tx,
-                    sql::PERIOD_EVAL_COUNTERS,
-                    params![from.to_string(), before.to_string()],
-                )?
-            };
-            tx.commit()?;
-            Ok(cells)
-        })
-        .await
+        crate::reads::period_cells(self, period, start_day, from, before).await
     }
 
     async fn order_keys(
@@ -1464,25 +1398,7 @@ impl Store for SqliteStore {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<OrderKey>, StoreError> {
-        self.read(move |c| {
-            let query = sql::order_keys();
-            let mut statement = c.prepare_cached(&query.replace("$1", "?1").replace("$2", "?2"))?;
-            let rows = statement.query_map(params![to_millis(from), to_millis(before)], |r| {
-                Ok(OrderKey {
-                    no: r.get(0)?,
-                    received_at: from_millis(r.get(1)?),
-                    category: r.get(2)?,
-                    territory: r.get(3)?,
-                    place: r.get(4)?,
-                    phone: r.get(5)?,
-                    request_type: r.get(6)?,
-                    channel: r.get(7)?,
-                    urgency: r.get(8)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
+        crate::reads::order_keys(self, from, before).await
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -1499,20 +1415,7 @@ impl Store for SqliteStore {
         from: &str,
         before: &str,
     ) -> Result<Vec<IntakeVolume>, StoreError> {
-        let (from, before) = (from.to_string(), before.to_string());
-        self.read(move |c| {
-            let mut statement = c.prepare_cached(&sql::intake_range(days).replace('$', "?"))?;
-            let rows = statement.query_map(params![from, before], |r| {
-                Ok(IntakeVolume {
-                    key: r.get(0)?,
-                    territory: r.get(1)?,
-                    category: r.get(2)?,
-                    count: r.get(3)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
+        crate::reads::intake_volumes(self, days, from, before).await
     }
 
     async fn intake_mix(
@@ -1520,19 +1423,7 @@ impl Store for SqliteStore {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<IntakeMix>, StoreError> {
-        self.read(move |c| {
-            let mut statement = c.prepare_cached(&sql::INTAKE_MIX.replace('$', "?"))?;
-            let rows = statement.query_map(params![to_millis(from), to_millis(before)], |r| {
-                Ok(IntakeMix {
-                    request_type: r.get(0)?,
-                    channel: r.get(1)?,
-                    urgency: r.get(2)?,
-                    count: r.get(3)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
+        crate::reads::intake_mix(self, from, before).await
     }
 
     async fn emergencies(
@@ -1541,25 +1432,7 @@ impl Store for SqliteStore {
         before: Timestamp,
         limit: u32,
     ) -> Result<Vec<EmergencyRow>, StoreError> {
-        self.read(move |c| {
-            let mut statement = c.prepare_cached(&sql::EMERGENCIES.replace('$', "?"))?;
-            let rows = statement.query_map(
-                params![to_millis(from), to_millis(before), i64::from(limit)],
-                |r| {
-                    Ok(EmergencyRow {
-                        no: r.get(0)?,
-                        category: r.get(1)?,
-                        district: r.get(2)?,
-                        street: r.get(3)?,
-                        lead_unit: r.get(4)?,
-                        stage: r.get(5)?,
-                        received_at: from_millis(r.get(6)?),
-                    })
-                },
-            )?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
+        crate::reads::emergencies(self, from, before, limit).await
     }
 
     async fn overdue_notices(
@@ -1567,14 +1440,7 @@ impl Store for SqliteStore {
         from: Timestamp,
         before: Timestamp,
     ) -> Result<Vec<(Option<String>, i64)>, StoreError> {
-        self.read(move |c| {
-            let mut statement = c.prepare_cached(&sql::OVERDUE_NOTICES.replace('$', "?"))?;
-            let rows = statement.query_map(params![to_millis(from), to_millis(before)], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
+        crate::reads::overdue_notices(self, from, before).await
     }
 
     async fn evaluation_cells(
@@ -1582,9 +1448,7 @@ impl Store for SqliteStore {
         from: chrono::NaiveDate,
         before: chrono::NaiveDate,
     ) -> Result<Vec<EvaluationCell>, StoreError> {
-        let (from, before) = (from.to_string(), before.to_string());
-        self.read(move |c| cells_of(c, sql::PERIOD_EVAL_COUNTERS, params![from, before]))
-            .await
+        crate::reads::evaluation_cells(self, from, before).await
     }
 
     async fn whistle_feed(
@@ -1659,11 +1523,11 @@ impl Store for SqliteStore {
     }
 
     async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError> {
-        crate::reads::count_due(self, at).await
+        crate::orders::reads::count_due(self, at).await
     }
 
     async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        crate::reads::stage_counts(self).await
+        crate::orders::reads::stage_counts(self).await
     }
 
     async fn import(
@@ -1717,7 +1581,7 @@ impl Store for SqliteStore {
     }
 
     async fn unit_changes(&self) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError> {
-        crate::reads::unit_changes(self).await
+        crate::reference::store::unit_changes(self).await
     }
 
     async fn rebuild_projections(&self) -> Result<RebuildReport, StoreError> {
@@ -1725,7 +1589,7 @@ impl Store for SqliteStore {
     }
 
     async fn totals(&self) -> Result<(i64, i64), StoreError> {
-        crate::reads::totals(self).await
+        crate::orders::reads::totals(self).await
     }
 }
 
@@ -1734,28 +1598,6 @@ fn swap(shared: &RwLock<Arc<Reference>>, built: Reference) {
         Ok(mut guard) => *guard = Arc::new(built),
         Err(poisoned) => *poisoned.into_inner() = Arc::new(built),
     }
-}
-
-/// Counter cells (unit, category, nine counts) from one of the period queries.
-fn cells_of(
-    c: &Connection,
-    query: &str,
-    parameters: impl rusqlite::Params,
-) -> Result<Vec<EvaluationCell>, StoreError> {
-    let mut statement = c.prepare_cached(&query.replace('$', "?"))?;
-    let rows = statement.query_map(parameters, |r| {
-        let mut values = [0i64; 9];
-        for (i, value) in values.iter_mut().enumerate() {
-            *value = r.get(2 + i)?;
-        }
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, values))
-    })?;
-    let mut cells = Vec::new();
-    for row in rows {
-        let (unit, category, values) = row?;
-        cells.push(sql::evaluation_cell(&unit, &category, values)?);
-    }
-    Ok(sql::in_key_order(cells))
 }
 
 /// The start day the period counters are kept under.

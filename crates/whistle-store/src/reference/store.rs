@@ -8,8 +8,9 @@
 
 use whistle_core::catalogue::CatalogueEntry;
 use whistle_core::ids::Actor;
+use whistle_core::org::UnitChange;
 use whistle_core::reference::Reference;
-use whistle_core::time::{to_millis, Timestamp};
+use whistle_core::time::{from_millis, to_millis, Timestamp};
 
 use super::rows;
 use super::{ImportWrites, RawReference};
@@ -273,4 +274,22 @@ async fn write_import(
         put_setting(tx, "whistle_list", json(items)?).await?;
     }
     Ok(())
+}
+
+/// The recorded unit changes, oldest first.
+pub(crate) async fn unit_changes(
+    db: &dyn Db,
+) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError> {
+    db.query(
+        "SELECT at, actor, change FROM unit_changes ORDER BY position",
+        Vec::new(),
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        let change: UnitChange =
+            serde_json::from_str(&row.text(2)?).map_err(|e| anyhow::anyhow!(e))?;
+        Ok((from_millis(row.int(0)?), row.text(1)?, change))
+    })
+    .collect()
 }
