@@ -2,6 +2,7 @@
 //! executor. Passwords and token secrets are stored only as hashes; sessions by the hash of
 //! their id.
 
+use async_trait::async_trait;
 use whistle_core::ids::UnitCode;
 use whistle_core::time::{from_millis, to_millis, Timestamp};
 
@@ -149,4 +150,96 @@ pub(crate) async fn delete_session(db: &dyn Db, id_hash: &str) -> Result<(), Sto
     db.execute("DELETE FROM sessions WHERE id_hash = $1", params![id_hash])
         .await
         .map(|_| ())
+}
+
+/// Accounts, integration tokens and login sessions, written once for both backends.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Creates or updates an account.
+    async fn put_user(
+        &self,
+        account: &Account,
+        password_hash: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.put_users(&[(account.clone(), password_hash.to_string())], at)
+            .await
+    }
+
+    /// Creates or updates accounts (with their password hashes) in one transaction: all or none.
+    async fn put_users(
+        &self,
+        accounts: &[(Account, String)],
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// An account and its password hash.
+    async fn user(&self, login: &str) -> Result<Option<(Account, String)>, StoreError>;
+
+    /// All accounts.
+    async fn users(&self) -> Result<Vec<Account>, StoreError>;
+
+    /// Stores an integration token record (the secret is never stored).
+    async fn put_token(&self, token: &TokenRecord, at: Timestamp) -> Result<(), StoreError>;
+
+    async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Stores a login session by the hash of its id.
+    async fn put_session(
+        &self,
+        id_hash: &str,
+        login: &str,
+        expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// A session's login and expiry.
+    async fn session(&self, id_hash: &str) -> Result<Option<(String, Timestamp)>, StoreError>;
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+impl<T: crate::db::Db> AccountStore for T {
+    async fn put_users(
+        &self,
+        accounts: &[(Account, String)],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        crate::accounts::put_users(self, accounts, at).await
+    }
+
+    async fn user(&self, login: &str) -> Result<Option<(Account, String)>, StoreError> {
+        crate::accounts::user(self, login).await
+    }
+
+    async fn users(&self) -> Result<Vec<Account>, StoreError> {
+        crate::accounts::users(self).await
+    }
+
+    async fn put_token(&self, token: &TokenRecord, at: Timestamp) -> Result<(), StoreError> {
+        crate::accounts::put_token(self, token, at).await
+    }
+
+    async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        crate::accounts::token(self, id).await
+    }
+
+    async fn put_session(
+        &self,
+        id_hash: &str,
+        login: &str,
+        expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        crate::accounts::put_session(self, id_hash, login, expires_at, at).await
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<(String, Timestamp)>, StoreError> {
+        crate::accounts::session(self, id_hash).await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        crate::accounts::delete_session(self, id_hash).await
+    }
 }

@@ -28,18 +28,32 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use whistle_core::ids::{Actor, OrderId};
 use whistle_core::order::Event;
-use whistle_core::org::UnitChange;
-use whistle_core::reference::Reference;
-use whistle_core::time::Timestamp;
 
+pub use accounts::AccountStore;
 pub use faults::Liveness;
-pub use reference::{import, seed};
+pub use grids::GridStore;
+pub use orders::{OrderReads, OrderStore};
+pub use reads::ReportReads;
+pub use reference::{import, seed, ReferenceStore};
+pub use whistles::WhistleStore;
 
 /// The schema version this binary knows. A database at another version is refused.
 pub const SCHEMA_VERSION: i64 = 7;
 
+/// The whole store, as callers hold it (`Arc<dyn Store>`): one trait per aggregate, each written
+/// once over the executor except the order pipelines, and what only a backend knows.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store:
+    OrderStore
+    + OrderReads
+    + AccountStore
+    + WhistleStore
+    + GridStore
+    + ReferenceStore
+    + ReportReads
+    + Send
+    + Sync
+{
     fn backend(&self) -> Backend;
 
     /// The store's long-running parts (`writer`, `planner` …) and whether each is running:
@@ -53,338 +67,8 @@ pub trait Store: Send + Sync {
         Vec::new()
     }
 
-    /// The current reference data (units, taxonomy, catalogue, duties, calendar, policy).
-    fn reference(&self) -> Arc<Reference>;
-
-    /// Executes commands, group-committed: every command's events are durable when its result
-    /// is returned, and a failing command writes nothing. Results are in input order. A command
-    /// with an idempotency key that was seen before is not executed again: its first result is
-    /// returned (`replayed`), or `idempotency_mismatch` if the request differs.
-    async fn execute_items(
-        &self,
-        batch: Vec<(Envelope, Option<Idempotency>)>,
-    ) -> Vec<Result<Outcome, CommandError>>;
-
-    /// Executes commands without idempotency keys.
-    async fn execute(&self, batch: Vec<Envelope>) -> Vec<Result<Outcome, CommandError>> {
-        self.execute_items(batch.into_iter().map(|envelope| (envelope, None)).collect())
-            .await
-    }
-
-    /// One command, executed with whatever else is in flight.
-    async fn execute_one(&self, envelope: Envelope) -> Result<Outcome, CommandError> {
-        self.execute(vec![envelope])
-            .await
-            .pop()
-            .unwrap_or_else(|| Err(CommandError::Store("no result".into())))
-    }
-
-    /// An order's current projection.
-    async fn order(
-        &self,
-        target: &OrderRef,
-    ) -> Result<Option<whistle_core::order::Order>, StoreError>;
-
-    /// Orders by id, in the order asked; ids not stored are left out. One read for many.
-    async fn orders_by_id(
-        &self,
-        ids: &[OrderId],
-    ) -> Result<Vec<whistle_core::order::Order>, StoreError>;
-
-    /// The ids of the orders received in [from, before) or with a dispatch (派单) or a return
-    /// visit (回访) recorded in it — every order a period's evaluation can count, whatever its
-    /// counting basis — in id order. From the `orders_received` and `events_evaluated` indexes:
-    /// the cost follows the period's orders, not the store's.
-    async fn period_order_ids(
-        &self,
-        from: Timestamp,
-        before: Timestamp,
-    ) -> Result<Vec<OrderId>, StoreError>;
-
-    /// An order's full history, oldest first.
-    async fn history(&self, id: OrderId) -> Result<Vec<Event>, StoreError>;
-
-    /// The requester's personal data. Callers must record the reveal (next issue: as an event).
-    async fn requester(&self, id: OrderId) -> Result<Option<Requester>, StoreError>;
-
-    /// Orders within `scope` matching a filter, newest first, with keyset pagination.
-    async fn list_orders(
-        &self,
-        scope: &Scope,
-        filter: &OrderFilter,
-        page: &PageRequest,
-    ) -> Result<Page<OrderSummary>, StoreError>;
-
-    /// Open orders whose earliest running deadline is at or before `at`, earliest first.
-    async fn due(
-        &self,
-        at: Timestamp,
-        page: &PageRequest,
-    ) -> Result<Page<OrderSummary>, StoreError>;
-
-    /// The units linked to an order (lead, co-handlers, the district copied), ever.
-    async fn order_units(
-        &self,
-        id: OrderId,
-    ) -> Result<Vec<(whistle_core::ids::UnitCode, String)>, StoreError>;
-
-    /// Whether an order lies within a scope: the same rule the list queries apply.
-    async fn visible(
-        &self,
-        scope: &Scope,
-        order: &whistle_core::order::Order,
-    ) -> Result<bool, StoreError> {
-        let territory = &order.location.territory;
-        Ok(match scope {
-            Scope::All => true,
-            Scope::District(district) => territory.district.as_ref() == Some(district),
-            Scope::Street(street) => territory.street.as_ref() == Some(street),
-            Scope::Units(units) => self
-                .order_units(order.id)
-                .await?
-                .iter()
-                .any(|(unit, _)| units.contains(unit)),
-        })
-    }
-
-    /// Creates or updates an account.
-    async fn put_user(
-        &self,
-        account: &Account,
-        password_hash: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.put_users(&[(account.clone(), password_hash.to_string())], at)
-            .await
-    }
-
-    /// Creates or updates accounts (with their password hashes) in one transaction: all or none.
-    async fn put_users(
-        &self,
-        accounts: &[(Account, String)],
-        at: Timestamp,
-    ) -> Result<(), StoreError>;
-
-    /// An account and its password hash.
-    async fn user(&self, login: &str) -> Result<Option<(Account, String)>, StoreError>;
-
-    /// All accounts.
-    async fn users(&self) -> Result<Vec<Account>, StoreError>;
-
-    /// Stores an integration token record (the secret is never stored).
-    async fn put_token(&self, token: &TokenRecord, at: Timestamp) -> Result<(), StoreError>;
-
-    async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError>;
-
-    /// Stores a login session by the hash of its id.
-    async fn put_session(
-        &self,
-        id_hash: &str,
-        login: &str,
-        expires_at: Timestamp,
-        at: Timestamp,
-    ) -> Result<(), StoreError>;
-
-    /// A session's login and expiry.
-    async fn session(&self, id_hash: &str) -> Result<Option<(String, Timestamp)>, StoreError>;
-
-    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
-
-    /// Orders that need a due-soon or overdue notice at `at`, the longest waiting first (the
-    /// deadline worker's queue, from the `notice_at` index).
-    async fn notices_due(&self, at: Timestamp, limit: u32) -> Result<Vec<OrderId>, StoreError>;
-
-    /// How many open orders have a running deadline at or before `at` (from the due index).
-    async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError>;
-
-    /// Raises a whistle or runs a command on one, in its own transaction.
-    async fn execute_whistle(
-        &self,
-        envelope: whistles::WhistleEnvelope,
-    ) -> Result<whistles::WhistleOutcome, CommandError>;
-
-    /// Whistle commands in order, each as if by [`Store::execute_whistle`]: each commits
-    /// completely or not at all, and a refused one does not affect the others (a backend may
-    /// commit them together, each in its own savepoint). One result per envelope, in order.
-    async fn execute_whistles(
-        &self,
-        envelopes: Vec<whistles::WhistleEnvelope>,
-    ) -> Vec<Result<whistles::WhistleOutcome, CommandError>> {
-        let mut results = Vec::with_capacity(envelopes.len());
-        for envelope in envelopes {
-            results.push(self.execute_whistle(envelope).await);
-        }
-        results
-    }
-
-    /// A whistle by its number (`W20251009-000001`).
-    async fn whistle(&self, no: &str)
-        -> Result<Option<whistle_core::whistle::Whistle>, StoreError>;
-
-    /// A whistle's full history, oldest first.
-    async fn whistle_history(
-        &self,
-        id: uuid::Uuid,
-    ) -> Result<Vec<whistle_core::whistle::WhistleRecord>, StoreError>;
-
-    /// The evaluation counters of the days [from, before), summed per (unit, category): reads
-    /// the period's counter cells, never its orders.
-    async fn evaluation_cells(
-        &self,
-        from: chrono::NaiveDate,
-        before: chrono::NaiveDate,
-    ) -> Result<Vec<EvaluationCell>, StoreError>;
-
-    /// The counters of the evaluation period `period` (`YYYY-MM`, the days [from, before) under
-    /// `start_day`) summed per (unit, category): read from the period counters — O(units ×
-    /// categories) — when they are kept under `start_day`, otherwise summed from the day counters.
-    async fn period_cells(
-        &self,
-        period: &str,
-        start_day: u32,
-        from: chrono::NaiveDate,
-        before: chrono::NaiveDate,
-    ) -> Result<Vec<EvaluationCell>, StoreError>;
-
-    /// Intake volumes with keys in [from, before): days (`YYYY-MM-DD`) when `days`, else
-    /// calendar months (`YYYY-MM`). O(cells of the range), never orders.
-    async fn intake_volumes(
-        &self,
-        days: bool,
-        from: &str,
-        before: &str,
-    ) -> Result<Vec<IntakeVolume>, StoreError>;
-
-    /// Orders received in [from, before) per request type, channel and urgency (reads the
-    /// range's orders through the received-time index).
-    async fn intake_mix(
-        &self,
-        from: Timestamp,
-        before: Timestamp,
-    ) -> Result<Vec<IntakeMix>, StoreError>;
-
-    /// Emergency orders received in [from, before), in time order, at most `limit`.
-    async fn emergencies(
-        &self,
-        from: Timestamp,
-        before: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<EmergencyRow>, StoreError>;
-
-    /// Overdue notices (督办: a deadline passed) recorded in [from, before), per lead unit.
-    async fn overdue_notices(
-        &self,
-        from: Timestamp,
-        before: Timestamp,
-    ) -> Result<Vec<(Option<String>, i64)>, StoreError>;
-
-    /// The orders received in [from, before), in time order, as repeat detection needs them
-    /// (reads the range's orders: an analysis, not a dashboard query).
-    async fn order_keys(
-        &self,
-        from: Timestamp,
-        before: Timestamp,
-    ) -> Result<Vec<OrderKey>, StoreError>;
-
-    /// A stored setting (JSON text) by key, e.g. the chosen topics of the month.
-    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError>;
-
-    /// Stores a setting (JSON text), replacing the previous value, in one transaction.
-    async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError>;
-
-    /// Whistle events after a feed position, in position order, each with its whistle's current
-    /// projection (for the live feed: the caller filters by jurisdiction). At most `limit`.
-    async fn whistle_feed(
-        &self,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<whistles::FeedItem>, StoreError>;
-
-    /// The highest whistle-event position (0 when there is none): where a new feed starts.
-    async fn whistle_feed_head(&self) -> Result<i64, StoreError>;
-
-    /// Whistles within a scope, newest first (at most `limit`).
-    async fn list_whistles(
-        &self,
-        scope: &Scope,
-        limit: u32,
-    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError>;
-
-    /// Whistles within a scope raised in [from, before), oldest first (for the double assessment).
-    async fn whistles_raised(
-        &self,
-        scope: &Scope,
-        from: Timestamp,
-        before: Timestamp,
-    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError>;
-
-    /// Per street within a scope: grid cases filed, and grid cases verified, in [from, before).
-    async fn grid_counts(
-        &self,
-        scope: &Scope,
-        from: Timestamp,
-        before: Timestamp,
-    ) -> Result<Vec<whistle_core::whistle::GridCounts>, StoreError>;
-
-    /// Files a grid case or runs a command on one, in its own transaction.
-    async fn execute_grid(
-        &self,
-        envelope: grids::GridEnvelope,
-    ) -> Result<whistle_core::grid::GridCase, CommandError>;
-
-    /// A grid case by its number (`G20251009-000001`).
-    async fn grid_case(&self, no: &str)
-        -> Result<Option<whistle_core::grid::GridCase>, StoreError>;
-
-    /// A grid case's history, oldest first.
-    async fn grid_history(
-        &self,
-        id: uuid::Uuid,
-    ) -> Result<Vec<whistle_core::grid::GridRecord>, StoreError>;
-
-    /// Grid cases within a scope, newest first.
-    async fn list_grid_cases(
-        &self,
-        scope: &Scope,
-        limit: u32,
-    ) -> Result<Vec<whistle_core::grid::GridCase>, StoreError>;
-
-    /// Numbers of open whistles with a summoned unit absent at `at` (the worker's queue).
-    async fn absences_due(&self, at: Timestamp, limit: u32) -> Result<Vec<String>, StoreError>;
-
-    /// Counts of orders per stage.
-    async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
-
-    /// Imports reference data in one transaction and swaps the snapshot; nothing on error.
-    async fn import(
-        &self,
-        import: ReferenceImport,
-        actor: &Actor,
-        at: Timestamp,
-    ) -> Result<ImportReport, StoreError>;
-
-    /// Renames, merges, retires or adds a unit, recording the change.
-    async fn change_unit(
-        &self,
-        change: UnitChange,
-        actor: &Actor,
-        at: Timestamp,
-    ) -> Result<(), StoreError>;
-
-    /// The entries of a catalogue version (old versions stay readable).
-    async fn catalogue_entries(
-        &self,
-        version: u32,
-    ) -> Result<Vec<whistle_core::catalogue::CatalogueEntry>, StoreError>;
-
-    /// The recorded unit changes, oldest first.
-    async fn unit_changes(&self) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError>;
-
     /// Rebuilds every projection from the events and reports how many orders differed.
     async fn rebuild_projections(&self) -> Result<RebuildReport, StoreError>;
-
-    /// Totals: orders and events stored.
-    async fn totals(&self) -> Result<(i64, i64), StoreError>;
 }
 
 /// One figure for `/metrics`.

@@ -3,6 +3,7 @@
 //! both backends over the executor. Each is one query (one snapshot), except a period's cells,
 //! which read the start day the period counters are kept under and the cells in one snapshot.
 
+use async_trait::async_trait;
 use whistle_core::time::{from_millis, to_millis, Timestamp};
 
 use crate::db::{params, Db, Row};
@@ -178,4 +179,130 @@ pub(crate) async fn order_keys(
         })
     })
     .collect()
+}
+
+/// The reads the reports are built from, written once for both backends.
+#[async_trait]
+pub trait ReportReads: Send + Sync {
+    /// The evaluation counters of the days [from, before), summed per (unit, category): reads
+    /// the period's counter cells, never its orders.
+    async fn evaluation_cells(
+        &self,
+        from: chrono::NaiveDate,
+        before: chrono::NaiveDate,
+    ) -> Result<Vec<EvaluationCell>, StoreError>;
+
+    /// The counters of the evaluation period `period` (`YYYY-MM`, the days [from, before) under
+    /// `start_day`) summed per (unit, category): read from the period counters — O(units ×
+    /// categories) — when they are kept under `start_day`, otherwise summed from the day counters.
+    async fn period_cells(
+        &self,
+        period: &str,
+        start_day: u32,
+        from: chrono::NaiveDate,
+        before: chrono::NaiveDate,
+    ) -> Result<Vec<EvaluationCell>, StoreError>;
+
+    /// Intake volumes with keys in [from, before): days (`YYYY-MM-DD`) when `days`, else
+    /// calendar months (`YYYY-MM`). O(cells of the range), never orders.
+    async fn intake_volumes(
+        &self,
+        days: bool,
+        from: &str,
+        before: &str,
+    ) -> Result<Vec<IntakeVolume>, StoreError>;
+
+    /// Orders received in [from, before) per request type, channel and urgency (reads the
+    /// range's orders through the received-time index).
+    async fn intake_mix(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<IntakeMix>, StoreError>;
+
+    /// Emergency orders received in [from, before), in time order, at most `limit`.
+    async fn emergencies(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<EmergencyRow>, StoreError>;
+
+    /// Overdue notices (督办: a deadline passed) recorded in [from, before), per lead unit.
+    async fn overdue_notices(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<(Option<String>, i64)>, StoreError>;
+
+    /// The orders received in [from, before), in time order, as repeat detection needs them
+    /// (reads the range's orders: an analysis, not a dashboard query).
+    async fn order_keys(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<OrderKey>, StoreError>;
+}
+
+#[async_trait]
+impl<T: crate::db::Db> ReportReads for T {
+    async fn evaluation_cells(
+        &self,
+        from: chrono::NaiveDate,
+        before: chrono::NaiveDate,
+    ) -> Result<Vec<EvaluationCell>, StoreError> {
+        crate::reads::evaluation_cells(self, from, before).await
+    }
+
+    async fn period_cells(
+        &self,
+        period: &str,
+        start_day: u32,
+        from: chrono::NaiveDate,
+        before: chrono::NaiveDate,
+    ) -> Result<Vec<EvaluationCell>, StoreError> {
+        crate::reads::period_cells(self, period, start_day, from, before).await
+    }
+
+    async fn intake_volumes(
+        &self,
+        days: bool,
+        from: &str,
+        before: &str,
+    ) -> Result<Vec<IntakeVolume>, StoreError> {
+        crate::reads::intake_volumes(self, days, from, before).await
+    }
+
+    async fn intake_mix(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<IntakeMix>, StoreError> {
+        crate::reads::intake_mix(self, from, before).await
+    }
+
+    async fn emergencies(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<EmergencyRow>, StoreError> {
+        crate::reads::emergencies(self, from, before, limit).await
+    }
+
+    async fn overdue_notices(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+        crate::reads::overdue_notices(self, from, before).await
+    }
+
+    async fn order_keys(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<OrderKey>, StoreError> {
+        crate::reads::order_keys(self, from, before).await
+    }
 }

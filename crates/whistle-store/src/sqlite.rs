@@ -9,18 +9,15 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::oneshot;
-use whistle_core::catalogue::CatalogueEntry;
-use whistle_core::ids::{Actor, OrderId, OrderNo, UnitCode};
-use whistle_core::order::{Event, Order};
-use whistle_core::org::UnitChange;
+use whistle_core::ids::{OrderId, OrderNo};
+use whistle_core::order::Order;
 use whistle_core::reference::Reference;
 use whistle_core::time::{from_millis, to_millis, Timestamp};
 
 use crate::plan::{self, Item, Loaded, Plan, Row};
-use crate::reference::ImportWrites;
 use crate::sql;
 use crate::types::*;
-use crate::Store;
+use crate::{ReferenceStore, Store};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -1177,6 +1174,68 @@ fn summaries(
     Ok(crate::finish_page(items, limit, due))
 }
 
+impl crate::db::Database for SqliteStore {
+    fn shared_reference(&self) -> &RwLock<Arc<Reference>> {
+        &self.reference
+    }
+}
+
+#[async_trait]
+impl crate::OrderStore for SqliteStore {
+    async fn execute_items(&self, batch: Vec<Item>) -> Vec<Result<Outcome, CommandError>> {
+        let count = batch.len();
+        if count == 0 {
+            return Vec::new();
+        }
+        let (sender, receiver) = oneshot::channel();
+        if !self.enqueue(Job::Execute(batch, sender)).await {
+            return vec![Err(CommandError::Store("the SQLite writer has stopped".into())); count];
+        }
+        receiver.await.unwrap_or_else(|_| {
+            vec![Err(CommandError::Store("the SQLite writer has stopped".into())); count]
+        })
+    }
+
+    async fn orders_by_id(&self, ids: &[OrderId]) -> Result<Vec<Order>, StoreError> {
+        let ids = ids.to_vec();
+        self.read(move |c| {
+            let mut statement = c.prepare_cached("SELECT state FROM orders WHERE id = ?1")?;
+            let mut orders = Vec::with_capacity(ids.len());
+            for id in ids {
+                let state: Option<String> = statement
+                    .query_row([id.0.as_bytes()], |r| r.get(0))
+                    .optional()?;
+                if let Some(state) = state {
+                    orders.push(crate::parse_state(&state)?);
+                }
+            }
+            Ok(orders)
+        })
+        .await
+    }
+
+    async fn list_orders(
+        &self,
+        scope: &Scope,
+        filter: &OrderFilter,
+        page: &PageRequest,
+    ) -> Result<Page<OrderSummary>, StoreError> {
+        let query = sql::list_orders(scope, filter, page, true)?;
+        let limit = page.limit();
+        self.read(move |c| summaries(c, query, limit, false)).await
+    }
+
+    async fn due(
+        &self,
+        at: Timestamp,
+        page: &PageRequest,
+    ) -> Result<Page<OrderSummary>, StoreError> {
+        let query = sql::due(to_millis(at), page)?;
+        let limit = page.limit();
+        self.read(move |c| summaries(c, query, limit, true)).await
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> Backend {
@@ -1222,381 +1281,8 @@ impl Store for SqliteStore {
         ]
     }
 
-    fn reference(&self) -> Arc<Reference> {
-        match self.reference.read() {
-            Ok(reference) => reference.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    async fn execute_items(&self, batch: Vec<Item>) -> Vec<Result<Outcome, CommandError>> {
-        let count = batch.len();
-        if count == 0 {
-            return Vec::new();
-        }
-        let (sender, receiver) = oneshot::channel();
-        if !self.enqueue(Job::Execute(batch, sender)).await {
-            return vec![Err(CommandError::Store("the SQLite writer has stopped".into())); count];
-        }
-        receiver.await.unwrap_or_else(|_| {
-            vec![Err(CommandError::Store("the SQLite writer has stopped".into())); count]
-        })
-    }
-
-    async fn order(&self, target: &OrderRef) -> Result<Option<Order>, StoreError> {
-        crate::orders::reads::order(self, target).await
-    }
-
-    async fn orders_by_id(&self, ids: &[OrderId]) -> Result<Vec<Order>, StoreError> {
-        let ids = ids.to_vec();
-        self.read(move |c| {
-            let mut statement = c.prepare_cached("SELECT state FROM orders WHERE id = ?1")?;
-            let mut orders = Vec::with_capacity(ids.len());
-            for id in ids {
-                let state: Option<String> = statement
-                    .query_row([id.0.as_bytes()], |r| r.get(0))
-                    .optional()?;
-                if let Some(state) = state {
-                    orders.push(crate::parse_state(&state)?);
-                }
-            }
-            Ok(orders)
-        })
-        .await
-    }
-
-    async fn period_order_ids(
-        &self,
-        from: Timestamp,
-        before: Timestamp,
-    ) -> Result<Vec<OrderId>, StoreError> {
-        crate::orders::reads::period_order_ids(self, from, before).await
-    }
-
-    async fn history(&self, id: OrderId) -> Result<Vec<Event>, StoreError> {
-        crate::events::order_history(self, id).await
-    }
-
-    async fn requester(&self, id: OrderId) -> Result<Option<Requester>, StoreError> {
-        crate::orders::reads::requester(self, id).await
-    }
-
-    async fn list_orders(
-        &self,
-        scope: &Scope,
-        filter: &OrderFilter,
-        page: &PageRequest,
-    ) -> Result<Page<OrderSummary>, StoreError> {
-        let query = sql::list_orders(scope, filter, page, true)?;
-        let limit = page.limit();
-        self.read(move |c| summaries(c, query, limit, false)).await
-    }
-
-    async fn due(
-        &self,
-        at: Timestamp,
-        page: &PageRequest,
-    ) -> Result<Page<OrderSummary>, StoreError> {
-        let query = sql::due(to_millis(at), page)?;
-        let limit = page.limit();
-        self.read(move |c| summaries(c, query, limit, true)).await
-    }
-
-    async fn order_units(&self, id: OrderId) -> Result<Vec<(UnitCode, String)>, StoreError> {
-        crate::orders::reads::order_units(self, id).await
-    }
-
-    async fn put_users(
-        &self,
-        accounts: &[(Account, String)],
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        crate::accounts::put_users(self, accounts, at).await
-    }
-
-    async fn user(&self, login: &str) -> Result<Option<(Account, String)>, StoreError> {
-        crate::accounts::user(self, login).await
-    }
-
-    async fn users(&self) -> Result<Vec<Account>, StoreError> {
-        crate::accounts::users(self).await
-    }
-
-    async fn put_token(&self, token: &TokenRecord, at: Timestamp) -> Result<(), StoreError> {
-        crate::accounts::put_token(self, token, at).await
-    }
-
-    async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        crate::accounts::token(self, id).await
-    }
-
-    async fn put_session(
-        &self,
-        id_hash: &str,
-        login: &str,
-        expires_at: Timestamp,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        crate::accounts::put_session(self, id_hash, login, expires_at, at).await
-    }
-
-    async fn session(&self, id_hash: &str) -> Result<Option<(String, Timestamp)>, StoreError> {
-        crate::accounts::session(self, id_hash).await
-    }
-
-    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        crate::accounts::delete_session(self, id_hash).await
-    }
-
-    async fn notices_due(&self, at: Timestamp, limit: u32) -> Result<Vec<OrderId>, StoreError> {
-        crate::orders::reads::notices_due(self, at, limit).await
-    }
-
-    async fn execute_whistle(
-        &self,
-        envelope: crate::whistles::WhistleEnvelope,
-    ) -> Result<crate::whistles::WhistleOutcome, CommandError> {
-        self.execute_whistles(vec![envelope])
-            .await
-            .pop()
-            .unwrap_or_else(|| Err(CommandError::Store("no result".into())))
-    }
-
-    async fn execute_whistles(
-        &self,
-        envelopes: Vec<crate::whistles::WhistleEnvelope>,
-    ) -> Vec<Result<crate::whistles::WhistleOutcome, CommandError>> {
-        crate::whistles::write::execute(self, &self.reference(), envelopes).await
-    }
-
-    async fn whistle(
-        &self,
-        no: &str,
-    ) -> Result<Option<whistle_core::whistle::Whistle>, StoreError> {
-        crate::whistles::reads::whistle(self, no).await
-    }
-
-    async fn whistle_history(
-        &self,
-        id: uuid::Uuid,
-    ) -> Result<Vec<whistle_core::whistle::WhistleRecord>, StoreError> {
-        crate::whistles::whistle_history(self, id).await
-    }
-
-    async fn period_cells(
-        &self,
-        period: &str,
-        start_day: u32,
-        from: chrono::NaiveDate,
-        before: chrono::NaiveDate,
-    ) -> Result<Vec<EvaluationCell>, StoreError> {
-        crate::reads::period_cells(self, period, start_day, from, before).await
-    }
-
-    async fn order_keys(
-        &self,
-        from: Timestamp,
-        before: Timestamp,
-    ) -> Result<Vec<OrderKey>, StoreError> {
-        crate::reads::order_keys(self, from, before).await
-    }
-
-    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        crate::settings::setting(self, key).await
-    }
-
-    async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        crate::settings::put_setting(self, key, value).await
-    }
-
-    async fn intake_volumes(
-        &self,
-        days: bool,
-        from: &str,
-        before: &str,
-    ) -> Result<Vec<IntakeVolume>, StoreError> {
-        crate::reads::intake_volumes(self, days, from, before).await
-    }
-
-    async fn intake_mix(
-        &self,
-        from: Timestamp,
-        before: Timestamp,
-    ) -> Result<Vec<IntakeMix>, StoreError> {
-        crate::reads::intake_mix(self, from, before).await
-    }
-
-    async fn emergencies(
-        &self,
-        from: Timestamp,
-        before: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<EmergencyRow>, StoreError> {
-        crate::reads::emergencies(self, from, before, limit).await
-    }
-
-    async fn overdue_notices(
-        &self,
-        from: Timestamp,
-        before: Timestamp,
-    ) -> Result<Vec<(Option<String>, i64)>, StoreError> {
-        crate::reads::overdue_notices(self, from, before).await
-    }
-
-    async fn evaluation_cells(
-        &self,
-        from: chrono::NaiveDate,
-        before: chrono::NaiveDate,
-    ) -> Result<Vec<EvaluationCell>, StoreError> {
-        crate::reads::evaluation_cells(self, from, before).await
-    }
-
-    async fn whistle_feed(
-        &self,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<crate::whistles::FeedItem>, StoreError> {
-        crate::whistles::reads::whistle_feed(self, after, limit).await
-    }
-
-    async fn whistle_feed_head(&self) -> Result<i64, StoreError> {
-        crate::whistles::reads::whistle_feed_head(self).await
-    }
-
-    async fn list_whistles(
-        &self,
-        scope: &Scope,
-        limit: u32,
-    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError> {
-        crate::whistles::reads::list_whistles(self, scope, limit).await
-    }
-
-    async fn whistles_raised(
-        &self,
-        scope: &Scope,
-        from: Timestamp,
-        before: Timestamp,
-    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError> {
-        crate::whistles::reads::whistles_raised(self, scope, from, before).await
-    }
-
-    async fn absences_due(&self, at: Timestamp, limit: u32) -> Result<Vec<String>, StoreError> {
-        crate::whistles::reads::absences_due(self, at, limit).await
-    }
-
-    async fn execute_grid(
-        &self,
-        envelope: crate::grids::GridEnvelope,
-    ) -> Result<whistle_core::grid::GridCase, CommandError> {
-        crate::grids::write::execute(self, &self.reference(), envelope).await
-    }
-
-    async fn grid_case(
-        &self,
-        no: &str,
-    ) -> Result<Option<whistle_core::grid::GridCase>, StoreError> {
-        crate::grids::reads::grid_case(self, no).await
-    }
-
-    async fn grid_history(
-        &self,
-        id: uuid::Uuid,
-    ) -> Result<Vec<whistle_core::grid::GridRecord>, StoreError> {
-        crate::grids::reads::grid_history(self, id).await
-    }
-
-    async fn grid_counts(
-        &self,
-        scope: &Scope,
-        from: Timestamp,
-        before: Timestamp,
-    ) -> Result<Vec<whistle_core::whistle::GridCounts>, StoreError> {
-        crate::grids::reads::grid_counts(self, scope, from, before).await
-    }
-
-    async fn list_grid_cases(
-        &self,
-        scope: &Scope,
-        limit: u32,
-    ) -> Result<Vec<whistle_core::grid::GridCase>, StoreError> {
-        crate::grids::reads::list_grid_cases(self, scope, limit).await
-    }
-
-    async fn count_due(&self, at: Timestamp) -> Result<i64, StoreError> {
-        crate::orders::reads::count_due(self, at).await
-    }
-
-    async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        crate::orders::reads::stage_counts(self).await
-    }
-
-    async fn import(
-        &self,
-        import: ReferenceImport,
-        actor: &Actor,
-        at: Timestamp,
-    ) -> Result<ImportReport, StoreError> {
-        let who = actor.clone();
-        let (report, built) = crate::reference::store::change(
-            self,
-            move |raw| {
-                let (_, writes, report, built) = raw.prepare(import, &who)?;
-                Ok((writes, built, report))
-            },
-            actor,
-            at,
-        )
-        .await?;
-        swap(&self.reference, built);
-        Ok(report)
-    }
-
-    async fn change_unit(
-        &self,
-        change: UnitChange,
-        actor: &Actor,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        let (_, built) = crate::reference::store::change(
-            self,
-            move |raw| {
-                let (_, unit, built) = raw.prepare_change(&change)?;
-                let writes = ImportWrites {
-                    units: vec![unit],
-                    unit_changes: vec![change],
-                    ..ImportWrites::default()
-                };
-                Ok((writes, built, ImportReport::default()))
-            },
-            actor,
-            at,
-        )
-        .await?;
-        swap(&self.reference, built);
-        Ok(())
-    }
-
-    async fn catalogue_entries(&self, version: u32) -> Result<Vec<CatalogueEntry>, StoreError> {
-        crate::reference::store::catalogue_entries(self, version).await
-    }
-
-    async fn unit_changes(&self) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError> {
-        crate::reference::store::unit_changes(self).await
-    }
-
     async fn rebuild_projections(&self) -> Result<RebuildReport, StoreError> {
         crate::rebuild::rebuild(self, self.reference().policy.due_soon_minutes).await
-    }
-
-    async fn totals(&self) -> Result<(i64, i64), StoreError> {
-        crate::orders::reads::totals(self).await
-    }
-}
-
-fn swap(shared: &RwLock<Arc<Reference>>, built: Reference) {
-    match shared.write() {
-        Ok(mut guard) => *guard = Arc::new(built),
-        Err(poisoned) => *poisoned.into_inner() = Arc::new(built),
     }
 }
 

@@ -299,7 +299,6 @@ pub(crate) trait Tx: Send {
 }
 
 /// A backend's transactions.
-#[allow(dead_code)]
 #[async_trait]
 pub(crate) trait Db: Send + Sync {
     /// One query on its own (a single statement reads one snapshot): no explicit transaction,
@@ -324,6 +323,35 @@ pub(crate) trait Db: Send + Sync {
         let changed = tx.execute(sql, params).await?;
         tx.commit().await?;
         Ok(changed)
+    }
+}
+
+/// A backend as the aggregates written once need it: its executor and its shared reference
+/// snapshot (swapped after a reference change commits).
+pub(crate) trait Database: Db {
+    fn shared_reference(
+        &self,
+    ) -> &std::sync::RwLock<std::sync::Arc<whistle_core::reference::Reference>>;
+}
+
+/// The current reference snapshot.
+pub(crate) fn current(
+    shared: &std::sync::RwLock<std::sync::Arc<whistle_core::reference::Reference>>,
+) -> std::sync::Arc<whistle_core::reference::Reference> {
+    match shared.read() {
+        Ok(reference) => reference.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }
+}
+
+/// Makes `built` the current reference snapshot.
+pub(crate) fn swap(
+    shared: &std::sync::RwLock<std::sync::Arc<whistle_core::reference::Reference>>,
+    built: whistle_core::reference::Reference,
+) {
+    match shared.write() {
+        Ok(mut guard) => *guard = std::sync::Arc::new(built),
+        Err(poisoned) => *poisoned.into_inner() = std::sync::Arc::new(built),
     }
 }
 

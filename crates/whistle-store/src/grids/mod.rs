@@ -1,6 +1,9 @@
 //! Grid cases in the store: the planning step both backends share and their rows. Like whistles,
 //! few and one transaction per command.
 
+use crate::types::{Scope, StoreError};
+use crate::ReferenceStore;
+use async_trait::async_trait;
 use whistle_core::grid::{self, GridCase, GridCommand, GridEvent, GridRecord, Report};
 use whistle_core::ids::Actor;
 use whistle_core::reference::Reference;
@@ -198,3 +201,79 @@ pub(crate) fn scope_sql(
 /// The grid reads, written once for both backends over the executor.
 pub(crate) mod reads;
 pub(crate) mod write;
+
+/// Grid cases (网格案件): commands and reads, written once for both backends ([`write`], [`reads`]).
+#[async_trait]
+pub trait GridStore: Send + Sync {
+    /// Files a grid case or runs a command on one, in its own transaction.
+    async fn execute_grid(
+        &self,
+        envelope: GridEnvelope,
+    ) -> Result<whistle_core::grid::GridCase, CommandError>;
+
+    /// A grid case by its number (`G20251009-000001`).
+    async fn grid_case(&self, no: &str)
+        -> Result<Option<whistle_core::grid::GridCase>, StoreError>;
+
+    /// A grid case's history, oldest first.
+    async fn grid_history(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Vec<whistle_core::grid::GridRecord>, StoreError>;
+
+    /// Per street within a scope: grid cases filed, and grid cases verified, in [from, before).
+    async fn grid_counts(
+        &self,
+        scope: &Scope,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<whistle_core::whistle::GridCounts>, StoreError>;
+
+    /// Grid cases within a scope, newest first.
+    async fn list_grid_cases(
+        &self,
+        scope: &Scope,
+        limit: u32,
+    ) -> Result<Vec<whistle_core::grid::GridCase>, StoreError>;
+}
+
+#[async_trait]
+impl<T: crate::db::Database> GridStore for T {
+    async fn execute_grid(
+        &self,
+        envelope: GridEnvelope,
+    ) -> Result<whistle_core::grid::GridCase, CommandError> {
+        write::execute(self, &self.reference(), envelope).await
+    }
+
+    async fn grid_case(
+        &self,
+        no: &str,
+    ) -> Result<Option<whistle_core::grid::GridCase>, StoreError> {
+        reads::grid_case(self, no).await
+    }
+
+    async fn grid_history(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Vec<whistle_core::grid::GridRecord>, StoreError> {
+        reads::grid_history(self, id).await
+    }
+
+    async fn grid_counts(
+        &self,
+        scope: &Scope,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<whistle_core::whistle::GridCounts>, StoreError> {
+        reads::grid_counts(self, scope, from, before).await
+    }
+
+    async fn list_grid_cases(
+        &self,
+        scope: &Scope,
+        limit: u32,
+    ) -> Result<Vec<whistle_core::grid::GridCase>, StoreError> {
+        reads::list_grid_cases(self, scope, limit).await
+    }
+}

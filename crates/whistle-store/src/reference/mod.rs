@@ -3,6 +3,9 @@
 //! anything, so an import that would leave, say, a catalogue entry naming a missing category is
 //! refused whole.
 
+use async_trait::async_trait;
+use std::sync::Arc;
+use whistle_core::time::Timestamp;
 pub mod import;
 pub(crate) mod rows;
 pub mod seed;
@@ -219,5 +222,113 @@ impl RawReference {
         next.units.insert(code, unit.clone());
         let built = next.build()?;
         Ok((next, unit, built))
+    }
+}
+
+/// Reference data (units, taxonomy, catalogue, duties, calendar, policy) and settings, written
+/// once for both backends ([`store`]).
+#[async_trait]
+pub trait ReferenceStore: Send + Sync {
+    /// The current reference data (units, taxonomy, catalogue, duties, calendar, policy).
+    fn reference(&self) -> Arc<Reference>;
+
+    /// Imports reference data in one transaction and swaps the snapshot; nothing on error.
+    async fn import(
+        &self,
+        import: ReferenceImport,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<ImportReport, StoreError>;
+
+    /// Renames, merges, retires or adds a unit, recording the change.
+    async fn change_unit(
+        &self,
+        change: UnitChange,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// The entries of a catalogue version (old versions stay readable).
+    async fn catalogue_entries(
+        &self,
+        version: u32,
+    ) -> Result<Vec<whistle_core::catalogue::CatalogueEntry>, StoreError>;
+
+    /// The recorded unit changes, oldest first.
+    async fn unit_changes(&self) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError>;
+
+    /// A stored setting (JSON text) by key, e.g. the chosen topics of the month.
+    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Stores a setting (JSON text), replacing the previous value, in one transaction.
+    async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+impl<T: crate::db::Database> ReferenceStore for T {
+    fn reference(&self) -> Arc<Reference> {
+        crate::db::current(self.shared_reference())
+    }
+
+    async fn import(
+        &self,
+        import: ReferenceImport,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<ImportReport, StoreError> {
+        let who = actor.clone();
+        let (report, built) = crate::reference::store::change(
+            self,
+            move |raw| {
+                let (_, writes, report, built) = raw.prepare(import, &who)?;
+                Ok((writes, built, report))
+            },
+            actor,
+            at,
+        )
+        .await?;
+        crate::db::swap(self.shared_reference(), built);
+        Ok(report)
+    }
+
+    async fn change_unit(
+        &self,
+        change: UnitChange,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (_, built) = crate::reference::store::change(
+            self,
+            move |raw| {
+                let (_, unit, built) = raw.prepare_change(&change)?;
+                let writes = ImportWrites {
+                    units: vec![unit],
+                    unit_changes: vec![change],
+                    ..ImportWrites::default()
+                };
+                Ok((writes, built, ImportReport::default()))
+            },
+            actor,
+            at,
+        )
+        .await?;
+        crate::db::swap(self.shared_reference(), built);
+        Ok(())
+    }
+
+    async fn catalogue_entries(&self, version: u32) -> Result<Vec<CatalogueEntry>, StoreError> {
+        crate::reference::store::catalogue_entries(self, version).await
+    }
+
+    async fn unit_changes(&self) -> Result<Vec<(Timestamp, String, UnitChange)>, StoreError> {
+        crate::reference::store::unit_changes(self).await
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        crate::settings::setting(self, key).await
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        crate::settings::put_setting(self, key, value).await
     }
 }

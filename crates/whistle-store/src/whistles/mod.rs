@@ -3,6 +3,9 @@
 //! transaction rather than group-committed; the order is the same as for work orders: load under
 //! a lock, decide in the core, append events and the projection in one transaction.
 
+use crate::types::Scope;
+use crate::ReferenceStore;
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use whistle_core::ids::{Actor, UnitCode};
 use whistle_core::reference::Reference;
@@ -294,3 +297,125 @@ pub(crate) async fn whistle_history(
 /// The whistle reads, written once for both backends over the executor.
 pub(crate) mod reads;
 pub(crate) mod write;
+
+/// Whistles (吹哨): commands and reads, written once for both backends ([`write`], [`reads`]).
+#[async_trait]
+pub trait WhistleStore: Send + Sync {
+    /// Raises a whistle or runs a command on one, in its own transaction.
+    async fn execute_whistle(
+        &self,
+        envelope: WhistleEnvelope,
+    ) -> Result<WhistleOutcome, CommandError>;
+
+    /// Whistle commands in order, each as if by [`Store::execute_whistle`]: each commits
+    /// completely or not at all, and a refused one does not affect the others (a backend may
+    /// commit them together, each in its own savepoint). One result per envelope, in order.
+    async fn execute_whistles(
+        &self,
+        envelopes: Vec<WhistleEnvelope>,
+    ) -> Vec<Result<WhistleOutcome, CommandError>> {
+        let mut results = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            results.push(self.execute_whistle(envelope).await);
+        }
+        results
+    }
+
+    /// A whistle by its number (`W20251009-000001`).
+    async fn whistle(&self, no: &str)
+        -> Result<Option<whistle_core::whistle::Whistle>, StoreError>;
+
+    /// A whistle's full history, oldest first.
+    async fn whistle_history(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Vec<whistle_core::whistle::WhistleRecord>, StoreError>;
+
+    /// Whistle events after a feed position, in position order, each with its whistle's current
+    /// projection (for the live feed: the caller filters by jurisdiction). At most `limit`.
+    async fn whistle_feed(&self, after: i64, limit: u32) -> Result<Vec<FeedItem>, StoreError>;
+
+    /// The highest whistle-event position (0 when there is none): where a new feed starts.
+    async fn whistle_feed_head(&self) -> Result<i64, StoreError>;
+
+    /// Whistles within a scope, newest first (at most `limit`).
+    async fn list_whistles(
+        &self,
+        scope: &Scope,
+        limit: u32,
+    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError>;
+
+    /// Whistles within a scope raised in [from, before), oldest first (for the double assessment).
+    async fn whistles_raised(
+        &self,
+        scope: &Scope,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError>;
+
+    /// Numbers of open whistles with a summoned unit absent at `at` (the worker's queue).
+    async fn absences_due(&self, at: Timestamp, limit: u32) -> Result<Vec<String>, StoreError>;
+}
+
+#[async_trait]
+impl<T: crate::db::Database> WhistleStore for T {
+    async fn execute_whistle(
+        &self,
+        envelope: WhistleEnvelope,
+    ) -> Result<WhistleOutcome, CommandError> {
+        self.execute_whistles(vec![envelope])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(CommandError::Store("no result".into())))
+    }
+
+    async fn execute_whistles(
+        &self,
+        envelopes: Vec<WhistleEnvelope>,
+    ) -> Vec<Result<WhistleOutcome, CommandError>> {
+        write::execute(self, &self.reference(), envelopes).await
+    }
+
+    async fn whistle(
+        &self,
+        no: &str,
+    ) -> Result<Option<whistle_core::whistle::Whistle>, StoreError> {
+        reads::whistle(self, no).await
+    }
+
+    async fn whistle_history(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Vec<whistle_core::whistle::WhistleRecord>, StoreError> {
+        whistle_history(self, id).await
+    }
+
+    async fn whistle_feed(&self, after: i64, limit: u32) -> Result<Vec<FeedItem>, StoreError> {
+        reads::whistle_feed(self, after, limit).await
+    }
+
+    async fn whistle_feed_head(&self) -> Result<i64, StoreError> {
+        reads::whistle_feed_head(self).await
+    }
+
+    async fn list_whistles(
+        &self,
+        scope: &Scope,
+        limit: u32,
+    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError> {
+        reads::list_whistles(self, scope, limit).await
+    }
+
+    async fn whistles_raised(
+        &self,
+        scope: &Scope,
+        from: Timestamp,
+        before: Timestamp,
+    ) -> Result<Vec<whistle_core::whistle::Whistle>, StoreError> {
+        reads::whistles_raised(self, scope, from, before).await
+    }
+
+    async fn absences_due(&self, at: Timestamp, limit: u32) -> Result<Vec<String>, StoreError> {
+        reads::absences_due(self, at, limit).await
+    }
+}
