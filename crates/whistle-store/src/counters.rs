@@ -2,8 +2,8 @@
 //! table. The order pipelines keep their own set-based statements for it; these serve the
 //! aggregates written one command per transaction.
 
+use crate::db::query as sql;
 use crate::db::{params, Tx};
-use crate::sql;
 use crate::types::StoreError;
 
 /// The last number issued under a day key (orders, `W…` whistles, `G…` grid cases), locked

@@ -12,13 +12,10 @@ mod faults;
 pub mod grids;
 mod orders;
 mod plan;
-pub mod postgres;
 mod reads;
 mod rebuild;
 pub mod reference;
 mod settings;
-mod sql;
-pub mod sqlite;
 mod types;
 pub mod whistles;
 
@@ -136,10 +133,12 @@ pub async fn open_tuned(
     tuning: Tuning,
 ) -> Result<Arc<dyn Store>, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        let store = sqlite::SqliteStore::open(std::path::Path::new(path), migrate, tuning).await?;
+        let store =
+            db::sqlite::store::SqliteStore::open(std::path::Path::new(path), migrate, tuning)
+                .await?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = postgres::PgStore::open(url, migrate).await?;
+        let store = db::postgres::store::PgStore::open(url, migrate).await?;
         Ok(Arc::new(store))
     } else {
         Err(StoreError::Config(format!(

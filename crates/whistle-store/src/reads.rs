@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use whistle_core::time::{from_millis, to_millis, Timestamp};
 
+use crate::db::query as sql;
 use crate::db::{params, Db, Row};
-use crate::sql;
 use crate::types::{EmergencyRow, EvaluationCell, IntakeMix, IntakeVolume, OrderKey, StoreError};
 
 /// Intake volume cells of a day (`days`) or month key range.

@@ -10,9 +10,9 @@ use whistle_core::ids::OrderId;
 use whistle_core::order::Order;
 
 use crate::counters::counter_cells;
+use crate::db::query::{self as sql, CounterTable};
 use crate::db::{params, Db, Lock};
 use crate::plan::Plan;
-use crate::sql::{self, CounterTable};
 use crate::types::{RebuildReport, StoreError};
 
 /// Orders replayed per read of the log.

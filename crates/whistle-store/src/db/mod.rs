@@ -1,7 +1,8 @@
 //! The small executor the cold paths are written against once for both backends: a transaction
 //! ([`Tx`]) that runs `$n`-numbered SQL with [`Param`]s and returns backend-neutral [`Row`]s.
-//! The two implementations (`sqlite.rs`, `postgres.rs`) are the only places that know how a
-//! backend binds a parameter, reads a column or begins a transaction.
+//! The two implementations (`sqlite/mod.rs`, `postgres/mod.rs`) are the only places that know
+//! how a backend binds a parameter, reads a column, begins a transaction or writes a set of rows;
+//! `query.rs` holds the SQL both share, written with `$n` placeholders.
 //!
 //! The hot paths — the SQLite planner/writer pipeline and the PostgreSQL UNNEST writer — do not
 //! go through it: they keep their prepared statements, caches and set-based writes.
@@ -13,6 +14,7 @@
 //! Invariant: a transaction dropped without `commit` rolls back; nothing of it is written.
 
 pub(crate) mod postgres;
+pub(crate) mod query;
 pub(crate) mod sqlite;
 
 use async_trait::async_trait;
@@ -241,8 +243,8 @@ pub(crate) trait Tx: Send {
     /// statements (set-based on PostgreSQL).
     async fn write_cells(
         &mut self,
-        table: crate::sql::CounterTable,
-        cells: Vec<crate::sql::PeriodCell>,
+        table: crate::db::query::CounterTable,
+        cells: Vec<crate::db::query::PeriodCell>,
     ) -> Result<(), StoreError>;
 
     /// Inserts rows (each as many parameters as the insert has columns).

@@ -112,7 +112,7 @@ async fn exercise(db: &dyn Db) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_executor_behaves_alike_on_both_backends() -> Result<(), StoreError> {
     let dir = tempfile::tempdir().unwrap();
-    let store = crate::sqlite::SqliteStore::open(
+    let store = crate::db::sqlite::store::SqliteStore::open(
         &dir.path().join("db.sqlite"),
         Migrate::Apply,
         Tuning::SERVICE,
@@ -121,7 +121,7 @@ async fn the_executor_behaves_alike_on_both_backends() -> Result<(), StoreError>
     exercise(&store).await;
     match pg_url().await {
         Some(url) => {
-            let store = crate::postgres::PgStore::open(&url, Migrate::Apply).await?;
+            let store = crate::db::postgres::store::PgStore::open(&url, Migrate::Apply).await?;
             exercise(&store).await;
         }
         None => eprintln!("PostgreSQL skipped: WHISTLE_TEST_PG_URL is not set"),

@@ -2,7 +2,9 @@
 //! `crate::postgres`), with the pure planning step they share ([`crate::plan`]); the reads of
 //! the order side that are not hot are written once here.
 
+pub(crate) mod postgres;
 pub(crate) mod reads;
+pub(crate) mod sqlite;
 
 use async_trait::async_trait;
 use whistle_core::ids::OrderId;

@@ -52,7 +52,7 @@ pub(crate) async fn period_order_ids(
     before: Timestamp,
 ) -> Result<Vec<OrderId>, StoreError> {
     db.query(
-        crate::sql::PERIOD_ORDER_IDS,
+        crate::db::query::PERIOD_ORDER_IDS,
         params![to_millis(from), to_millis(before)],
     )
     .await?

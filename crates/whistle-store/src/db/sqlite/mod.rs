@@ -2,6 +2,9 @@
 //! the connection's own thread (the writer thread for writes, a pooled reader for reads) while
 //! the async caller sends it statements one at a time.
 
+pub(crate) mod checkpoint;
+pub(crate) mod store;
+
 use async_trait::async_trait;
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
@@ -92,8 +95,8 @@ pub(crate) enum Op {
         oneshot::Sender<Result<(), StoreError>>,
     ),
     WriteCells(
-        crate::sql::CounterTable,
-        Vec<crate::sql::PeriodCell>,
+        crate::db::query::CounterTable,
+        Vec<crate::db::query::PeriodCell>,
         oneshot::Sender<Result<(), StoreError>>,
     ),
     Commit(oneshot::Sender<Result<(), StoreError>>),
@@ -129,13 +132,13 @@ pub(crate) fn serve(connection: &Connection, begin: &str, ops: mpsc::Receiver<Op
             }
             Op::Persist(plan, reply) => {
                 let _ = reply.send(match &started {
-                    Ok(()) => crate::sqlite::persist(connection, &plan),
+                    Ok(()) => crate::orders::sqlite::write::persist(connection, &plan),
                     Err(e) => Err(failed(e)),
                 });
             }
             Op::WriteCells(table, cells, reply) => {
                 let _ = reply.send(match &started {
-                    Ok(()) => crate::sqlite::write_cells(connection, table, &cells),
+                    Ok(()) => crate::orders::sqlite::write::write_cells(connection, table, &cells),
                     Err(e) => Err(failed(e)),
                 });
             }
@@ -207,8 +210,8 @@ impl Tx for SqliteTx {
 
     async fn write_cells(
         &mut self,
-        table: crate::sql::CounterTable,
-        cells: Vec<crate::sql::PeriodCell>,
+        table: crate::db::query::CounterTable,
+        cells: Vec<crate::db::query::PeriodCell>,
     ) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
         self.ops

@@ -1,6 +1,8 @@
 //! The executor on PostgreSQL: how a parameter binds (by the type the server infers for it), how
 //! a column reads, and a transaction on a pooled connection.
 
+pub(crate) mod store;
+
 use async_trait::async_trait;
 use bytes::BytesMut;
 use tokio_postgres::types::{IsNull, ToSql, Type};
@@ -270,17 +272,17 @@ impl Tx for PgTx {
 
     async fn persist_orders(&mut self, plan: crate::plan::Plan) -> Result<(), StoreError> {
         let client: &tokio_postgres::Client = self.client()?;
-        crate::postgres::persist(client, &plan).await
+        crate::orders::postgres::persist::persist(client, &plan).await
     }
 
     async fn write_cells(
         &mut self,
-        table: crate::sql::CounterTable,
-        cells: Vec<crate::sql::PeriodCell>,
+        table: crate::db::query::CounterTable,
+        cells: Vec<crate::db::query::PeriodCell>,
     ) -> Result<(), StoreError> {
         let client: &tokio_postgres::Client = self.client()?;
         for chunk in cells.chunks(10_000) {
-            crate::postgres::upsert_cells(client, table, chunk).await?;
+            crate::orders::postgres::persist::upsert_cells(client, table, chunk).await?;
         }
         Ok(())
     }
