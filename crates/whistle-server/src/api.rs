@@ -74,7 +74,11 @@ async fn run(
 ) -> ApiResult<Outcome> {
     let result = state.store.execute_items(vec![(envelope, key)]).await.pop();
     result
-        .unwrap_or_else(|| Err(whistle_store::CommandError::Store("no result".into())))
+        .unwrap_or_else(|| {
+            Err(whistle_store::CommandError::Store(
+                whistle_store::StoreFailure::msg("no result"),
+            ))
+        })
         .map_err(|e| ApiError::command(e, lang))
 }
 

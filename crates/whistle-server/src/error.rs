@@ -131,6 +131,38 @@ impl ApiError {
         )
     }
 
+    /// A storage failure: logged with its whole cause; the caller learns only whether to retry
+    /// (`store_busy`, with `Retry-After`), wait for an operator (`store_full`), or neither.
+    pub fn storage(failure: &whistle_store::StoreFailure, lang: Lang) -> ApiError {
+        use whistle_store::FailureKind;
+        match failure.kind() {
+            FailureKind::Busy => {
+                tracing::warn!(error = %failure, "storage busy");
+                ApiError {
+                    retry_after: Some(1),
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "store_busy",
+                        "系统繁忙，命令未执行，请稍后重试",
+                        "the store is busy; the command was not run, try again",
+                        lang,
+                    )
+                }
+            }
+            FailureKind::Full => {
+                tracing::error!(error = %failure, "storage full");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_full",
+                    "存储空间已满，命令未执行，请联系运维人员",
+                    "the store is full; the command was not run, ask an operator",
+                    lang,
+                )
+            }
+            FailureKind::Other => ApiError::internal(failure, lang),
+        }
+    }
+
     pub fn domain(error: &DomainError, lang: Lang) -> ApiError {
         let status = match error {
             DomainError::IllegalTransition { .. }
@@ -202,7 +234,7 @@ impl ApiError {
                 message: error.message(lang),
                 retry_after: None,
             },
-            CommandError::Store(detail) => ApiError::internal(detail, lang),
+            CommandError::Store(failure) => ApiError::storage(&failure, lang),
         }
     }
 

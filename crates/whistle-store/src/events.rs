@@ -12,7 +12,7 @@ use whistle_core::ids::OrderId;
 use whistle_core::order::Event;
 
 use crate::db::{params, Db, Row, Tx};
-use crate::types::{CommandError, StoreError};
+use crate::types::{CommandError, StoreError, StoreFailure};
 
 /// A stored event as read back: seq, time (ms), actor user, actor unit, JSON payload.
 pub(crate) type StoredRow = (i64, i64, String, String, String);
@@ -40,7 +40,8 @@ pub(crate) fn encode<E: Serialize>(
         user: actor.user.clone(),
         unit: actor.unit.to_string(),
         kind,
-        payload: serde_json::to_string(event).map_err(|e| CommandError::Store(e.to_string()))?,
+        payload: serde_json::to_string(event)
+            .map_err(|e| CommandError::Store(StoreFailure::caused("failed to encode a row", e)))?,
     })
 }
 

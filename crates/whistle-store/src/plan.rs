@@ -10,7 +10,9 @@ use whistle_core::order::{self, Context, Event, EventPayload, Order};
 use whistle_core::reference::Reference;
 use whistle_core::time::{beijing_date, to_millis, Timestamp};
 
-use crate::types::{CommandError, Envelope, Idempotency, OrderRef, Outcome, Request, Requester};
+use crate::types::{
+    CommandError, Envelope, Idempotency, OrderRef, Outcome, Request, Requester, StoreFailure,
+};
 
 /// A command with its optional idempotency key.
 pub(crate) type Item = (Envelope, Option<Idempotency>);
@@ -265,9 +267,9 @@ pub(crate) fn plan_in(
             other => (other, false),
         };
         let result = match request {
-            Request::IntakeAndDispatch { .. } => Err(CommandError::Store(
-                "intake-and-dispatch was not unpacked".into(),
-            )),
+            Request::IntakeAndDispatch { .. } => Err(CommandError::Store(StoreFailure::msg(
+                "intake-and-dispatch was not unpacked",
+            ))),
             Request::Intake { intake, requester } => guarded(|| {
                 crate::faults::panic_if_marked("decide", &intake.text);
                 if let Some(requester) = &requester {
@@ -305,9 +307,9 @@ pub(crate) fn plan_in(
                         Err(error) => dispatch_error = Some(error),
                     }
                 }
-                order
-                    .check_invariants()
-                    .map_err(|e| CommandError::Store(format!("invariant violated: {e}")))?;
+                order.check_invariants().map_err(|e| {
+                    CommandError::Store(StoreFailure::msg(format!("invariant violated: {e}")))
+                })?;
                 loaded.counters.insert(day, sequence);
                 counters_touched.insert(day);
                 if let Some(requester) = requester {
@@ -358,8 +360,9 @@ pub(crate) fn plan_in(
                 for event in &new_events {
                     next.apply(event).map_err(invariant)?;
                 }
-                next.check_invariants()
-                    .map_err(|e| CommandError::Store(format!("invariant violated: {e}")))?;
+                next.check_invariants().map_err(|e| {
+                    CommandError::Store(StoreFailure::msg(format!("invariant violated: {e}")))
+                })?;
                 let outcome = Outcome {
                     order_id: id,
                     order_no: next.no.clone(),
@@ -472,9 +475,9 @@ fn guarded<T>(decide: impl FnOnce() -> Result<T, CommandError>) -> Result<T, Com
             panic = crate::faults::panic_text(&panic),
             "a command panicked while being decided; it was refused and nothing of it written"
         );
-        Err(CommandError::Store(
-            "internal error: the command could not be decided".into(),
-        ))
+        Err(CommandError::Store(StoreFailure::msg(
+            "internal error: the command could not be decided",
+        )))
     })
 }
 
@@ -499,7 +502,7 @@ fn to_events(
 }
 
 fn invariant(error: whistle_core::error::DomainError) -> CommandError {
-    CommandError::Store(format!("invariant violated: {error}"))
+    CommandError::Store(StoreFailure::msg(format!("invariant violated: {error}")))
 }
 
 /// The indexed columns of an order's projection row, shared by both backends.

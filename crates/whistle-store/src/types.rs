@@ -241,7 +241,137 @@ pub enum CommandError {
     #[error("this idempotency key was used for a different request")]
     IdempotencyMismatch,
     #[error("storage failed: {0}")]
-    Store(String),
+    Store(#[source] StoreFailure),
+}
+
+/// Why storage failed, with its cause kept (the chain of sources: a PostgreSQL serialisation
+/// failure, a full disk, a stopped writer…), cheap to clone: one failed batch answers each of its
+/// commands with the same failure. Shown as the whole chain (`"failed to …: cause"`); the edge
+/// maps [`StoreFailure::kind`] to a stable key and never shows the text to a user.
+#[derive(Clone, Debug)]
+pub struct StoreFailure(std::sync::Arc<anyhow::Error>);
+
+/// What a caller can do about a storage failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The database was busy or the transaction lost a conflict: the same command may succeed
+    /// if sent again.
+    Busy,
+    /// The disk or database is full: nothing can be written until an operator acts.
+    Full,
+    /// Anything else (a stopped writer, a corrupt row, a lost connection…).
+    Other,
+}
+
+impl StoreFailure {
+    /// A failure with no cause below it.
+    pub fn msg(text: impl std::fmt::Display) -> StoreFailure {
+        StoreFailure(std::sync::Arc::new(anyhow::anyhow!("{text}")))
+    }
+
+    /// A failure caused by `error`, described by `context` ("failed to write the batch").
+    pub fn caused(context: &'static str, error: impl Into<StoreFailure>) -> StoreFailure {
+        let error = match std::sync::Arc::try_unwrap(error.into().0) {
+            Ok(error) => error,
+            Err(shared) => anyhow::anyhow!("{shared:#}"),
+        };
+        StoreFailure(std::sync::Arc::new(error.context(context)))
+    }
+
+    pub fn kind(&self) -> FailureKind {
+        kind_of(&self.0)
+    }
+}
+
+fn kind_of(error: &anyhow::Error) -> FailureKind {
+    for cause in error.chain() {
+        if let Some(StoreError::Other(inner)) = cause.downcast_ref::<StoreError>() {
+            // Transparent: its own chain starts below the error it wraps.
+            match kind_of(inner) {
+                FailureKind::Other => {}
+                kind => return kind,
+            }
+        }
+        if let Some(error) = cause.downcast_ref::<tokio_postgres::Error>() {
+            use tokio_postgres::error::SqlState;
+            match error.code() {
+                Some(code)
+                    if *code == SqlState::T_R_SERIALIZATION_FAILURE
+                        || *code == SqlState::T_R_DEADLOCK_DETECTED
+                        || *code == SqlState::LOCK_NOT_AVAILABLE =>
+                {
+                    return FailureKind::Busy
+                }
+                Some(code) if *code == SqlState::DISK_FULL => return FailureKind::Full,
+                _ => {}
+            }
+        }
+        if let Some(rusqlite::Error::SqliteFailure(error, _)) =
+            cause.downcast_ref::<rusqlite::Error>()
+        {
+            use rusqlite::ErrorCode;
+            match error.code {
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => return FailureKind::Busy,
+                ErrorCode::DiskFull => return FailureKind::Full,
+                _ => {}
+            }
+        }
+    }
+    FailureKind::Other
+}
+
+impl std::fmt::Display for StoreFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for StoreFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Two failures are equal when they say the same (tests compare results).
+impl PartialEq for StoreFailure {
+    fn eq(&self, other: &StoreFailure) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl From<anyhow::Error> for StoreFailure {
+    fn from(error: anyhow::Error) -> StoreFailure {
+        StoreFailure(std::sync::Arc::new(error))
+    }
+}
+
+impl From<serde_json::Error> for StoreFailure {
+    fn from(error: serde_json::Error) -> StoreFailure {
+        StoreFailure(std::sync::Arc::new(error.into()))
+    }
+}
+
+impl From<rusqlite::Error> for StoreFailure {
+    fn from(error: rusqlite::Error) -> StoreFailure {
+        StoreFailure(std::sync::Arc::new(error.into()))
+    }
+}
+
+impl From<StoreError> for StoreFailure {
+    fn from(error: StoreError) -> StoreFailure {
+        match error {
+            StoreError::Other(error) => StoreFailure(std::sync::Arc::new(error)),
+            other => StoreFailure(std::sync::Arc::new(anyhow::Error::new(other))),
+        }
+    }
+}
+
+/// A storage error met while running a command is a storage failure with its cause (even a
+/// domain error: it came from stored data that no longer reads, not from the command).
+impl From<StoreError> for CommandError {
+    fn from(error: StoreError) -> CommandError {
+        CommandError::Store(error.into())
+    }
 }
 
 impl CommandError {
@@ -251,7 +381,11 @@ impl CommandError {
             CommandError::NotFound(_) => "not_found",
             CommandError::Conflict { .. } => "conflict",
             CommandError::IdempotencyMismatch => "idempotency_mismatch",
-            CommandError::Store(_) => "store",
+            CommandError::Store(failure) => match failure.kind() {
+                FailureKind::Busy => "store_busy",
+                FailureKind::Full => "store_full",
+                FailureKind::Other => "store",
+            },
         }
     }
 
@@ -259,6 +393,9 @@ impl CommandError {
         use whistle_core::error::Lang;
         match (self, lang) {
             (CommandError::Domain(error), lang) => error.message(lang),
+            (CommandError::Store(_), Lang::En) => {
+                "storage failed; the command was not run, try again".to_string()
+            }
             (_, Lang::En) => self.to_string(),
             (CommandError::NotFound(no), Lang::Zh) => format!("工单 {no} 不存在"),
             (CommandError::Conflict { expected, actual }, Lang::Zh) if expected > actual => {
@@ -440,6 +577,53 @@ pub struct RebuildReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sqlite_error(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn a_storage_failure_keeps_its_cause_and_says_what_to_do() {
+        let busy = CommandError::Store(StoreFailure::caused(
+            "failed to write the batch",
+            StoreError::from(sqlite_error(rusqlite::ffi::SQLITE_BUSY)),
+        ));
+        assert_eq!(busy.key(), "store_busy");
+        let text = busy.to_string();
+        assert!(
+            text.starts_with("storage failed: failed to write the batch: "),
+            "{text}"
+        );
+        assert!(
+            text.starts_with(
+                "storage failed: failed to write the batch: Error code 5: The database file is locked"
+            ),
+            "{text}"
+        );
+        // The chain is there for a log or `anyhow`, not flattened into one string.
+        let source = std::error::Error::source(&busy).expect("the failure");
+        assert!(std::error::Error::source(source).is_some());
+
+        let full = CommandError::Store(StoreFailure::caused(
+            "failed to write the batch",
+            sqlite_error(rusqlite::ffi::SQLITE_FULL),
+        ));
+        assert_eq!(full.key(), "store_full");
+        let other = CommandError::Store(StoreFailure::msg("the SQLite writer has stopped"));
+        assert_eq!(other.key(), "store");
+        // What a user reads names neither the cause nor the database.
+        for error in [&busy, &full, &other] {
+            for lang in [whistle_core::error::Lang::Zh, whistle_core::error::Lang::En] {
+                let message = error.message(lang);
+                assert!(
+                    !message.contains("locked") && !message.contains("SQLite"),
+                    "{message}"
+                );
+            }
+        }
+        // One failed batch shares one failure among its commands.
+        assert_eq!(busy.clone(), busy);
+    }
 
     #[test]
     fn masking() {

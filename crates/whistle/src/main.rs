@@ -156,7 +156,7 @@ pub fn store_failure(error: StoreError, lang: Lang) -> Failure {
 
 pub fn command_failure(error: CommandError, lang: Lang) -> Failure {
     match error {
-        CommandError::Store(text) => Failure::Failed(anyhow::anyhow!(text)),
+        CommandError::Store(failure) => Failure::Failed(anyhow::Error::new(failure)),
         other => Failure::Refused(format!("[{}] {}", other.key(), other.message(lang))),
     }
 }

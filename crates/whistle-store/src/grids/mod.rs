@@ -1,7 +1,7 @@
 //! Grid cases in the store: the planning step both backends share and their rows. Like whistles,
 //! few and one transaction per command.
 
-use crate::types::{Scope, StoreError};
+use crate::types::{Scope, StoreError, StoreFailure};
 use crate::ReferenceStore;
 use async_trait::async_trait;
 use whistle_core::grid::{self, GridCase, GridCommand, GridEvent, GridRecord, Report};
@@ -51,7 +51,7 @@ pub(crate) fn plan(
     // Events keep milliseconds: the projection must be built from exactly what replays.
     let at = whistle_core::time::from_millis(whistle_core::time::to_millis(at));
     let invariant = |e: whistle_core::error::DomainError| {
-        CommandError::Store(format!("invariant violated: {e}"))
+        CommandError::Store(StoreFailure::msg(format!("invariant violated: {e}")))
     };
     match request {
         GridRequest::File(mut report) => {

@@ -10,11 +10,7 @@ use super::{GridEnvelope, GridRequest};
 use crate::counters::{lock_counter, write_counter};
 use crate::db::{params, Db, Tx};
 use crate::events::append_events;
-use crate::types::{CommandError, StoreError};
-
-fn store(error: StoreError) -> CommandError {
-    CommandError::Store(error.to_string())
-}
+use crate::types::{CommandError, StoreFailure};
 
 /// Files a grid case or runs a command on one, in its own transaction.
 pub(crate) async fn execute(
@@ -22,9 +18,9 @@ pub(crate) async fn execute(
     reference: &Reference,
     envelope: GridEnvelope,
 ) -> Result<GridCase, CommandError> {
-    let mut tx = db.write().await.map_err(store)?;
+    let mut tx = db.write().await?;
     let case = command(&mut *tx, reference, envelope).await?;
-    tx.commit().await.map_err(store)?;
+    tx.commit().await?;
     Ok(case)
 }
 
@@ -35,19 +31,15 @@ async fn command(
 ) -> Result<GridCase, CommandError> {
     let (current, counter_last) = match &envelope.request {
         GridRequest::File(_) => {
-            let last = lock_counter(tx, &super::counter_key(envelope.at))
-                .await
-                .map_err(store)?;
+            let last = lock_counter(tx, &super::counter_key(envelope.at)).await?;
             (None, last)
         }
         GridRequest::Command { case, .. } => {
             let current = tx
                 .lock_row("SELECT state FROM grid_cases WHERE no = $1", params![case])
-                .await
-                .map_err(store)?
+                .await?
                 .map(|row| super::parse_case(&row.text(0)?))
-                .transpose()
-                .map_err(store)?;
+                .transpose()?;
             (current, 0)
         }
     };
@@ -59,7 +51,8 @@ async fn command(
         uuid::Uuid::now_v7(),
     )?;
     let case = &plan.case;
-    let state = serde_json::to_string(case).map_err(|e| CommandError::Store(e.to_string()))?;
+    let state = serde_json::to_string(case)
+        .map_err(|e| CommandError::Store(StoreFailure::caused("failed to encode a row", e)))?;
     let handler = case.handler.as_ref().map(|h| h.to_string());
     if plan.new {
         tx.execute(
@@ -78,15 +71,13 @@ async fn command(
                 state
             ],
         )
-        .await
-        .map_err(store)?;
+        .await?;
     } else {
         tx.execute(
             "UPDATE grid_cases SET version = $2, stage = $3, handler = $4, verified_at = $5, state = $6 WHERE id = $1",
             params![case.id, case.version as i64, super::stage(case), handler, super::millis(case.verified_at), state],
         )
-        .await
-        .map_err(store)?;
+        .await?;
     }
     let rows = plan
         .records
@@ -95,11 +86,9 @@ async fn command(
             crate::events::encode(r.seq, r.at, &r.actor, super::event_name(&r.event), &r.event)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    append_events(tx, "grid_events", "case_id", case.id, rows)
-        .await
-        .map_err(store)?;
+    append_events(tx, "grid_events", "case_id", case.id, rows).await?;
     if let Some((key, last)) = &plan.counter {
-        write_counter(tx, key, *last).await.map_err(store)?;
+        write_counter(tx, key, *last).await?;
     }
     Ok(plan.case)
 }

@@ -38,7 +38,7 @@ pub trait OrderStore: Send + Sync {
         self.execute(vec![envelope])
             .await
             .pop()
-            .unwrap_or_else(|| Err(CommandError::Store("no result".into())))
+            .unwrap_or_else(|| Err(CommandError::Store(StoreFailure::msg("no result"))))
     }
 
     /// Orders by id, in the order asked; ids not stored are left out. One read for many.

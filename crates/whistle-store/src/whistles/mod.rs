@@ -12,7 +12,7 @@ use whistle_core::reference::Reference;
 use whistle_core::time::{beijing_date, to_millis, Timestamp};
 use whistle_core::whistle::{self, Raise, Whistle, WhistleCommand, WhistleContext, WhistleRecord};
 
-use crate::types::{CommandError, StoreError};
+use crate::types::{CommandError, StoreError, StoreFailure};
 
 /// One entry of the whistle live feed.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -110,8 +110,9 @@ pub(crate) fn plan(
                 actor: actor.clone(),
                 event,
             };
-            let whistle = Whistle::from_records([&record])
-                .map_err(|e| CommandError::Store(format!("invariant violated: {e}")))?;
+            let whistle = Whistle::from_records([&record]).map_err(|e| {
+                CommandError::Store(StoreFailure::msg(format!("invariant violated: {e}")))
+            })?;
             Ok(WhistlePlan {
                 whistle,
                 records: vec![record],
@@ -144,8 +145,9 @@ pub(crate) fn plan(
                     actor: actor.clone(),
                     event,
                 };
-                next.apply(&record)
-                    .map_err(|e| CommandError::Store(format!("invariant violated: {e}")))?;
+                next.apply(&record).map_err(|e| {
+                    CommandError::Store(StoreFailure::msg(format!("invariant violated: {e}")))
+                })?;
                 records.push(record);
             }
             Ok(WhistlePlan {
@@ -188,7 +190,9 @@ pub(crate) fn order_result(plan: &crate::plan::Plan) -> Result<(), CommandError>
     match plan.results.first() {
         Some(Ok(_)) => Ok(()),
         Some(Err(error)) => Err(error.clone()),
-        None => Err(CommandError::Store("no result for the order record".into())),
+        None => Err(CommandError::Store(StoreFailure::msg(
+            "no result for the order record",
+        ))),
     }
 }
 
@@ -366,7 +370,7 @@ impl<T: crate::db::Database> WhistleStore for T {
         self.execute_whistles(vec![envelope])
             .await
             .pop()
-            .unwrap_or_else(|| Err(CommandError::Store("no result".into())))
+            .unwrap_or_else(|| Err(CommandError::Store(StoreFailure::msg("no result"))))
     }
 
     async fn execute_whistles(

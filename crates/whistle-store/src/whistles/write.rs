@@ -15,11 +15,7 @@ use crate::counters::{lock_counter, write_counter};
 use crate::db::{params, Db, Tx};
 use crate::events::append_events;
 use crate::plan::Loaded;
-use crate::types::{CommandError, StoreError};
-
-fn store(error: StoreError) -> CommandError {
-    CommandError::Store(error.to_string())
-}
+use crate::types::{CommandError, StoreError, StoreFailure};
 
 /// Runs whistle commands in order in one transaction; one result per envelope.
 pub(crate) async fn execute(
@@ -47,9 +43,9 @@ pub(crate) async fn execute(
         Ok::<_, StoreError>(results)
     };
     attempt.await.unwrap_or_else(|error| {
-        let message = error.to_string();
+        let failure = StoreFailure::caused("failed to write the whistle commands", error);
         (0..count)
-            .map(|_| Err(CommandError::Store(message.clone())))
+            .map(|_| Err(CommandError::Store(failure.clone())))
             .collect()
     })
 }
@@ -73,11 +69,9 @@ async fn command(
 ) -> Result<WhistleOutcome, CommandError> {
     let (current, order_lead, counter_last) = match &envelope.request {
         WhistleRequest::Raise(raise) => {
-            let last = lock_counter(tx, &super::counter_key(envelope.at))
-                .await
-                .map_err(store)?;
+            let last = lock_counter(tx, &super::counter_key(envelope.at)).await?;
             let lead = match &raise.order {
-                Some(no) => match order_state(tx, no.as_str()).await.map_err(store)? {
+                Some(no) => match order_state(tx, no.as_str()).await? {
                     Some(order) => order.lead().cloned(),
                     None => return Err(CommandError::NotFound(no.to_string())),
                 },
@@ -88,11 +82,9 @@ async fn command(
         WhistleRequest::Command { whistle, .. } => {
             let current = tx
                 .lock_row("SELECT state FROM whistles WHERE no = $1", params![whistle])
-                .await
-                .map_err(store)?
+                .await?
                 .map(|row| super::parse_whistle(&row.text(0)?))
-                .transpose()
-                .map_err(store)?;
+                .transpose()?;
             (current, None, 0)
         }
     };
@@ -105,7 +97,8 @@ async fn command(
         uuid::Uuid::now_v7(),
     )?;
     let whistle = &plan.whistle;
-    let row = WhistleRow::new(whistle).map_err(|e| CommandError::Store(e.to_string()))?;
+    let row = WhistleRow::new(whistle)
+        .map_err(|e| CommandError::Store(StoreFailure::caused("failed to encode a row", e)))?;
     if plan.new {
         tx.execute(
             "INSERT INTO whistles (id, no, version, street, district, kind, stage, order_no, raised_at, closed_at, escalated, absence_at, state) \
@@ -126,15 +119,13 @@ async fn command(
                 row.state
             ],
         )
-        .await
-        .map_err(store)?;
+        .await?;
     } else {
         tx.execute(
             "UPDATE whistles SET version = $2, stage = $3, closed_at = $4, escalated = $5, absence_at = $6, state = $7 WHERE id = $1",
             params![whistle.id, whistle.version as i64, row.stage, row.closed_at, row.escalated, row.absence_at, row.state],
         )
-        .await
-        .map_err(store)?;
+        .await?;
     }
     let rows = plan
         .records
@@ -143,24 +134,21 @@ async fn command(
             crate::events::encode(r.seq, r.at, &r.actor, super::event_name(&r.event), &r.event)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    append_events(tx, "whistle_events", "whistle_id", whistle.id, rows)
-        .await
-        .map_err(store)?;
+    append_events(tx, "whistle_events", "whistle_id", whistle.id, rows).await?;
     for summons in &whistle.summons {
         tx.execute(
             "INSERT INTO whistle_units (unit, raised_at, whistle_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             params![summons.unit.as_str(), to_millis(whistle.raised_at), whistle.id],
         )
-        .await
-        .map_err(store)?;
+        .await?;
     }
     if let Some((key, last)) = &plan.counter {
-        write_counter(tx, key, *last).await.map_err(store)?;
+        write_counter(tx, key, *last).await?;
     }
     if let Some(item) = super::outcome_for_order(&plan) {
         let mut loaded = Loaded::default();
         if let Some(no) = &plan.whistle.order {
-            if let Some(order) = order_state(tx, no.as_str()).await.map_err(store)? {
+            if let Some(order) = order_state(tx, no.as_str()).await? {
                 loaded.insert(order);
             }
         }
@@ -168,7 +156,7 @@ async fn command(
             OrderId(uuid::Uuid::now_v7())
         });
         super::order_result(&order_plan)?;
-        tx.persist_orders(order_plan).await.map_err(store)?;
+        tx.persist_orders(order_plan).await?;
     }
     Ok(WhistleOutcome {
         whistle: Box::new(plan.whistle),

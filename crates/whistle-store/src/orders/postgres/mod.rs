@@ -26,17 +26,17 @@ impl crate::OrderStore for PgStore {
         let (sender, receiver) = oneshot::channel();
         if self.writer.send((batch, sender)).await.is_err() {
             return vec![
-                Err(CommandError::Store(
-                    "the PostgreSQL writer has stopped".into()
-                ));
+                Err(CommandError::Store(StoreFailure::msg(
+                    "the PostgreSQL writer has stopped"
+                )));
                 count
             ];
         }
         receiver.await.unwrap_or_else(|_| {
             vec![
-                Err(CommandError::Store(
-                    "the PostgreSQL writer has stopped".into()
-                ));
+                Err(CommandError::Store(StoreFailure::msg(
+                    "the PostgreSQL writer has stopped"
+                )));
                 count
             ]
         })

@@ -98,15 +98,21 @@ pub(crate) async fn writer_loop(
                     Err(error) => tracing::error!(%error, "PostgreSQL writer cannot reconnect"),
                 }
                 vec![
-                    Err(CommandError::Store(
-                        "internal error: the batch could not be written".into()
-                    ));
+                    Err(CommandError::Store(StoreFailure::msg(
+                        "internal error: the batch could not be written"
+                    )));
                     count
                 ]
             }
             Ok(Err(error)) => {
                 tracing::error!(%error, "PostgreSQL batch failed; nothing of it was committed");
-                vec![Err(CommandError::Store(error.to_string())); count]
+                vec![
+                    Err(CommandError::Store(StoreFailure::caused(
+                        "failed to write the batch",
+                        error
+                    )));
+                    count
+                ]
             }
         };
         let mut results = results.into_iter();

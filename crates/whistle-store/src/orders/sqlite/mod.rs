@@ -27,10 +27,20 @@ impl crate::OrderStore for SqliteStore {
         }
         let (sender, receiver) = oneshot::channel();
         if !self.enqueue(Job::Execute(batch, sender)).await {
-            return vec![Err(CommandError::Store("the SQLite writer has stopped".into())); count];
+            return vec![
+                Err(CommandError::Store(StoreFailure::msg(
+                    "the SQLite writer has stopped"
+                )));
+                count
+            ];
         }
         receiver.await.unwrap_or_else(|_| {
-            vec![Err(CommandError::Store("the SQLite writer has stopped".into())); count]
+            vec![
+                Err(CommandError::Store(StoreFailure::msg(
+                    "the SQLite writer has stopped"
+                )));
+                count
+            ]
         })
     }
 

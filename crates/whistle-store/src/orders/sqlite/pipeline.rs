@@ -151,8 +151,9 @@ impl Planner {
                         },
                         Err(error) => {
                             tracing::error!(%error, "SQLite batch could not be planned; nothing of it was committed");
+                            let failure = StoreFailure::caused("failed to plan the batch", error);
                             let mut results = std::iter::repeat_with(|| {
-                                Err(CommandError::Store(error.to_string()))
+                                Err(CommandError::Store(failure.clone()))
                             });
                             for (size, reply) in replies {
                                 let _ = reply.send(results.by_ref().take(size).collect());
@@ -352,9 +353,9 @@ pub(crate) fn writer_loop(
                         );
                         progress.replans.fetch_add(1, Ordering::SeqCst);
                         vec![
-                            Err(CommandError::Store(
-                                "internal error: the batch could not be written".into()
-                            ));
+                            Err(CommandError::Store(StoreFailure::msg(
+                                "internal error: the batch could not be written"
+                            )));
                             count
                         ]
                     }
@@ -367,7 +368,9 @@ pub(crate) fn writer_loop(
                             Ok(reference) => execute_batch(&mut connection, &reference, items),
                             Err(_) => {
                                 vec![
-                                    Err(CommandError::Store("reference lock poisoned".into()));
+                                    Err(CommandError::Store(StoreFailure::msg(
+                                        "reference lock poisoned"
+                                    )));
                                     count
                                 ]
                             }
@@ -410,7 +413,13 @@ pub(crate) fn execute_batch(
         Ok(results) => results,
         Err(error) => {
             tracing::error!(%error, "SQLite batch failed; nothing of it was committed");
-            vec![Err(CommandError::Store(error.to_string())); count]
+            vec![
+                Err(CommandError::Store(StoreFailure::caused(
+                    "failed to write the batch",
+                    error
+                )));
+                count
+            ]
         }
     }
 }
