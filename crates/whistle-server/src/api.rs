@@ -28,6 +28,7 @@ use whistle_store::{
 use crate::auth::{self, Language, Principal, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::ClientIp;
+pub use crate::views::OrderView;
 use crate::AppState;
 
 type AppStateRef = State<Arc<AppState>>;
@@ -82,14 +83,6 @@ async fn run(
         .map_err(|e| ApiError::command(e, lang))
 }
 
-/// An order as the API shows it: the projection, and the requester masked.
-#[derive(Serialize)]
-pub struct OrderView {
-    #[serde(flatten)]
-    pub order: Order,
-    pub requester: Option<Requester>,
-}
-
 async fn view(state: &AppState, order: Order, lang: Lang) -> ApiResult<OrderView> {
     let requester = state
         .store
@@ -97,7 +90,7 @@ async fn view(state: &AppState, order: Order, lang: Lang) -> ApiResult<OrderView
         .await
         .map_err(|e| ApiError::store(e, lang))?
         .map(|r| r.masked());
-    Ok(OrderView { order, requester })
+    Ok(OrderView::new(order, requester))
 }
 
 async fn visible_order(
@@ -490,10 +483,7 @@ pub async fn create_order(
         .map(|error| serde_json::json!({"error": error.key(), "message": error.message(lang)}));
     let view = match outcome.order {
         // A fresh create: the engine returned the projection; nothing to read back.
-        Some(order) => OrderView {
-            order: *order,
-            requester: masked,
-        },
+        Some(order) => OrderView::new(*order, masked),
         // A replay: show the order as it is now.
         None => {
             let order = state
@@ -505,7 +495,7 @@ pub async fn create_order(
             view(&state, order, lang).await?
         }
     };
-    let location = format!("/api/v1/orders/{}", view.order.no);
+    let location = format!("/api/v1/orders/{}", view.no);
     let body = Created {
         order: view,
         dispatch_error,

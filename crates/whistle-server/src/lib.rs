@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod reports_api;
 pub mod roles;
 pub mod settings;
+pub mod views;
 pub mod whistles_api;
 pub mod worker;
 

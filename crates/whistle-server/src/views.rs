@@ -1,0 +1,164 @@
+//! What the JSON API shows, as its own types: the stored projection (`orders.state`, the core's
+//! `Order`) and the API body are separate, so a field renamed in one is a decision about the
+//! other, not an accident. The golden test below pins the body's field names and order.
+//!
+//! Invariant: nothing reaches an API body from the core's projection except through a view.
+
+use serde::Serialize;
+use whistle_core::ids::{CategoryCode, OrderId, OrderNo};
+use whistle_core::order::{
+    Channel, EscalationLevel, Location, Notice, Order, Part, PendingDispute, PendingExtension,
+    Reply, RequestType, Ruling, Stage, Urgency, VisitResult, WhistleOutcome,
+};
+use whistle_core::time::Timestamp;
+use whistle_store::Requester;
+
+/// An order as the API shows it: its state, and the requester as the caller may see them
+/// (masked unless revealed).
+#[derive(Clone, Debug, Serialize)]
+pub struct OrderView {
+    pub id: OrderId,
+    pub no: OrderNo,
+    pub version: u64,
+    pub received_at: Timestamp,
+    pub channel: Channel,
+    pub request_type: RequestType,
+    pub text: String,
+    pub category: CategoryCode,
+    pub urgency: Urgency,
+    pub location: Location,
+    pub stage: Stage,
+    pub respond_by: Option<Timestamp>,
+    pub handle_by: Option<Timestamp>,
+    pub dispatched_at: Option<Timestamp>,
+    pub catalogue_version: Option<u32>,
+    pub accepted_at: Option<Timestamp>,
+    pub contacted_at: Option<Timestamp>,
+    pub contacted_in_time: Option<bool>,
+    pub replied_at: Option<Timestamp>,
+    pub reply: Option<Reply>,
+    pub visit: Option<VisitResult>,
+    pub visited_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub dispute: Option<PendingDispute>,
+    pub extension: Option<PendingExtension>,
+    pub escalation: Option<EscalationLevel>,
+    pub unreasonable: Option<Ruling>,
+    pub notices: Vec<Notice>,
+    pub urge_count: u32,
+    pub flagged: bool,
+    pub linked_to: Vec<OrderNo>,
+    pub reopen_count: u32,
+    pub disputes_upheld: u32,
+    pub parts: Vec<Part>,
+    pub whistle_outcomes: Vec<WhistleOutcome>,
+    pub last_event_at: Timestamp,
+    pub requester: Option<Requester>,
+}
+
+impl OrderView {
+    pub fn new(order: Order, requester: Option<Requester>) -> OrderView {
+        let Order {
+            id,
+            no,
+            version,
+            received_at,
+            channel,
+            request_type,
+            text,
+            category,
+            urgency,
+            location,
+            stage,
+            respond_by,
+            handle_by,
+            dispatched_at,
+            catalogue_version,
+            accepted_at,
+            contacted_at,
+            contacted_in_time,
+            replied_at,
+            reply,
+            visit,
+            visited_at,
+            closed_at,
+            dispute,
+            extension,
+            escalation,
+            unreasonable,
+            notices,
+            urge_count,
+            flagged,
+            linked_to,
+            reopen_count,
+            disputes_upheld,
+            parts,
+            whistle_outcomes,
+            last_event_at,
+        } = order;
+        OrderView {
+            id,
+            no,
+            version,
+            received_at,
+            channel,
+            request_type,
+            text,
+            category,
+            urgency,
+            location,
+            stage,
+            respond_by,
+            handle_by,
+            dispatched_at,
+            catalogue_version,
+            accepted_at,
+            contacted_at,
+            contacted_in_time,
+            replied_at,
+            reply,
+            visit,
+            visited_at,
+            closed_at,
+            dispute,
+            extension,
+            escalation,
+            unreasonable,
+            notices,
+            urge_count,
+            flagged,
+            linked_to,
+            reopen_count,
+            disputes_upheld,
+            parts,
+            whistle_outcomes,
+            last_event_at,
+            requester,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The order body keeps the shape it had when the API showed the projection flattened:
+    /// the projection's fields in its order, then the requester.
+    #[test]
+    fn the_order_body_is_the_projection_and_the_requester() {
+        let stored = include_str!("../../whistle-store/tests/golden/order_state.json");
+        let order: Order = serde_json::from_str(stored.trim_end()).unwrap();
+        let requester = Requester {
+            name: Some("张*".into()),
+            phone: Some("*******1234".into()),
+            address_detail: None,
+        };
+        let body = serde_json::to_string(&OrderView::new(order, Some(requester.clone()))).unwrap();
+        let expected = format!(
+            "{},\"requester\":{}}}",
+            stored.trim_end().trim_end_matches('}'),
+            serde_json::to_string(&requester).unwrap()
+        );
+        assert_eq!(body, expected);
+    }
+}
