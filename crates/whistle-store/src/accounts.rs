@@ -20,7 +20,7 @@ fn account(row: &Row) -> Result<Account, StoreError> {
         login: row.text(0)?,
         display_name: row.text(1)?,
         role: row.text(2)?,
-        unit: UnitCode::parse(&row.text(3)?)?,
+        unit: UnitCode::parse(row.str(3)?)?,
         active: row.bool(4)?,
     })
 }
@@ -111,7 +111,7 @@ pub(crate) async fn token(db: &dyn Db, id: &str) -> Result<Option<TokenRecord>, 
             name: row.text(2)?,
             scope: row.text(3)?,
             login: row.opt_text(4)?,
-            unit: UnitCode::parse(&row.text(5)?)?,
+            unit: UnitCode::parse(row.str(5)?)?,
             revoked: row.bool(6)?,
         })
     })

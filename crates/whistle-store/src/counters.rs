@@ -85,7 +85,7 @@ pub(crate) async fn follow_counting(
             };
             after = last.uuid(0)?;
             for row in &rows {
-                sql::recount_add(&mut cells, &crate::parse_state(&row.text(1)?)?, basis);
+                sql::recount_add(&mut cells, &crate::parse_state(row.str(1)?)?, basis);
             }
         }
         tx.execute("DELETE FROM eval_counters", Vec::new()).await?;

@@ -137,10 +137,33 @@ pub(crate) async fn order_history(db: &dyn Db, id: OrderId) -> Result<Vec<Event>
     order_events(id, db.query(ORDER_HISTORY, params![id.0]).await?)
 }
 
-/// A work order's events, oldest first, inside a transaction.
-pub(crate) async fn order_history_in(
+/// The events of every order with an id in `first..=last`, grouped by order, each oldest
+/// first (one read for a chunk of a rebuild).
+pub(crate) async fn order_histories_in(
     tx: &mut dyn Tx,
-    id: OrderId,
-) -> Result<Vec<Event>, StoreError> {
-    order_events(id, tx.query(ORDER_HISTORY, params![id.0]).await?)
+    first: uuid::Uuid,
+    last: uuid::Uuid,
+) -> Result<std::collections::HashMap<OrderId, Vec<Event>>, StoreError> {
+    let mut histories: std::collections::HashMap<OrderId, Vec<Event>> =
+        std::collections::HashMap::new();
+    for mut r in tx
+        .query(
+            "SELECT order_id, seq, at, actor_user, actor_unit, payload FROM events \
+             WHERE order_id >= $1 AND order_id <= $2 ORDER BY order_id, seq",
+            params![first, last],
+        )
+        .await?
+    {
+        let id = OrderId(r.uuid(0)?);
+        let event = crate::event_from_row(
+            id,
+            r.int(1)?,
+            r.int(2)?,
+            r.take_text(3)?,
+            r.str(4)?,
+            r.str(5)?,
+        )?;
+        histories.entry(id).or_default().push(event);
+    }
+    Ok(histories)
 }

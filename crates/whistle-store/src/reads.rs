@@ -19,12 +19,12 @@ pub(crate) async fn intake_volumes(
 ) -> Result<Vec<IntakeVolume>, StoreError> {
     db.query(&sql::intake_range(days), params![from, before])
         .await?
-        .iter()
-        .map(|r| {
+        .into_iter()
+        .map(|mut r| {
             Ok(IntakeVolume {
-                key: r.text(0)?,
-                territory: r.text(1)?,
-                category: r.text(2)?,
+                key: r.take_text(0)?,
+                territory: r.take_text(1)?,
+                category: r.take_text(2)?,
                 count: r.int(3)?,
             })
         })
@@ -39,12 +39,12 @@ pub(crate) async fn intake_mix(
 ) -> Result<Vec<IntakeMix>, StoreError> {
     db.query(sql::INTAKE_MIX, params![to_millis(from), to_millis(before)])
         .await?
-        .iter()
-        .map(|r| {
+        .into_iter()
+        .map(|mut r| {
             Ok(IntakeMix {
-                request_type: r.text(0)?,
-                channel: r.text(1)?,
-                urgency: r.text(2)?,
+                request_type: r.take_text(0)?,
+                channel: r.take_text(1)?,
+                urgency: r.take_text(2)?,
                 count: r.int(3)?,
             })
         })
@@ -63,15 +63,15 @@ pub(crate) async fn emergencies(
         params![to_millis(from), to_millis(before), i64::from(limit)],
     )
     .await?
-    .iter()
-    .map(|r| {
+    .into_iter()
+    .map(|mut r| {
         Ok(EmergencyRow {
-            no: r.text(0)?,
-            category: r.text(1)?,
-            district: r.opt_text(2)?,
-            street: r.opt_text(3)?,
-            lead_unit: r.opt_text(4)?,
-            stage: r.text(5)?,
+            no: r.take_text(0)?,
+            category: r.take_text(1)?,
+            district: r.take_opt_text(2)?,
+            street: r.take_opt_text(3)?,
+            lead_unit: r.take_opt_text(4)?,
+            stage: r.take_text(5)?,
             received_at: from_millis(r.int(6)?),
         })
     })
@@ -89,8 +89,8 @@ pub(crate) async fn overdue_notices(
         params![to_millis(from), to_millis(before)],
     )
     .await?
-    .iter()
-    .map(|r| Ok((r.opt_text(0)?, r.int(1)?)))
+    .into_iter()
+    .map(|mut r| Ok((r.take_opt_text(0)?, r.int(1)?)))
     .collect()
 }
 
@@ -102,7 +102,7 @@ fn cells(rows: Vec<Row>) -> Result<Vec<EvaluationCell>, StoreError> {
             for (i, value) in values.iter_mut().enumerate() {
                 *value = r.int(2 + i)?;
             }
-            sql::evaluation_cell(&r.text(0)?, &r.text(1)?, values)
+            sql::evaluation_cell(r.str(0)?, r.str(1)?, values)
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(sql::in_key_order(cells))
@@ -164,18 +164,18 @@ pub(crate) async fn order_keys(
         params![to_millis(from), to_millis(before)],
     )
     .await?
-    .iter()
-    .map(|r| {
+    .into_iter()
+    .map(|mut r| {
         Ok(OrderKey {
-            no: r.text(0)?,
+            no: r.take_text(0)?,
             received_at: from_millis(r.int(1)?),
-            category: r.text(2)?,
-            territory: r.text(3)?,
-            place: r.opt_text(4)?,
-            phone: r.opt_text(5)?,
-            request_type: r.text(6)?,
-            channel: r.text(7)?,
-            urgency: r.text(8)?,
+            category: r.take_text(2)?,
+            territory: r.take_text(3)?,
+            place: r.take_opt_text(4)?,
+            phone: r.take_opt_text(5)?,
+            request_type: r.take_text(6)?,
+            channel: r.take_text(7)?,
+            urgency: r.take_text(8)?,
         })
     })
     .collect()

@@ -11,7 +11,7 @@ use whistle_core::order::Order;
 
 use crate::counters::counter_cells;
 use crate::db::query::{self as sql, CounterTable};
-use crate::db::{params, Db, Lock};
+use crate::db::{params, transact, Db, Lock, Tx};
 use crate::plan::Plan;
 use crate::types::{RebuildReport, StoreError};
 
@@ -22,58 +22,65 @@ pub(crate) async fn rebuild(
     db: &dyn Db,
     due_soon_minutes: i64,
 ) -> Result<RebuildReport, StoreError> {
-    let mut tx = db.write().await?;
-    tx.lock(Lock::Orders).await?;
-    let mut report = RebuildReport::default();
-    let tables = [
-        CounterTable::Day,
-        CounterTable::Period,
-        CounterTable::IntakeDay,
-        CounterTable::IntakeMonth,
-    ];
-    let mut before = Vec::new();
-    for table in tables {
-        before.push(counter_cells(&mut *tx, table).await?);
-    }
-    for table in [
-        "eval_counters",
-        "eval_period_counters",
-        "intake_days",
-        "intake_months",
-    ] {
-        tx.execute(&format!("DELETE FROM {table}"), Vec::new())
-            .await?;
-    }
-    let mut after = uuid::Uuid::nil();
-    loop {
-        let rows = tx
-            .query(
-                "SELECT id, state FROM orders WHERE id > $1 ORDER BY id LIMIT $2",
-                params![after, CHUNK],
-            )
-            .await?;
-        let Some(last) = rows.last() else {
-            break;
-        };
-        after = last.uuid(0)?;
-        for row in &rows {
-            let events = crate::events::order_history_in(&mut *tx, OrderId(row.uuid(0)?)).await?;
-            report.events += events.len() as u64;
-            report.orders += 1;
-            let replayed = Order::from_events(&events)?;
-            let stored: Order = crate::parse_state(&row.text(1)?)?;
-            if stored != replayed {
-                report.differing.push(replayed.no.to_string());
+    transact(db, move |tx: &mut dyn Tx| {
+        Box::pin(async move {
+            tx.lock(Lock::Orders).await?;
+            let mut report = RebuildReport::default();
+            let tables = [
+                CounterTable::Day,
+                CounterTable::Period,
+                CounterTable::IntakeDay,
+                CounterTable::IntakeMonth,
+            ];
+            let mut before = Vec::new();
+            for table in tables {
+                before.push(counter_cells(&mut *tx, table).await?);
             }
-            // Always rewritten: derived columns (the worker's notice_at) follow the policy.
-            tx.persist_orders(Plan::recount(replayed, due_soon_minutes))
-                .await?;
-        }
-    }
-    for (table, before) in tables.into_iter().zip(before) {
-        report.counter_cells_differing +=
-            sql::cells_differing(&before, &counter_cells(&mut *tx, table).await?);
-    }
-    tx.commit().await?;
-    Ok(report)
+            for table in [
+                "eval_counters",
+                "eval_period_counters",
+                "intake_days",
+                "intake_months",
+            ] {
+                tx.execute(&format!("DELETE FROM {table}"), Vec::new())
+                    .await?;
+            }
+            let mut after = uuid::Uuid::nil();
+            loop {
+                let rows = tx
+                    .query(
+                        "SELECT id, state FROM orders WHERE id > $1 ORDER BY id LIMIT $2",
+                        params![after, CHUNK],
+                    )
+                    .await?;
+                let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+                    break;
+                };
+                let first = first.uuid(0)?;
+                after = last.uuid(0)?;
+                let mut histories =
+                    crate::events::order_histories_in(&mut *tx, first, after).await?;
+                let mut plans = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let events = histories.remove(&OrderId(row.uuid(0)?)).unwrap_or_default();
+                    report.events += events.len() as u64;
+                    report.orders += 1;
+                    let replayed = Order::from_events(&events)?;
+                    let stored: Order = crate::parse_state(row.str(1)?)?;
+                    if stored != replayed {
+                        report.differing.push(replayed.no.to_string());
+                    }
+                    // Always rewritten: derived columns (the worker's notice_at) follow the policy.
+                    plans.push(Plan::recount(replayed, due_soon_minutes));
+                }
+                tx.persist_orders(plans).await?;
+            }
+            for (table, before) in tables.into_iter().zip(before) {
+                report.counter_cells_differing +=
+                    sql::cells_differing(&before, &counter_cells(&mut *tx, table).await?);
+            }
+            Ok(report)
+        })
+    })
+    .await
 }

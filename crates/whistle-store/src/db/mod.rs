@@ -120,6 +120,30 @@ impl Row {
         }
     }
 
+    /// A text column borrowed (to parse it without a copy).
+    pub fn str(&self, index: usize) -> Result<&str, StoreError> {
+        match self.value(index)? {
+            Value::Text(text) => Ok(text),
+            other => Err(column_error(index, "text", other)),
+        }
+    }
+
+    /// A text column moved out of the row (it reads as null afterwards): large reads build
+    /// their rows without copying every string again.
+    pub fn take_opt_text(&mut self, index: usize) -> Result<Option<String>, StoreError> {
+        match self.0.get_mut(index) {
+            Some(Value::Text(text)) => Ok(Some(std::mem::take(text))),
+            Some(Value::Null) => Ok(None),
+            Some(other) => Err(column_error(index, "text", other)),
+            None => Err(StoreError::Other(anyhow::anyhow!("no column {index}"))),
+        }
+    }
+
+    pub fn take_text(&mut self, index: usize) -> Result<String, StoreError> {
+        self.take_opt_text(index)?
+            .ok_or_else(|| column_error(index, "text", &Value::Null))
+    }
+
     pub fn text(&self, index: usize) -> Result<String, StoreError> {
         self.opt_text(index)?
             .ok_or_else(|| column_error(index, "text", &Value::Null))
@@ -235,9 +259,10 @@ pub(crate) trait Tx: Send {
     /// Commits everything the transaction did.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 
-    /// Writes a decided order plan inside this transaction with the order aggregate's own
-    /// writer (the statements its pipeline uses): how a whistle's outcome reaches its order.
-    async fn persist_orders(&mut self, plan: crate::plan::Plan) -> Result<(), StoreError>;
+    /// Writes decided order plans, in order, inside this transaction with the order
+    /// aggregate's own writer (the statements its pipeline uses): how a whistle's outcome
+    /// reaches its order, and how a rebuild rewrites a chunk of orders in one step.
+    async fn persist_orders(&mut self, plans: Vec<crate::plan::Plan>) -> Result<(), StoreError>;
 
     /// Adds cells to an evaluation or intake counter table with the order writer's own
     /// statements (set-based on PostgreSQL).
@@ -300,6 +325,39 @@ pub(crate) trait Tx: Send {
     }
 }
 
+/// A write transaction's work: given the transaction, a future that only runs statements and
+/// pure code ([`transact`]).
+pub(crate) type TxFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// [`TxFuture`]'s work with its result type erased, as a backend receives it.
+pub(crate) type Work =
+    Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a, Box<dyn std::any::Any + Send>> + Send>;
+
+/// Runs `work` in one write transaction and commits it if the work succeeds (rolls it back if
+/// not). Where the backend can, the work runs beside the connection: on SQLite, on the writer
+/// thread itself, every statement a direct call (no hop between threads per statement), which
+/// is what lets whistle commands, grid cases and rebuilds share the writer with the order
+/// pipeline without holding it longer than they did when each backend had its own copy.
+pub(crate) async fn transact<T: Send + 'static>(
+    db: &dyn Db,
+    work: impl for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a, T> + Send + 'static,
+) -> Result<T, StoreError> {
+    let work: Work = Box::new(move |tx| {
+        let future = work(tx);
+        Box::pin(async move {
+            future
+                .await
+                .map(|value| Box::new(value) as Box<dyn std::any::Any + Send>)
+        })
+    });
+    db.transact_work(work)
+        .await?
+        .downcast::<T>()
+        .map(|value| *value)
+        .map_err(|_| StoreError::Other(anyhow::anyhow!("a transaction returned another type")))
+}
+
 /// A backend's transactions.
 #[async_trait]
 pub(crate) trait Db: Send + Sync {
@@ -313,6 +371,15 @@ pub(crate) trait Db: Send + Sync {
     /// A write transaction: on SQLite serialised with every other writer of the database; on
     /// PostgreSQL the rows it writes or locks ([`Tx::lock_row`]) are held until it ends.
     async fn write(&self) -> Result<Box<dyn Tx>, StoreError>;
+
+    /// Runs [`transact`]'s work in one write transaction; by default on a [`Db::write`]
+    /// transaction driven from the caller.
+    async fn transact_work(&self, work: Work) -> Result<Box<dyn std::any::Any + Send>, StoreError> {
+        let mut tx = self.write().await?;
+        let value = work(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(value)
+    }
 
     /// The first row of one query, if any.
     async fn query_opt(&self, sql: &str, params: Vec<Param>) -> Result<Option<Row>, StoreError> {

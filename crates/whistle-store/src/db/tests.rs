@@ -32,7 +32,32 @@ async fn value(db: &dyn Db, key: &str) -> Option<String> {
         .map(|row| row.text(0).unwrap())
 }
 
+/// `transact`: the work's result is committed and returned; work that fails leaves nothing.
+async fn exercise_transact(db: &dyn Db) {
+    let got = super::transact(db, |tx: &mut dyn super::Tx| {
+        Box::pin(async move {
+            tx.execute(PUT, params!["t1", "1"]).await?;
+            Ok(tx.query(GET, params!["t1"]).await?.len())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(got, 1);
+    assert_eq!(value(db, "t1").await.as_deref(), Some("1"));
+    let failed = super::transact(db, |tx: &mut dyn super::Tx| {
+        Box::pin(async move {
+            tx.execute(PUT, params!["t2", "2"]).await?;
+            tx.execute(PUT, params!["t1", "duplicate"]).await?;
+            Ok(())
+        })
+    })
+    .await;
+    assert!(failed.is_err());
+    assert_eq!(value(db, "t2").await, None, "rolled back whole");
+}
+
 async fn exercise(db: &dyn Db) {
+    exercise_transact(db).await;
     // A committed write is read back; a savepoint rolled back leaves the rest.
     let mut tx = db.write().await.unwrap();
     tx.execute(PUT, params!["a", "1"]).await.unwrap();
@@ -119,6 +144,26 @@ async fn the_executor_behaves_alike_on_both_backends() -> Result<(), StoreError>
     )
     .await?;
     exercise(&store).await;
+    // On SQLite the work runs on the writer thread, where waiting on anything but the store
+    // would hold every writer: such work is refused and rolled back.
+    let waited = super::transact(&store, |tx: &mut dyn super::Tx| {
+        Box::pin(async move {
+            tx.execute(PUT, params!["w", "1"]).await?;
+            tokio::task::yield_now().await;
+            Ok(())
+        })
+    })
+    .await;
+    assert!(waited
+        .unwrap_err()
+        .to_string()
+        .contains("waited on something outside"));
+    assert_eq!(value(&store, "w").await, None);
+    assert_eq!(
+        store.execute(PUT, params!["after", "1"]).await.unwrap(),
+        1,
+        "the writer goes on"
+    );
     match pg_url().await {
         Some(url) => {
             let store = crate::db::postgres::store::PgStore::open(&url, Migrate::Apply).await?;

@@ -243,7 +243,7 @@ impl<T: crate::db::Database> GridStore for T {
         &self,
         envelope: GridEnvelope,
     ) -> Result<whistle_core::grid::GridCase, CommandError> {
-        write::execute(self, &self.reference(), envelope).await
+        write::execute(self, self.reference(), envelope).await
     }
 
     async fn grid_case(

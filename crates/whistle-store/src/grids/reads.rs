@@ -16,7 +16,7 @@ pub(crate) async fn grid_case(db: &dyn Db, no: &str) -> Result<Option<GridCase>,
         vec![Param::from(no)],
     )
     .await?
-    .map(|row| super::parse_case(&row.text(0)?))
+    .map(|row| super::parse_case(row.str(0)?))
     .transpose()
 }
 
@@ -70,6 +70,6 @@ pub(crate) async fn list_grid_cases(
     db.query(&sql, bound(params))
         .await?
         .iter()
-        .map(|row| super::parse_case(&row.text(0)?))
+        .map(|row| super::parse_case(row.str(0)?))
         .collect()
 }

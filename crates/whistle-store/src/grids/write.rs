@@ -8,20 +8,31 @@ use whistle_core::time::to_millis;
 
 use super::{GridEnvelope, GridRequest};
 use crate::counters::{lock_counter, write_counter};
-use crate::db::{params, Db, Tx};
+use std::sync::Arc;
+
+use crate::db::{params, transact, Db, Tx};
 use crate::events::append_events;
 use crate::types::{CommandError, StoreFailure};
 
 /// Files a grid case or runs a command on one, in its own transaction.
 pub(crate) async fn execute(
     db: &dyn Db,
-    reference: &Reference,
+    reference: Arc<Reference>,
     envelope: GridEnvelope,
 ) -> Result<GridCase, CommandError> {
-    let mut tx = db.write().await?;
-    let case = command(&mut *tx, reference, envelope).await?;
-    tx.commit().await?;
-    Ok(case)
+    transact(db, move |tx: &mut dyn Tx| {
+        Box::pin(async move {
+            // A refused command leaves nothing, not even the day counter's row.
+            tx.savepoint("grid_command").await?;
+            let result = command(&mut *tx, &reference, envelope).await;
+            if result.is_err() {
+                tx.rollback_to("grid_command").await?;
+            }
+            tx.release("grid_command").await?;
+            Ok(result)
+        })
+    })
+    .await?
 }
 
 async fn command(
@@ -38,7 +49,7 @@ async fn command(
             let current = tx
                 .lock_row("SELECT state FROM grid_cases WHERE no = $1", params![case])
                 .await?
-                .map(|row| super::parse_case(&row.text(0)?))
+                .map(|row| super::parse_case(row.str(0)?))
                 .transpose()?;
             (current, 0)
         }

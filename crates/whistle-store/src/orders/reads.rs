@@ -25,7 +25,7 @@ pub(crate) async fn order(db: &dyn Db, target: &OrderRef) -> Result<Option<Order
             .await?
         }
     };
-    row.map(|row| crate::parse_state(&row.text(0)?)).transpose()
+    row.map(|row| crate::parse_state(row.str(0)?)).transpose()
 }
 
 /// The requester's personal data (the caller records the reveal).
@@ -72,7 +72,7 @@ pub(crate) async fn order_units(
     )
     .await?
     .iter()
-    .map(|row| Ok((UnitCode::parse(&row.text(0)?)?, row.text(1)?)))
+    .map(|row| Ok((UnitCode::parse(row.str(0)?)?, row.text(1)?)))
     .collect()
 }
 

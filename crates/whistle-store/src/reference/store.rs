@@ -14,7 +14,7 @@ use whistle_core::time::{from_millis, to_millis, Timestamp};
 
 use super::rows;
 use super::{ImportWrites, RawReference};
-use crate::db::{params, Db, Insert, Lock, Param, Tx};
+use crate::db::{params, transact, Db, Insert, Lock, Param, Tx};
 use crate::types::{ImportReport, StoreError};
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
@@ -73,7 +73,7 @@ pub(crate) async fn load(tx: &mut dyn Tx) -> Result<RawReference, StoreError> {
         .query("SELECT days FROM calendar_years ORDER BY year", Vec::new())
         .await?
     {
-        let year = rows::calendar_year(&row.text(0)?)?;
+        let year = rows::calendar_year(row.str(0)?)?;
         raw.calendar.insert(year.year, year);
     }
     if let Some(row) = tx
@@ -83,7 +83,7 @@ pub(crate) async fn load(tx: &mut dyn Tx) -> Result<RawReference, StoreError> {
         )
         .await?
     {
-        raw.policy = Some(rows::policy(&row.text(0)?)?);
+        raw.policy = Some(rows::policy(row.str(0)?)?);
     }
     if let Some(row) = tx
         .query_opt(
@@ -92,7 +92,7 @@ pub(crate) async fn load(tx: &mut dyn Tx) -> Result<RawReference, StoreError> {
         )
         .await?
     {
-        raw.whistle_list = rows::whistle_list(&row.text(0)?)?;
+        raw.whistle_list = rows::whistle_list(row.str(0)?)?;
     }
     Ok(raw)
 }
@@ -138,23 +138,28 @@ pub(crate) async fn open(mut tx: Box<dyn Tx>) -> Result<RawReference, StoreError
 pub(crate) async fn change(
     db: &dyn Db,
     prepare: impl FnOnce(&RawReference) -> Result<(ImportWrites, Reference, ImportReport), StoreError>
-        + Send,
+        + Send
+        + 'static,
     actor: &Actor,
     at: Timestamp,
 ) -> Result<(ImportReport, Reference), StoreError> {
-    let mut tx = db.write().await?;
-    tx.lock(Lock::Reference).await?;
-    let raw = load(&mut *tx).await?;
-    let (writes, built, report) = prepare(&raw)?;
-    write_import(&mut *tx, &writes, actor, at).await?;
-    crate::counters::follow_counting(
-        &mut *tx,
-        built.policy.evaluation.period_start_day,
-        built.policy.evaluation.count_by,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((report, built))
+    let actor = actor.clone();
+    transact(db, move |tx: &mut dyn Tx| {
+        Box::pin(async move {
+            tx.lock(Lock::Reference).await?;
+            let raw = load(&mut *tx).await?;
+            let (writes, built, report) = prepare(&raw)?;
+            write_import(&mut *tx, &writes, &actor, at).await?;
+            crate::counters::follow_counting(
+                &mut *tx,
+                built.policy.evaluation.period_start_day,
+                built.policy.evaluation.count_by,
+            )
+            .await?;
+            Ok((report, built))
+        })
+    })
+    .await
 }
 
 const UNITS: Insert = Insert {
@@ -288,7 +293,7 @@ pub(crate) async fn unit_changes(
     .iter()
     .map(|row| {
         let change: UnitChange =
-            serde_json::from_str(&row.text(2)?).map_err(|e| anyhow::anyhow!(e))?;
+            serde_json::from_str(row.str(2)?).map_err(|e| anyhow::anyhow!(e))?;
         Ok((from_millis(row.int(0)?), row.text(1)?, change))
     })
     .collect()

@@ -377,7 +377,7 @@ impl<T: crate::db::Database> WhistleStore for T {
         &self,
         envelopes: Vec<WhistleEnvelope>,
     ) -> Vec<Result<WhistleOutcome, CommandError>> {
-        write::execute(self, &self.reference(), envelopes).await
+        write::execute(self, self.reference(), envelopes).await
     }
 
     async fn whistle(

@@ -8,7 +8,7 @@ use crate::{Scope, StoreError, PAGE_LIMIT_MAX};
 
 fn whistles(rows: Vec<Row>) -> Result<Vec<Whistle>, StoreError> {
     rows.iter()
-        .map(|row| super::parse_whistle(&row.text(0)?))
+        .map(|row| super::parse_whistle(row.str(0)?))
         .collect()
 }
 
@@ -18,7 +18,7 @@ pub(crate) async fn whistle(db: &dyn Db, no: &str) -> Result<Option<Whistle>, St
         vec![Param::from(no)],
     )
     .await?
-    .map(|row| super::parse_whistle(&row.text(0)?))
+    .map(|row| super::parse_whistle(row.str(0)?))
     .transpose()
 }
 

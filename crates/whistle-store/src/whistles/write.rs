@@ -12,7 +12,9 @@ use whistle_core::time::to_millis;
 
 use super::{WhistleEnvelope, WhistleOutcome, WhistleRequest, WhistleRow};
 use crate::counters::{lock_counter, write_counter};
-use crate::db::{params, Db, Tx};
+use std::sync::Arc;
+
+use crate::db::{params, transact, Db, Tx};
 use crate::events::append_events;
 use crate::plan::Loaded;
 use crate::types::{CommandError, StoreError, StoreFailure};
@@ -20,29 +22,30 @@ use crate::types::{CommandError, StoreError, StoreFailure};
 /// Runs whistle commands in order in one transaction; one result per envelope.
 pub(crate) async fn execute(
     db: &dyn Db,
-    reference: &Reference,
+    reference: Arc<Reference>,
     envelopes: Vec<WhistleEnvelope>,
 ) -> Vec<Result<WhistleOutcome, CommandError>> {
     let count = envelopes.len();
     if count == 0 {
         return Vec::new();
     }
-    let attempt = async {
-        let mut tx = db.write().await?;
-        let mut results = Vec::with_capacity(count);
-        for envelope in envelopes {
-            tx.savepoint("whistle_command").await?;
-            let result = command(&mut *tx, reference, envelope).await;
-            if result.is_err() {
-                tx.rollback_to("whistle_command").await?;
+    let attempt = transact(db, move |tx: &mut dyn Tx| {
+        Box::pin(async move {
+            let mut results = Vec::with_capacity(count);
+            for envelope in envelopes {
+                tx.savepoint("whistle_command").await?;
+                let result = command(&mut *tx, &reference, envelope).await;
+                if result.is_err() {
+                    tx.rollback_to("whistle_command").await?;
+                }
+                tx.release("whistle_command").await?;
+                results.push(result);
             }
-            tx.release("whistle_command").await?;
-            results.push(result);
-        }
-        tx.commit().await?;
-        Ok::<_, StoreError>(results)
-    };
-    attempt.await.unwrap_or_else(|error| {
+            Ok(results)
+        })
+    })
+    .await;
+    attempt.unwrap_or_else(|error| {
         let failure = StoreFailure::caused("failed to write the whistle commands", error);
         (0..count)
             .map(|_| Err(CommandError::Store(failure.clone())))
@@ -57,7 +60,7 @@ async fn order_state(
 ) -> Result<Option<whistle_core::order::Order>, StoreError> {
     tx.lock_row("SELECT state FROM orders WHERE no = $1", params![no])
         .await?
-        .map(|row| crate::parse_state(&row.text(0)?))
+        .map(|row| crate::parse_state(row.str(0)?))
         .transpose()
 }
 
@@ -83,7 +86,7 @@ async fn command(
             let current = tx
                 .lock_row("SELECT state FROM whistles WHERE no = $1", params![whistle])
                 .await?
-                .map(|row| super::parse_whistle(&row.text(0)?))
+                .map(|row| super::parse_whistle(row.str(0)?))
                 .transpose()?;
             (current, None, 0)
         }
@@ -156,7 +159,7 @@ async fn command(
             OrderId(uuid::Uuid::now_v7())
         });
         super::order_result(&order_plan)?;
-        tx.persist_orders(order_plan).await?;
+        tx.persist_orders(vec![order_plan]).await?;
     }
     Ok(WhistleOutcome {
         whistle: Box::new(plan.whistle),

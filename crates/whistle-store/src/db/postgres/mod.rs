@@ -270,9 +270,12 @@ impl Tx for PgTx {
         " FOR UPDATE"
     }
 
-    async fn persist_orders(&mut self, plan: crate::plan::Plan) -> Result<(), StoreError> {
+    async fn persist_orders(&mut self, plans: Vec<crate::plan::Plan>) -> Result<(), StoreError> {
         let client: &tokio_postgres::Client = self.client()?;
-        crate::orders::postgres::persist::persist(client, &plan).await
+        for plan in &plans {
+            crate::orders::postgres::persist::persist(client, plan).await?;
+        }
+        Ok(())
     }
 
     async fn write_cells(

@@ -91,7 +91,7 @@ pub(crate) enum Op {
         oneshot::Sender<Result<(), StoreError>>,
     ),
     Persist(
-        Box<crate::plan::Plan>,
+        Vec<crate::plan::Plan>,
         oneshot::Sender<Result<(), StoreError>>,
     ),
     WriteCells(
@@ -130,9 +130,11 @@ pub(crate) fn serve(connection: &Connection, begin: &str, ops: mpsc::Receiver<Op
                     Err(e) => Err(failed(e)),
                 });
             }
-            Op::Persist(plan, reply) => {
+            Op::Persist(plans, reply) => {
                 let _ = reply.send(match &started {
-                    Ok(()) => crate::orders::sqlite::write::persist(connection, &plan),
+                    Ok(()) => plans.iter().try_for_each(|plan| {
+                        crate::orders::sqlite::write::persist(connection, plan)
+                    }),
                     Err(e) => Err(failed(e)),
                 });
             }
@@ -200,10 +202,10 @@ impl Tx for SqliteTx {
         ""
     }
 
-    async fn persist_orders(&mut self, plan: crate::plan::Plan) -> Result<(), StoreError> {
+    async fn persist_orders(&mut self, plans: Vec<crate::plan::Plan>) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
         self.ops
-            .send(Op::Persist(Box::new(plan), reply))
+            .send(Op::Persist(plans, reply))
             .map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
@@ -241,5 +243,102 @@ impl Tx for SqliteTx {
         let (reply, answer) = oneshot::channel();
         self.ops.send(Op::Commit(reply)).map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
+    }
+}
+
+/// A transaction run where the connection is (the writer thread): every statement a direct
+/// call. Made by [`run_direct`] only.
+struct DirectTx<'c> {
+    connection: &'c mut Connection,
+}
+
+#[async_trait]
+impl Tx for DirectTx<'_> {
+    async fn query(&mut self, sql: &str, params: Vec<Param>) -> Result<Vec<Row>, StoreError> {
+        query(self.connection, sql, &params)
+    }
+
+    async fn execute(&mut self, sql: &str, params: Vec<Param>) -> Result<u64, StoreError> {
+        execute(self.connection, sql, &params)
+    }
+
+    fn lock_suffix(&self) -> &'static str {
+        ""
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        // `run_direct` commits when the work is done.
+        Ok(())
+    }
+
+    async fn persist_orders(&mut self, plans: Vec<crate::plan::Plan>) -> Result<(), StoreError> {
+        plans
+            .iter()
+            .try_for_each(|plan| crate::orders::sqlite::write::persist(self.connection, plan))
+    }
+
+    async fn write_cells(
+        &mut self,
+        table: crate::db::query::CounterTable,
+        cells: Vec<crate::db::query::PeriodCell>,
+    ) -> Result<(), StoreError> {
+        crate::orders::sqlite::write::write_cells(self.connection, table, &cells)
+    }
+
+    async fn insert_rows(
+        &mut self,
+        insert: &super::Insert<'_>,
+        rows: Vec<Vec<Param>>,
+    ) -> Result<(), StoreError> {
+        let sql = insert.values_sql();
+        rows.iter()
+            .try_for_each(|row| execute(self.connection, &sql, row).map(|_| ()))
+    }
+
+    async fn lock(&mut self, _: super::Lock) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Runs a transaction's work on `connection`, on this thread, inside `BEGIN IMMEDIATE`:
+/// committed if it succeeds, rolled back if not.
+///
+/// Invariant: the work only runs statements and pure code, so its future completes in one
+/// poll; one that waits on anything else is refused (rolled back) rather than blocking the
+/// writer.
+pub(crate) fn run_direct(
+    connection: &mut Connection,
+    work: super::Work,
+) -> Result<Box<dyn std::any::Any + Send>, StoreError> {
+    connection.execute_batch("BEGIN IMMEDIATE")?;
+    let result = {
+        let mut tx = DirectTx {
+            connection: &mut *connection,
+        };
+        let mut future = work(&mut tx);
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(result) => result,
+            std::task::Poll::Pending => Err(StoreError::Other(anyhow::anyhow!(
+                "a write transaction waited on something outside the store"
+            ))),
+        }
+    };
+    match result {
+        Ok(value) => {
+            if let Err(error) = connection.execute_batch("COMMIT") {
+                if !connection.is_autocommit() {
+                    let _ = connection.execute_batch("ROLLBACK");
+                }
+                return Err(error.into());
+            }
+            Ok(value)
+        }
+        Err(error) => {
+            if !connection.is_autocommit() {
+                let _ = connection.execute_batch("ROLLBACK");
+            }
+            Err(error)
+        }
     }
 }

@@ -345,6 +345,21 @@ impl crate::db::Db for SqliteStore {
         }
         Ok(Box::new(tx))
     }
+
+    async fn transact_work(
+        &self,
+        work: crate::db::Work,
+    ) -> Result<Box<dyn std::any::Any + Send>, StoreError> {
+        let stopped = || StoreError::Other(anyhow::anyhow!("the SQLite writer has stopped"));
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let task: Task = Box::new(move |connection, _| {
+            let _ = reply.send(crate::db::sqlite::run_direct(connection, work));
+        });
+        if !self.enqueue(Job::Run(task)).await {
+            return Err(stopped());
+        }
+        answer.await.map_err(|_| stopped())?
+    }
 }
 
 impl crate::db::Database for SqliteStore {
