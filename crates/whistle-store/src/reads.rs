@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use whistle_core::time::{from_millis, to_millis, Timestamp};
 
 use crate::db::query as sql;
-use crate::db::{params, Db, Row};
+use crate::db::{params, snapshot, Db, Row, Tx};
 use crate::types::{EmergencyRow, EvaluationCell, IntakeMix, IntakeVolume, OrderKey, StoreError};
 
 /// Intake volume cells of a day (`days`) or month key range.
@@ -133,23 +133,27 @@ pub(crate) async fn period_cells(
     before: chrono::NaiveDate,
 ) -> Result<Vec<EvaluationCell>, StoreError> {
     // One snapshot: the start day and the cells it keeps.
-    let mut tx = db.read().await?;
-    let kept = tx
-        .query_opt(sql::PERIOD_START_DAY, Vec::new())
-        .await?
-        .map(|row| row.text(0))
-        .transpose()?;
-    let rows = if kept.and_then(|v| v.parse().ok()).unwrap_or(1) == start_day {
-        tx.query(sql::ONE_PERIOD_EVAL_COUNTERS, params![period])
-            .await?
-    } else {
-        tx.query(
-            sql::PERIOD_EVAL_COUNTERS,
-            params![from.to_string(), before.to_string()],
-        )
-        .await?
-    };
-    tx.commit().await?;
+    let period = period.to_string();
+    let rows = snapshot(db, move |tx: &mut dyn Tx| {
+        Box::pin(async move {
+            let kept = tx
+                .query_opt(sql::PERIOD_START_DAY, Vec::new())
+                .await?
+                .map(|row| row.text(0))
+                .transpose()?;
+            if kept.and_then(|v| v.parse().ok()).unwrap_or(1) == start_day {
+                tx.query(sql::ONE_PERIOD_EVAL_COUNTERS, params![period])
+                    .await
+            } else {
+                tx.query(
+                    sql::PERIOD_EVAL_COUNTERS,
+                    params![from.to_string(), before.to_string()],
+                )
+                .await
+            }
+        })
+    })
+    .await?;
     cells(rows)
 }
 

@@ -343,16 +343,40 @@ pub(crate) async fn transact<T: Send + 'static>(
     db: &dyn Db,
     work: impl for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a, T> + Send + 'static,
 ) -> Result<T, StoreError> {
-    let work: Work = Box::new(move |tx| {
+    typed(db.transact_work(erased(work)).await?)
+}
+
+/// Runs `work` on one read-only snapshot, where the connection is (on SQLite, on the pooled
+/// reader's thread, each statement a direct call).
+pub(crate) async fn snapshot<T: Send + 'static>(
+    db: &dyn Db,
+    work: impl for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a, T> + Send + 'static,
+) -> Result<T, StoreError> {
+    typed(db.snapshot_work(erased(work)).await?)
+}
+
+fn erased<T: Send + 'static>(
+    work: impl for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a, T> + Send + 'static,
+) -> Work {
+    Box::new(move |tx| {
         let future = work(tx);
         Box::pin(async move {
             future
                 .await
                 .map(|value| Box::new(value) as Box<dyn std::any::Any + Send>)
         })
-    });
-    db.transact_work(work)
-        .await?
+    })
+}
+
+/// Runs work on a transaction driven from here, committing it if the work succeeds.
+async fn run(mut tx: Box<dyn Tx>, work: Work) -> Result<Box<dyn std::any::Any + Send>, StoreError> {
+    let value = work(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(value)
+}
+
+fn typed<T: 'static>(value: Box<dyn std::any::Any + Send>) -> Result<T, StoreError> {
+    value
         .downcast::<T>()
         .map(|value| *value)
         .map_err(|_| StoreError::Other(anyhow::anyhow!("a transaction returned another type")))
@@ -372,13 +396,16 @@ pub(crate) trait Db: Send + Sync {
     /// PostgreSQL the rows it writes or locks ([`Tx::lock_row`]) are held until it ends.
     async fn write(&self) -> Result<Box<dyn Tx>, StoreError>;
 
+    /// Runs [`snapshot`]'s work on one read snapshot; by default on a [`Db::read`]
+    /// transaction driven from the caller.
+    async fn snapshot_work(&self, work: Work) -> Result<Box<dyn std::any::Any + Send>, StoreError> {
+        run(self.read().await?, work).await
+    }
+
     /// Runs [`transact`]'s work in one write transaction; by default on a [`Db::write`]
     /// transaction driven from the caller.
     async fn transact_work(&self, work: Work) -> Result<Box<dyn std::any::Any + Send>, StoreError> {
-        let mut tx = self.write().await?;
-        let value = work(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(value)
+        run(self.write().await?, work).await
     }
 
     /// The first row of one query, if any.

@@ -81,8 +81,11 @@ impl PgStore {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
+        // The most recently used connection first: one caller at a time keeps reusing one warm
+        // server process instead of cycling through every idle one (measured on the due query).
         let pool = Pool::builder(manager)
             .max_size(8)
+            .queue_mode(deadpool_postgres::QueueMode::Lifo)
             .build()
             .map_err(|e| StoreError::Config(format!("PostgreSQL pool: {e}")))?;
         let mut client = pool.get().await.map_err(|e| {
@@ -92,15 +95,6 @@ impl PgStore {
             ))
         })?;
         migrate(&mut client, mode).await?;
-        // Read under the reference lock, so the counting rules followed are the ones loaded.
-        let raw = {
-            let client = pool
-                .get()
-                .await
-                .map_err(|e| StoreError::Other(anyhow::anyhow!("PostgreSQL pool: {e}")))?;
-            let tx = crate::db::postgres::PgTx::begin(client, "BEGIN").await?;
-            crate::reference::store::open(Box::new(tx)).await?
-        };
         let autovacuum: String = client
             .query_one("SELECT current_setting('autovacuum')", &[])
             .await
@@ -109,7 +103,10 @@ impl PgStore {
         if let Some(warning) = autovacuum_warning(&autovacuum) {
             tracing::warn!("{warning}");
         }
-        drop(client);
+        // Read under the reference lock, so the counting rules followed are the ones loaded; on
+        // the same connection, so the pool starts with one.
+        let tx = crate::db::postgres::PgTx::begin(client, "BEGIN").await?;
+        let raw = crate::reference::store::open(Box::new(tx)).await?;
         let reference = Arc::new(RwLock::new(Arc::new(raw.build()?)));
         let writer_client = connect_writer(&config).await?;
         let (sender, receiver) = mpsc::channel(256);

@@ -300,17 +300,19 @@ impl Tx for DirectTx<'_> {
     }
 }
 
-/// Runs a transaction's work on `connection`, on this thread, inside `BEGIN IMMEDIATE`:
-/// committed if it succeeds, rolled back if not.
+/// Runs a transaction's work on `connection`, on this thread, inside `begin` (`BEGIN
+/// IMMEDIATE` on the writer, `BEGIN` for a read snapshot on a reader): committed if it
+/// succeeds, rolled back if not.
 ///
 /// Invariant: the work only runs statements and pure code, so its future completes in one
 /// poll; one that waits on anything else is refused (rolled back) rather than blocking the
 /// writer.
 pub(crate) fn run_direct(
     connection: &mut Connection,
+    begin: &str,
     work: super::Work,
 ) -> Result<Box<dyn std::any::Any + Send>, StoreError> {
-    connection.execute_batch("BEGIN IMMEDIATE")?;
+    connection.execute_batch(begin)?;
     let result = {
         let mut tx = DirectTx {
             connection: &mut *connection,

@@ -254,7 +254,7 @@ impl SqliteStore {
     /// reads).
     pub(crate) async fn read<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         self.reader(work)
             .await?
@@ -266,7 +266,7 @@ impl SqliteStore {
     /// (dropping the handle leaves it running: a read transaction is served that way).
     pub(crate) async fn reader<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<tokio::task::JoinHandle<Result<T, StoreError>>, StoreError> {
         let permit = self
             .read_permits
@@ -282,7 +282,7 @@ impl SqliteStore {
                 .lock()
                 .map_err(|_| anyhow::anyhow!("reader pool poisoned"))?
                 .pop();
-            let connection = match pooled {
+            let mut connection = match pooled {
                 Some(connection) => connection,
                 None => {
                     let connection = connect(&path)?;
@@ -290,7 +290,7 @@ impl SqliteStore {
                     connection
                 }
             };
-            let result = work(&connection);
+            let result = work(&mut connection);
             if let Ok(mut pool) = readers.lock() {
                 pool.push(connection);
             }
@@ -346,6 +346,14 @@ impl crate::db::Db for SqliteStore {
         Ok(Box::new(tx))
     }
 
+    async fn snapshot_work(
+        &self,
+        work: crate::db::Work,
+    ) -> Result<Box<dyn std::any::Any + Send>, StoreError> {
+        self.read(move |connection| crate::db::sqlite::run_direct(connection, "BEGIN", work))
+            .await
+    }
+
     async fn transact_work(
         &self,
         work: crate::db::Work,
@@ -353,7 +361,11 @@ impl crate::db::Db for SqliteStore {
         let stopped = || StoreError::Other(anyhow::anyhow!("the SQLite writer has stopped"));
         let (reply, answer) = tokio::sync::oneshot::channel();
         let task: Task = Box::new(move |connection, _| {
-            let _ = reply.send(crate::db::sqlite::run_direct(connection, work));
+            let _ = reply.send(crate::db::sqlite::run_direct(
+                connection,
+                "BEGIN IMMEDIATE",
+                work,
+            ));
         });
         if !self.enqueue(Job::Run(task)).await {
             return Err(stopped());
