@@ -1,6 +1,6 @@
-//! Work orders in the store: the group-commit pipelines stay per backend (`crate::sqlite`,
-//! `crate::postgres`), with the pure planning step they share ([`crate::plan`]); the reads of
-//! the order side that are not hot are written once here.
+//! Work orders in the store: the group-commit pipelines stay per backend (`sqlite/`,
+//! `postgres/`), with the pure planning step they share ([`crate::plan`]); the reads of the
+//! order side that are not hot are written once here (`reads.rs`).
 
 pub(crate) mod postgres;
 pub(crate) mod reads;
@@ -15,7 +15,7 @@ use whistle_core::time::Timestamp;
 use crate::types::*;
 
 /// Work orders' commands and hot reads: each backend's own group-commit pipeline and list
-/// queries (`crate::sqlite`, `crate::postgres`).
+/// queries (`orders/sqlite/`, `orders/postgres/`).
 #[async_trait]
 pub trait OrderStore: Send + Sync {
     /// Executes commands, group-committed: every command's events are durable when its result
