@@ -31,10 +31,9 @@ pub(crate) async fn put_users(
     accounts: &[(Account, String)],
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    let mut tx = db.write().await?;
-    for (account, hash) in accounts {
-        tx.execute(
-            UPSERT_USER,
+    let rows: Vec<_> = accounts
+        .iter()
+        .map(|(account, hash)| {
             params![
                 &account.login,
                 &account.display_name,
@@ -43,11 +42,18 @@ pub(crate) async fn put_users(
                 hash,
                 account.active,
                 to_millis(at)
-            ],
-        )
-        .await?;
-    }
-    tx.commit().await
+            ]
+        })
+        .collect();
+    crate::db::transact(db, move |tx: &mut dyn crate::db::Tx| {
+        Box::pin(async move {
+            for row in rows {
+                tx.execute(UPSERT_USER, row).await?;
+            }
+            Ok(())
+        })
+    })
+    .await
 }
 
 pub(crate) async fn user(

@@ -415,10 +415,10 @@ pub(crate) trait Db: Send + Sync {
 
     /// Runs one statement in its own write transaction; the number of rows it changed.
     async fn execute(&self, sql: &str, params: Vec<Param>) -> Result<u64, StoreError> {
-        let mut tx = self.write().await?;
-        let changed = tx.execute(sql, params).await?;
-        tx.commit().await?;
-        Ok(changed)
+        let sql = sql.to_string();
+        let work =
+            erased(move |tx: &mut dyn Tx| Box::pin(async move { tx.execute(&sql, params).await }));
+        typed(self.transact_work(work).await?)
     }
 }
 

@@ -120,14 +120,19 @@ pub(crate) async fn stage_counts(db: &dyn Db) -> Result<Vec<(String, i64)>, Stor
 
 /// Orders and events stored, counted in one snapshot.
 pub(crate) async fn totals(db: &dyn Db) -> Result<(i64, i64), StoreError> {
-    let mut tx = db.read().await?;
-    let mut count = async |sql: &str| -> Result<i64, StoreError> {
-        match tx.query_opt(sql, Vec::new()).await? {
-            Some(row) => row.int(0),
-            None => Ok(0),
-        }
-    };
-    let orders = count("SELECT COUNT(*) FROM orders").await?;
-    let events = count("SELECT COUNT(*) FROM events").await?;
-    Ok((orders, events))
+    crate::db::snapshot(db, |tx: &mut dyn crate::db::Tx| {
+        Box::pin(async move {
+            let mut counts = [0; 2];
+            for (count, sql) in counts
+                .iter_mut()
+                .zip(["SELECT COUNT(*) FROM orders", "SELECT COUNT(*) FROM events"])
+            {
+                if let Some(row) = tx.query_opt(sql, Vec::new()).await? {
+                    *count = row.int(0)?;
+                }
+            }
+            Ok((counts[0], counts[1]))
+        })
+    })
+    .await
 }
