@@ -190,53 +190,96 @@ pub(crate) fn plan_in(
     reference: &Reference,
     batch: Vec<Item>,
     loaded: &mut Loaded,
-    mut new_id: impl FnMut() -> OrderId,
+    new_id: impl FnMut() -> OrderId,
 ) -> Plan {
-    let mut results = Vec::with_capacity(batch.len());
-    let mut expected = Expected {
-        versions: loaded
+    let mut planning = Planning::new(reference, loaded, new_id, batch.len());
+    for (envelope, idempotency) in batch {
+        planning.item(envelope, idempotency);
+    }
+    planning.finish()
+}
+
+/// A batch being planned: the state it was loaded on, and what its commands have collected so
+/// far for the write.
+struct Planning<'a, F> {
+    reference: &'a Reference,
+    loaded: &'a mut Loaded,
+    new_id: F,
+    expected: Expected,
+    /// What each loaded order contributed to the counters before the batch.
+    before: HashMap<OrderId, [Vec<(CellKey, Counts)>; 2]>,
+    intake_before: HashMap<OrderId, IntakeKey>,
+    /// The last order number of each day numbered, as loaded.
+    before_counters: HashMap<NaiveDate, u64>,
+    results: Vec<Result<Outcome, CommandError>>,
+    events: Vec<Event>,
+    touched: Vec<OrderId>,
+    new_orders: BTreeSet<OrderId>,
+    requesters: Vec<(OrderId, Requester)>,
+    unit_links: Vec<UnitLink>,
+    counters_touched: BTreeSet<NaiveDate>,
+    new_keys: Vec<((String, String), IdempotencyRecord)>,
+    texts: Vec<(OrderId, String)>,
+}
+
+impl<'a, F: FnMut() -> OrderId> Planning<'a, F> {
+    fn new(reference: &'a Reference, loaded: &'a mut Loaded, new_id: F, size: usize) -> Self {
+        let mut expected = Expected {
+            versions: loaded
+                .orders
+                .iter()
+                .map(|(id, order)| (*id, order.version))
+                .collect(),
+            counters: HashMap::new(),
+            keys: loaded
+                .idempotency
+                .iter()
+                .map(|(slot, record)| (slot.clone(), record.clone()))
+                .collect(),
+        };
+        expected.keys.sort();
+        let before = loaded
             .orders
             .iter()
-            .map(|(id, order)| (*id, order.version))
-            .collect(),
-        counters: HashMap::new(),
-        keys: loaded
-            .idempotency
+            .map(|(id, order)| {
+                (
+                    *id,
+                    CountBasis::ALL.map(|basis| contributions(order, basis)),
+                )
+            })
+            .collect();
+        let intake_before = loaded
+            .orders
             .iter()
-            .map(|(slot, record)| (slot.clone(), record.clone()))
-            .collect(),
-    };
-    expected.keys.sort();
-    // What each loaded order contributed to the counters before the batch.
-    let before: HashMap<OrderId, [Vec<(CellKey, Counts)>; 2]> = loaded
-        .orders
-        .iter()
-        .map(|(id, order)| {
-            (
-                *id,
-                CountBasis::ALL.map(|basis| contributions(order, basis)),
-            )
-        })
-        .collect();
-    let intake_before: HashMap<OrderId, IntakeKey> = loaded
-        .orders
-        .iter()
-        .map(|(id, order)| (*id, intake_key(order)))
-        .collect();
-    let mut events = Vec::new();
-    let mut touched: Vec<OrderId> = Vec::new();
-    let mut new_orders: BTreeSet<OrderId> = BTreeSet::new();
-    let mut requesters = Vec::new();
-    let mut unit_links = Vec::new();
-    let mut counters_touched = BTreeSet::new();
-    let mut new_keys = Vec::new();
-    let mut texts = Vec::new();
-    let mut before_counters: HashMap<NaiveDate, u64> = HashMap::new();
-    for (envelope, idempotency) in batch {
+            .map(|(id, order)| (*id, intake_key(order)))
+            .collect();
+        Planning {
+            reference,
+            loaded,
+            new_id,
+            expected,
+            before,
+            intake_before,
+            before_counters: HashMap::new(),
+            results: Vec::with_capacity(size),
+            events: Vec::new(),
+            touched: Vec::new(),
+            new_orders: BTreeSet::new(),
+            requesters: Vec::new(),
+            unit_links: Vec::new(),
+            counters_touched: BTreeSet::new(),
+            new_keys: Vec::new(),
+            texts: Vec::new(),
+        }
+    }
+
+    /// Plans one command: a replay of a stored idempotency key, an intake or a command on an
+    /// order. A refused command leaves nothing behind.
+    fn item(&mut self, envelope: Envelope, idempotency: Option<Idempotency>) {
         if let Some(idempotency) = &idempotency {
             let slot = (idempotency.principal.clone(), idempotency.key.clone());
-            if let Some((hash, order_id, order_no, version)) = loaded.idempotency.get(&slot) {
-                results.push(if hash == &idempotency.request_hash {
+            if let Some((hash, order_id, order_no, version)) = self.loaded.idempotency.get(&slot) {
+                self.results.push(if hash == &idempotency.request_hash {
                     Ok(Outcome {
                         order_id: *order_id,
                         order_no: order_no.clone(),
@@ -249,220 +292,274 @@ pub(crate) fn plan_in(
                 } else {
                     Err(CommandError::IdempotencyMismatch)
                 });
-                continue;
+                return;
             }
         }
         let Envelope { actor, at, request } = envelope;
         // Events keep milliseconds: the projection must be built from exactly what replays.
         let at = whistle_core::time::from_millis(whistle_core::time::to_millis(at));
-        let context = Context {
-            now: at,
-            actor: &actor,
-            reference,
-        };
-        let (request, dispatch_after) = match request {
-            Request::IntakeAndDispatch { intake, requester } => {
-                (Request::Intake { intake, requester }, true)
-            }
-            other => (other, false),
-        };
         let result = match request {
-            Request::IntakeAndDispatch { .. } => Err(CommandError::Store(StoreFailure::msg(
-                "intake-and-dispatch was not unpacked",
-            ))),
-            Request::Intake { intake, requester } => guarded(|| {
-                crate::faults::panic_if_marked("decide", &intake.text);
-                if let Some(requester) = &requester {
-                    requester.validate()?;
-                }
-                if let order::Triage::RepeatNoNew { earlier } = &intake.triage {
-                    if !loaded.by_no.contains_key(earlier) {
-                        return Err(CommandError::NotFound(earlier.to_string()));
-                    }
-                }
-                let day = beijing_date(at);
-                let last = loaded.counters.get(&day).copied().unwrap_or(0);
-                before_counters.entry(day).or_insert(last);
-                let sequence = last + 1;
-                let no = OrderNo::new(day, sequence);
-                let payloads = order::intake(&intake, no.clone(), &context)?;
-                let id = new_id();
-                let mut new_events = to_events(id, 0, &actor, at, payloads);
-                let mut order = Order::from_events(&new_events).map_err(invariant)?;
-                let mut dispatch_error = None;
-                if dispatch_after && order.stage == order::Stage::PendingDispatch {
-                    let dispatch = order::Command::Dispatch {
-                        unit: None,
-                        co_handlers: Vec::new(),
-                        handle_by: None,
-                    };
-                    match order::decide(&order, &dispatch, &context) {
-                        Ok(payloads) => {
-                            let more = to_events(id, order.version, &actor, at, payloads);
-                            for event in &more {
-                                order.apply(event).map_err(invariant)?;
-                            }
-                            new_events.extend(more);
-                        }
-                        Err(error) => dispatch_error = Some(error),
-                    }
-                }
-                order.check_invariants().map_err(|e| {
-                    CommandError::Store(StoreFailure::msg(format!("invariant violated: {e}")))
-                })?;
-                loaded.counters.insert(day, sequence);
-                counters_touched.insert(day);
-                if let Some(requester) = requester {
-                    requesters.push((id, requester));
-                }
-                texts.push((id, order.text.clone()));
-                let outcome = Outcome {
-                    order_id: id,
-                    order_no: no,
-                    version: order.version,
-                    events: new_events,
-                    replayed: false,
-                    order: Some(Box::new(order.clone())),
-                    dispatch_error,
-                };
-                new_orders.insert(id);
-                touched.push(id);
-                loaded.insert(order);
-                Ok(outcome)
-            }),
+            Request::IntakeAndDispatch { intake, requester } => {
+                guarded(|| self.intake(intake, requester, true, &actor, at))
+            }
+            Request::Intake { intake, requester } => {
+                guarded(|| self.intake(intake, requester, false, &actor, at))
+            }
             Request::Command {
                 order: target,
                 expected_version,
                 command,
-            } => guarded(|| {
-                let id = match &target {
-                    OrderRef::Id(id) if loaded.orders.contains_key(id) => *id,
-                    OrderRef::No(no) if loaded.by_no.contains_key(no) => loaded.by_no[no],
-                    _ => return Err(CommandError::NotFound(target.to_string())),
-                };
-                let current = &loaded.orders[&id];
-                if let Some(expected) = expected_version {
-                    if expected != current.version {
-                        return Err(CommandError::Conflict {
-                            expected,
-                            actual: current.version,
-                        });
-                    }
-                }
-                if let Some(other) = command.referenced_order() {
-                    if !loaded.by_no.contains_key(other) && other != &current.no {
-                        return Err(CommandError::NotFound(other.to_string()));
-                    }
-                }
-                let payloads = order::decide(current, &command, &context)?;
-                let new_events = to_events(id, current.version, &actor, at, payloads);
-                let mut next = current.clone();
-                for event in &new_events {
-                    next.apply(event).map_err(invariant)?;
-                }
-                next.check_invariants().map_err(|e| {
-                    CommandError::Store(StoreFailure::msg(format!("invariant violated: {e}")))
-                })?;
-                let outcome = Outcome {
-                    order_id: id,
-                    order_no: next.no.clone(),
-                    version: next.version,
-                    events: new_events,
-                    replayed: false,
-                    order: Some(Box::new(next.clone())),
-                    dispatch_error: None,
-                };
-                touched.push(id);
-                loaded.orders.insert(id, next);
-                Ok(outcome)
-            }),
+            } => guarded(|| self.command(target, expected_version, command, &actor, at)),
         };
         if let Ok(outcome) = &result {
-            let order = &loaded.orders[&outcome.order_id];
-            for event in &outcome.events {
-                if let EventPayload::Dispatched(dispatched) = &event.payload {
-                    let received_at = to_millis(order.received_at);
-                    let link = |unit: &UnitCode, role| UnitLink {
-                        unit: unit.clone(),
-                        received_at,
-                        order_id: order.id,
-                        role,
-                    };
-                    unit_links.push(link(&dispatched.lead, "lead"));
-                    unit_links.extend(
-                        dispatched
-                            .co_handlers
-                            .iter()
-                            .map(|unit| link(unit, "co_handler")),
-                    );
-                    unit_links.extend(dispatched.copied_to.iter().map(|unit| link(unit, "copied")));
+            self.record(outcome, idempotency);
+        }
+        self.results.push(result);
+    }
+
+    /// A new order, numbered in its Beijing day; dispatched by the catalogue at once when
+    /// `dispatch_after` (a refused dispatch leaves it pending, with the reason in the outcome).
+    fn intake(
+        &mut self,
+        intake: Box<order::Intake>,
+        requester: Option<Requester>,
+        dispatch_after: bool,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Outcome, CommandError> {
+        let loaded = &mut *self.loaded;
+        crate::faults::panic_if_marked("decide", &intake.text);
+        if let Some(requester) = &requester {
+            requester.validate()?;
+        }
+        if let order::Triage::RepeatNoNew { earlier } = &intake.triage {
+            if !loaded.by_no.contains_key(earlier) {
+                return Err(CommandError::NotFound(earlier.to_string()));
+            }
+        }
+        let context = Context {
+            now: at,
+            actor,
+            reference: self.reference,
+        };
+        let day = beijing_date(at);
+        let last = loaded.counters.get(&day).copied().unwrap_or(0);
+        self.before_counters.entry(day).or_insert(last);
+        let sequence = last + 1;
+        let no = OrderNo::new(day, sequence);
+        let payloads = order::intake(&intake, no.clone(), &context)?;
+        let id = (self.new_id)();
+        let mut new_events = to_events(id, 0, actor, at, payloads);
+        let mut order = Order::from_events(&new_events).map_err(invariant)?;
+        let mut dispatch_error = None;
+        if dispatch_after && order.stage == order::Stage::PendingDispatch {
+            let dispatch = order::Command::Dispatch {
+                unit: None,
+                co_handlers: Vec::new(),
+                handle_by: None,
+            };
+            match order::decide(&order, &dispatch, &context) {
+                Ok(payloads) => {
+                    let more = to_events(id, order.version, actor, at, payloads);
+                    for event in &more {
+                        order.apply(event).map_err(invariant)?;
+                    }
+                    new_events.extend(more);
+                }
+                Err(error) => dispatch_error = Some(error),
+            }
+        }
+        order.check_invariants().map_err(violated)?;
+        loaded.counters.insert(day, sequence);
+        self.counters_touched.insert(day);
+        if let Some(requester) = requester {
+            self.requesters.push((id, requester));
+        }
+        self.texts.push((id, order.text.clone()));
+        let outcome = Outcome {
+            order_id: id,
+            order_no: no,
+            version: order.version,
+            events: new_events,
+            replayed: false,
+            order: Some(Box::new(order.clone())),
+            dispatch_error,
+        };
+        self.new_orders.insert(id);
+        self.touched.push(id);
+        loaded.insert(order);
+        Ok(outcome)
+    }
+
+    /// A command on a loaded order, checked against the version the caller expected.
+    fn command(
+        &mut self,
+        target: OrderRef,
+        expected_version: Option<u64>,
+        command: order::Command,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Outcome, CommandError> {
+        let loaded = &mut *self.loaded;
+        let id = match &target {
+            OrderRef::Id(id) if loaded.orders.contains_key(id) => *id,
+            OrderRef::No(no) if loaded.by_no.contains_key(no) => loaded.by_no[no],
+            _ => return Err(CommandError::NotFound(target.to_string())),
+        };
+        let current = &loaded.orders[&id];
+        if let Some(expected) = expected_version {
+            if expected != current.version {
+                return Err(CommandError::Conflict {
+                    expected,
+                    actual: current.version,
+                });
+            }
+        }
+        if let Some(other) = command.referenced_order() {
+            if !loaded.by_no.contains_key(other) && other != &current.no {
+                return Err(CommandError::NotFound(other.to_string()));
+            }
+        }
+        let context = Context {
+            now: at,
+            actor,
+            reference: self.reference,
+        };
+        let payloads = order::decide(current, &command, &context)?;
+        let new_events = to_events(id, current.version, actor, at, payloads);
+        let mut next = current.clone();
+        for event in &new_events {
+            next.apply(event).map_err(invariant)?;
+        }
+        next.check_invariants().map_err(violated)?;
+        let outcome = Outcome {
+            order_id: id,
+            order_no: next.no.clone(),
+            version: next.version,
+            events: new_events,
+            replayed: false,
+            order: Some(Box::new(next.clone())),
+            dispatch_error: None,
+        };
+        self.touched.push(id);
+        loaded.orders.insert(id, next);
+        Ok(outcome)
+    }
+
+    /// Collects what an accepted command writes besides its order: its events, the unit links
+    /// of its dispatches and its idempotency record.
+    fn record(&mut self, outcome: &Outcome, idempotency: Option<Idempotency>) {
+        let order = &self.loaded.orders[&outcome.order_id];
+        for event in &outcome.events {
+            if let EventPayload::Dispatched(dispatched) = &event.payload {
+                let received_at = to_millis(order.received_at);
+                let link = |unit: &UnitCode, role| UnitLink {
+                    unit: unit.clone(),
+                    received_at,
+                    order_id: order.id,
+                    role,
+                };
+                self.unit_links.push(link(&dispatched.lead, "lead"));
+                self.unit_links.extend(
+                    dispatched
+                        .co_handlers
+                        .iter()
+                        .map(|unit| link(unit, "co_handler")),
+                );
+                self.unit_links
+                    .extend(dispatched.copied_to.iter().map(|unit| link(unit, "copied")));
+            }
+        }
+        self.events.extend(outcome.events.iter().cloned());
+        if let Some(idempotency) = idempotency {
+            let slot = (idempotency.principal, idempotency.key);
+            let record = (
+                idempotency.request_hash,
+                outcome.order_id,
+                outcome.order_no.clone(),
+                outcome.version,
+            );
+            self.loaded.idempotency.insert(slot.clone(), record.clone());
+            self.new_keys.push((slot, record));
+        }
+    }
+
+    /// The plan: the final state of every order touched once, and the counters' and intake
+    /// volumes' changes summed over the batch.
+    fn finish(self) -> Plan {
+        let Planning {
+            reference,
+            loaded,
+            mut expected,
+            before,
+            intake_before,
+            before_counters,
+            results,
+            events,
+            mut touched,
+            new_orders,
+            requesters,
+            unit_links,
+            counters_touched,
+            new_keys,
+            texts,
+            ..
+        } = self;
+        let mut seen = BTreeSet::new();
+        touched.retain(|id| seen.insert(*id));
+        let counter_deltas = CountBasis::ALL.map(|basis| {
+            let mut deltas: BTreeMap<CellKey, Counts> = BTreeMap::new();
+            for id in &touched {
+                for (key, counts) in contributions(&loaded.orders[id], basis) {
+                    deltas.entry(key).or_default().add(&counts);
+                }
+                for (key, counts) in before
+                    .get(id)
+                    .map(|b| &b[basis.index()])
+                    .into_iter()
+                    .flatten()
+                {
+                    deltas.entry(key.clone()).or_default().sub(counts);
                 }
             }
-            events.extend(outcome.events.iter().cloned());
-            if let Some(idempotency) = idempotency {
-                let slot = (idempotency.principal, idempotency.key);
-                let record = (
-                    idempotency.request_hash,
-                    outcome.order_id,
-                    outcome.order_no.clone(),
-                    outcome.version,
-                );
-                loaded.idempotency.insert(slot.clone(), record.clone());
-                new_keys.push((slot, record));
-            }
-        }
-        results.push(result);
-    }
-    let mut seen = BTreeSet::new();
-    touched.retain(|id| seen.insert(*id));
-    let counter_deltas = CountBasis::ALL.map(|basis| {
-        let mut deltas: BTreeMap<CellKey, Counts> = BTreeMap::new();
+            deltas.into_iter().filter(|(_, c)| !c.is_zero()).collect()
+        });
+        let mut intake: BTreeMap<IntakeKey, i64> = BTreeMap::new();
         for id in &touched {
-            for (key, counts) in contributions(&loaded.orders[id], basis) {
-                deltas.entry(key).or_default().add(&counts);
-            }
-            for (key, counts) in before
-                .get(id)
-                .map(|b| &b[basis.index()])
-                .into_iter()
-                .flatten()
-            {
-                deltas.entry(key.clone()).or_default().sub(counts);
+            *intake.entry(intake_key(&loaded.orders[id])).or_default() += 1;
+            if let Some(key) = intake_before.get(id) {
+                *intake.entry(key.clone()).or_default() -= 1;
             }
         }
-        deltas.into_iter().filter(|(_, c)| !c.is_zero()).collect()
-    });
-    let mut intake: BTreeMap<IntakeKey, i64> = BTreeMap::new();
-    for id in &touched {
-        *intake.entry(intake_key(&loaded.orders[id])).or_default() += 1;
-        if let Some(key) = intake_before.get(id) {
-            *intake.entry(key.clone()).or_default() -= 1;
+        let intake_deltas = intake.into_iter().filter(|(_, n)| *n != 0).collect();
+        let orders = touched
+            .into_iter()
+            .map(|id| (loaded.orders[&id].clone(), new_orders.contains(&id)))
+            .collect();
+        let counters = counters_touched
+            .into_iter()
+            .map(|day| (day, loaded.counters[&day]))
+            .collect();
+        expected.counters = before_counters;
+        Plan {
+            due_soon_minutes: reference.policy.due_soon_minutes,
+            results,
+            events,
+            orders,
+            requesters,
+            unit_links,
+            counters,
+            idempotency: new_keys,
+            texts,
+            counter_deltas,
+            intake_deltas,
+            expected,
         }
     }
-    let intake_deltas = intake.into_iter().filter(|(_, n)| *n != 0).collect();
-    let orders = touched
-        .into_iter()
-        .map(|id| (loaded.orders[&id].clone(), new_orders.contains(&id)))
-        .collect();
-    let counters = counters_touched
-        .into_iter()
-        .map(|day| (day, loaded.counters[&day]))
-        .collect();
-    expected.counters = before_counters;
-    Plan {
-        due_soon_minutes: reference.policy.due_soon_minutes,
-        results,
-        events,
-        orders,
-        requesters,
-        unit_links,
-        counters,
-        idempotency: new_keys,
-        texts,
-        counter_deltas,
-        intake_deltas,
-        expected,
-    }
+}
+
+fn violated(e: impl std::fmt::Display) -> CommandError {
+    CommandError::Store(StoreFailure::msg(format!("invariant violated: {e}")))
 }
 
 /// Decides one command. A panic in it (a defect in the core, never an input) refuses that command

@@ -32,6 +32,31 @@ pub struct Common {
 }
 
 #[derive(Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub unit: Option<String>,
+    #[arg(long)]
+    pub stage: Option<String>,
+    #[arg(long)]
+    pub district: Option<String>,
+    #[arg(long)]
+    pub street: Option<String>,
+    #[arg(long)]
+    pub category: Option<String>,
+    #[arg(long)]
+    pub from: Option<String>,
+    #[arg(long)]
+    pub before: Option<String>,
+    /// A substring of the request text.
+    #[arg(long)]
+    pub text: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    #[arg(long)]
+    pub after: Option<String>,
+}
+
+#[derive(Args)]
 pub struct NewArgs {
     /// consult, help, complaint, report, suggestion, praise
     #[arg(long = "type")]
@@ -279,29 +304,7 @@ pub enum OrderCommand {
         json: bool,
     },
     /// Orders by unit, stage, territory, category and time, newest first.
-    List {
-        #[arg(long)]
-        unit: Option<String>,
-        #[arg(long)]
-        stage: Option<String>,
-        #[arg(long)]
-        district: Option<String>,
-        #[arg(long)]
-        street: Option<String>,
-        #[arg(long)]
-        category: Option<String>,
-        #[arg(long)]
-        from: Option<String>,
-        #[arg(long)]
-        before: Option<String>,
-        /// A substring of the request text.
-        #[arg(long)]
-        text: Option<String>,
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-        #[arg(long)]
-        after: Option<String>,
-    },
+    List(ListArgs),
     /// Orders whose running deadline is due at --at (default now), earliest first.
     Due {
         #[arg(long)]
@@ -422,63 +425,85 @@ fn by_handler(command: &Command) -> bool {
 pub async fn run(env: &Env, command: OrderCommand) -> Result<(), Failure> {
     let lang = env.lang;
     let store = env.open().await?;
-    let (no, command, common) = match command {
-        OrderCommand::New(args) => return intake(&*store, *args, lang).await,
-        OrderCommand::Show { no, json } => return show(&*store, &no, json, lang).await,
-        OrderCommand::List {
-            unit,
-            stage,
-            district,
-            street,
-            category,
-            from,
-            before,
-            text,
-            limit,
-            after,
-        } => {
-            let code =
-                |c: Option<String>| c.map(|c| UnitCode::parse(&c)).transpose().map_err(d(lang));
-            let time =
-                |t: Option<String>| t.map(|t| parse_beijing(&t)).transpose().map_err(d(lang));
-            let filter = OrderFilter {
-                unit: code(unit)?,
-                stage,
-                district: code(district)?,
-                street: code(street)?,
-                category: category
-                    .map(|c| CategoryCode::parse(&c))
-                    .transpose()
-                    .map_err(d(lang))?,
-                received_from: time(from)?,
-                received_before: time(before)?,
-                text,
-                channel: None,
-            };
-            let page = store
-                .list_orders(
-                    &whistle_store::Scope::All,
-                    &filter,
-                    &PageRequest { after, limit },
-                )
-                .await
-                .map_err(|e| store_failure(e, lang))?;
-            print_summaries(&page.items, page.next.as_deref());
-            return Ok(());
+    match command {
+        OrderCommand::New(args) => intake(&*store, *args, lang).await,
+        OrderCommand::Show { no, json } => show(&*store, &no, json, lang).await,
+        OrderCommand::List(args) => list(&*store, args, lang).await,
+        OrderCommand::Due { at, limit, after } => due(&*store, at, limit, after, lang).await,
+        command => {
+            let (no, command, common) = order_command(command, lang)?;
+            execute(&*store, &no, command, common, lang).await
         }
-        OrderCommand::Due { at, limit, after } => {
-            let at = at
-                .map(|t| parse_beijing(&t))
-                .transpose()
-                .map_err(d(lang))?
-                .unwrap_or_else(chrono::Utc::now);
-            let page = store
-                .due(at, &PageRequest { after, limit })
-                .await
-                .map_err(|e| store_failure(e, lang))?;
-            print_summaries(&page.items, page.next.as_deref());
-            return Ok(());
-        }
+    }
+}
+
+/// `order list`: a page of summaries under the filter given.
+async fn list(store: &dyn Store, args: ListArgs, lang: Lang) -> Result<(), Failure> {
+    let ListArgs {
+        unit,
+        stage,
+        district,
+        street,
+        category,
+        from,
+        before,
+        text,
+        limit,
+        after,
+    } = args;
+    let code = |c: Option<String>| c.map(|c| UnitCode::parse(&c)).transpose().map_err(d(lang));
+    let time = |t: Option<String>| t.map(|t| parse_beijing(&t)).transpose().map_err(d(lang));
+    let filter = OrderFilter {
+        unit: code(unit)?,
+        stage,
+        district: code(district)?,
+        street: code(street)?,
+        category: category
+            .map(|c| CategoryCode::parse(&c))
+            .transpose()
+            .map_err(d(lang))?,
+        received_from: time(from)?,
+        received_before: time(before)?,
+        text,
+        channel: None,
+    };
+    let page = store
+        .list_orders(
+            &whistle_store::Scope::All,
+            &filter,
+            &PageRequest { after, limit },
+        )
+        .await
+        .map_err(|e| store_failure(e, lang))?;
+    print_summaries(&page.items, page.next.as_deref());
+    Ok(())
+}
+
+/// `order due`: the orders whose running deadline is due at `at`.
+async fn due(
+    store: &dyn Store,
+    at: Option<String>,
+    limit: u32,
+    after: Option<String>,
+    lang: Lang,
+) -> Result<(), Failure> {
+    let at = at
+        .map(|t| parse_beijing(&t))
+        .transpose()
+        .map_err(d(lang))?
+        .unwrap_or_else(chrono::Utc::now);
+    let page = store
+        .due(at, &PageRequest { after, limit })
+        .await
+        .map_err(|e| store_failure(e, lang))?;
+    print_summaries(&page.items, page.next.as_deref());
+    Ok(())
+}
+
+/// The order number, the command and its common flags, parsed from one of
+/// the commands that change an order.
+fn order_command(command: OrderCommand, lang: Lang) -> Result<(String, Command, Common), Failure> {
+    Ok(match command {
         OrderCommand::Dispatch {
             no,
             unit,
@@ -687,11 +712,26 @@ pub async fn run(env: &Env, command: OrderCommand) -> Result<(), Failure> {
         OrderCommand::ForwardAnswer { no, answer, common } => {
             (no, Command::RecordForwardAnswer { answer }, common)
         }
-    };
-    let no = OrderNo::parse(&no).map_err(d(lang))?;
+        OrderCommand::New(_)
+        | OrderCommand::Show { .. }
+        | OrderCommand::List(_)
+        | OrderCommand::Due { .. } => unreachable!("handled by run"),
+    })
+}
+
+/// Runs one command on one order as the actor given (or the one the CLI
+/// stands for) and prints what happened.
+async fn execute(
+    store: &dyn Store,
+    no: &str,
+    command: Command,
+    common: Common,
+    lang: Lang,
+) -> Result<(), Failure> {
+    let no = OrderNo::parse(no).map_err(d(lang))?;
     let at = command_time(&common, lang)?;
     let actor = match &common.actor {
-        Some(text) => account_actor(&*store, text, lang, |role| role.may(&command)).await?,
+        Some(text) => account_actor(store, text, lang, |role| role.may(&command)).await?,
         None if by_handler(&command) => {
             let order = store
                 .order(&OrderRef::No(no.clone()))

@@ -1,6 +1,7 @@
 //! 日通报: the daily bulletin.
 
 use super::*;
+use whistle_store::EmergencyRow;
 
 /// 日通报: the requests received on a Beijing day.
 pub async fn daily(
@@ -51,70 +52,19 @@ pub async fn daily(
     let (streets, top) = top_streets_table(&names, &rows);
     let (overdue, overdue_total) = overdue_table(&names, &notices);
 
-    let mut summary = Vec::new();
     let empty = total == 0 && notices.is_empty();
-    if total == 0 {
-        summary.push(lang.t(
-            &format!("{}，无受理诉求数据。", day.format("%Y年%-m月%-d日")),
-            &format!("{day}: no requests were received."),
-        ));
-    } else {
-        let type_words: Vec<String> = ranked(&types)
-            .iter()
-            .map(|(t, c)| match lang {
-                Lang::Zh => format!("{}{}件", names.request_type(t), c),
-                Lang::En => format!("{} {}", c, names.request_type(t)),
-            })
-            .collect();
-        let phone = share(channels.get("phone").copied().unwrap_or(0), total);
-        summary.push(match lang {
-            Lang::Zh => format!(
-                "{}，12345市民服务热线共受理诉求{}件，较前一日{}。其中{}；电话渠道占{}。",
-                day.format("%Y年%-m月%-d日"),
-                total,
-                change_words(lang, total, previous_total),
-                type_words.join("、"),
-                percent(phone)
-            ),
-            Lang::En => format!(
-                "{day}: the 12345 hotline received {total} requests, {} on the day before: {}; {} by phone.",
-                change_words(lang, total, previous_total),
-                type_words.join(", "),
-                percent(phone)
-            ),
-        });
-        if let Some((code, count)) = ranked(&categories).first() {
-            summary.push(match lang {
-                Lang::Zh => format!(
-                    "诉求最集中的类别是“{}”，{}件，占{}。",
-                    names.category(code),
-                    count,
-                    percent(share(*count, total))
-                ),
-                Lang::En => format!(
-                    "The largest category was \"{}\": {} requests, {} of the day.",
-                    names.category(code),
-                    count,
-                    percent(share(*count, total))
-                ),
-            });
-        }
-        if let Some((code, count)) = top.first() {
-            summary.push(match lang {
-                Lang::Zh => format!(
-                    "受理量最多的街乡镇是{}{}（{}件）。",
-                    names.unit(&names.district(code)),
-                    names.unit(code),
-                    count
-                ),
-                Lang::En => format!(
-                    "The street with the most requests was {} ({}), {count}.",
-                    names.unit(code),
-                    names.unit(&names.district(code))
-                ),
-            });
-        }
-    }
+    let mut summary = day_summary(
+        day,
+        &DayFigures {
+            total,
+            previous_total,
+            types: &types,
+            channels: &channels,
+            categories: &categories,
+            top: &top,
+        },
+        &names,
+    );
     summary.push(match lang {
         Lang::Zh => format!(
             "紧急诉求{}件；当日新增超期工单{}件。",
@@ -125,7 +75,7 @@ pub async fn daily(
         ),
     });
 
-    let mut tables = vec![
+    let tables = vec![
         mix_table(
             &names,
             "types",
@@ -156,7 +106,116 @@ pub async fn daily(
         district_table(&names, &districts, &districts_before, total),
         streets,
         overdue,
+        emergencies_table(&names, &emergencies),
     ];
+    Ok(Document {
+        kind: "daily".into(),
+        subject: day_key(day),
+        lang,
+        title: lang.t(
+            &format!(
+                "12345市民服务热线日通报（{}）",
+                day.format("%Y年%-m月%-d日")
+            ),
+            &format!("12345 hotline daily bulletin, {day}"),
+        ),
+        empty,
+        summary,
+        tables,
+    })
+}
+
+/// What the day's summary lines say.
+struct DayFigures<'a> {
+    total: i64,
+    previous_total: i64,
+    types: &'a BTreeMap<String, i64>,
+    channels: &'a BTreeMap<String, i64>,
+    categories: &'a BTreeMap<String, i64>,
+    top: &'a [(String, i64)],
+}
+
+/// The day's volume against the day before, by type and channel; the largest category and the
+/// busiest street.
+fn day_summary(day: NaiveDate, figures: &DayFigures, names: &Names) -> Vec<String> {
+    let lang = names.lang;
+    let DayFigures {
+        total,
+        previous_total,
+        types,
+        channels,
+        categories,
+        top,
+    } = *figures;
+    let mut lines = Vec::new();
+    if total == 0 {
+        lines.push(lang.t(
+            &format!("{}，无受理诉求数据。", day.format("%Y年%-m月%-d日")),
+            &format!("{day}: no requests were received."),
+        ));
+    } else {
+        let type_words: Vec<String> = ranked(types)
+            .iter()
+            .map(|(t, c)| match lang {
+                Lang::Zh => format!("{}{}件", names.request_type(t), c),
+                Lang::En => format!("{} {}", c, names.request_type(t)),
+            })
+            .collect();
+        let phone = share(channels.get("phone").copied().unwrap_or(0), total);
+        lines.push(match lang {
+            Lang::Zh => format!(
+                "{}，12345市民服务热线共受理诉求{}件，较前一日{}。其中{}；电话渠道占{}。",
+                day.format("%Y年%-m月%-d日"),
+                total,
+                change_words(lang, total, previous_total),
+                type_words.join("、"),
+                percent(phone)
+            ),
+            Lang::En => format!(
+                "{day}: the 12345 hotline received {total} requests, {} on the day before: {}; {} by phone.",
+                change_words(lang, total, previous_total),
+                type_words.join(", "),
+                percent(phone)
+            ),
+        });
+        if let Some((code, count)) = ranked(categories).first() {
+            lines.push(match lang {
+                Lang::Zh => format!(
+                    "诉求最集中的类别是“{}”，{}件，占{}。",
+                    names.category(code),
+                    count,
+                    percent(share(*count, total))
+                ),
+                Lang::En => format!(
+                    "The largest category was \"{}\": {} requests, {} of the day.",
+                    names.category(code),
+                    count,
+                    percent(share(*count, total))
+                ),
+            });
+        }
+        if let Some((code, count)) = top.first() {
+            lines.push(match lang {
+                Lang::Zh => format!(
+                    "受理量最多的街乡镇是{}{}（{}件）。",
+                    names.unit(&names.district(code)),
+                    names.unit(code),
+                    count
+                ),
+                Lang::En => format!(
+                    "The street with the most requests was {} ({}), {count}.",
+                    names.unit(code),
+                    names.unit(&names.district(code))
+                ),
+            });
+        }
+    }
+    lines
+}
+
+/// The emergencies received on the day, listed.
+fn emergencies_table(names: &Names, emergencies: &[EmergencyRow]) -> Table {
+    let lang = names.lang;
     let mut list = Table::new(
         "emergencies",
         lang.t("紧急诉求", "Emergencies"),
@@ -170,7 +229,7 @@ pub async fn daily(
             lang.t("环节", "stage"),
         ],
     );
-    for e in &emergencies {
+    for e in emergencies {
         list.push(vec![
             e.no.clone().into(),
             e.received_at
@@ -197,20 +256,5 @@ pub async fn daily(
             e.stage.clone().into(),
         ]);
     }
-    tables.push(list);
-    Ok(Document {
-        kind: "daily".into(),
-        subject: day_key(day),
-        lang,
-        title: lang.t(
-            &format!(
-                "12345市民服务热线日通报（{}）",
-                day.format("%Y年%-m月%-d日")
-            ),
-            &format!("12345 hotline daily bulletin, {day}"),
-        ),
-        empty,
-        summary,
-        tables,
-    })
+    list
 }

@@ -1,6 +1,7 @@
 //! 月分析: the monthly analysis, against the month before and the same month last year.
 
 use super::*;
+use crate::evaluation::EvaluationReport;
 
 /// 月分析: a calendar month against the month before and the same month a year earlier, with
 /// the month's evaluation: the units that improved and fell back most.
@@ -39,11 +40,66 @@ pub async fn monthly(
             .unwrap_or(year_ago),
     )
     .await?;
-    let total: i64 = rows.iter().map(|r| r.count).sum();
-    let previous_total: i64 = before.iter().map(|r| r.count).sum();
-    let year_total: i64 = last_year.iter().map(|r| r.count).sum();
+    let top = |rows: &[IntakeVolume]| sum_by(rows, |r| top_level(&r.category).to_string());
+    let total = |rows: &[IntakeVolume]| rows.iter().map(|r| r.count).sum::<i64>();
+    let volumes = MonthVolumes {
+        month: month.to_string(),
+        previous: month_key(previous),
+        year_ago: month_key(year_ago),
+        total: total(&rows),
+        previous_total: total(&before),
+        year_total: total(&last_year),
+        categories: top(&rows),
+        categories_before: top(&before),
+        categories_year: top(&last_year),
+    };
     let evaluation = crate::evaluation::evaluation(store, month, now).await?;
+    let districts = sum_by(&rows, |r| names.district(&r.territory));
+    let districts_before = sum_by(&before, |r| names.district(&r.territory));
+    let (streets, _) = top_streets_table(&names, &rows);
+    let [best, worst] = improvers(&evaluation, lang);
+    let empty = volumes.total == 0 && evaluation.empty;
+    Ok(Document {
+        kind: "monthly".into(),
+        subject: month.to_string(),
+        lang,
+        title: lang.t(
+            &format!(
+                "12345市民服务热线月度分析（{}年{}月）",
+                first.year(),
+                first.month()
+            ),
+            &format!("12345 hotline monthly analysis, {month}"),
+        ),
+        empty,
+        summary: month_summary(&volumes, empty, &evaluation, &names),
+        tables: vec![
+            overview_table(&volumes, lang),
+            shifts_table(&volumes, &names),
+            district_table(&names, &districts, &districts_before, volumes.total),
+            streets,
+            best,
+            worst,
+        ],
+    })
+}
 
+/// The month's volumes against the month before and the same month a year earlier, in total and
+/// by top-level category.
+struct MonthVolumes {
+    month: String,
+    previous: String,
+    year_ago: String,
+    total: i64,
+    previous_total: i64,
+    year_total: i64,
+    categories: BTreeMap<String, i64>,
+    categories_before: BTreeMap<String, i64>,
+    categories_year: BTreeMap<String, i64>,
+}
+
+/// 受理总量: the three months' volumes and this month's change against each.
+fn overview_table(v: &MonthVolumes, lang: Lang) -> Table {
     let mut overview = Table::new(
         "overview",
         lang.t("受理总量", "Volume"),
@@ -53,21 +109,33 @@ pub async fn monthly(
             lang.t("本月较之变化率", "this month's change"),
         ],
     );
-    overview.push(vec![month.into(), total.into(), None.into()]);
+    overview.push(vec![v.month.clone().into(), v.total.into(), None.into()]);
     overview.push(vec![
-        month_key(previous).into(),
-        previous_total.into(),
-        change(total, previous_total).into(),
+        v.previous.clone().into(),
+        v.previous_total.into(),
+        change(v.total, v.previous_total).into(),
     ]);
     overview.push(vec![
-        month_key(year_ago).into(),
-        year_total.into(),
-        change(total, year_total).into(),
+        v.year_ago.clone().into(),
+        v.year_total.into(),
+        change(v.total, v.year_total).into(),
     ]);
 
-    let top = |rows: &[IntakeVolume]| sum_by(rows, |r| top_level(&r.category).to_string());
-    let (categories, categories_before, categories_year) =
-        (top(&rows), top(&before), top(&last_year));
+    overview
+}
+
+/// 类别变化: each top-level category's volume and share against both earlier months.
+fn shifts_table(v: &MonthVolumes, names: &Names) -> Table {
+    let lang = names.lang;
+    let MonthVolumes {
+        total,
+        previous_total,
+        categories,
+        categories_before,
+        categories_year,
+        ..
+    } = v;
+    let (total, previous_total) = (*total, *previous_total);
     let mut shifts = Table::new(
         "categories",
         lang.t("类别变化（一级）", "Category shifts (top level)"),
@@ -83,7 +151,7 @@ pub async fn monthly(
             lang.t("占比变化", "share change"),
         ],
     );
-    for (code, count) in ranked(&categories) {
+    for (code, count) in ranked(categories) {
         let b = categories_before.get(&code).copied().unwrap_or(0);
         let y = categories_year.get(&code).copied().unwrap_or(0);
         let share_change = match (share(count, total), share(b, previous_total)) {
@@ -102,11 +170,13 @@ pub async fn monthly(
             share_change.into(),
         ]);
     }
-    let districts = sum_by(&rows, |r| names.district(&r.territory));
-    let districts_before = sum_by(&before, |r| names.district(&r.territory));
-    let (streets, _) = top_streets_table(&names, &rows);
+    shifts
+}
 
-    // Improvers: units with a composite this period and the one before, by change.
+/// The ten units whose composite rose most and the ten that fell back most against the period
+/// before.
+fn improvers(evaluation: &EvaluationReport, lang: Lang) -> [Table; 2] {
+    // Units with a composite this period and the one before, by change.
     let mut changed: Vec<&whistle_core::evaluation::UnitEvaluation> = evaluation
         .units
         .iter()
@@ -169,7 +239,28 @@ pub async fn monthly(
             .take(10)
             .collect(),
     );
-    let empty = total == 0 && evaluation.empty;
+    [best, worst]
+}
+
+/// The summary lines: the volume's change, the category that gained most share and the
+/// evaluation's extent.
+fn month_summary(
+    v: &MonthVolumes,
+    empty: bool,
+    evaluation: &EvaluationReport,
+    names: &Names,
+) -> Vec<String> {
+    let lang = names.lang;
+    let MonthVolumes {
+        month,
+        total,
+        previous_total,
+        year_total,
+        categories,
+        categories_before,
+        ..
+    } = v;
+    let (total, previous_total, year_total) = (*total, *previous_total, *year_total);
     let mut summary = Vec::new();
     if empty {
         summary.push(lang.t(
@@ -227,27 +318,5 @@ pub async fn monthly(
             ),
         });
     }
-    Ok(Document {
-        kind: "monthly".into(),
-        subject: month.to_string(),
-        lang,
-        title: lang.t(
-            &format!(
-                "12345市民服务热线月度分析（{}年{}月）",
-                first.year(),
-                first.month()
-            ),
-            &format!("12345 hotline monthly analysis, {month}"),
-        ),
-        empty,
-        summary,
-        tables: vec![
-            overview,
-            shifts,
-            district_table(&names, &districts, &districts_before, total),
-            streets,
-            best,
-            worst,
-        ],
-    })
+    summary
 }
