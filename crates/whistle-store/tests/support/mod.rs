@@ -139,6 +139,25 @@ pub fn command(actor: Actor, at_text: &str, order: &Outcome, command: Command) -
     }
 }
 
+/// Takes a request in at the centre (with a requester); it must be accepted.
+pub async fn take(store: &dyn Store, at_text: &str, request: Intake) -> Outcome {
+    store.execute_one(intake(at_text, request)).await.unwrap()
+}
+
+/// One command on an order by `actor`; it must be accepted.
+pub async fn act(
+    store: &dyn Store,
+    actor: Actor,
+    at_text: &str,
+    order: &Outcome,
+    what: Command,
+) -> Outcome {
+    store
+        .execute_one(command(actor, at_text, order, what))
+        .await
+        .unwrap()
+}
+
 pub fn dispatch() -> Command {
     Command::Dispatch {
         unit: None,
@@ -159,7 +178,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::support::sqlite().await).await;
+                    super::$name($crate::support::sqlite().await).await;
                 }
             )*
         }
@@ -167,7 +186,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    match super::support::postgres().await {
+                    match $crate::support::postgres().await {
                         Some(db) => super::$name(db).await,
                         None => eprintln!("PostgreSQL conformance skipped: WHISTLE_TEST_PG_URL is not set"),
                     }

@@ -1,0 +1,464 @@
+//! Orders over HTTP: a whole life by role, the role and jurisdiction matrix, masking and reveals, idempotency and versions, bad input.
+
+use crate::support::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use whistle_server::ServerSettings;
+
+#[tokio::test]
+async fn a_whole_life_over_http_with_each_role_doing_its_part() {
+    let app = spawn_app().await;
+    let no = app.order("110105010", "11.04.01").await;
+    let (_, order) = app.get("street", &format!("/api/v1/orders/{no}")).await;
+    assert_eq!(order["stage"]["stage"], "dispatched");
+    assert_eq!(order["stage"]["lead"], "110105010");
+    assert_eq!(order["requester"]["phone"], "*******1234");
+    for (who, command, fields) in [
+        ("street", "accept", json!({})),
+        ("street", "contact", json!({"note": "已电话联系"})),
+        (
+            "street",
+            "reply",
+            json!({"outcome": "resolved", "actions": "已清理占道摊点"}),
+        ),
+        (
+            "visit",
+            "return_visit",
+            json!({"result": {"visit": "valid", "contacted": true, "resolved": true, "satisfaction": "satisfied"}}),
+        ),
+        ("visit", "close", json!({"note": ""})),
+    ] {
+        app.clock.advance(60);
+        let (status, body) = app.run(who, &no, command, fields).await;
+        assert_eq!(status, StatusCode::OK, "{command}: {body}");
+    }
+    let (status, history) = app
+        .get("leader", &format!("/api/v1/orders/{no}/history"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let events: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["payload"]["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "received",
+            "dispatched",
+            "accepted",
+            "contacted",
+            "replied",
+            "visited",
+            "closed"
+        ]
+    );
+    assert_eq!(history["events"][2]["actor"]["unit"], "110105010");
+    let (status, body) = app.run("visit", &no, "close", json!({"note": ""})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("illegal_transition"))
+    );
+    // The exam paper of October 2025 from the counters: one valid visit, contacted in time,
+    // resolved, satisfied — 100 % on every rate, first among streets and districts.
+    let (status, report) = app
+        .get("leader", "/api/v1/reports/evaluation?period=2025-10")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let units = report["units"].as_array().unwrap();
+    let street = units.iter().find(|u| u["unit"] == "110105010").unwrap();
+    assert_eq!(street["group"], "streets");
+    assert_eq!(street["rank"], 1);
+    assert_eq!(street["counts"]["visits"], 1);
+    assert_eq!(street["counts"]["dispatched"], 1);
+    assert_eq!(street["rates"]["composite"], 1.0);
+    let district = units.iter().find(|u| u["unit"] == "110105").unwrap();
+    assert_eq!(district["group"], "districts");
+    let (status, one) = app
+        .get(
+            "leader",
+            "/api/v1/reports/evaluation?period=2025-10&unit=110105010",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["units"].as_array().unwrap().len(), 1);
+    assert_eq!(one["units"][0]["rank"], 1);
+    let (status, unknown) = app
+        .get(
+            "leader",
+            "/api/v1/reports/evaluation?period=2025-10&unit=110105999",
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{unknown}");
+    assert_eq!(unknown["error"], "unknown_unit");
+    assert_eq!(
+        app.get("leader", "/api/v1/reports/evaluation?period=2099-01")
+            .await
+            .1["error"],
+        "invalid_value"
+    );
+    assert_eq!(
+        app.get(
+            "leader",
+            "/api/v1/reports/evaluation?period=2025-10&format=pdf"
+        )
+        .await
+        .1["error"],
+        "invalid_value"
+    );
+}
+
+/// Each role does exactly what it should: allowed, refused (403), or — outside its jurisdiction —
+/// told the order does not exist (404).
+#[tokio::test]
+async fn the_role_and_jurisdiction_matrix() {
+    let app = spawn_app().await;
+    let no = app.order("110105010", "11.04.01").await;
+    let read = format!("/api/v1/orders/{no}");
+    let expected_reads = [
+        ("operator", 200),
+        ("dispatcher", 200),
+        ("visit", 200),
+        ("supervisor", 200),
+        ("admin", 200),
+        ("street", 200),
+        ("other_street", 404),
+        ("chengguan", 200),
+        ("leader", 200),
+        ("other_leader", 404),
+        ("housing_line", 404),
+        ("open311", 403),
+        ("nobody", 401),
+    ];
+    for (who, status) in expected_reads {
+        assert_eq!(
+            app.get(who, &read).await.0.as_u16(),
+            status,
+            "read by {who}"
+        );
+        assert_eq!(
+            app.get(who, &format!("{read}/history")).await.0.as_u16(),
+            status,
+            "history by {who}"
+        );
+    }
+    // Accepting: only the lead unit's handler; others are refused or do not see the order.
+    let accept = [
+        ("operator", 403),
+        ("dispatcher", 403),
+        ("visit", 403),
+        ("supervisor", 403),
+        ("other_street", 404),
+        ("chengguan", 403),
+        ("leader", 403),
+        ("other_leader", 404),
+        ("open311", 403),
+        ("nobody", 401),
+        ("street", 200),
+    ];
+    for (who, status) in accept {
+        let (got, body) = app.run(who, &no, "accept", json!({})).await;
+        assert_eq!(got.as_u16(), status, "accept by {who}: {body}");
+    }
+    // Supervision and rulings: the supervisor (and the admin), not the handler.
+    let urge = json!({"action": {"action": "urge"}, "note": "请加快办理"});
+    assert_eq!(
+        app.run("street", &no, "supervise", urge.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.run("supervisor", &no, "supervise", urge).await.0,
+        StatusCode::OK
+    );
+    // Intake: the operator (and admin) only.
+    let create = json!({"request_type": "help", "text": "求助", "category": "11.04.01", "location": {"street": "110105010"}});
+    for (who, status) in [
+        ("dispatcher", 403),
+        ("street", 403),
+        ("leader", 403),
+        ("admin", 201),
+    ] {
+        assert_eq!(
+            app.post(who, "/api/v1/orders", create.clone())
+                .await
+                .0
+                .as_u16(),
+            status,
+            "create by {who}"
+        );
+    }
+    // Lists are cut to the jurisdiction in the query itself, whatever filter is sent.
+    app.order("110101001", "11.04.01").await;
+    for (who, count) in [
+        ("operator", 3),
+        ("street", 2),
+        ("other_street", 0),
+        ("leader", 2),
+        ("other_leader", 1),
+        ("chengguan", 2),
+    ] {
+        let (status, page) = app.get(who, "/api/v1/orders?limit=100").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            page["items"].as_array().unwrap().len(),
+            count,
+            "list by {who}"
+        );
+    }
+    let (_, page) = app
+        .get("street", "/api/v1/orders?street=110101001&limit=100")
+        .await;
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        0,
+        "a filter cannot widen a scope"
+    );
+    assert_eq!(
+        app.get("street", "/api/v1/due").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.get("dispatcher", "/api/v1/due").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn personal_data_is_masked_and_every_reveal_is_recorded() {
+    let app = spawn_app().await;
+    let no = app.order("110105010", "11.04.01").await;
+    let (_, list) = app.get("operator", "/api/v1/orders").await;
+    assert!(!list.to_string().contains("13800001234"));
+    let (_, order) = app.get("leader", &format!("/api/v1/orders/{no}")).await;
+    assert_eq!(
+        (
+            order["requester"]["name"].as_str(),
+            order["requester"]["phone"].as_str()
+        ),
+        (Some("张*"), Some("*******1234"))
+    );
+    let reveal = format!("/api/v1/orders/{no}/requester/reveal");
+    for who in ["dispatcher", "leader", "supervisor"] {
+        assert_eq!(
+            app.post(who, &reveal, json!({"reason": "想看看"})).await.0,
+            StatusCode::FORBIDDEN,
+            "{who}"
+        );
+    }
+    assert_eq!(
+        app.post("other_street", &reveal, json!({"reason": "x"}))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.post("street", &reveal, json!({})).await.0,
+        StatusCode::BAD_REQUEST,
+        "a reason is required"
+    );
+    assert_eq!(
+        app.post("street", &reveal, json!({"reason": " "})).await.1["error"],
+        "text_empty"
+    );
+    let (status, requester) = app
+        .post("street", &reveal, json!({"reason": "联系诉求人核实地点"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(requester["phone"], "13800001234");
+    let (_, history) = app
+        .get("admin", &format!("/api/v1/orders/{no}/history"))
+        .await;
+    let last = history["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["payload"]["event"], "requester_revealed");
+    assert_eq!(last["payload"]["reason"], "联系诉求人核实地点");
+    assert_eq!(last["actor"]["unit"], "110105010");
+    assert!(!history.to_string().contains("13800001234"));
+}
+
+#[tokio::test]
+async fn idempotency_keys_and_versions() {
+    let app = spawn_app().await;
+    let body = json!({"request_type": "complaint", "text": "重复提交测试", "category": "11.04.01", "location": {"street": "110105010"}});
+    let send = |key: &'static str, body: Value| {
+        let request = app
+            .client
+            .post(format!("{}/api/v1/orders", app.base))
+            .bearer_auth(&app.tokens["operator"])
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let replayed = response.headers().get("idempotent-replayed").is_some();
+            (
+                response.status(),
+                replayed,
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let (first_status, first_replayed, first) = send("abc", body.clone()).await;
+    let (second_status, second_replayed, second) = send("abc", body.clone()).await;
+    assert_eq!((first_status, first_replayed), (StatusCode::CREATED, false));
+    assert_eq!((second_status, second_replayed), (StatusCode::OK, true));
+    assert_eq!(first["no"], second["no"]);
+    let (_, page) = app.get("operator", "/api/v1/orders").await;
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        1,
+        "a retried create never makes a second order"
+    );
+    let mut changed = body.clone();
+    changed["text"] = json!("另一件事");
+    let (status, _, error) = send("abc", changed).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("idempotency_mismatch")
+        )
+    );
+    // Versions: a stale one is a conflict, a missing one a bad request.
+    let no = first["no"].as_str().unwrap();
+    let path = format!("/api/v1/orders/{no}/accept");
+    assert_eq!(
+        app.post("street", &path, json!({"version": 1})).await.1["error"],
+        "conflict"
+    );
+    assert_eq!(
+        app.post("street", &path, json!({"version": 1})).await.0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        app.post("street", &path, json!({})).await.1["error"],
+        "version_required"
+    );
+    assert_eq!(
+        app.post("street", &path, json!({"version": 2})).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
+    let app = spawn_app_with(ServerSettings {
+        body_limit_bytes: 16 * 1024,
+        ..ServerSettings::default()
+    })
+    .await;
+    let no = app.order("110105010", "11.04.01").await;
+    let raw = |path: &str, body: Vec<u8>| {
+        let request = app
+            .client
+            .post(format!("{}{}", app.base, path))
+            .bearer_auth(&app.tokens["operator"])
+            .header("content-type", "application/json")
+            .body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status(),
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (b"{not json".to_vec(), 400, "malformed_json"),
+        (br#"{"request_type":"complaint","text":5,"category":"11.04.01"}"#.to_vec(), 400, "invalid_field"),
+        (br#"{"request_type":"complaint","text":"x","category":"11.04.01","colour":"red"}"#.to_vec(), 400, "invalid_field"),
+        (br#"{"request_type":"gossip","text":"x","category":"11.04.01"}"#.to_vec(), 400, "invalid_field"),
+        (b"{\"request_type\":\"complaint\",\"text\":\"\xff\xfe\",\"category\":\"11.04.01\"}".to_vec(), 400, "malformed_json"),
+        (format!("{{\"request_type\":\"complaint\",\"text\":\"{}\",\"category\":\"11.04.01\"}}", "长".repeat(20_000)).into_bytes(), 413, "body_too_large"),
+        (br#"{"request_type":"complaint","text":"   ","category":"11.04.01","location":{"street":"110105010"}}"#.to_vec(), 422, "text_empty"),
+        (br#"{"request_type":"complaint","text":"x","category":"99.99","location":{"street":"110105010"}}"#.to_vec(), 422, "unknown_category"),
+        (br#"{"request_type":"complaint","text":"x","category":"11.04.01","location":{"street":"119999999"}}"#.to_vec(), 422, "unknown_unit"),
+        (br#"{"request_type":"complaint","text":"x","category":"11.04.01","requester":{"phone":13800009999}}"#.to_vec(), 400, "invalid_field"),
+    ];
+    for (body, status, code) in cases {
+        let (got, error) = raw("/api/v1/orders", body).await;
+        assert_eq!(
+            (got.as_u16(), error["error"].as_str()),
+            (status, Some(code)),
+            "{error}"
+        );
+        assert!(
+            !error.to_string().contains("13800009999"),
+            "personal data echoed: {error}"
+        );
+    }
+    // Commands: unknown fields, unknown commands, unknown orders.
+    let path = format!("/api/v1/orders/{no}/accept");
+    let (status, error) = app
+        .post("street", &path, json!({"version": 2, "sneaky": true}))
+        .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_field"))
+    );
+    assert_eq!(
+        app.post(
+            "street",
+            &format!("/api/v1/orders/{no}/teleport"),
+            json!({"version": 2})
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("admin", "/api/v1/orders/20990101-000001").await.1["error"],
+        "not_found"
+    );
+    assert_eq!(
+        app.get("admin", "/api/v1/orders/not-a-number").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("admin", "/api/v1/orders?limit=100000").await.1["error"],
+        "invalid_page_size"
+    );
+    assert_eq!(
+        app.get("admin", "/api/v1/orders?colour=red").await.1["error"],
+        "invalid_query"
+    );
+    assert_eq!(
+        app.get("admin", "/api/v1/orders?after=garbage").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    // Script and SQL in text: stored verbatim, returned as JSON strings, inert.
+    let nasty = "<script>alert(1)</script>'; DROP TABLE orders; --";
+    let (status, created) = app
+        .post("operator", "/api/v1/orders", json!({"request_type": "report", "text": nasty, "category": "11.04.01", "location": {"street": "110105010"}}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(created["text"], nasty);
+    let (_, found) = app.get("admin", "/api/v1/orders?q=DROP%20TABLE").await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    let (_, found) = app
+        .get("admin", "/api/v1/orders?q=%E5%8D%A0%E9%81%93")
+        .await;
+    assert_eq!(
+        found["items"].as_array().unwrap().len(),
+        1,
+        "Chinese substring search (占道)"
+    );
+    // Nothing above half-applied: still exactly the two orders, the first untouched.
+    let (_, page) = app.get("admin", "/api/v1/orders").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(app.version(&no).await, 2);
+    // English on request.
+    let response = app
+        .client
+        .get(format!("{}/api/v1/orders/20990101-000001", app.base))
+        .bearer_auth(&app.tokens["admin"])
+        .header("accept-language", "en-US")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["message"],
+        "no such order"
+    );
+}

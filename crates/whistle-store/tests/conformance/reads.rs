@@ -1,0 +1,503 @@
+//! Reads: periods through the indexes, lists and pages, the due query, scopes, text search.
+
+use crate::support::*;
+use whistle_core::order::{Command, ReplyOutcome, Satisfaction, VisitResult};
+use whistle_store::{OrderFilter, OrderRef, PageRequest, Scope, StoreError};
+
+conformance!(
+    a_period_finds_its_orders_through_the_indexes,
+    lists_filter_and_paginate_stably,
+    the_due_query_follows_deadlines,
+    scopes_limit_what_each_principal_sees,
+    text_search_finds_chinese_substrings_and_is_inert,
+);
+
+/// `period_order_ids`: received, dispatched or return-visited in the period, by Beijing time;
+/// `orders_by_id`: in the order asked, unknown ids left out.
+async fn a_period_finds_its_orders_through_the_indexes(db: TestDb) {
+    let store = &db.store;
+    let center = center();
+    let street = as_unit("110105010");
+    let received = |time: &'static str| {
+        store.execute_one(intake(time, complaint("110105010", "11.04.01", "占道经营")))
+    };
+    let run = |order: &whistle_store::Outcome,
+               steps: Vec<(whistle_core::ids::Actor, &'static str, Command)>| {
+        let order = order.clone();
+        async move {
+            for (actor, time, command) in steps {
+                act(&**store, actor, time, &order, command).await;
+            }
+        }
+    };
+    // Visited in September, received and dispatched in August.
+    let visited = received("2025-08-20 10:00").await.unwrap();
+    run(
+        &visited,
+        vec![
+            (center.clone(), "2025-08-20 11:00", dispatch()),
+            (street.clone(), "2025-08-20 12:00", Command::Accept),
+            (
+                street.clone(),
+                "2025-08-21 09:00",
+                Command::Contact {
+                    note: "电话联系".into(),
+                },
+            ),
+            (
+                street.clone(),
+                "2025-08-28 10:00",
+                Command::Reply {
+                    outcome: ReplyOutcome::Resolved,
+                    actions: "已清理".into(),
+                },
+            ),
+            (
+                center.clone(),
+                "2025-09-01 00:30",
+                Command::ReturnVisit {
+                    result: VisitResult::Valid {
+                        contacted: true,
+                        resolved: true,
+                        satisfaction: Satisfaction::Satisfied,
+                    },
+                },
+            ),
+        ],
+    )
+    .await;
+    // Received on the last evening of August (Beijing), dispatched after midnight.
+    let dispatched = received("2025-08-31 23:30").await.unwrap();
+    run(
+        &dispatched,
+        vec![(center.clone(), "2025-09-01 00:10", dispatch())],
+    )
+    .await;
+    let within = received("2025-09-30 23:59").await.unwrap();
+    // Outside: all of it in August; received at the first minute of October.
+    let before = received("2025-08-10 10:00").await.unwrap();
+    run(
+        &before,
+        vec![(center.clone(), "2025-08-10 11:00", dispatch())],
+    )
+    .await;
+    received("2025-10-01 00:00").await.unwrap();
+    let ids = store
+        .period_order_ids(at("2025-09-01 00:00"), at("2025-10-01 00:00"))
+        .await
+        .unwrap();
+    let mut expected = vec![visited.order_id, dispatched.order_id, within.order_id];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert!(store
+        .period_order_ids(at("2024-01-01 00:00"), at("2024-02-01 00:00"))
+        .await
+        .unwrap()
+        .is_empty());
+    let unknown = whistle_core::ids::OrderId(uuid::Uuid::nil());
+    let orders = store
+        .orders_by_id(&[within.order_id, unknown, visited.order_id])
+        .await
+        .unwrap();
+    let found: Vec<_> = orders.iter().map(|o| o.id).collect();
+    assert_eq!(found, [within.order_id, visited.order_id]);
+    assert_eq!(orders[1].stage.name(), "visited");
+    assert!(store.orders_by_id(&[]).await.unwrap().is_empty());
+}
+
+async fn lists_filter_and_paginate_stably(db: TestDb) {
+    let store = &db.store;
+    let mut created = Vec::new();
+    for i in 0..30 {
+        let street = if i % 3 == 0 { "110105011" } else { "110105010" };
+        let category = if i % 2 == 0 { "11.04.01" } else { "04.01" };
+        let time = format!("2025-10-{:02} {:02}:00", 9 + i / 10, 8 + i % 10);
+        let outcome = take(&**store, &time, complaint(street, category, "列表测试")).await;
+        if i % 4 != 0 {
+            act(
+                &**store,
+                center(),
+                &format!("2025-10-{:02} 20:00", 9 + i / 10),
+                &outcome,
+                dispatch(),
+            )
+            .await;
+        }
+        created.push((outcome, street, category, i % 4 != 0));
+    }
+    let collect = |filter: OrderFilter, limit: u32| {
+        let store = store.clone();
+        async move {
+            let mut seen = Vec::new();
+            let mut page = PageRequest { after: None, limit };
+            loop {
+                let result = store
+                    .list_orders(&Scope::All, &filter, &page)
+                    .await
+                    .unwrap();
+                seen.extend(result.items.iter().map(|o| (o.received_at, o.id)));
+                match result.next {
+                    Some(next) => page.after = Some(next),
+                    None => break,
+                }
+            }
+            seen
+        }
+    };
+    let all = collect(OrderFilter::default(), 7).await;
+    assert_eq!(all.len(), 30);
+    assert!(
+        all.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no duplicates"
+    );
+    let street = collect(
+        OrderFilter {
+            street: Some(code("110105011")),
+            ..OrderFilter::default()
+        },
+        4,
+    )
+    .await;
+    assert_eq!(
+        street.len(),
+        created.iter().filter(|c| c.1 == "110105011").count()
+    );
+    let district = collect(
+        OrderFilter {
+            district: Some(code("110105")),
+            ..OrderFilter::default()
+        },
+        1000,
+    )
+    .await;
+    assert_eq!(district.len(), 30);
+    let dispatched = collect(
+        OrderFilter {
+            stage: Some("dispatched".into()),
+            ..OrderFilter::default()
+        },
+        5,
+    )
+    .await;
+    assert_eq!(dispatched.len(), created.iter().filter(|c| c.3).count());
+    let category = collect(
+        OrderFilter {
+            category: Some(whistle_core::ids::CategoryCode::parse("11").unwrap()),
+            ..OrderFilter::default()
+        },
+        6,
+    )
+    .await;
+    assert_eq!(category.len(), 15);
+    let unit = collect(
+        OrderFilter {
+            unit: Some(code("110105.dept.urban-management")),
+            ..OrderFilter::default()
+        },
+        3,
+    )
+    .await;
+    assert_eq!(
+        unit.len(),
+        created.iter().filter(|c| c.3 && c.2 == "11.04.01").count()
+    );
+    let window = OrderFilter {
+        received_from: Some(at("2025-10-10 00:00")),
+        received_before: Some(at("2025-10-11 00:00")),
+        ..OrderFilter::default()
+    };
+    assert_eq!(collect(window, 3).await.len(), 10);
+    let bad = store
+        .list_orders(
+            &Scope::All,
+            &OrderFilter {
+                stage: Some("bogus".into()),
+                ..OrderFilter::default()
+            },
+            &PageRequest::default(),
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::Domain(_))));
+    let bad = store
+        .list_orders(
+            &Scope::All,
+            &OrderFilter::default(),
+            &PageRequest {
+                after: Some("garbage".into()),
+                limit: 5,
+            },
+        )
+        .await;
+    assert!(bad.is_err());
+    // A huge page is capped.
+    let capped = store
+        .list_orders(
+            &Scope::All,
+            &OrderFilter::default(),
+            &PageRequest {
+                after: None,
+                limit: u32::MAX,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(capped.items.len(), 30);
+}
+
+async fn the_due_query_follows_deadlines(db: TestDb) {
+    let store = &db.store;
+    let mut orders = Vec::new();
+    for day in 0..5 {
+        let time = format!("2025-10-{:02} 09:00", 13 + day);
+        let outcome = take(
+            &**store,
+            &time,
+            complaint("110105010", "11.04.01", "到期测试"),
+        )
+        .await;
+        act(
+            &**store,
+            center(),
+            &format!("2025-10-{:02} 10:00", 13 + day),
+            &outcome,
+            dispatch(),
+        )
+        .await;
+        orders.push(outcome);
+    }
+    // Responses are due 24 h after dispatch: at 2025-10-15 10:00 the first three are due.
+    let due = store
+        .due(at("2025-10-16 10:00"), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        due.items
+            .iter()
+            .map(|o| o.no.to_string())
+            .collect::<Vec<_>>(),
+        ["20251013-000001", "20251014-000001", "20251015-000001"]
+    );
+    assert!(due
+        .items
+        .windows(2)
+        .all(|w| w[0].next_due_at <= w[1].next_due_at));
+    // Contacting moves the order to its handling deadline; replying removes it.
+    let first = &orders[0];
+    act(
+        &**store,
+        as_unit("110105010"),
+        "2025-10-17 11:00",
+        first,
+        Command::Accept,
+    )
+    .await;
+    act(
+        &**store,
+        as_unit("110105010"),
+        "2025-10-17 11:01",
+        first,
+        Command::Contact {
+            note: String::new(),
+        },
+    )
+    .await;
+    let due = store
+        .due(at("2025-10-16 10:00"), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(due.items.len(), 2);
+    let later = store
+        .due(at("2025-10-23 10:00"), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        later.items.len(),
+        5,
+        "the first is due for handling on 10-22"
+    );
+    act(
+        &**store,
+        as_unit("110105010"),
+        "2025-10-17 12:00",
+        first,
+        Command::Reply {
+            outcome: ReplyOutcome::Resolved,
+            actions: "已处理".into(),
+        },
+    )
+    .await;
+    let later = store
+        .due(
+            at("2025-10-23 10:00"),
+            &PageRequest {
+                after: None,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(later.items.len(), 2);
+    let rest = store
+        .due(
+            at("2025-10-23 10:00"),
+            &PageRequest {
+                after: later.next.clone(),
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 2);
+    assert!(rest.next.is_none());
+}
+
+async fn scopes_limit_what_each_principal_sees(db: TestDb) {
+    let store = &db.store;
+    let mut made = Vec::new();
+    for (street, category) in [
+        ("110105010", "11.04.01"),
+        ("110105011", "04.02"),
+        ("110101001", "11.04.01"),
+        ("110101001", "04.02"),
+    ] {
+        let order = take(
+            &**store,
+            "2025-10-09 09:00",
+            complaint(street, category, "范围测试"),
+        )
+        .await;
+        act(&**store, center(), "2025-10-09 10:00", &order, dispatch()).await;
+        made.push(order);
+    }
+    let count = |scope: Scope| {
+        let store = store.clone();
+        async move {
+            store
+                .list_orders(&scope, &OrderFilter::default(), &PageRequest::default())
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    assert_eq!(count(Scope::All).await, 4);
+    assert_eq!(count(Scope::District(code("110105"))).await, 2);
+    assert_eq!(count(Scope::Street(code("110101001"))).await, 2);
+    assert_eq!(count(Scope::Units(vec![code("110105010")])).await, 1);
+    // The co-handling department of 朝阳 sees the street order it assists with.
+    assert_eq!(
+        count(Scope::Units(vec![code("110105.dept.urban-management")])).await,
+        1
+    );
+    // A line: every housing department (04.02 goes to the district's housing commission).
+    let line = vec![
+        code("11.dept.housing"),
+        code("110105.dept.housing"),
+        code("110101.dept.housing"),
+    ];
+    assert_eq!(count(Scope::Units(line.clone())).await, 2);
+    assert_eq!(count(Scope::Units(Vec::new())).await, 0);
+    // A filter inside a scope cannot widen it.
+    let filter = OrderFilter {
+        unit: Some(code("110101001")),
+        ..OrderFilter::default()
+    };
+    let page = store
+        .list_orders(
+            &Scope::Units(vec![code("110105010")]),
+            &filter,
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    let street_order = store
+        .order(&OrderRef::Id(made[0].order_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store
+        .visible(&Scope::Units(vec![code("110105010")]), &street_order)
+        .await
+        .unwrap());
+    assert!(store
+        .visible(&Scope::District(code("110105")), &street_order)
+        .await
+        .unwrap());
+    assert!(!store
+        .visible(&Scope::District(code("110101")), &street_order)
+        .await
+        .unwrap());
+    assert!(!store
+        .visible(&Scope::Units(line), &street_order)
+        .await
+        .unwrap());
+}
+
+async fn text_search_finds_chinese_substrings_and_is_inert(db: TestDb) {
+    let store = &db.store;
+    let texts = [
+        "小区门口占道经营，晚上很吵",
+        "楼上噪音扰民",
+        "'; DROP TABLE orders; --",
+        "<script>alert('x')</script> 垃圾满溢",
+        "100% 无人清运 a_b",
+    ];
+    for text in texts {
+        take(
+            &**store,
+            "2025-10-09 09:00",
+            complaint("110105010", "11.04.01", text),
+        )
+        .await;
+    }
+    let search = |text: &str| {
+        let store = store.clone();
+        let filter = OrderFilter {
+            text: Some(text.to_string()),
+            ..OrderFilter::default()
+        };
+        async move {
+            store
+                .list_orders(&Scope::All, &filter, &PageRequest::default())
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    assert_eq!(search("占道").await, 1, "two Chinese characters");
+    assert_eq!(search("门口占道经营").await, 1);
+    assert_eq!(search("噪音扰民").await, 1);
+    assert_eq!(search("扰").await, 1, "one character");
+    assert_eq!(
+        search("DROP TABLE").await,
+        1,
+        "stored verbatim, found, and inert"
+    );
+    assert_eq!(search("<script>").await, 1);
+    assert_eq!(search("不存在的内容").await, 0);
+    assert_eq!(search("100% 无人").await, 1);
+    assert_eq!(
+        store.totals().await.unwrap().0,
+        5,
+        "the orders table is intact"
+    );
+    let order = store
+        .list_orders(
+            &Scope::All,
+            &OrderFilter {
+                text: Some("DROP".into()),
+                ..OrderFilter::default()
+            },
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    let stored = store
+        .order(&OrderRef::Id(order.items[0].id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.text, "'; DROP TABLE orders; --");
+}
