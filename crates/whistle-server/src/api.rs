@@ -83,7 +83,7 @@ async fn run(
         .map_err(|e| ApiError::command(e, lang))
 }
 
-async fn view(state: &AppState, order: Order, lang: Lang) -> ApiResult<OrderView> {
+pub(crate) async fn view(state: &AppState, order: Order, lang: Lang) -> ApiResult<OrderView> {
     let requester = state
         .store
         .requester(order.id)
@@ -93,7 +93,7 @@ async fn view(state: &AppState, order: Order, lang: Lang) -> ApiResult<OrderView
     Ok(OrderView::new(order, requester))
 }
 
-async fn visible_order(
+pub(crate) async fn visible_order(
     state: &AppState,
     principal: &Principal,
     no: &str,
@@ -213,36 +213,68 @@ pub async fn login(
     Language(lang): Language,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
+    let body = body.map_err(|e| ApiError::body(e, lang))?;
+    let body: LoginBody = parse_json(&body, lang)?;
+    let signed = sign_in(&state, &ip.to_string(), &body.login, &body.password, lang).await?;
+    let json = serde_json::json!({
+        "token": signed.session,
+        "login": signed.account.login,
+        "role": signed.account.role,
+        "unit": signed.account.unit,
+        "expires_at": signed.expires_at,
+    });
+    let mut response = Json(json).into_response();
+    if let Ok(value) = HeaderValue::from_str(&signed.cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// A session opened by [`sign_in`]: its secret, the account, when it ends, and the cookie that
+/// carries it.
+pub struct SignedIn {
+    pub session: String,
+    pub account: whistle_store::Account,
+    pub expires_at: whistle_core::time::Timestamp,
+    pub cookie: String,
+}
+
+/// Checks a login and password and opens a session — for the JSON API's login and the login
+/// page alike. Failed attempts are held per address, per address and account, and per account.
+pub async fn sign_in(
+    state: &AppState,
+    ip: &str,
+    login: &str,
+    password: &str,
+    lang: Lang,
+) -> ApiResult<SignedIn> {
     use crate::limits::{
         LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_IP, LOGIN_FAILURES_PER_IP_ACCOUNT,
     };
-    let body = body.map_err(|e| ApiError::body(e, lang))?;
     let settings = &state.settings;
-    let ip = ip.to_string();
-    let body: LoginBody = parse_json(&body, lang)?;
-    let ip_account = format!("{ip} {}", body.login);
+    let ip_account = format!("{ip} {login}");
     // Only failures spend these, so a shift of operators logging in behind one office address is
     // never held: a guesser behind one address holds that address's attempts at this account
     // (and, spraying many accounts, the address), a guesser anywhere the account — never another
     // address's right password unless the account-wide budget is spent.
     held(
-        &state,
+        state,
         LOGIN_FAILURES_PER_IP,
-        &ip,
+        ip,
         settings.login_failures_per_ip,
         lang,
     )?;
     held(
-        &state,
+        state,
         LOGIN_FAILURES_PER_IP_ACCOUNT,
         &ip_account,
         settings.login_failures_per_ip_account,
         lang,
     )?;
     held(
-        &state,
+        state,
         LOGIN_FAILURES_PER_ACCOUNT,
-        &body.login,
+        login,
         settings.login_failures_per_account,
         lang,
     )?;
@@ -257,21 +289,19 @@ pub async fn login(
     };
     let found = state
         .store
-        .user(&body.login)
+        .user(login)
         .await
         .map_err(|e| ApiError::store(e, lang))?;
     // The same argon2 work whether or not the account exists, so the time tells nothing.
-    let verified = auth::verify_password_or_dummy(
-        &body.password,
-        found.as_ref().map(|(_, hash)| hash.as_str()),
-    );
+    let verified =
+        auth::verify_password_or_dummy(password, found.as_ref().map(|(_, hash)| hash.as_str()));
     let account = match found {
         Some((account, _)) if verified && account.active => account,
         _ => {
             let now = state.clock.now().timestamp();
             let _ = state.limiter.check(
                 LOGIN_FAILURES_PER_IP,
-                &ip,
+                ip,
                 settings.login_failures_per_ip,
                 now,
             );
@@ -283,7 +313,7 @@ pub async fn login(
             );
             let _ = state.limiter.check(
                 LOGIN_FAILURES_PER_ACCOUNT,
-                &body.login,
+                login,
                 settings.login_failures_per_account,
                 now,
             );
@@ -312,18 +342,12 @@ pub async fn login(
             ""
         }
     );
-    let body = serde_json::json!({
-        "token": session,
-        "login": account.login,
-        "role": account.role,
-        "unit": account.unit,
-        "expires_at": expires_at,
-    });
-    let mut response = Json(body).into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    Ok(response)
+    Ok(SignedIn {
+        session,
+        account,
+        expires_at,
+        cookie,
+    })
 }
 
 /// Ends the session presented, by bearer token or by cookie, and clears the cookie.
@@ -332,22 +356,27 @@ pub async fn logout(
     Language(lang): Language,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    if let Some(token) = auth::presented_session(&headers) {
+    let clear = sign_out(&state, &headers, lang).await?;
+    Ok(([(header::SET_COOKIE, clear)], StatusCode::NO_CONTENT).into_response())
+}
+
+/// Ends the session the request presents (if any); the `Set-Cookie` value that clears it.
+pub async fn sign_out(state: &AppState, headers: &HeaderMap, lang: Lang) -> ApiResult<String> {
+    if let Some(token) = auth::presented_session(headers) {
         state
             .store
             .delete_session(&auth::hash_secret(&token))
             .await
             .map_err(|e| ApiError::store(e, lang))?;
     }
-    let clear = format!(
+    Ok(format!(
         "{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{}",
         if state.settings.cookie_secure() {
             "; Secure"
         } else {
             ""
         }
-    );
-    Ok(([(header::SET_COOKIE, clear)], StatusCode::NO_CONTENT).into_response())
+    ))
 }
 
 pub async fn me(principal: Principal) -> Json<serde_json::Value> {
@@ -946,25 +975,27 @@ pub struct TrackQuery {
 
 /// A citizen checks progress with the order number and the last four digits of the phone used.
 /// Wrong digits and unknown numbers look the same; nothing personal is returned.
-pub async fn track(
-    State(state): AppStateRef,
-    ClientIp(ip): ClientIp,
-    Language(lang): Language,
-    Path(no): Path<String>,
-    Params(params): Params<TrackQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+/// The order a citizen tracks by its number and the last four digits of the phone given with
+/// it — for `/track` in the API and on the citizen's page. Requests are limited per address, and
+/// wrong digits per order (four digits are 10,000 guesses); every refusal is the same 404.
+pub async fn tracked_order(
+    state: &AppState,
+    ip: &str,
+    no: &str,
+    last4: &str,
+    lang: Lang,
+) -> ApiResult<Order> {
     use crate::limits::{TRACK_FAILURES_PER_ORDER, TRACK_PER_IP};
     let budget = state.settings.track_failures_per_order_per_hour;
     limit(
-        &state,
+        state,
         TRACK_PER_IP,
-        &ip.to_string(),
+        ip,
         state.settings.track_per_ip_per_minute,
         lang,
     )?;
-    let no = OrderNo::parse(&no).map_err(|_| ApiError::not_found(lang))?;
-    // Four digits are 10,000 guesses: an order takes only a few wrong ones an hour.
-    held(&state, TRACK_FAILURES_PER_ORDER, no.as_str(), budget, lang)?;
+    let no = OrderNo::parse(no).map_err(|_| ApiError::not_found(lang))?;
+    held(state, TRACK_FAILURES_PER_ORDER, no.as_str(), budget, lang)?;
     let order = state
         .store
         .order(&OrderRef::No(no.clone()))
@@ -982,13 +1013,24 @@ pub async fn track(
         .chars()
         .filter(|c| c.is_ascii_digit())
         .collect();
-    if params.phone_last4.len() != 4 || digits.len() < 4 || !digits.ends_with(&params.phone_last4) {
+    if last4.len() != 4 || digits.len() < 4 || !digits.ends_with(last4) {
         let now = state.clock.now().timestamp();
         let _ = state
             .limiter
             .check(TRACK_FAILURES_PER_ORDER, no.as_str(), budget, now);
         return Err(ApiError::not_found(lang));
     }
+    Ok(order)
+}
+
+pub async fn track(
+    State(state): AppStateRef,
+    ClientIp(ip): ClientIp,
+    Language(lang): Language,
+    Path(no): Path<String>,
+    Params(params): Params<TrackQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let order = tracked_order(&state, &ip.to_string(), &no, &params.phone_last4, lang).await?;
     let reference = state.store.reference();
     let category = reference.taxonomy.get(&order.category).map(|c| {
         if lang == Lang::En {

@@ -159,11 +159,16 @@ pub fn presented_session(headers: &axum::http::HeaderMap) -> Option<String> {
 
 /// The session cookie's value, if the request carries one.
 pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// A cookie's value by name, if the request carries it.
+pub fn cookie(headers: &axum::http::HeaderMap, wanted: &str) -> Option<String> {
     let cookies = headers.get_all(header::COOKIE);
     for value in cookies.iter().filter_map(|v| v.to_str().ok()) {
         for pair in value.split(';') {
             if let Some((name, value)) = pair.trim().split_once('=') {
-                if name == SESSION_COOKIE {
+                if name == wanted {
                     return Some(value.to_string());
                 }
             }

@@ -15,6 +15,7 @@ pub mod reports_api;
 pub mod roles;
 pub mod settings;
 pub mod views;
+pub mod web;
 pub mod whistles_api;
 pub mod worker;
 
@@ -134,6 +135,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/{file}", get(open311::root).post(open311::post_requests))
         .route("/{collection}/{file}", get(open311::nested));
     Router::new()
+        .merge(web::router())
         .nest("/api/v1", api)
         .nest("/open311/v2", open311)
         .route("/api/docs", get(openapi::docs_page))

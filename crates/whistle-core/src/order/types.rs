@@ -218,6 +218,19 @@ impl Stage {
         "closed",
     ];
 
+    /// The (Chinese, English) names shown to users.
+    pub fn labels(&self) -> (&'static str, &'static str) {
+        match self {
+            Stage::PendingDispatch => ("待派单", "waiting for dispatch"),
+            Stage::Forwarded { .. } => ("已转外部办理", "forwarded"),
+            Stage::Dispatched(_) => ("待签收", "dispatched"),
+            Stage::Accepted(_) => ("办理中", "being handled"),
+            Stage::Replied(_) => ("已答复待回访", "replied"),
+            Stage::Visited(_) => ("已回访", "visited"),
+            Stage::Closed(_) => ("已办结", "closed"),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Stage::PendingDispatch => "pending_dispatch",
@@ -242,6 +255,17 @@ pub enum ReplyOutcome {
 }
 str_enum!(ReplyOutcome, "reply outcome", Resolved => "resolved", PartlyResolved => "partly_resolved", Explained => "explained");
 
+impl ReplyOutcome {
+    /// The (Chinese, English) names shown to users.
+    pub fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            ReplyOutcome::Resolved => ("已解决", "resolved"),
+            ReplyOutcome::PartlyResolved => ("部分解决", "partly resolved"),
+            ReplyOutcome::Explained => ("已解释说明", "explained"),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {
     pub outcome: ReplyOutcome,
@@ -257,6 +281,17 @@ pub enum Satisfaction {
 }
 str_enum!(Satisfaction, "satisfaction", Satisfied => "satisfied", BasicallySatisfied => "basically_satisfied",
     Dissatisfied => "dissatisfied");
+
+impl Satisfaction {
+    /// The (Chinese, English) names shown to users.
+    pub fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            Satisfaction::Satisfied => ("满意", "satisfied"),
+            Satisfaction::BasicallySatisfied => ("基本满意", "basically satisfied"),
+            Satisfaction::Dissatisfied => ("不满意", "dissatisfied"),
+        }
+    }
+}
 
 /// 回访 result: the three questions of the exam paper, or an invalid visit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

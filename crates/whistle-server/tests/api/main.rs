@@ -11,6 +11,7 @@ mod feed;
 mod grid;
 mod open311;
 mod orders;
+mod pages;
 mod service;
 mod whistles;
 mod worker;

@@ -1,0 +1,248 @@
+//! The staff's pages: the landing with the viewer's desks, and the order detail every role in
+//! the order's scope shares.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use std::sync::Arc;
+use whistle_core::error::Lang;
+use whistle_core::order::Stage;
+
+use super::format::{self, Deadline, Names};
+use super::{chrome, page_language, signed_in, Chrome};
+use crate::roles::Role;
+use crate::AppState;
+
+/// A desk (工作台) on the landing page and in the menu.
+pub struct Desk {
+    pub href: String,
+    pub label: String,
+    pub note: String,
+}
+
+/// The desks a role works at. The landing shows them; the menu links them.
+pub fn desks(role: Role, lang: Lang) -> Vec<Desk> {
+    let desk = |href: &str, zh: (&str, &str), en: (&str, &str)| {
+        let (label, note) = match lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        };
+        Desk {
+            href: href.to_string(),
+            label: label.to_string(),
+            note: note.to_string(),
+        }
+    };
+    let mut desks = vec![desk(
+        "/ui/",
+        ("工作台", "按工单号查看工单"),
+        ("Desks", "open an order by its number"),
+    )];
+    if role == Role::Admin {
+        desks.push(desk(
+            "/api/docs",
+            ("接口文档", "JSON 接口与 Open311"),
+            ("API", "the JSON API and Open311"),
+        ));
+    }
+    desks
+}
+
+#[derive(Template)]
+#[template(path = "landing.html")]
+struct Landing {
+    chrome: Chrome,
+    desks: Vec<Desk>,
+}
+
+/// `GET /ui/`: the viewer's desks.
+pub async fn landing(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let viewer = match signed_in(&state, &headers, "/ui/").await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let lang = page_language(&headers);
+    let title = match lang {
+        Lang::Zh => "我的工作台",
+        Lang::En => "My desks",
+    };
+    let page = Landing {
+        chrome: chrome(&state, Some(&viewer), lang, title, "/ui/"),
+        desks: desks(viewer.role, lang),
+    };
+    super::render(&page, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct FindQuery {
+    #[serde(default)]
+    no: String,
+}
+
+/// `GET /ui/orders?no=…`: the lookup form's target.
+pub async fn find_order(Query(query): Query<FindQuery>) -> Response {
+    let no: String = query
+        .no
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '-')
+        .collect();
+    if no.is_empty() {
+        return Redirect::to("/ui/").into_response();
+    }
+    Redirect::to(&format!("/ui/orders/{no}")).into_response()
+}
+
+/// An order as its detail page shows it.
+struct OrderPage {
+    no: String,
+    request_type: String,
+    stage: String,
+    /// (label, colour class).
+    badges: Vec<(String, &'static str)>,
+    category: String,
+    category_code: String,
+    received_at: String,
+    channel: String,
+    place: String,
+    lead: Option<String>,
+    co_handlers: String,
+    deadline: Option<Deadline>,
+    requester: String,
+    text: String,
+    reply: Option<String>,
+}
+
+struct Step {
+    at: String,
+    label: String,
+    by: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+struct OrderDetail {
+    chrome: Chrome,
+    o: OrderPage,
+    timeline: Vec<Step>,
+}
+
+/// `GET /ui/orders/{no}`: the order, its masked requester and its attributed history, for a
+/// viewer whose scope holds it (anyone else is told it does not exist, as in the API).
+pub async fn order(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+) -> Response {
+    let here = format!("/ui/orders/{no}");
+    let viewer = match signed_in(&state, &headers, &here).await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let lang = page_language(&headers);
+    let order = match crate::api::visible_order(&state, &viewer.principal, &no, lang).await {
+        Ok(order) => order,
+        Err(error) => return super::failure(error.status, error.message, lang),
+    };
+    let requester = match state.store.requester(order.id).await {
+        Ok(requester) => requester.map(|r| r.masked()),
+        Err(error) => {
+            let error = crate::error::ApiError::store(error, lang);
+            return super::failure(error.status, error.message, lang);
+        }
+    };
+    let events = match state.store.history(order.id).await {
+        Ok(events) => events,
+        Err(error) => {
+            let error = crate::error::ApiError::store(error, lang);
+            return super::failure(error.status, error.message, lang);
+        }
+    };
+    let reference = state.store.reference();
+    let names = Names {
+        reference: &reference,
+        lang,
+    };
+    let now = state.clock.now();
+    let t = |zh: &str, en: &str| format::pick(lang, (zh, en)).to_string();
+    let mut badges = Vec::new();
+    if order.reopen_count > 0 {
+        badges.push((t("重办", "reopened"), "warn"));
+    }
+    if order.flagged || !order.notices.is_empty() {
+        badges.push((t("督办", "supervised"), "danger"));
+    }
+    if order.extension.is_some() {
+        badges.push((t("延期申请中", "extension asked"), "warn"));
+    }
+    if !order.whistle_outcomes.is_empty() {
+        badges.push((t("已吹哨", "whistle blown"), ""));
+    }
+    let (lead, co_handlers) = match &order.stage {
+        Stage::Dispatched(a)
+        | Stage::Accepted(a)
+        | Stage::Replied(a)
+        | Stage::Visited(a)
+        | Stage::Closed(whistle_core::order::Closure::Handled(a)) => (
+            Some(names.unit(&a.lead)),
+            a.co_handlers
+                .iter()
+                .map(|u| names.unit(u))
+                .collect::<Vec<_>>()
+                .join("、"),
+        ),
+        _ => (None, String::new()),
+    };
+    let requester = requester
+        .map(|r| {
+            [r.name, r.phone]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| t("（未留）", "(none given)"));
+    let timeline = events
+        .iter()
+        .map(|event| {
+            let (label, detail) = names.event(&event.payload);
+            Step {
+                at: format::time(event.at),
+                label,
+                by: format!("{} · {}", names.unit(&event.actor.unit), event.actor.user),
+                detail,
+            }
+        })
+        .collect();
+    let page = OrderPage {
+        no: order.no.to_string(),
+        request_type: format::pick(lang, order.request_type.labels()).to_string(),
+        stage: names.stage(&order.stage),
+        badges,
+        category: names.category(&order.category),
+        category_code: order.category.to_string(),
+        received_at: format::time(order.received_at),
+        channel: format::pick(lang, order.channel.labels()).to_string(),
+        place: names.place(&order),
+        lead,
+        co_handlers,
+        deadline: Deadline::running(&reference, &order, now, lang),
+        requester,
+        text: order.text.clone(),
+        reply: order
+            .reply
+            .as_ref()
+            .map(|r| format!("{}：{}", format::pick(lang, r.outcome.labels()), r.actions)),
+    };
+    let title = format!("{} {}", t("工单", "Order"), page.no);
+    let detail = OrderDetail {
+        chrome: chrome(&state, Some(&viewer), lang, &title, &here),
+        o: page,
+        timeline,
+    };
+    super::render(&detail, StatusCode::OK)
+}

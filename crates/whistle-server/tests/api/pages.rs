@@ -1,0 +1,361 @@
+//! The pages' door: the content policy and the embedded files, signing in and out with the
+//! forms' tokens, an order's page within the viewer's scope, and the citizen's tracking.
+
+use crate::support::*;
+use reqwest::StatusCode;
+use whistle_core::ids::UnitCode;
+use whistle_server::Clock;
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn user(app: &TestApp, login: &str, role: &str, unit: &str) {
+    let hash = whistle_server::auth::hash_password(PASSWORD).unwrap();
+    let account = whistle_store::Account {
+        login: login.into(),
+        display_name: login.into(),
+        role: role.into(),
+        unit: UnitCode::parse(unit).unwrap(),
+        active: true,
+    };
+    app.state
+        .store
+        .put_user(&account, &hash, app.clock.now())
+        .await
+        .unwrap();
+}
+
+/// A client that shows redirects instead of following them, and keeps no cookies.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
+fn hidden(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker).unwrap() + marker.len();
+    body[start..start + body[start..].find('"').unwrap()].to_string()
+}
+
+/// Signs in through the form; the session cookie (`whistle_session=…`).
+async fn sign_in(app: &TestApp, login: &str) -> String {
+    let client = browser();
+    let page = client
+        .get(format!("{}/ui/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let form_cookie = set_cookie(&page, "whistle_login_csrf").unwrap();
+    let token = hidden(&page.text().await.unwrap(), "csrf");
+    let response = client
+        .post(format!("{}/ui/login", app.base))
+        .header("cookie", &form_cookie)
+        .form(&[
+            ("login", login),
+            ("password", PASSWORD),
+            ("csrf", &token),
+            ("next", "/ui/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    set_cookie(&response, "whistle_session").unwrap()
+}
+
+#[tokio::test]
+async fn every_page_carries_the_content_policy_and_the_files_are_immutable() {
+    let app = spawn_app().await;
+    let response = browser()
+        .get(format!("{}/", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.starts_with("default-src 'self'"), "{csp}");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    let body = response.text().await.unwrap();
+    assert!(body.contains("<html lang=\"zh-CN\">"));
+    let assets: Vec<&str> = body
+        .split('"')
+        .filter(|part| part.starts_with("/assets/"))
+        .collect();
+    assert_eq!(
+        assets.len(),
+        3,
+        "the style sheet, htmx and the keys: {assets:?}"
+    );
+    for asset in assets {
+        let response = browser()
+            .get(format!("{}{asset}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{asset}");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        let kind = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            kind.starts_with("text/css") || kind.starts_with("text/javascript"),
+            "{kind}"
+        );
+    }
+    let stale = browser()
+        .get(format!("{}/assets/htmx.000000000000.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::NOT_FOUND);
+    let english = browser()
+        .get(format!("{}/", app.base))
+        .header("accept-language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(english.contains("<html lang=\"en\">") && english.contains("Track my request"));
+    let switched = browser()
+        .get(format!("{}/ui/lang/en?next=/track%3Fno%3D1", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&switched), "/track?no=1");
+    assert_eq!(
+        set_cookie(&switched, "whistle_lang").unwrap(),
+        "whistle_lang=en"
+    );
+}
+
+#[tokio::test]
+async fn signing_in_needs_the_forms_token_and_signing_out_the_sessions() {
+    let app = spawn_app().await;
+    user(&app, "xiaoli", "handler", "110105010").await;
+    let client = browser();
+    let door = client
+        .get(format!("{}/ui/", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(door.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&door), "/ui/login?next=/ui/");
+
+    let page = client
+        .get(format!("{}/ui/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let form_cookie = set_cookie(&page, "whistle_login_csrf").unwrap();
+    let token = hidden(&page.text().await.unwrap(), "csrf");
+    let login = |cookie: Option<String>, fields: Vec<(&'static str, String)>| {
+        let mut request = client.post(format!("{}/ui/login", app.base)).form(&fields);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    let fields = |password: &str, csrf: &str, next: &str| {
+        vec![
+            ("login", "xiaoli".to_string()),
+            ("password", password.to_string()),
+            ("csrf", csrf.to_string()),
+            ("next", next.to_string()),
+        ]
+    };
+    // Another site's form: no token cookie, or a token that is not the cookie's.
+    for (cookie, csrf) in [
+        (None, token.clone()),
+        (Some(form_cookie.clone()), "0".repeat(32)),
+    ] {
+        let refused = login(cookie, fields(PASSWORD, &csrf, "/ui/"))
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert!(set_cookie(&refused, "whistle_session").is_none());
+        assert!(refused.text().await.unwrap().contains("登录页面已过期"));
+    }
+    let wrong = login(Some(form_cookie.clone()), fields("wrong", &token, "/ui/"))
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(set_cookie(&wrong, "whistle_session").is_none());
+    let body = wrong.text().await.unwrap();
+    assert!(
+        body.contains("用户名或密码错误") && body.contains("value=\"xiaoli\""),
+        "{body}"
+    );
+    let empty = login(Some(form_cookie.clone()), fields("", &token, "/ui/"))
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let malformed = client
+        .post(format!("{}/ui/login", app.base))
+        .header("cookie", &form_cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("login=a&login=b&password=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert!(malformed.text().await.unwrap().contains("表单格式不正确"));
+    // An open redirect is not followed: `next` stays on the service.
+    let signed = login(
+        Some(form_cookie.clone()),
+        fields(PASSWORD, &token, "https://evil.example/"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&signed), "/ui/");
+    let session = set_cookie(&signed, "whistle_session").unwrap();
+
+    let landing = client
+        .get(format!("{}/ui/", app.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(landing.status(), StatusCode::OK);
+    let landing = landing.text().await.unwrap();
+    assert!(landing.contains("我的工作台") && landing.contains("小关街道"));
+    let csrf = hidden(&landing, "csrf");
+    let logout = |fields: Vec<(&'static str, String)>| {
+        client
+            .post(format!("{}/ui/logout", app.base))
+            .header("cookie", &session)
+            .form(&fields)
+            .send()
+    };
+    let refused = logout(vec![("csrf", "0".repeat(32))]).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let still = client
+        .get(format!("{}/ui/", app.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        still.status(),
+        StatusCode::OK,
+        "a refused sign-out leaves the session"
+    );
+    let out = logout(vec![("csrf", csrf)]).await.unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert!(set_cookie(&out, "whistle_session").unwrap().ends_with('='));
+    let gone = client
+        .get(format!("{}/ui/", app.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        gone.status(),
+        StatusCode::SEE_OTHER,
+        "the session is ended in the store"
+    );
+}
+
+#[tokio::test]
+async fn an_order_page_shows_only_what_the_viewer_may_see() {
+    let app = spawn_app().await;
+    user(&app, "xiaoguan", "handler", "110105010").await;
+    user(&app, "other", "handler", "110101001").await;
+    let no = app.order("110105010", "11.04.01").await;
+    let page = |session: String| {
+        browser()
+            .get(format!("{}/ui/orders/{no}", app.base))
+            .header("cookie", session)
+            .send()
+    };
+    let own = page(sign_in(&app, "xiaoguan").await).await.unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    let body = own.text().await.unwrap();
+    for wanted in [
+        "小区门口占道经营",
+        "占道经营",
+        "小关街道",
+        "受理",
+        "派单",
+        "*******1234",
+        "张*",
+    ] {
+        assert!(body.contains(wanted), "{wanted} missing");
+    }
+    assert!(
+        !body.contains("13800001234") && !body.contains("张三"),
+        "the requester is masked"
+    );
+    let foreign = page(sign_in(&app, "other").await).await.unwrap();
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+    assert!(!foreign.text().await.unwrap().contains("小区门口占道经营"));
+    // An integration token opens no page.
+    let token = browser()
+        .get(format!("{}/ui/orders/{no}", app.base))
+        .bearer_auth(&app.tokens["admin"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), StatusCode::SEE_OTHER);
+    let lookup = browser()
+        .get(format!("{}/ui/orders?no=%20{no}%20", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&lookup), format!("/ui/orders/{no}"));
+}
+
+#[tokio::test]
+async fn the_citizen_tracks_with_four_digits_and_sees_nothing_personal() {
+    let app = spawn_app().await;
+    let no = app.order("110105010", "11.04.01").await;
+    let track = |last4: &str| {
+        browser()
+            .get(format!("{}/track?no={no}&last4={last4}", app.base))
+            .send()
+    };
+    let found = track("1234").await.unwrap();
+    assert_eq!(found.status(), StatusCode::OK);
+    let body = found.text().await.unwrap();
+    assert!(
+        body.contains("id=\"tracked\"") && body.contains("小关街道") && body.contains("待签收")
+    );
+    assert!(!body.contains("张三") && !body.contains("13800001234") && !body.contains("operator"));
+    let wrong = track("0000").await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::NOT_FOUND);
+    let wrong = wrong.text().await.unwrap();
+    assert!(wrong.contains("未找到该工单") && !wrong.contains("id=\"tracked\""));
+    let malformed = track("12a").await.unwrap();
+    assert_eq!(malformed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = browser()
+        .get(format!("{}/track?no=not-a-number&last4=1234", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}

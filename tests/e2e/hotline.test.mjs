@@ -1,0 +1,122 @@
+// The hotline's first pages in a real browser: signing in, the landing, an order's detail with
+// its masked requester and history, the language switch, signing out; the citizen's tracking
+// page on a phone-sized screen.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { api, checkPage, guardedPage, launch, logIn, screenshot, startServer, PASSWORD } from "./harness.mjs";
+
+let server;
+let browser;
+let order;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+  const created = await api(server, "POST", "/orders", {
+    request_type: "complaint",
+    text: "小区门口占道经营，早上七点开始",
+    category: "11.04.01",
+    location: { street: "110105010", address: "惠新东街" },
+    requester: { name: "张三", phone: "13800001234" },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  order = created.body.no;
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("a street handler signs in, opens an order and signs out", async () => {
+  const { context, page } = await guardedPage(browser);
+  await page.goto(`${server.url}/ui/`);
+  assert.match(page.url(), /\/ui\/login\?next=/, "a page needs a session");
+  await checkPage(page);
+  await screenshot(page, "login");
+
+  page.expectRefusals(/\/ui\/login$/);
+  await page.fill("#login", "street");
+  await page.fill("#password", "wrong-password");
+  await page.press("#password", "Enter");
+  await page.waitForSelector("#login-error");
+  assert.equal(await page.textContent("#login-error"), "用户名或密码错误");
+  assert.equal(await page.inputValue("#login"), "street", "a refused login keeps what was typed");
+  assert.equal(await page.getAttribute("#login", "aria-invalid"), "true");
+
+  await page.fill("#password", PASSWORD);
+  await page.press("#password", "Enter");
+  await page.waitForURL(`${server.url}/ui/`);
+  await checkPage(page);
+  assert.match(await page.innerText("header"), /小关街道承办人|street/);
+  await screenshot(page, "landing");
+
+  await page.fill("#no", order);
+  await page.press("#no", "Enter");
+  await page.waitForURL(`${server.url}/ui/orders/${order}`);
+  await checkPage(page);
+  const text = await page.innerText("main");
+  assert.match(text, /小区门口占道经营/);
+  assert.match(text, /占道经营/);
+  assert.match(text, /小关街道/);
+  assert.match(text, /受理/);
+  assert.match(text, /派单/);
+  assert.match(text, /\d{4}-\d{2}-\d{2} \d{2}:\d{2}/, "times in Beijing as YYYY-MM-DD HH:MM");
+  assert.match(text, /剩余 \d+ (个工作日|小时)/, "the running deadline counts down");
+  const html = await page.content();
+  assert.ok(!html.includes("13800001234"), "the phone is masked");
+  assert.ok(!html.includes("张三"), "the name is masked");
+  assert.match(text, /\*{7}1234/);
+  await screenshot(page, "order-detail");
+
+  await page.click("header a[lang=en]");
+  await page.waitForURL(`${server.url}/ui/orders/${order}`);
+  await checkPage(page, { lang: "en" });
+  assert.match(await page.innerText("main"), /History/);
+  await page.click("header a[lang=zh-CN]");
+  await page.waitForURL(`${server.url}/ui/orders/${order}`);
+  assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
+
+  await page.click("text=退出");
+  await page.waitForURL(/\/ui\/login/);
+  await page.goto(`${server.url}/ui/`);
+  assert.match(page.url(), /\/ui\/login/, "signed out means signed out");
+  await context.close();
+});
+
+test("an order outside the viewer's scope is not found", async () => {
+  const { context, page } = await guardedPage(browser);
+  page.expectRefusals(/\/ui\/orders\//);
+  await logIn(page, server, "waterworks");
+  const response = await page.goto(`${server.url}/ui/orders/${order}`);
+  assert.equal(response.status(), 404);
+  assert.ok(!(await page.content()).includes("占道经营，早上七点开始"));
+  await context.close();
+});
+
+test("a citizen tracks a request on a phone", async () => {
+  const { context, page } = await guardedPage(browser, { width: 360, height: 780 });
+  await page.goto(`${server.url}/`);
+  await checkPage(page);
+  page.expectRefusals(/\/track\?/);
+  await page.fill("#no", order);
+  await page.fill("#last4", "9999");
+  await page.press("#last4", "Enter");
+  await page.waitForSelector("#track-error");
+  assert.match(await page.textContent("#track-error"), /未找到该工单/);
+  await page.fill("#last4", "1234");
+  await page.press("#last4", "Enter");
+  await page.waitForSelector("#tracked");
+  await checkPage(page);
+  const text = await page.innerText("#tracked");
+  assert.match(text, /小关街道/);
+  assert.match(text, /待签收|办理中/);
+  const html = await page.content();
+  assert.ok(!html.includes("张三") && !html.includes("13800001234"), "nothing personal");
+  assert.ok(!/demo-/.test(html), "no staff names");
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 360, `no horizontal scrolling at 360 px (${width})`);
+  await screenshot(page, "citizen-track");
+  await context.close();
+});
