@@ -120,3 +120,41 @@ test("a citizen tracks a request on a phone", async () => {
   await screenshot(page, "citizen-track");
   await context.close();
 });
+
+test("an operator takes a call in and dispatches it with the keyboard", async () => {
+  const { context, page } = await guardedPage(browser);
+  page.expectRefusals(/\/ui\/intake$/);
+  await logIn(page, server, "operator", "/ui/intake?ani=13800005678");
+  assert.equal(await page.inputValue("#phone"), "13800005678", "the number comes from ?ani=");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "text", "the content has the focus");
+  await checkPage(page);
+  await screenshot(page, "intake");
+
+  // A refused save keeps everything typed and says what is wrong beside the field.
+  await page.keyboard.press("Control+Enter");
+  await page.waitForSelector("#text-error");
+  assert.match(await page.textContent("#text-error"), /请填写诉求内容/);
+  assert.equal(await page.inputValue("#phone"), "13800005678");
+  await checkPage(page);
+
+  await page.focus("#text");
+  await page.keyboard.type("小区门口占道经营，早上七点开始");
+  await page.selectOption("#district", "110105");
+  await page.waitForSelector("#street option[value='110105010']", { state: "attached" });
+  await page.selectOption("#street", "110105010");
+  await page.fill("#address", "惠新东街");
+  await page.fill("#category", "11.04.01 占道经营");
+  await page.focus("#category");
+  await page.keyboard.press("Control+Enter");
+  await page.waitForSelector("#saved-no");
+  const no = (await page.textContent("#saved-no")).trim();
+  assert.match(no, /^\d{8}-\d{6}$/);
+  assert.equal(await page.evaluate(() => document.activeElement.id), "phone", "ready for the next call");
+  assert.match(await page.innerText("#saved"), /小关街道/);
+  await checkPage(page);
+  await screenshot(page, "intake-saved");
+  const stored = await api(server, "GET", `/orders/${no}`);
+  assert.equal(stored.body.stage.stage, "dispatched", JSON.stringify(stored.body.stage));
+  assert.equal(stored.body.stage.lead, "110105010");
+  await context.close();
+});

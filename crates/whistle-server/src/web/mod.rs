@@ -10,6 +10,7 @@
 pub mod assets;
 mod citizen;
 mod format;
+mod intake;
 mod pages;
 mod session;
 
@@ -38,6 +39,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ui/login", get(session::login_page).post(session::login))
         .route("/ui/logout", post(session::logout))
         .route("/ui/lang/{lang}", get(session::switch_language))
+        .route("/ui/intake", get(intake::page).post(intake::save))
+        .route("/ui/intake/streets", get(intake::streets))
+        .route("/ui/intake/communities", get(intake::communities))
         .route("/ui/orders", get(pages::find_order))
         .route("/ui/orders/{no}", get(pages::order))
         .layer(axum::middleware::from_fn(page_headers))

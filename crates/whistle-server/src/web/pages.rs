@@ -40,6 +40,13 @@ pub fn desks(role: Role, lang: Lang) -> Vec<Desk> {
         ("工作台", "按工单号查看工单"),
         ("Desks", "open an order by its number"),
     )];
+    if role.may_intake() {
+        desks.push(desk(
+            "/ui/intake",
+            ("受理台", "记录来电诉求，按目录派单"),
+            ("Intake", "take a call in and dispatch it by the catalogue"),
+        ));
+    }
     if role == Role::Admin {
         desks.push(desk(
             "/api/docs",

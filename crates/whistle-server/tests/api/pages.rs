@@ -359,3 +359,197 @@ async fn the_citizen_tracks_with_four_digits_and_sees_nothing_personal() {
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_intake_form_saves_once_and_refuses_bad_input_without_writing() {
+    let app = spawn_app().await;
+    user(&app, "xiaowang", "operator", "11.center").await;
+    user(&app, "xiaoguan", "handler", "110105010").await;
+    let session = sign_in(&app, "xiaowang").await;
+    let client = browser();
+    let form = client
+        .get(format!("{}/ui/intake?ani=138-0000-5678", app.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains("value=\"13800005678\""),
+        "the caller number from ?ani="
+    );
+    let (csrf, key) = (hidden(&form, "csrf"), hidden(&form, "key"));
+    let count = || async {
+        app.state
+            .store
+            .list_orders(
+                &whistle_store::Scope::All,
+                &whistle_store::OrderFilter::default(),
+                &whistle_store::PageRequest {
+                    after: None,
+                    limit: 100,
+                },
+            )
+            .await
+            .unwrap()
+            .items
+            .len()
+    };
+    let post = |fields: Vec<(&'static str, String)>, cookie: String| {
+        client
+            .post(format!("{}/ui/intake", app.base))
+            .header("cookie", cookie)
+            .form(&fields)
+            .send()
+    };
+    let good = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("key", key.clone()),
+            ("phone", "13800005678".to_string()),
+            ("text", "小区门口占道经营".to_string()),
+            ("district", "110105".to_string()),
+            ("street", "110105010".to_string()),
+            ("category", "11.04.01 占道经营".to_string()),
+            ("request_type", "complaint".to_string()),
+            ("disposition", "dispatch".to_string()),
+        ]
+    };
+    // Refusals write nothing and keep what was typed.
+    let with = |field: &'static str, value: &str| {
+        let mut fields = good(&csrf);
+        fields.retain(|(name, _)| *name != field);
+        fields.push((field, value.to_string()));
+        fields
+    };
+    for (fields, status, wanted) in [
+        (
+            with("text", "  "),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "请填写诉求内容",
+        ),
+        (
+            with("category", "占道"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "末级类别",
+        ),
+        (
+            with("category", "11.04 市容环境"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "末级类别",
+        ),
+        (
+            with("street", "999999999"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "请从列表中选择",
+        ),
+        (
+            with("phone", "12ab"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "5–20 位数字",
+        ),
+        (
+            with("disposition", "answer_now"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "请写明答复或说明",
+        ),
+        (
+            with("disposition", "repeat_no_new"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "原工单号",
+        ),
+        (
+            with("disposition", "nonsense"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "请选择处理方式",
+        ),
+        (with("csrf", ""), StatusCode::FORBIDDEN, "页面已过期"),
+    ] {
+        let response = post(fields, session.clone()).await.unwrap();
+        assert_eq!(response.status(), status, "{wanted}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains(wanted), "{wanted}: {body}");
+        assert!(
+            body.contains("小区门口占道经营") || wanted == "请填写诉求内容",
+            "the text is kept"
+        );
+        assert!(!body.contains("13800005678") || body.contains("value=\"13800005678\""));
+    }
+    let repeat_of_nothing = post(
+        {
+            let mut fields = with("disposition", "repeat_no_new");
+            fields.push(("earlier", "20200101-000001".into()));
+            fields
+        },
+        session.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        repeat_of_nothing.status(),
+        StatusCode::NOT_FOUND,
+        "the engine's refusal"
+    );
+    let malformed = client
+        .post(format!("{}/ui/intake", app.base))
+        .header("cookie", &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("text=a&text=b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let handler = post(good(&csrf), sign_in(&app, "xiaoguan").await)
+        .await
+        .unwrap();
+    assert_eq!(
+        handler.status(),
+        StatusCode::FORBIDDEN,
+        "the intake desk is the operator's"
+    );
+    assert_eq!(count().await, 0, "nothing refused was written");
+
+    // Saved and dispatched; the same form submitted twice stores one order.
+    let first = post(good(&csrf), session.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let again = post(good(&csrf), session.clone()).await.unwrap();
+    assert_eq!(location(&first), location(&again));
+    assert_eq!(count().await, 1);
+    let no = location(&first).rsplit('=').next().unwrap().to_string();
+    let (_, order) = app.get("admin", &format!("/api/v1/orders/{no}")).await;
+    assert_eq!(order["stage"]["stage"], "dispatched");
+    assert_eq!(order["stage"]["lead"], "110105010");
+    assert_eq!(order["requester"]["phone"], "*******5678");
+    let saved = client
+        .get(format!("{}{}", app.base, location(&first)))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(saved.contains(&format!("id=\"saved-no\">{no}<")) && saved.contains("小关街道"));
+    // A changed form under the same key is not a retry.
+    let changed = post(with("text", "另一件事"), session.clone())
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(count().await, 1);
+    // The lists under the district and the street come by name.
+    let streets = client
+        .get(format!("{}/ui/intake/streets?district=110105", app.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        streets.contains("<option value=\"110105010\">小关街道</option>"),
+        "{streets}"
+    );
+}
