@@ -158,3 +158,30 @@ test("an operator takes a call in and dispatches it with the keyboard", async ()
   assert.equal(stored.body.stage.lead, "110105010");
   await context.close();
 });
+
+test("a street handler accepts an order from the inbox", async () => {
+  const created = await api(server, "POST", "/orders", {
+    request_type: "complaint",
+    text: "惠新东街路灯不亮",
+    category: "11.04.01",
+    location: { street: "110105010" },
+    requester: { phone: "13900002222" },
+  });
+  const no = created.body.no;
+  const { context, page } = await guardedPage(browser);
+  await logIn(page, server, "street", "/ui/inbox");
+  await checkPage(page);
+  const row = page.locator("#orders tr", { hasText: no });
+  assert.match(await row.innerText(), /待签收/);
+  assert.match(await row.innerText(), /剩余/);
+  await screenshot(page, "inbox");
+  await row.getByRole("button", { name: `签收 ${no}` }).click();
+  await page.waitForURL(/\/ui\/inbox\?tab=pending/);
+  assert.equal(await page.locator("#orders tr", { hasText: no }).count(), 0, "it left 待签收");
+  await page.click("nav.tabs >> text=办理中");
+  await page.waitForSelector(`#orders >> text=${no}`);
+  await checkPage(page);
+  const stored = await api(server, "GET", `/orders/${no}`);
+  assert.equal(stored.body.stage.stage, "accepted");
+  await context.close();
+});

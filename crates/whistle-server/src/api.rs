@@ -751,7 +751,7 @@ pub async fn command(
             lang,
         ));
     }
-    let role = principal.role(lang)?;
+    principal.role(lang)?;
     let key = idempotency(
         &headers,
         &principal,
@@ -760,7 +760,28 @@ pub async fn command(
         lang,
     )?;
     let (command, version): (Command, u64) = parse_command_body(&body, &name, lang)?;
-    let order = visible_order(&state, &principal, &no, lang).await?;
+    let (outcome, current) =
+        run_command(&state, &principal, &no, command, Some(version), key, lang).await?;
+    Ok(Json(CommandResult {
+        order: view(&state, current, lang).await?,
+        events: outcome.events,
+        replayed: outcome.replayed,
+    }))
+}
+
+/// Runs one command on an order the principal can see and whose role may give it — for the
+/// JSON API and the pages alike; the outcome and the order as it stands after it.
+pub(crate) async fn run_command(
+    state: &AppState,
+    principal: &Principal,
+    no: &str,
+    command: Command,
+    expected_version: Option<u64>,
+    key: Option<Idempotency>,
+    lang: Lang,
+) -> ApiResult<(Outcome, Order)> {
+    let role = principal.role(lang)?;
+    let order = visible_order(state, principal, no, lang).await?;
     if !role.may(&command) {
         return Err(ApiError::forbidden(lang));
     }
@@ -769,22 +790,18 @@ pub async fn command(
         at: state.clock.now(),
         request: Request::Command {
             order: OrderRef::Id(order.id),
-            expected_version: Some(version),
+            expected_version,
             command,
         },
     };
-    let outcome = run(&state, envelope, key, lang).await?;
+    let outcome = run(state, envelope, key, lang).await?;
     let current = state
         .store
         .order(&OrderRef::Id(order.id))
         .await
         .map_err(|e| ApiError::store(e, lang))?
         .ok_or_else(|| ApiError::not_found(lang))?;
-    Ok(Json(CommandResult {
-        order: view(&state, current, lang).await?,
-        events: outcome.events,
-        replayed: outcome.replayed,
-    }))
+    Ok((outcome, current))
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,7 @@
 pub mod assets;
 mod citizen;
 mod format;
+mod inbox;
 mod intake;
 mod pages;
 mod session;
@@ -42,6 +43,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ui/intake", get(intake::page).post(intake::save))
         .route("/ui/intake/streets", get(intake::streets))
         .route("/ui/intake/communities", get(intake::communities))
+        .route("/ui/inbox", get(inbox::page))
+        .route("/ui/orders/{no}/accept", post(inbox::accept))
         .route("/ui/orders", get(pages::find_order))
         .route("/ui/orders/{no}", get(pages::order))
         .layer(axum::middleware::from_fn(page_headers))

@@ -47,6 +47,19 @@ pub fn desks(role: Role, lang: Lang) -> Vec<Desk> {
             ("Intake", "take a call in and dispatch it by the catalogue"),
         ));
     }
+    if matches!(
+        role,
+        Role::Handler | Role::StreetOfficial | Role::DepartmentLiaison | Role::Admin
+    ) {
+        desks.push(desk(
+            "/ui/inbox",
+            ("承办台", "本单位的工单：待签收、办理中、已答复"),
+            (
+                "Inbox",
+                "my unit's orders: to accept, being handled, replied",
+            ),
+        ));
+    }
     if role == Role::Admin {
         desks.push(desk(
             "/api/docs",

@@ -553,3 +553,110 @@ async fn the_intake_form_saves_once_and_refuses_bad_input_without_writing() {
         "{streets}"
     );
 }
+
+#[tokio::test]
+async fn the_inbox_lists_the_units_orders_and_accepts_with_its_version() {
+    let app = spawn_app().await;
+    user(&app, "xiaoguan", "handler", "110105010").await;
+    user(&app, "other", "handler", "110101001").await;
+    let no = app.order("110105010", "11.04.01").await;
+    let elsewhere = app.order("110101001", "11.04.01").await;
+    let session = sign_in(&app, "xiaoguan").await;
+    let client = browser();
+    let get = |path: String, session: String| {
+        client
+            .get(format!("{}{path}", app.base))
+            .header("cookie", session)
+            .send()
+    };
+    let inbox = get("/ui/inbox".into(), session.clone())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        inbox.contains(&no) && !inbox.contains(&elsewhere),
+        "only my unit's orders"
+    );
+    assert!(inbox.contains("待签收") && inbox.contains("剩余"));
+    let csrf = hidden(&inbox, "csrf");
+    let csv = get("/ui/inbox?tab=pending&format=csv".into(), session.clone())
+        .await
+        .unwrap();
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = csv.text().await.unwrap();
+    assert!(
+        csv.starts_with("\u{feff}工单号,类别") && csv.contains(&no) && csv.contains("占道经营")
+    );
+    assert!(
+        !csv.contains("13800001234"),
+        "no personal data in the export"
+    );
+    let filtered = get("/ui/inbox?tab=all&q=不存在的词".into(), session.clone())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(filtered.contains("id=\"empty\""));
+
+    let accept = |version: u64, csrf: String, session: String| {
+        client
+            .post(format!("{}/ui/orders/{no}/accept", app.base))
+            .header("cookie", session)
+            .form(&[
+                ("csrf", csrf),
+                ("version", version.to_string()),
+                ("next", "/ui/inbox?tab=pending".to_string()),
+            ])
+            .send()
+    };
+    let version = app.version(&no).await;
+    let forged = accept(version, "0".repeat(32), session.clone())
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let stale = accept(version - 1, csrf.clone(), session.clone())
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::CONFLICT, "someone acted first");
+    let foreign = accept(
+        version,
+        hidden(
+            &get("/ui/inbox".into(), sign_in(&app, "other").await)
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+            "csrf",
+        ),
+        sign_in(&app, "other").await,
+    )
+    .await
+    .unwrap();
+    assert_ne!(
+        foreign.status(),
+        StatusCode::SEE_OTHER,
+        "not another street's order"
+    );
+    assert_eq!(app.version(&no).await, version, "refusals change nothing");
+    let accepted = accept(version, csrf.clone(), session.clone())
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&accepted), "/ui/inbox?tab=pending");
+    let (_, order) = app.get("admin", &format!("/api/v1/orders/{no}")).await;
+    assert_eq!(order["stage"]["stage"], "accepted");
+    let handling = get("/ui/inbox?tab=handling".into(), session.clone())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(handling.contains(&no) && handling.contains("办理中"));
+}

@@ -1,0 +1,354 @@
+//! 承办台: a handling unit's inbox — its orders by what is due (待签收, 办理中, 已答复, all), each
+//! with its deadline counting down (amber within a working day, red when passed), filterable by
+//! category, street and words, bookmarkable by its URL, exportable as CSV; 签收 from the row.
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use std::sync::Arc;
+use whistle_core::error::Lang;
+use whistle_core::ids::{CategoryCode, OrderNo, UnitCode};
+use whistle_core::order::Command;
+use whistle_store::{OrderFilter, OrderSummary, PageRequest};
+
+use super::format::{self, Deadline, Names};
+use super::{chrome, csrf_ok, page_language, safe_next, signed_in, urlencode, Chrome};
+use crate::AppState;
+
+/// The tabs: (value, stage filter, Chinese, English).
+const TABS: [(&str, Option<&str>, &str, &str); 4] = [
+    ("pending", Some("dispatched"), "待签收", "to accept"),
+    ("handling", Some("accepted"), "办理中", "being handled"),
+    ("replied", Some("replied"), "已答复", "replied"),
+    ("all", None, "全部", "all"),
+];
+
+const PAGE: u32 = 50;
+
+#[derive(Deserialize, Default, Clone)]
+pub struct InboxQuery {
+    #[serde(default)]
+    tab: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    street: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    after: String,
+    /// `csv` for the export.
+    #[serde(default)]
+    format: String,
+}
+
+pub struct Tab {
+    pub href: String,
+    pub label: String,
+    pub current: bool,
+}
+
+pub struct Row {
+    pub no: String,
+    pub version: u64,
+    pub category: String,
+    pub place: String,
+    pub received: String,
+    pub deadline: Option<Deadline>,
+    pub stage: String,
+    /// 签收 offered (dispatched to the viewer's unit as lead).
+    pub acceptable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    chrome: Chrome,
+    query: InboxQuery,
+    tabs: Vec<Tab>,
+    rows: Vec<Row>,
+    next: Option<String>,
+    export: String,
+    here: String,
+}
+
+fn query_string(
+    query: &InboxQuery,
+    tab: &str,
+    after: Option<&str>,
+    format: Option<&str>,
+) -> String {
+    let mut parts = vec![format!("tab={tab}")];
+    for (name, value) in [
+        ("category", &query.category),
+        ("street", &query.street),
+        ("q", &query.q),
+    ] {
+        if !value.is_empty() {
+            parts.push(format!("{name}={}", urlencode(value)));
+        }
+    }
+    if let Some(after) = after {
+        parts.push(format!("after={}", urlencode(after)));
+    }
+    if let Some(format) = format {
+        parts.push(format!("format={format}"));
+    }
+    format!("/ui/inbox?{}", parts.join("&"))
+}
+
+/// `GET /ui/inbox`.
+pub async fn page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(mut query): Query<InboxQuery>,
+) -> Response {
+    let viewer = match signed_in(&state, &headers, "/ui/inbox").await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let lang = page_language(&headers);
+    if !TABS.iter().any(|(tab, ..)| *tab == query.tab) {
+        query.tab = "pending".into();
+    }
+    let stage = TABS
+        .iter()
+        .find(|(tab, ..)| *tab == query.tab)
+        .and_then(|(_, stage, ..)| *stage);
+    let filter = OrderFilter {
+        unit: Some(viewer.principal.unit.clone()),
+        stage: stage.map(str::to_string),
+        street: UnitCode::parse(query.street.trim()).ok(),
+        category: CategoryCode::parse(query.category.split_whitespace().next().unwrap_or("")).ok(),
+        text: Some(query.q.trim().to_string()).filter(|q| !q.is_empty()),
+        ..OrderFilter::default()
+    };
+    let request = PageRequest {
+        after: Some(query.after.clone()).filter(|a| !a.is_empty()),
+        limit: PAGE,
+    };
+    let page = match state
+        .store
+        .list_orders(&viewer.principal.scope, &filter, &request)
+        .await
+    {
+        Ok(page) => page,
+        Err(error) => {
+            let error = crate::error::ApiError::store(error, lang);
+            return super::failure(error.status, error.message, lang);
+        }
+    };
+    let reference = state.store.reference();
+    let names = Names {
+        reference: &reference,
+        lang,
+    };
+    let now = state.clock.now();
+    let unit = viewer.principal.unit.as_str();
+    let rows: Vec<Row> = page
+        .items
+        .iter()
+        .map(|s| row(s, &names, now, unit))
+        .collect();
+    if query.format == "csv" {
+        return csv(&rows, lang);
+    }
+    let here = query_string(
+        &query,
+        &query.tab,
+        Some(&query.after)
+            .filter(|a| !a.is_empty())
+            .map(|a| a.as_str()),
+        None,
+    );
+    let tabs = TABS
+        .iter()
+        .map(|(tab, _, zh, en)| Tab {
+            href: query_string(&query, tab, None, None),
+            label: format::pick(lang, (zh, en)).to_string(),
+            current: *tab == query.tab,
+        })
+        .collect();
+    let title = format::pick(lang, ("承办台", "Inbox"));
+    let inbox = InboxPage {
+        chrome: chrome(&state, Some(&viewer), lang, title, "/ui/inbox"),
+        next: page
+            .next
+            .as_deref()
+            .map(|after| query_string(&query, &query.tab, Some(after), None)),
+        export: query_string(&query, &query.tab, None, Some("csv")),
+        tabs,
+        rows,
+        here,
+        query,
+    };
+    super::render(&inbox, StatusCode::OK)
+}
+
+fn row(
+    summary: &OrderSummary,
+    names: &Names,
+    now: whistle_core::time::Timestamp,
+    unit: &str,
+) -> Row {
+    let lang = names.lang;
+    let unit_name = |code: &Option<String>| {
+        code.as_deref()
+            .and_then(|c| UnitCode::parse(c).ok())
+            .map(|c| names.unit(&c))
+    };
+    let place = [unit_name(&summary.district), unit_name(&summary.street)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let deadline = summary
+        .next_due_at
+        .or(summary.handle_by)
+        .filter(|_| summary.closed_at.is_none() && summary.stage != "replied")
+        .map(|at| Deadline::new(names.reference, "", at, now, lang));
+    let stage = stage_label(&summary.stage, lang);
+    Row {
+        no: summary.no.to_string(),
+        version: summary.version,
+        category: CategoryCode::parse(&summary.category)
+            .map(|c| names.category(&c))
+            .unwrap_or_else(|_| summary.category.clone()),
+        place,
+        received: format::time(summary.received_at),
+        deadline,
+        stage,
+        acceptable: summary.stage == "dispatched" && summary.lead_unit.as_deref() == Some(unit),
+    }
+}
+
+fn stage_label(stage: &str, lang: Lang) -> String {
+    let labels = match stage {
+        "pending_dispatch" => ("待派单", "waiting for dispatch"),
+        "forwarded" => ("已转外部办理", "forwarded"),
+        "dispatched" => ("待签收", "dispatched"),
+        "accepted" => ("办理中", "being handled"),
+        "replied" => ("已答复待回访", "replied"),
+        "visited" => ("已回访", "visited"),
+        _ => ("已办结", "closed"),
+    };
+    format::pick(lang, labels).to_string()
+}
+
+fn csv(rows: &[Row], lang: Lang) -> Response {
+    let field = |text: &str| {
+        if text.contains([',', '"', '\n']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text.to_string()
+        }
+    };
+    let header = match lang {
+        Lang::Zh => "工单号,类别,地点,受理时间,时限,剩余,环节",
+        Lang::En => "order,category,place,received,deadline,left,stage",
+    };
+    let mut out = format!("\u{feff}{header}\n");
+    for r in rows {
+        let (at, left) = r
+            .deadline
+            .as_ref()
+            .map(|d| (d.at.as_str(), d.left.as_str()))
+            .unwrap_or(("", ""));
+        out.push_str(
+            &[
+                &r.no,
+                &r.category,
+                &r.place,
+                &r.received,
+                at,
+                left,
+                &r.stage,
+            ]
+            .iter()
+            .map(|t| field(t))
+            .collect::<Vec<_>>()
+            .join(","),
+        );
+        out.push('\n');
+    }
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"inbox.csv\""),
+            ),
+        ],
+        out,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct AcceptForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    version: u64,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /ui/orders/{no}/accept`: 签收 from a row or the detail page; back to where it came
+/// from. A stale version (someone acted first) says so and changes nothing.
+pub async fn accept(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+    form: Result<Form<AcceptForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let viewer = match signed_in(&state, &headers, "/ui/inbox").await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let lang = page_language(&headers);
+    let Ok(Form(form)) = form else {
+        return super::failure(
+            StatusCode::BAD_REQUEST,
+            format::pick(lang, ("表单格式不正确", "the form could not be read")).into(),
+            lang,
+        );
+    };
+    if !csrf_ok(&viewer.csrf, &headers, Some(&form.csrf)) {
+        return super::failure(
+            StatusCode::FORBIDDEN,
+            format::pick(
+                lang,
+                (
+                    "页面已过期，请刷新后重试",
+                    "the page has expired; reload it and try again",
+                ),
+            )
+            .into(),
+            lang,
+        );
+    }
+    if OrderNo::parse(&no).is_err() {
+        let error = crate::error::ApiError::not_found(lang);
+        return super::failure(error.status, error.message, lang);
+    }
+    match crate::api::run_command(
+        &state,
+        &viewer.principal,
+        &no,
+        Command::Accept,
+        Some(form.version),
+        None,
+        lang,
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(safe_next(&form.next)).into_response(),
+        Err(error) => super::failure(error.status, error.message, lang),
+    }
+}
