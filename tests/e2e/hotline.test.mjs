@@ -185,3 +185,39 @@ test("a street handler accepts an order from the inbox", async () => {
   assert.equal(stored.body.stage.stage, "accepted");
   await context.close();
 });
+
+test("a street handler replies and the citizen reads the reply", async () => {
+  const created = await api(server, "POST", "/orders", {
+    request_type: "complaint",
+    text: "惠新东街早市占道",
+    category: "11.04.01",
+    location: { street: "110105010" },
+    requester: { phone: "13900003333" },
+  });
+  const no = created.body.no;
+  const { context, page } = await guardedPage(browser);
+  await logIn(page, server, "street", `/ui/orders/${no}`);
+  await page.click("#actions >> text=签收");
+  await page.waitForSelector("#reply-actions");
+  await checkPage(page);
+  await page.fill("#contact-note", "已电话联系诉求人");
+  await page.click("#actions >> text=记录联系");
+  await page.waitForSelector("#reply-actions");
+  await page.selectOption("#reply-outcome", "resolved");
+  await page.fill("#reply-actions", "已清理占道摊点");
+  await page.focus("#reply-actions");
+  await page.keyboard.press("Control+Enter");
+  await page.waitForFunction(() => !document.querySelector("#actions"));
+  const text = await page.innerText("main");
+  assert.match(text, /已答复待回访/);
+  assert.match(text, /已解决：已清理占道摊点/);
+  await checkPage(page);
+  await screenshot(page, "order-replied");
+
+  const citizen = await guardedPage(browser, { width: 360, height: 780 });
+  await citizen.page.goto(`${server.url}/track?no=${no}&last4=3333`);
+  assert.match(await citizen.page.innerText("#tracked"), /已清理占道摊点/);
+  await checkPage(citizen.page);
+  await citizen.context.close();
+  await context.close();
+});

@@ -7,6 +7,7 @@
 //! loaded from elsewhere) and is never cached; every form that changes something carries the
 //! CSRF token of its session ([`csrf_token`]) and is refused without it.
 
+mod act;
 pub mod assets;
 mod citizen;
 mod format;
@@ -45,6 +46,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ui/intake/communities", get(intake::communities))
         .route("/ui/inbox", get(inbox::page))
         .route("/ui/orders/{no}/accept", post(inbox::accept))
+        .route("/ui/orders/{no}/act/{command}", post(act::act))
         .route("/ui/orders", get(pages::find_order))
         .route("/ui/orders/{no}", get(pages::order))
         .layer(axum::middleware::from_fn(page_headers))

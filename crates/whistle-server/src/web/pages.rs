@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 use whistle_core::error::Lang;
-use whistle_core::order::Stage;
+use whistle_core::order::{ReplyOutcome, Stage};
 
 use super::format::{self, Deadline, Names};
 use super::{chrome, page_language, signed_in, Chrome};
@@ -148,6 +148,9 @@ struct OrderDetail {
     chrome: Chrome,
     o: OrderPage,
     timeline: Vec<Step>,
+    offered: super::act::Offered,
+    version: u64,
+    outcomes: Vec<(String, String)>,
 }
 
 /// `GET /ui/orders/{no}`: the order, its masked requester and its attributed history, for a
@@ -259,10 +262,26 @@ pub async fn order(
             .map(|r| format!("{}：{}", format::pick(lang, r.outcome.labels()), r.actions)),
     };
     let title = format!("{} {}", t("工单", "Order"), page.no);
+    let outcomes = [
+        ReplyOutcome::Resolved,
+        ReplyOutcome::PartlyResolved,
+        ReplyOutcome::Explained,
+    ]
+    .into_iter()
+    .map(|o| {
+        (
+            o.as_str().to_string(),
+            format::pick(lang, o.labels()).to_string(),
+        )
+    })
+    .collect();
     let detail = OrderDetail {
         chrome: chrome(&state, Some(&viewer), lang, &title, &here),
         o: page,
         timeline,
+        offered: super::act::offered(&viewer, &order),
+        version: order.version,
+        outcomes,
     };
     super::render(&detail, StatusCode::OK)
 }

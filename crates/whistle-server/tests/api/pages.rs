@@ -660,3 +660,125 @@ async fn the_inbox_lists_the_units_orders_and_accepts_with_its_version() {
         .unwrap();
     assert!(handling.contains(&no) && handling.contains("办理中"));
 }
+
+#[tokio::test]
+async fn the_handling_forms_check_their_fields_token_version_and_unit() {
+    let app = spawn_app().await;
+    user(&app, "xiaoguan", "handler", "110105010").await;
+    user(&app, "chengguan", "handler", "110105.dept.urban-management").await;
+    let no = app.order("110105010", "11.04.01").await;
+    let session = sign_in(&app, "xiaoguan").await;
+    let client = browser();
+    let detail = |session: String| {
+        let url = format!("{}/ui/orders/{no}", app.base);
+        let client = client.clone();
+        async move {
+            client
+                .get(url)
+                .header("cookie", session)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let page = detail(session.clone()).await;
+    assert!(
+        page.contains("/act/accept") && !page.contains("/act/reply"),
+        "a dispatched order is accepted first"
+    );
+    let co_handler = detail(sign_in(&app, "chengguan").await).await;
+    assert!(
+        !co_handler.contains("id=\"actions\""),
+        "the co-handler does not get the lead's commands"
+    );
+    let csrf = hidden(&page, "csrf");
+    let act = |command: &str, fields: Vec<(&'static str, String)>| {
+        client
+            .post(format!("{}/ui/orders/{no}/act/{command}", app.base))
+            .header("cookie", &session)
+            .form(&fields)
+            .send()
+    };
+    let base = |version: u64| vec![("csrf", csrf.clone()), ("version", version.to_string())];
+    let version = app.version(&no).await;
+    assert_eq!(
+        act("accept", vec![("version", version.to_string())])
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        act("accept", base(version - 1)).await.unwrap().status(),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        act("nonsense", base(version)).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.version(&no).await, version);
+    assert_eq!(
+        act("accept", base(version)).await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let version = app.version(&no).await;
+    let with = |extra: Vec<(&'static str, &str)>| {
+        let mut fields = base(version);
+        fields.extend(extra.into_iter().map(|(k, v)| (k, v.to_string())));
+        fields
+    };
+    for (command, fields, wanted) in [
+        (
+            "reply",
+            with(vec![("outcome", "resolved"), ("actions", "  ")]),
+            "请写明办理情况",
+        ),
+        (
+            "reply",
+            with(vec![("outcome", "maybe"), ("actions", "已处理")]),
+            "请选择办理结果",
+        ),
+        ("contact", with(vec![("note", "")]), "请写明联系情况"),
+        (
+            "extend",
+            with(vec![("days", "0"), ("reason", "需协调")]),
+            "1–60",
+        ),
+        (
+            "extend",
+            with(vec![("days", "3"), ("reason", "")]),
+            "延期理由",
+        ),
+    ] {
+        let response = act(command, fields).await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{wanted}"
+        );
+        assert!(response.text().await.unwrap().contains(wanted), "{wanted}");
+    }
+    let malformed = client
+        .post(format!("{}/ui/orders/{no}/act/reply", app.base))
+        .header("cookie", &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("version=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.version(&no).await, version, "no refusal wrote anything");
+    let replied = act(
+        "reply",
+        with(vec![("outcome", "resolved"), ("actions", "已清理占道摊点")]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(replied.status(), StatusCode::SEE_OTHER);
+    let (_, order) = app.get("admin", &format!("/api/v1/orders/{no}")).await;
+    assert_eq!(order["stage"]["stage"], "replied");
+    assert_eq!(order["reply"]["actions"], "已清理占道摊点");
+}
