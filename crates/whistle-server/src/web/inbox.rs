@@ -135,10 +135,7 @@ pub async fn page(
         .await
     {
         Ok(page) => page,
-        Err(error) => {
-            let error = crate::error::ApiError::store(error, lang);
-            return super::failure(error.status, error.message, lang);
-        }
+        Err(error) => return super::store_failure(error, lang),
     };
     let reference = state.store.reference();
     let names = Names {

@@ -322,16 +322,9 @@ fn territory_choices(state: &AppState, parent: &UnitCode, _lang: Lang) -> Vec<Ch
         .iter()
         .filter_map(|code| reference.directory.get(code))
         .filter(|unit| {
-            matches!(
-                unit.kind,
-                UnitKind::District
-                    | UnitKind::Subdistrict
-                    | UnitKind::AreaOffice
-                    | UnitKind::Town
-                    | UnitKind::Township
-                    | UnitKind::Community
-                    | UnitKind::Village
-            ) && unit.merged_into.is_none()
+            let kind = unit.kind;
+            (kind == UnitKind::District || kind.is_street_level() || kind.is_community_level())
+                && unit.merged_into.is_none()
         })
         .map(|unit| Choice {
             value: unit.code.to_string(),

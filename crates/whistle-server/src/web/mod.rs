@@ -290,6 +290,12 @@ pub fn failure(status: StatusCode, message: String, lang: Lang) -> Response {
         .into_response()
 }
 
+/// The failure page of a store error.
+pub fn store_failure(error: whistle_store::StoreError, lang: Lang) -> Response {
+    let error = crate::error::ApiError::store(error, lang);
+    failure(error.status, error.message, lang)
+}
+
 /// Percent-encodes a path and query for a `next=` parameter.
 pub fn urlencode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -172,17 +172,11 @@ pub async fn order(
     };
     let requester = match state.store.requester(order.id).await {
         Ok(requester) => requester.map(|r| r.masked()),
-        Err(error) => {
-            let error = crate::error::ApiError::store(error, lang);
-            return super::failure(error.status, error.message, lang);
-        }
+        Err(error) => return super::store_failure(error, lang),
     };
     let events = match state.store.history(order.id).await {
         Ok(events) => events,
-        Err(error) => {
-            let error = crate::error::ApiError::store(error, lang);
-            return super::failure(error.status, error.message, lang);
-        }
+        Err(error) => return super::store_failure(error, lang),
     };
     let reference = state.store.reference();
     let names = Names {

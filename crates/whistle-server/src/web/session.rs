@@ -84,9 +84,7 @@ fn login_form(
             ""
         }
     );
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    set_cookie(&mut response, &cookie);
     response
 }
 
@@ -171,9 +169,7 @@ pub async fn login(
     {
         Ok(signed) => {
             let mut response = Redirect::to(safe_next(&form.next)).into_response();
-            if let Ok(value) = HeaderValue::from_str(&signed.cookie) {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
+            set_cookie(&mut response, &signed.cookie);
             response
         }
         Err(error) => login_form(
@@ -230,9 +226,7 @@ pub async fn logout(
     match crate::api::sign_out(&state, &headers, lang).await {
         Ok(clear) => {
             let mut response = Redirect::to("/ui/login").into_response();
-            if let Ok(value) = HeaderValue::from_str(&clear) {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
+            set_cookie(&mut response, &clear);
             response
         }
         Err(error) => super::failure(error.status, error.message, lang),
@@ -247,8 +241,13 @@ pub async fn switch_language(Path(lang): Path<String>, Query(query): Query<NextQ
     };
     let mut response = Redirect::to(safe_next(&query.next)).into_response();
     let cookie = format!("{LANG_COOKIE}={value}; SameSite=Lax; Path=/; Max-Age=31536000");
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
+    set_cookie(&mut response, &cookie);
+    response
+}
+
+/// Adds a `Set-Cookie` to a response.
+fn set_cookie(response: &mut Response, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
-    response
 }
