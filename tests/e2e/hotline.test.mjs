@@ -221,3 +221,40 @@ test("a street handler replies and the citizen reads the reply", async () => {
   await citizen.context.close();
   await context.close();
 });
+
+test("an operator sees a repeat caller's order and records the call as a repeat", async () => {
+  const first = await api(server, "POST", "/orders", {
+    request_type: "complaint",
+    text: "楼下餐馆油烟扰民",
+    category: "11.04.01",
+    location: { street: "110105010" },
+    requester: { phone: "13700007777" },
+  });
+  const earlier = first.body.no;
+  const { context, page } = await guardedPage(browser);
+  await logIn(page, server, "operator", "/ui/intake?ani=13700007777");
+  await page.waitForSelector(`#repeat-caller >> text=${earlier}`);
+  const hint = await page.innerText("#repeat-caller");
+  assert.match(hint, /待签收/);
+  assert.match(hint, /小关街道/);
+  assert.match(hint, /办理时限 \d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
+  await checkPage(page);
+  await screenshot(page, "intake-repeat-caller");
+  await page.keyboard.type("又打来问油烟的事，没有新情况");
+  await page.keyboard.press("F2");
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.repeat), earlier);
+  await page.keyboard.press("Enter");
+  assert.equal(await page.inputValue("#disposition"), "repeat_no_new");
+  assert.equal(await page.inputValue("#earlier"), earlier);
+  await page.fill("#category", "11.04.01 占道经营");
+  await page.focus("#category");
+  await page.keyboard.press("Control+Enter");
+  await page.waitForSelector("#saved-no");
+  const no = (await page.textContent("#saved-no")).trim();
+  const stored = await api(server, "GET", `/orders/${no}`);
+  assert.equal(stored.body.stage.stage, "closed", JSON.stringify(stored.body.stage));
+  assert.equal(stored.body.stage.closure, "triage");
+  assert.equal(stored.body.stage.disposition, "repeat_no_new", JSON.stringify(stored.body.stage));
+  assert.equal(stored.body.stage.earlier, earlier, "linked to the earlier order");
+  await context.close();
+});

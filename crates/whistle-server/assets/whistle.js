@@ -19,6 +19,16 @@ document.addEventListener("keydown", function (event) {
       event.preventDefault();
       submit(form);
     }
+  } else if (event.key === "F2" && intake) {
+    // Into the hints: the first "record as a repeat" (then Tab/↓ between them, Enter takes one).
+    event.preventDefault();
+    var first = document.querySelector("#hints [data-repeat]") || document.getElementById("hints");
+    if (first) { first.focus(); }
+  } else if ((event.key === "ArrowDown" || event.key === "ArrowUp") && target && target.dataset && target.dataset.repeat) {
+    event.preventDefault();
+    var all = Array.prototype.slice.call(document.querySelectorAll("#hints [data-repeat]"));
+    var next = all[all.indexOf(target) + (event.key === "ArrowDown" ? 1 : -1)];
+    if (next) { next.focus(); }
   } else if (event.key === "F8" && intake) {
     event.preventDefault();
     var text = intake.querySelector("#text");
@@ -29,6 +39,18 @@ document.addEventListener("keydown", function (event) {
     document.querySelectorAll("details[open]").forEach(function (d) { d.open = false; });
     document.querySelectorAll("dialog[open]").forEach(function (d) { d.close(); });
   }
+});
+// "Record as a repeat": the disposition and the earlier order filled in, the text kept.
+document.addEventListener("click", function (event) {
+  var button = event.target && event.target.closest ? event.target.closest("[data-repeat]") : null;
+  var intake = document.querySelector("form[data-page=intake]");
+  if (!button || !intake) { return; }
+  intake.querySelector("#disposition").value = "repeat_no_new";
+  intake.querySelector("#earlier").value = button.dataset.repeat;
+  document.querySelectorAll("#hints li.chosen").forEach(function (li) { li.classList.remove("chosen"); });
+  var item = button.closest("li");
+  if (item) { item.classList.add("chosen"); }
+  intake.querySelector("#text").focus();
 });
 // After a save, the focus goes back to the caller number for the next call.
 document.addEventListener("DOMContentLoaded", function () {

@@ -221,7 +221,7 @@ fn row(
     }
 }
 
-fn stage_label(stage: &str, lang: Lang) -> String {
+pub(super) fn stage_label(stage: &str, lang: Lang) -> String {
     let labels = match stage {
         "pending_dispatch" => ("待派单", "waiting for dispatch"),
         "forwarded" => ("已转外部办理", "forwarded"),

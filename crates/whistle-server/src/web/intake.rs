@@ -142,7 +142,11 @@ pub struct IntakeQuery {
     saved: String,
 }
 
-async fn operator(state: &AppState, headers: &HeaderMap, here: &str) -> Result<Viewer, Response> {
+pub(super) async fn operator(
+    state: &AppState,
+    headers: &HeaderMap,
+    here: &str,
+) -> Result<Viewer, Response> {
     let viewer = signed_in(state, headers, here).await?;
     if !viewer.role.may_intake() {
         let lang = page_language(headers);

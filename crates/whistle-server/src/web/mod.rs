@@ -11,6 +11,7 @@ mod act;
 pub mod assets;
 mod citizen;
 mod format;
+mod hints;
 mod inbox;
 mod intake;
 mod pages;
@@ -42,6 +43,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ui/logout", post(session::logout))
         .route("/ui/lang/{lang}", get(session::switch_language))
         .route("/ui/intake", get(intake::page).post(intake::save))
+        .route("/ui/intake/hints", get(hints::hints))
         .route("/ui/intake/streets", get(intake::streets))
         .route("/ui/intake/communities", get(intake::communities))
         .route("/ui/inbox", get(inbox::page))

@@ -88,6 +88,15 @@ pub trait OrderReads: Send + Sync {
     /// The requester's personal data. Callers must record the reveal (next issue: as an event).
     async fn requester(&self, id: OrderId) -> Result<Option<Requester>, StoreError>;
 
+    /// A caller's orders received since `since`, newest first, at most `limit` (the intake's
+    /// repeat-caller hint), by the phone as stored.
+    async fn orders_of_phone(
+        &self,
+        phone: &str,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<crate::types::OrderSummary>, StoreError>;
+
     /// The units linked to an order (lead, co-handlers, the district copied), ever.
     async fn order_units(
         &self,
@@ -147,6 +156,15 @@ impl<T: crate::db::Db> OrderReads for T {
 
     async fn requester(&self, id: OrderId) -> Result<Option<Requester>, StoreError> {
         crate::orders::reads::requester(self, id).await
+    }
+
+    async fn orders_of_phone(
+        &self,
+        phone: &str,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<crate::types::OrderSummary>, StoreError> {
+        crate::orders::reads::orders_of_phone(self, phone, since, limit).await
     }
 
     async fn order_units(&self, id: OrderId) -> Result<Vec<(UnitCode, String)>, StoreError> {

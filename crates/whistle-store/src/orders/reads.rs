@@ -7,8 +7,11 @@ use whistle_core::ids::{OrderId, UnitCode};
 use whistle_core::order::Order;
 use whistle_core::time::{to_millis, Timestamp};
 
+use crate::db::Row;
 use crate::db::{params, Db, Param};
-use crate::types::{OrderRef, Requester, StoreError};
+use crate::types::{OrderRef, OrderSummary, Requester, StoreError};
+use whistle_core::ids::OrderNo;
+use whistle_core::time::from_millis;
 
 /// An order by id or number.
 pub(crate) async fn order(db: &dyn Db, target: &OrderRef) -> Result<Option<Order>, StoreError> {
@@ -135,4 +138,50 @@ pub(crate) async fn totals(db: &dyn Db) -> Result<(i64, i64), StoreError> {
         })
     })
     .await
+}
+
+/// A caller's orders received since `since`, newest first, at most `limit` — the intake's
+/// repeat-caller hint (the analysis policy's window), from the `requesters_phone` index. The
+/// phone is matched as stored (the intake page stores digits only).
+pub(crate) async fn orders_of_phone(
+    db: &dyn Db,
+    phone: &str,
+    since: Timestamp,
+    limit: u32,
+) -> Result<Vec<OrderSummary>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM requesters r JOIN orders o ON o.id = r.order_id \
+         WHERE r.phone = $1 AND o.received_at >= $2 ORDER BY o.received_at DESC LIMIT $3",
+        crate::db::query::SUMMARY_COLUMNS
+    );
+    db.query(&sql, params![phone, to_millis(since), i64::from(limit)])
+        .await?
+        .iter()
+        .map(summary)
+        .collect()
+}
+
+/// An order's list row from [`crate::db::query::SUMMARY_COLUMNS`].
+fn summary(row: &Row) -> Result<OrderSummary, StoreError> {
+    let ms = |i: usize| -> Result<Option<Timestamp>, StoreError> {
+        Ok(row.opt_int(i)?.map(from_millis))
+    };
+    Ok(OrderSummary {
+        id: OrderId(row.uuid(0)?),
+        no: OrderNo::parse(row.str(1)?)?,
+        version: row.int(2)? as u64,
+        stage: row.text(3)?,
+        request_type: row.text(4)?,
+        category: row.text(5)?,
+        urgency: row.text(6)?,
+        district: row.opt_text(7)?,
+        street: row.opt_text(8)?,
+        lead_unit: row.opt_text(9)?,
+        received_at: from_millis(row.int(10)?),
+        respond_by: ms(11)?,
+        handle_by: ms(12)?,
+        next_due_at: ms(13)?,
+        closed_at: ms(14)?,
+        excluded: row.bool(15)?,
+    })
 }

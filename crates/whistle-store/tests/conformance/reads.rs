@@ -10,7 +10,53 @@ conformance!(
     the_due_query_follows_deadlines,
     scopes_limit_what_each_principal_sees,
     text_search_finds_chinese_substrings_and_is_inert,
+    a_callers_orders_are_found_by_the_phone,
 );
+
+/// `orders_of_phone`: the orders received since a time under the phone given with them, newest
+/// first, at most the limit; another caller's and older ones are not listed.
+async fn a_callers_orders_are_found_by_the_phone(db: TestDb) {
+    let store = &db.store;
+    let with_phone = |time: &str, text: &str, phone: &str| {
+        let mut envelope = intake(time, complaint("110105010", "11.04.01", text));
+        if let whistle_store::Request::Intake { requester, .. } = &mut envelope.request {
+            requester.as_mut().unwrap().phone = Some(phone.into());
+        }
+        envelope
+    };
+    let mut numbers = Vec::new();
+    for (time, text, phone) in [
+        ("2025-09-01 09:00", "九月", "13700007777"),
+        ("2025-10-08 09:00", "十月八日", "13700007777"),
+        ("2025-10-09 09:00", "另一位", "13900009999"),
+        ("2025-10-09 10:00", "十月九日", "13700007777"),
+    ] {
+        let outcome = store
+            .execute_one(with_phone(time, text, phone))
+            .await
+            .unwrap();
+        numbers.push(outcome.order_no.to_string());
+    }
+    let found = store
+        .orders_of_phone("13700007777", at("2025-10-01 00:00"), 10)
+        .await
+        .unwrap();
+    let found: Vec<String> = found.iter().map(|o| o.no.to_string()).collect();
+    assert_eq!(found, vec![numbers[3].clone(), numbers[1].clone()]);
+    let one = store
+        .orders_of_phone("13700007777", at("2025-01-01 00:00"), 1)
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].no.to_string(), numbers[3]);
+    assert_eq!(one[0].stage, "pending_dispatch");
+    assert_eq!(one[0].category, "11.04.01");
+    assert!(store
+        .orders_of_phone("10000000000", at("2025-01-01 00:00"), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
 
 /// `period_order_ids`: received, dispatched or return-visited in the period, by Beijing time;
 /// `orders_by_id`: in the order asked, unknown ids left out.

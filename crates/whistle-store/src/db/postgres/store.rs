@@ -52,6 +52,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "period_export",
         include_str!("../../../migrations/postgres/0007_period_export.sql"),
     ),
+    (
+        8,
+        "requester_phone",
+        include_str!("../../../migrations/postgres/0008_requester_phone.sql"),
+    ),
 ];
 
 pub struct PgStore {

@@ -51,6 +51,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "period_export",
         include_str!("../../../migrations/sqlite/0007_period_export.sql"),
     ),
+    (
+        8,
+        "requester_phone",
+        include_str!("../../../migrations/sqlite/0008_requester_phone.sql"),
+    ),
 ];
 
 /// The page cache of every connection but the writer's (readers, the planner, the checkpointer),
