@@ -220,14 +220,19 @@ impl Stage {
 
     /// The (Chinese, English) names shown to users.
     pub fn labels(&self) -> (&'static str, &'static str) {
-        match self {
-            Stage::PendingDispatch => ("待派单", "waiting for dispatch"),
-            Stage::Forwarded { .. } => ("已转外部办理", "forwarded"),
-            Stage::Dispatched(_) => ("待签收", "dispatched"),
-            Stage::Accepted(_) => ("办理中", "being handled"),
-            Stage::Replied(_) => ("已答复待回访", "replied"),
-            Stage::Visited(_) => ("已回访", "visited"),
-            Stage::Closed(_) => ("已办结", "closed"),
+        Stage::labels_of(self.name())
+    }
+
+    /// [`Stage::labels`] by the stage's stored name (as list rows carry it).
+    pub fn labels_of(name: &str) -> (&'static str, &'static str) {
+        match name {
+            "pending_dispatch" => ("待派单", "waiting for dispatch"),
+            "forwarded" => ("已转外部办理", "forwarded"),
+            "dispatched" => ("待签收", "dispatched"),
+            "accepted" => ("办理中", "being handled"),
+            "replied" => ("已答复待回访", "replied"),
+            "visited" => ("已回访", "visited"),
+            _ => ("已办结", "closed"),
         }
     }
 

@@ -1,4 +1,4 @@
-//! The handling unit's commands from an order's page: 签收, 联系诉求人, 办结反馈 and 申请延期 —
+//! The handling unit's commands from an order's page (and 签收 from the inbox's rows): 签收, 联系诉求人, 办结反馈 and 申请延期 —
 //! each a small form, offered only when the viewer's unit leads the order, the role may give the
 //! command and the stage allows it (the engine decides again, with the version the page showed).
 
@@ -73,6 +73,9 @@ pub struct ActForm {
     days: String,
     #[serde(default)]
     reason: String,
+    /// Where to go afterwards (the inbox's row comes back to its list); the order by default.
+    #[serde(default)]
+    next: String,
 }
 
 /// `POST /ui/orders/{no}/act/{command}`: runs the command, then shows the order again.
@@ -174,7 +177,8 @@ pub async fn act(
     )
     .await
     {
-        Ok(_) => Redirect::to(&here).into_response(),
+        Ok(_) if form.next.is_empty() => Redirect::to(&here).into_response(),
+        Ok(_) => Redirect::to(super::safe_next(&form.next)).into_response(),
         Err(error) => refuse(error.status, error.message),
     }
 }

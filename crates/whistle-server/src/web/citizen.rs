@@ -153,13 +153,7 @@ pub async fn track(
             )
         })
         .collect();
-    let unit = match &order.stage {
-        Stage::Dispatched(a) | Stage::Accepted(a) | Stage::Replied(a) | Stage::Visited(a) => {
-            Some(names.unit(&a.lead))
-        }
-        Stage::Closed(whistle_core::order::Closure::Handled(a)) => Some(names.unit(&a.lead)),
-        _ => None,
-    };
+    let unit = order.lead().map(|lead| names.unit(lead));
     let deadline = match &order.stage {
         Stage::Dispatched(_) | Stage::Accepted(_) => order
             .handle_by
@@ -178,7 +172,7 @@ pub async fn track(
         reply: order
             .reply
             .as_ref()
-            .map(|r| format!("{}：{}", format::pick(lang, r.outcome.labels()), r.actions)),
+            .map(|r| names.reply(r.outcome, &r.actions)),
         closed_at: order.closed_at.map(format::time),
     });
     super::render(&page, StatusCode::OK)

@@ -4,7 +4,7 @@
 
 use whistle_core::error::Lang;
 use whistle_core::ids::{CategoryCode, UnitCode};
-use whistle_core::order::{EventPayload, Order, Stage, VisitResult};
+use whistle_core::order::{EventPayload, Order, ReplyOutcome, Stage, VisitResult};
 use whistle_core::reference::Reference;
 use whistle_core::time::{beijing_local, Timestamp};
 
@@ -144,6 +144,16 @@ impl Names<'_> {
 
     pub fn stage(&self, stage: &Stage) -> String {
         pick(self.lang, stage.labels()).to_string()
+    }
+
+    /// A stage by its stored name (a list row's), as [`Names::stage`] shows it.
+    pub fn stage_named(&self, name: &str) -> String {
+        pick(self.lang, Stage::labels_of(name)).to_string()
+    }
+
+    /// A reply as the requester reads it: "已解决：已清理占道摊点".
+    pub fn reply(&self, outcome: ReplyOutcome, actions: &str) -> String {
+        format!("{}：{actions}", pick(self.lang, outcome.labels()))
     }
 
     /// An event's name and what it says, for the timeline.

@@ -88,7 +88,7 @@ pub async fn hints(
                 category: CategoryCode::parse(&row.category)
                     .map(|c| names.category(&c))
                     .unwrap_or_else(|_| row.category.clone()),
-                stage: super::inbox::stage_label(&row.stage, lang),
+                stage: names.stage_named(&row.stage),
                 unit: unit(&row.lead_unit),
                 deadline: row
                     .handle_by

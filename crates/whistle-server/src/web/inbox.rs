@@ -3,18 +3,17 @@
 //! category, street and words, bookmarkable by its URL, exportable as CSV; 签收 from the row.
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 use whistle_core::error::Lang;
-use whistle_core::ids::{CategoryCode, OrderNo, UnitCode};
-use whistle_core::order::Command;
+use whistle_core::ids::{CategoryCode, UnitCode};
 use whistle_store::{OrderFilter, OrderSummary, PageRequest};
 
 use super::format::{self, Deadline, Names};
-use super::{chrome, csrf_ok, page_language, safe_next, signed_in, urlencode, Chrome};
+use super::{chrome, page_language, signed_in, urlencode, Chrome};
 use crate::AppState;
 
 /// The tabs: (value, stage filter, Chinese, English).
@@ -206,7 +205,7 @@ fn row(
         .or(summary.handle_by)
         .filter(|_| summary.closed_at.is_none() && summary.stage != "replied")
         .map(|at| Deadline::new(names.reference, "", at, now, lang));
-    let stage = stage_label(&summary.stage, lang);
+    let stage = names.stage_named(&summary.stage);
     Row {
         no: summary.no.to_string(),
         version: summary.version,
@@ -219,19 +218,6 @@ fn row(
         stage,
         acceptable: summary.stage == "dispatched" && summary.lead_unit.as_deref() == Some(unit),
     }
-}
-
-pub(super) fn stage_label(stage: &str, lang: Lang) -> String {
-    let labels = match stage {
-        "pending_dispatch" => ("待派单", "waiting for dispatch"),
-        "forwarded" => ("已转外部办理", "forwarded"),
-        "dispatched" => ("待签收", "dispatched"),
-        "accepted" => ("办理中", "being handled"),
-        "replied" => ("已答复待回访", "replied"),
-        "visited" => ("已回访", "visited"),
-        _ => ("已办结", "closed"),
-    };
-    format::pick(lang, labels).to_string()
 }
 
 fn csv(rows: &[Row], lang: Lang) -> Response {
@@ -284,68 +270,4 @@ fn csv(rows: &[Row], lang: Lang) -> Response {
         out,
     )
         .into_response()
-}
-
-#[derive(Deserialize)]
-pub struct AcceptForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    version: u64,
-    #[serde(default)]
-    next: String,
-}
-
-/// `POST /ui/orders/{no}/accept`: 签收 from a row or the detail page; back to where it came
-/// from. A stale version (someone acted first) says so and changes nothing.
-pub async fn accept(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Path(no): Path<String>,
-    form: Result<Form<AcceptForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let viewer = match signed_in(&state, &headers, "/ui/inbox").await {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
-    };
-    let lang = page_language(&headers);
-    let Ok(Form(form)) = form else {
-        return super::failure(
-            StatusCode::BAD_REQUEST,
-            format::pick(lang, ("表单格式不正确", "the form could not be read")).into(),
-            lang,
-        );
-    };
-    if !csrf_ok(&viewer.csrf, &headers, Some(&form.csrf)) {
-        return super::failure(
-            StatusCode::FORBIDDEN,
-            format::pick(
-                lang,
-                (
-                    "页面已过期，请刷新后重试",
-                    "the page has expired; reload it and try again",
-                ),
-            )
-            .into(),
-            lang,
-        );
-    }
-    if OrderNo::parse(&no).is_err() {
-        let error = crate::error::ApiError::not_found(lang);
-        return super::failure(error.status, error.message, lang);
-    }
-    match crate::api::run_command(
-        &state,
-        &viewer.principal,
-        &no,
-        Command::Accept,
-        Some(form.version),
-        None,
-        lang,
-    )
-    .await
-    {
-        Ok(_) => Redirect::to(safe_next(&form.next)).into_response(),
-        Err(error) => super::failure(error.status, error.message, lang),
-    }
 }

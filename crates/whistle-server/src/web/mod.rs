@@ -47,7 +47,6 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ui/intake/streets", get(intake::streets))
         .route("/ui/intake/communities", get(intake::communities))
         .route("/ui/inbox", get(inbox::page))
-        .route("/ui/orders/{no}/accept", post(inbox::accept))
         .route("/ui/orders/{no}/act/{command}", post(act::act))
         .route("/ui/orders", get(pages::find_order))
         .route("/ui/orders/{no}", get(pages::order))

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 use whistle_core::error::Lang;
-use whistle_core::order::{ReplyOutcome, Stage};
+use whistle_core::order::ReplyOutcome;
 
 use super::format::{self, Deadline, Names};
 use super::{chrome, page_language, signed_in, Chrome};
@@ -198,21 +198,17 @@ pub async fn order(
     if !order.whistle_outcomes.is_empty() {
         badges.push((t("已吹哨", "whistle blown"), ""));
     }
-    let (lead, co_handlers) = match &order.stage {
-        Stage::Dispatched(a)
-        | Stage::Accepted(a)
-        | Stage::Replied(a)
-        | Stage::Visited(a)
-        | Stage::Closed(whistle_core::order::Closure::Handled(a)) => (
-            Some(names.unit(&a.lead)),
+    let lead = order.lead().map(|u| names.unit(u));
+    let co_handlers = order
+        .assignment()
+        .map(|a| {
             a.co_handlers
                 .iter()
                 .map(|u| names.unit(u))
                 .collect::<Vec<_>>()
-                .join("、"),
-        ),
-        _ => (None, String::new()),
-    };
+                .join("、")
+        })
+        .unwrap_or_default();
     let requester = requester
         .map(|r| {
             [r.name, r.phone]
@@ -253,7 +249,7 @@ pub async fn order(
         reply: order
             .reply
             .as_ref()
-            .map(|r| format!("{}：{}", format::pick(lang, r.outcome.labels()), r.actions)),
+            .map(|r| names.reply(r.outcome, &r.actions)),
     };
     let title = format!("{} {}", t("工单", "Order"), page.no);
     let outcomes = [

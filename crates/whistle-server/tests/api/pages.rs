@@ -606,7 +606,7 @@ async fn the_inbox_lists_the_units_orders_and_accepts_with_its_version() {
 
     let accept = |version: u64, csrf: String, session: String| {
         client
-            .post(format!("{}/ui/orders/{no}/accept", app.base))
+            .post(format!("{}/ui/orders/{no}/act/accept", app.base))
             .header("cookie", session)
             .form(&[
                 ("csrf", csrf),
