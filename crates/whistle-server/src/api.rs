@@ -21,8 +21,8 @@ use whistle_core::order::{
 use whistle_core::org::UnitKind;
 use whistle_core::time::{parse_beijing, Timestamp};
 use whistle_store::{
-    Envelope, Idempotency, OrderFilter, OrderRef, OrderSummary, Outcome, PageRequest, Request,
-    Requester, Scope,
+    Awaiting, Envelope, Idempotency, OrderFilter, OrderRef, OrderSummary, Outcome, PageRequest,
+    Request, Requester, Scope,
 };
 
 use crate::auth::{self, Language, Principal, SESSION_COOKIE};
@@ -558,6 +558,10 @@ pub struct ListQuery {
     before: Option<String>,
     /// A substring of the request text.
     q: Option<String>,
+    /// `dispute` or `extension`: the orders waiting for the centre's decision.
+    awaiting: Option<String>,
+    /// Open orders whose running deadline falls at or before this time.
+    due_before: Option<String>,
     after: Option<String>,
     limit: Option<u32>,
 }
@@ -630,6 +634,20 @@ pub async fn list_orders(
         received_before: time_param(&state, "before", params.before, lang)?,
         text: params.q.filter(|q| !q.trim().is_empty()),
         channel: None,
+        awaiting: match params.awaiting.as_deref() {
+            None => None,
+            Some("dispute") => Some(Awaiting::Dispute),
+            Some("extension") => Some(Awaiting::Extension),
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "invalid_awaiting",
+                    "awaiting must be dispute or extension",
+                    lang,
+                ))
+            }
+        },
+        due_before: time_param(&state, "due_before", params.due_before, lang)?,
+        oldest_first: false,
     };
     let page = page(&state, params.after, params.limit, lang)?;
     let result = state

@@ -454,6 +454,26 @@ pub struct OrderFilter {
     pub text: Option<String>,
     /// Only orders that came in through this channel (`open311` …).
     pub channel: Option<String>,
+    /// Only orders waiting for the centre's decision on a dispute or an extension request
+    /// (from a partial index over the stored state: the queues are small, the table is not).
+    #[serde(default)]
+    pub awaiting: Option<Awaiting>,
+    /// Only open orders whose earliest running deadline is at or before this time (临期, 超期).
+    #[serde(default)]
+    pub due_before: Option<Timestamp>,
+    /// Oldest first (a queue worked in arrival order) instead of newest first.
+    #[serde(default)]
+    pub oldest_first: bool,
+}
+
+/// A decision the dispatch centre owes on an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Awaiting {
+    /// 派单异议: the lead unit disputes the dispatch.
+    Dispute,
+    /// 延期申请: the lead unit asks for more time.
+    Extension,
 }
 
 pub const PAGE_LIMIT_MAX: u32 = 1000;

@@ -465,7 +465,7 @@ async fn list(store: &dyn Store, args: ListArgs, lang: Lang) -> Result<(), Failu
         received_from: time(from)?,
         received_before: time(before)?,
         text,
-        channel: None,
+        ..OrderFilter::default()
     };
     let page = store
         .list_orders(

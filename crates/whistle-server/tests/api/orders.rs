@@ -427,6 +427,17 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         app.get("admin", "/api/v1/orders?after=garbage").await.0,
         StatusCode::BAD_REQUEST
     );
+    assert_eq!(
+        app.get("admin", "/api/v1/orders?awaiting=bribe").await.1["error"],
+        "invalid_awaiting"
+    );
+    assert_eq!(
+        app.get("admin", "/api/v1/orders?due_before=soon").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (status, none) = app.get("admin", "/api/v1/orders?awaiting=dispute").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(none["items"], serde_json::json!([]));
     // Script and SQL in text: stored verbatim, returned as JSON strings, inert.
     let nasty = "<script>alert(1)</script>'; DROP TABLE orders; --";
     let (status, created) = app

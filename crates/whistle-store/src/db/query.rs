@@ -2,7 +2,7 @@
 
 use whistle_core::time::to_millis;
 
-use crate::types::{OrderFilter, PageRequest, Scope, StoreError};
+use crate::types::{Awaiting, OrderFilter, PageRequest, Scope, StoreError};
 
 pub(crate) const SUMMARY_COLUMNS: &str = "o.id, o.no, o.version, o.stage, o.request_type, o.category, o.urgency, \
     o.district, o.street, o.lead_unit, o.received_at, o.respond_by, o.handle_by, o.next_due_at, o.closed_at, o.excluded";
@@ -127,6 +127,15 @@ pub(crate) fn list_orders(
         let p = query.push(Param::Text(channel.clone()));
         conditions.push(format!("o.channel = {p}"));
     }
+    if let Some(awaiting) = filter.awaiting {
+        conditions.push(awaiting_condition(awaiting, sqlite).to_string());
+    }
+    if let Some(due) = filter.due_before {
+        let p = query.push(Param::Int(to_millis(due)));
+        conditions.push(format!(
+            "o.next_due_at IS NOT NULL AND o.next_due_at <= {p}"
+        ));
+    }
     if let Some(district) = &filter.district {
         let p = query.push(Param::Text(district.to_string()));
         conditions.push(format!("o.district = {p}"));
@@ -148,10 +157,15 @@ pub(crate) fn list_orders(
         let p = query.push(Param::Int(to_millis(before)));
         conditions.push(format!("{time} < {p}"));
     }
+    let (after, direction) = if filter.oldest_first {
+        (">", "ASC")
+    } else {
+        ("<", "DESC")
+    };
     if let Some((millis, order)) = page.cursor()? {
         let a = query.push(Param::Int(millis));
         let b = query.push(Param::Id(order.0));
-        conditions.push(format!("({time}, {id}) < ({a}, {b})"));
+        conditions.push(format!("({time}, {id}) {after} ({a}, {b})"));
     }
     let limit = query.push(Param::Int(page.limit() + 1));
     let join = if single_unit.is_some() {
@@ -165,9 +179,20 @@ pub(crate) fn list_orders(
         format!(" WHERE {}", conditions.join(" AND "))
     };
     query.sql = format!(
-        "SELECT {SUMMARY_COLUMNS} FROM orders o{join}{conditions} ORDER BY {time} DESC, {id} DESC LIMIT {limit}"
+        "SELECT {SUMMARY_COLUMNS} FROM orders o{join}{conditions} ORDER BY {time} {direction}, {id} {direction} LIMIT {limit}"
     );
     Ok(query)
+}
+
+/// The condition of an [`Awaiting`] queue: the very expression of its partial index
+/// (migration 0009), so that the planner uses the index.
+fn awaiting_condition(awaiting: Awaiting, sqlite: bool) -> &'static str {
+    match (awaiting, sqlite) {
+        (Awaiting::Dispute, true) => "(o.state ->> 'dispute') IS NOT NULL",
+        (Awaiting::Extension, true) => "(o.state ->> 'extension') IS NOT NULL",
+        (Awaiting::Dispute, false) => "(o.state::jsonb ->> 'dispute') IS NOT NULL",
+        (Awaiting::Extension, false) => "(o.state::jsonb ->> 'extension') IS NOT NULL",
+    }
 }
 
 /// The due query: earliest running deadline at or before `at`, from the partial due index.

@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use whistle_core::order::{Command, ReplyOutcome, Satisfaction, VisitResult};
-use whistle_store::{OrderFilter, OrderRef, PageRequest, Scope, StoreError};
+use whistle_store::{Awaiting, OrderFilter, OrderRef, PageRequest, Scope, StoreError};
 
 conformance!(
     a_period_finds_its_orders_through_the_indexes,
@@ -11,7 +11,193 @@ conformance!(
     scopes_limit_what_each_principal_sees,
     text_search_finds_chinese_substrings_and_is_inert,
     a_callers_orders_are_found_by_the_phone,
+    the_centres_queues_and_deadline_filters,
 );
+
+/// The dispatcher's queues (`awaiting`: a pending dispute, a pending extension) follow the
+/// orders' state as commands change it; `due_before` lists the open orders whose running
+/// deadline falls before a time; `oldest_first` turns the order and its pages round.
+async fn the_centres_queues_and_deadline_filters(db: TestDb) {
+    let store = &db.store;
+    let street = "110105010";
+    let mut orders = Vec::new();
+    for day in 0..4 {
+        let outcome = take(
+            &**store,
+            &format!("2025-10-{:02} 09:00", 13 + day),
+            complaint(street, "11.04.01", "队列测试"),
+        )
+        .await;
+        act(
+            &**store,
+            center(),
+            &format!("2025-10-{:02} 09:10", 13 + day),
+            &outcome,
+            dispatch(),
+        )
+        .await;
+        orders.push(outcome);
+    }
+    let handler = || as_unit(street);
+    act(
+        &**store,
+        handler(),
+        "2025-10-17 09:00",
+        &orders[0],
+        Command::Dispute {
+            reason: "不属本街道".into(),
+        },
+    )
+    .await;
+    act(
+        &**store,
+        handler(),
+        "2025-10-17 09:00",
+        &orders[1],
+        Command::Accept,
+    )
+    .await;
+    act(
+        &**store,
+        handler(),
+        "2025-10-17 09:05",
+        &orders[1],
+        Command::RequestExtension {
+            extra: extra(3),
+            reason: "需协调物业".into(),
+        },
+    )
+    .await;
+    act(
+        &**store,
+        handler(),
+        "2025-10-17 09:00",
+        &orders[2],
+        Command::Accept,
+    )
+    .await;
+    act(
+        &**store,
+        handler(),
+        "2025-10-17 09:05",
+        &orders[2],
+        Command::RequestExtension {
+            extra: extra(2),
+            reason: "等待施工".into(),
+        },
+    )
+    .await;
+    let list = |filter: OrderFilter, page: PageRequest| {
+        let store = store.clone();
+        async move {
+            store
+                .list_orders(&Scope::All, &filter, &page)
+                .await
+                .unwrap()
+        }
+    };
+    let numbers = |page: &whistle_store::Page<whistle_store::OrderSummary>| {
+        page.items
+            .iter()
+            .map(|o| o.no.to_string())
+            .collect::<Vec<_>>()
+    };
+    let awaiting = |awaiting| OrderFilter {
+        awaiting: Some(awaiting),
+        ..OrderFilter::default()
+    };
+    let disputes = list(awaiting(Awaiting::Dispute), PageRequest::default()).await;
+    assert_eq!(numbers(&disputes), [orders[0].order_no.to_string()]);
+    let extensions = list(awaiting(Awaiting::Extension), PageRequest::default()).await;
+    assert_eq!(
+        numbers(&extensions),
+        [
+            orders[2].order_no.to_string(),
+            orders[1].order_no.to_string()
+        ]
+    );
+    // Oldest first, one to a page: the cursor walks forward.
+    let first = list(
+        OrderFilter {
+            oldest_first: true,
+            ..awaiting(Awaiting::Extension)
+        },
+        PageRequest {
+            after: None,
+            limit: 1,
+        },
+    )
+    .await;
+    assert_eq!(numbers(&first), [orders[1].order_no.to_string()]);
+    let second = list(
+        OrderFilter {
+            oldest_first: true,
+            ..awaiting(Awaiting::Extension)
+        },
+        PageRequest {
+            after: first.next.clone(),
+            limit: 1,
+        },
+    )
+    .await;
+    assert_eq!(numbers(&second), [orders[2].order_no.to_string()]);
+    assert!(second.next.is_none());
+    // Deciding takes an order out of its queue; reviewing a dispute likewise.
+    act(
+        &**store,
+        center(),
+        "2025-10-17 10:00",
+        &orders[1],
+        Command::DecideExtension {
+            approved: true,
+            note: String::new(),
+        },
+    )
+    .await;
+    act(
+        &**store,
+        center(),
+        "2025-10-17 10:00",
+        &orders[0],
+        Command::ReviewDispute {
+            upheld: false,
+            redispatch_to: None,
+            note: "属本街道".into(),
+        },
+    )
+    .await;
+    assert!(list(awaiting(Awaiting::Dispute), PageRequest::default())
+        .await
+        .items
+        .is_empty());
+    assert_eq!(
+        numbers(&list(awaiting(Awaiting::Extension), PageRequest::default()).await),
+        [orders[2].order_no.to_string()]
+    );
+    // Due before: every running deadline at or before the time, within a unit's list too.
+    let due = |time: &str, unit: Option<&str>| OrderFilter {
+        due_before: Some(at(time)),
+        unit: unit.map(code),
+        oldest_first: true,
+        ..OrderFilter::default()
+    };
+    // Responses are due 24 h after dispatch; order 3 (16th, not contacted) is due on the 17th.
+    let soon = list(due("2025-10-17 09:10", None), PageRequest::default()).await;
+    assert!(numbers(&soon).contains(&orders[3].order_no.to_string()));
+    let none = list(
+        due("2025-10-13 09:00", Some(street)),
+        PageRequest::default(),
+    )
+    .await;
+    assert!(none.items.is_empty());
+    let all = list(
+        due("2026-12-31 00:00", Some(street)),
+        PageRequest::default(),
+    )
+    .await;
+    assert_eq!(all.items.len(), 4);
+    assert!(all.items.iter().all(|o| o.next_due_at.is_some()));
+}
 
 /// `orders_of_phone`: the orders received since a time under the phone given with them, newest
 /// first, at most the limit; another caller's and older ones are not listed.

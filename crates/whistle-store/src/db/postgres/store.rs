@@ -57,6 +57,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "requester_phone",
         include_str!("../../../migrations/postgres/0008_requester_phone.sql"),
     ),
+    (
+        9,
+        "awaiting",
+        include_str!("../../../migrations/postgres/0009_awaiting.sql"),
+    ),
 ];
 
 pub struct PgStore {

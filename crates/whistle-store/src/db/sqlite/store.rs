@@ -56,6 +56,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "requester_phone",
         include_str!("../../../migrations/sqlite/0008_requester_phone.sql"),
     ),
+    (
+        9,
+        "awaiting",
+        include_str!("../../../migrations/sqlite/0009_awaiting.sql"),
+    ),
 ];
 
 /// The page cache of every connection but the writer's (readers, the planner, the checkpointer),
