@@ -10,7 +10,8 @@ document.addEventListener("keydown", function (event) {
   var target = event.target && event.target.closest ? event.target : null;
   var intake = document.querySelector("form[data-page=intake]");
   if (event.key === "Enter" && event.ctrlKey && !event.altKey) {
-    var form = target ? target.closest("form") : null;
+    // The form the focus is in; on the visit desk, its one form wherever the focus is.
+    var form = (target ? target.closest("form") : null) || document.querySelector("form[data-action=visit]");
     if (event.shiftKey && intake) {
       event.preventDefault();
       intake.querySelector("#disposition").value = "answer_now";
@@ -58,4 +59,35 @@ document.addEventListener("DOMContentLoaded", function () {
     var phone = document.getElementById("phone");
     if (phone) { phone.focus(); }
   }
+});
+// The return-visit desk's keys (outside a text field): 1/2/3 the satisfaction, Y/N answer
+// "contacted?" and then "resolved?" in turn.
+var visitAnswers = 0;
+document.addEventListener("keydown", function (event) {
+  var form = document.querySelector("form[data-action=visit]");
+  var target = event.target;
+  if (!form || event.ctrlKey || event.altKey || event.metaKey) { return; }
+  if (target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type === "text"))) { return; }
+  var key = event.key.toLowerCase();
+  if (key === "1" || key === "2" || key === "3") {
+    event.preventDefault();
+    var select = form.querySelector("select[name=satisfaction]");
+    select.selectedIndex = Number(key) - 1;
+    form.querySelector("select[name=invalid]").value = "";
+  } else if (key === "y" || key === "n") {
+    event.preventDefault();
+    var name = visitAnswers % 2 === 0 ? "contacted" : "resolved";
+    visitAnswers += 1;
+    var radio = form.querySelector("input[name=" + name + "][value=" + (key === "y" ? "yes" : "no") + "]");
+    if (radio) { radio.checked = true; }
+  }
+});
+// Queues: ↑/↓ move between the rows' main buttons (Enter presses the focused one).
+document.addEventListener("keydown", function (event) {
+  var target = event.target;
+  if ((event.key !== "ArrowDown" && event.key !== "ArrowUp") || !target || !target.hasAttribute || !target.hasAttribute("data-row-action")) { return; }
+  event.preventDefault();
+  var all = Array.prototype.slice.call(document.querySelectorAll("[data-row-action]"));
+  var next = all[all.indexOf(target) + (event.key === "ArrowDown" ? 1 : -1)];
+  if (next) { next.focus(); }
 });

@@ -562,6 +562,8 @@ pub struct ListQuery {
     awaiting: Option<String>,
     /// Open orders whose running deadline falls at or before this time.
     due_before: Option<String>,
+    /// Open orders whose running deadline falls after this time.
+    due_after: Option<String>,
     after: Option<String>,
     limit: Option<u32>,
 }
@@ -647,6 +649,7 @@ pub async fn list_orders(
             }
         },
         due_before: time_param(&state, "due_before", params.due_before, lang)?,
+        due_after: time_param(&state, "due_after", params.due_after, lang)?,
         oldest_first: false,
     };
     let page = page(&state, params.after, params.limit, lang)?;

@@ -461,6 +461,9 @@ pub struct OrderFilter {
     /// Only open orders whose earliest running deadline is at or before this time (临期, 超期).
     #[serde(default)]
     pub due_before: Option<Timestamp>,
+    /// Only orders whose earliest running deadline is after this time (临期 without 超期).
+    #[serde(default)]
+    pub due_after: Option<Timestamp>,
     /// Oldest first (a queue worked in arrival order) instead of newest first.
     #[serde(default)]
     pub oldest_first: bool,

@@ -73,6 +73,17 @@ str_enum!(Channel, "channel", Phone => "phone", Web => "web", App => "app", Weib
     Open311 => "open311", GridPatrol => "grid_patrol", Whistle => "whistle");
 
 impl Channel {
+    pub const ALL: [Channel; 8] = [
+        Channel::Phone,
+        Channel::Web,
+        Channel::App,
+        Channel::Weibo,
+        Channel::Wechat,
+        Channel::Open311,
+        Channel::GridPatrol,
+        Channel::Whistle,
+    ];
+
     /// The (Chinese, English) names shown to users.
     pub fn labels(self) -> (&'static str, &'static str) {
         match self {

@@ -1,89 +1,30 @@
-//! The handling unit's commands from an order's page (and 签收 from the inbox's rows): 签收, 联系诉求人, 办结反馈 and 申请延期 —
-//! each a small form, offered only when the viewer's unit leads the order, the role may give the
-//! command and the stage allows it (the engine decides again, with the version the page showed).
+//! `POST /ui/orders/{no}/act/{command}`: one command from a form of [`super::commands`] — from
+//! the order page or a desk's row. The form carries the CSRF token, the version the page showed
+//! and its own idempotency key (a double click runs the command once). A refused form shows the
+//! order again with what was typed and why; a stale version shows the order as it stands now.
+//! The reveal of the requester (查看完整信息) is recorded first and shown on the page it returns.
 
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::sync::Arc;
-use whistle_core::calendar::TimeLimit;
-use whistle_core::order::{Command, Order, ReplyOutcome, Stage};
+use whistle_core::error::Lang;
+use whistle_core::order::{Command, Satisfaction, VisitResult};
+use whistle_store::Idempotency;
 
+use super::commands;
 use super::format;
+use super::pages::{order_page, Extra};
 use super::{csrf_ok, page_language, signed_in, Viewer};
 use crate::AppState;
 
-/// Which of the handling commands the page offers the viewer.
-#[derive(Default)]
-pub struct Offered {
-    pub accept: bool,
-    pub contact: bool,
-    pub reply: bool,
-    pub extend: bool,
-}
-
-impl Offered {
-    pub fn any(&self) -> bool {
-        self.accept || self.contact || self.reply || self.extend
-    }
-}
-
-pub fn offered(viewer: &Viewer, order: &Order) -> Offered {
-    let leads = order.lead() == Some(&viewer.principal.unit);
-    let may = |command: &Command| leads && viewer.role.may(command);
-    let note = String::new();
-    match &order.stage {
-        Stage::Dispatched(_) => Offered {
-            accept: may(&Command::Accept),
-            contact: may(&Command::Contact { note }),
-            ..Offered::default()
-        },
-        Stage::Accepted(_) => Offered {
-            contact: may(&Command::Contact { note: note.clone() }),
-            reply: may(&Command::Reply {
-                outcome: ReplyOutcome::Resolved,
-                actions: note.clone(),
-            }),
-            extend: order.extension.is_none()
-                && may(&Command::RequestExtension {
-                    extra: TimeLimit::WorkingDays(1),
-                    reason: note,
-                }),
-            ..Offered::default()
-        },
-        _ => Offered::default(),
-    }
-}
-
-#[derive(Deserialize, Default)]
-pub struct ActForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    version: u64,
-    #[serde(default)]
-    note: String,
-    #[serde(default)]
-    outcome: String,
-    #[serde(default)]
-    actions: String,
-    /// Working days asked for.
-    #[serde(default)]
-    days: String,
-    #[serde(default)]
-    reason: String,
-    /// Where to go afterwards (the inbox's row comes back to its list); the order by default.
-    #[serde(default)]
-    next: String,
-}
-
-/// `POST /ui/orders/{no}/act/{command}`: runs the command, then shows the order again.
 pub async fn act(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path((no, name)): Path<(String, String)>,
-    form: Result<Form<ActForm>, axum::extract::rejection::FormRejection>,
+    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let here = format!("/ui/orders/{no}");
     let viewer = match signed_in(&state, &headers, &here).await {
@@ -92,93 +33,181 @@ pub async fn act(
     };
     let lang = page_language(&headers);
     let pick = |labels: (&str, &str)| format::pick(lang, labels).to_string();
-    let refuse = |status: StatusCode, message: String| super::failure(status, message, lang);
-    let Ok(Form(form)) = form else {
-        return refuse(
+    let Ok(Form(pairs)) = form else {
+        return super::failure(
             StatusCode::BAD_REQUEST,
             pick(("表单格式不正确", "the form could not be read")),
+            lang,
         );
     };
-    if !csrf_ok(&viewer.csrf, &headers, Some(&form.csrf)) {
-        return refuse(
+    let values: HashMap<String, String> = pairs.iter().cloned().collect();
+    let get = |key: &str| values.get(key).map(String::as_str).unwrap_or("");
+    if !csrf_ok(&viewer.csrf, &headers, Some(get("csrf"))) {
+        return super::failure(
             StatusCode::FORBIDDEN,
             pick((
                 "页面已过期，请刷新后重试",
                 "the page has expired; reload it and try again",
             )),
+            lang,
         );
     }
-    let required = |text: &str, what: (&str, &str)| {
-        let text = text.trim();
-        if text.is_empty() {
-            Err(pick(what))
-        } else {
-            Ok(text.to_string())
-        }
+    let reference = state.store.reference();
+    let refused = |status: StatusCode, message: String| {
+        let extra = Extra {
+            refused: Some((name.clone(), values.clone(), message)),
+            status: Some(status),
+            ..Extra::default()
+        };
+        order_page(&state, &viewer, &no, lang, extra)
     };
-    let command = match name.as_str() {
-        "accept" => Command::Accept,
-        "contact" => match required(
-            &form.note,
-            ("请写明联系情况", "say how the requester was contacted"),
-        ) {
-            Ok(note) => Command::Contact { note },
-            Err(message) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, message),
-        },
-        "reply" => {
-            let Ok(outcome) = form.outcome.parse::<ReplyOutcome>() else {
-                return refuse(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    pick(("请选择办理结果", "choose the outcome")),
-                );
-            };
-            match required(&form.actions, ("请写明办理情况", "say what was done")) {
-                Ok(actions) => Command::Reply { outcome, actions },
-                Err(message) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, message),
-            }
-        }
-        "extend" => {
-            let days = form
-                .days
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|d| (1..=60).contains(d));
-            let Some(days) = days else {
-                return refuse(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    pick(("延期天数应为 1–60 个工作日", "ask for 1–60 working days")),
-                );
-            };
-            match required(
-                &form.reason,
-                ("请写明延期理由", "give the reason for the extension"),
-            ) {
-                Ok(reason) => Command::RequestExtension {
-                    extra: TimeLimit::WorkingDays(days),
-                    reason,
-                },
-                Err(message) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, message),
-            }
-        }
-        _ => {
+    let Ok(version) = get("version").parse::<u64>() else {
+        return super::failure(
+            StatusCode::BAD_REQUEST,
+            pick((
+                "表单缺少工单版本，请刷新后重试",
+                "the form lacks the order's version; reload and try again",
+            )),
+            lang,
+        );
+    };
+    let command = match commands::parse(&name, &values, &reference, lang) {
+        Ok(command) => command,
+        Err(message) if message == pick(("没有这个操作", "no such action")) => {
             let error = crate::error::ApiError::not_found(lang);
-            return refuse(error.status, error.message);
+            return super::failure(error.status, error.message, lang);
         }
+        Err(message) => return refused(StatusCode::UNPROCESSABLE_ENTITY, message).await,
     };
-    match crate::api::run_command(
-        &state,
+    if name == "reveal" {
+        return reveal(&state, &viewer, &no, command, lang).await;
+    }
+    let version = Some(version);
+    let key = idempotency(&viewer, &no, &name, &pairs);
+    let visit = match &command {
+        Command::ReturnVisit { result } => Some(result.clone()),
+        _ => None,
+    };
+    let outcome =
+        crate::api::run_command(&state, &viewer.principal, &no, command, version, key, lang).await;
+    if let Err(error) = outcome {
+        return refused(error.status, error.message).await;
+    }
+    // A visit goes on as the agent chose: satisfied → closed; dissatisfied → reopened (重办);
+    // "unreasonable" leaves it visited, in the supervisor's ruling queue.
+    if let Some(result) = visit {
+        let then = match (get("then"), &result) {
+            ("auto", VisitResult::Valid { satisfaction, .. }) => {
+                if *satisfaction == Satisfaction::Dissatisfied {
+                    Some(Command::Reopen {
+                        reason: pick(("回访不满意", "dissatisfied at the return visit")),
+                    })
+                } else {
+                    Some(Command::Close {
+                        note: String::new(),
+                    })
+                }
+            }
+            _ => None,
+        };
+        if let Some(command) = then {
+            let then_key = idempotency(&viewer, &no, "visit-then", &pairs);
+            if let Err(error) = crate::api::run_command(
+                &state,
+                &viewer.principal,
+                &no,
+                command,
+                None,
+                then_key,
+                lang,
+            )
+            .await
+            {
+                // The visit is recorded; what follows can be done from the order page.
+                return order_page(
+                    &state,
+                    &viewer,
+                    &no,
+                    lang,
+                    Extra {
+                        refused: Some((String::new(), HashMap::new(), error.message)),
+                        status: Some(error.status),
+                        ..Extra::default()
+                    },
+                )
+                .await;
+            }
+        }
+    }
+    let next = get("next");
+    if next.is_empty() {
+        Redirect::to(&here).into_response()
+    } else {
+        Redirect::to(super::safe_next(next)).into_response()
+    }
+}
+
+/// The form's idempotency key, with the hash of what it carried (the key alone could be reused
+/// for a different command: refused as a conflict).
+fn idempotency(
+    viewer: &Viewer,
+    no: &str,
+    name: &str,
+    pairs: &[(String, String)],
+) -> Option<Idempotency> {
+    let key = pairs.iter().find(|(k, _)| k == "key").map(|(_, v)| v)?;
+    if key.is_empty() || key.len() > 64 {
+        return None;
+    }
+    let mut hasher = Sha256::new();
+    for (k, v) in pairs {
+        if k != "csrf" && k != "version" && k != "next" {
+            hasher.update(k.as_bytes());
+            hasher.update([0]);
+            hasher.update(v.as_bytes());
+            hasher.update([0]);
+        }
+    }
+    Some(Idempotency {
+        principal: viewer.principal.name.clone(),
+        key: format!("ui-{no}-{name}-{key}"),
+        request_hash: hex::encode(hasher.finalize()),
+    })
+}
+
+/// Records the reveal (who, why) and then shows the order with the requester in full.
+async fn reveal(
+    state: &AppState,
+    viewer: &Viewer,
+    no: &str,
+    command: Command,
+    lang: Lang,
+) -> Response {
+    if !viewer.role.may_reveal() {
+        let error = crate::error::ApiError::forbidden(lang);
+        return super::failure(error.status, error.message, lang);
+    }
+    let order = match crate::api::run_command(
+        state,
         &viewer.principal,
-        &no,
+        no,
         command,
-        Some(form.version),
+        None,
         None,
         lang,
     )
     .await
     {
-        Ok(_) if form.next.is_empty() => Redirect::to(&here).into_response(),
-        Ok(_) => Redirect::to(super::safe_next(&form.next)).into_response(),
-        Err(error) => refuse(error.status, error.message),
-    }
+        Ok((_, order)) => order,
+        Err(error) => return super::failure(error.status, error.message, lang),
+    };
+    let requester = match state.store.requester(order.id).await {
+        Ok(requester) => requester.unwrap_or_default(),
+        Err(error) => return super::store_failure(error, lang),
+    };
+    let extra = Extra {
+        revealed: Some(requester),
+        ..Extra::default()
+    };
+    order_page(state, viewer, no, lang, extra).await
 }

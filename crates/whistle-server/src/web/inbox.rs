@@ -1,6 +1,7 @@
-//! 承办台: a handling unit's inbox — its orders by what is due (待签收, 办理中, 已答复, all), each
-//! with its deadline counting down (amber within a working day, red when passed), filterable by
-//! category, street and words, bookmarkable by its URL, exportable as CSV; 签收 from the row.
+//! 承办台: a handling unit's inbox — its orders by what is due (待签收, 临期, 超期, 办理中, 已答复,
+//! all), each with its deadline counting down (amber within a working day, red when passed),
+//! filterable by category, street and words, bookmarkable by its URL, exportable as CSV; 签收
+//! from the row.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -17,8 +18,11 @@ use super::{chrome, page_language, signed_in, urlencode, Chrome};
 use crate::AppState;
 
 /// The tabs: (value, stage filter, Chinese, English).
-const TABS: [(&str, Option<&str>, &str, &str); 4] = [
+const TABS: [(&str, Option<&str>, &str, &str); 6] = [
     ("pending", Some("dispatched"), "待签收", "to accept"),
+    // Open orders whose running deadline is within one working day, and those past it.
+    ("soon", None, "临期", "due soon"),
+    ("overdue", None, "超期", "overdue"),
     ("handling", Some("accepted"), "办理中", "being handled"),
     ("replied", Some("replied"), "已答复", "replied"),
     ("all", None, "全部", "all"),
@@ -116,7 +120,22 @@ pub async fn page(
         .iter()
         .find(|(tab, ..)| *tab == query.tab)
         .and_then(|(_, stage, ..)| *stage);
+    let now = state.clock.now();
+    let soon = state
+        .store
+        .reference()
+        .calendar
+        .deadline(now, whistle_core::calendar::TimeLimit::WorkingDays(1))
+        .map(|d| d.at)
+        .unwrap_or(now);
+    let (due_after, due_before) = match query.tab.as_str() {
+        "soon" => (Some(now), Some(soon)),
+        "overdue" => (None, Some(now)),
+        _ => (None, None),
+    };
     let filter = OrderFilter {
+        due_after,
+        due_before,
         unit: Some(viewer.principal.unit.clone()),
         stage: stage.map(str::to_string),
         street: UnitCode::parse(query.street.trim()).ok(),
@@ -141,7 +160,6 @@ pub async fn page(
         reference: &reference,
         lang,
     };
-    let now = state.clock.now();
     let unit = viewer.principal.unit.as_str();
     let rows: Vec<Row> = page
         .items

@@ -10,12 +10,17 @@
 mod act;
 pub mod assets;
 mod citizen;
+mod commands;
+mod dispatch;
 mod format;
 mod hints;
 mod inbox;
 mod intake;
+mod lookup;
 mod pages;
 mod session;
+mod supervision;
+mod visits;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -47,6 +52,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ui/intake/streets", get(intake::streets))
         .route("/ui/intake/communities", get(intake::communities))
         .route("/ui/inbox", get(inbox::page))
+        .route("/ui/units", get(lookup::units))
+        .route("/ui/dispatch", get(dispatch::page))
+        .route("/ui/dispatch/bulk", post(dispatch::bulk))
+        .route("/ui/visits", get(visits::page))
+        .route("/ui/supervision", get(supervision::page))
+        .route("/ui/visits/reveal", post(visits::reveal))
         .route("/ui/orders/{no}/act/{command}", post(act::act))
         .route("/ui/orders", get(pages::find_order))
         .route("/ui/orders/{no}", get(pages::order))

@@ -6,12 +6,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::sync::Arc;
 use whistle_core::error::Lang;
-use whistle_core::order::ReplyOutcome;
+use whistle_core::order::{EscalationLevel, EventPayload};
+use whistle_store::Requester;
 
+use super::commands::{self, Action};
 use super::format::{self, Deadline, Names};
-use super::{chrome, page_language, signed_in, Chrome};
+use super::{chrome, page_language, signed_in, Chrome, Viewer};
 use crate::roles::Role;
 use crate::AppState;
 
@@ -58,6 +61,27 @@ pub fn desks(role: Role, lang: Lang) -> Vec<Desk> {
                 "Inbox",
                 "my unit's orders: to accept, being handled, replied",
             ),
+        ));
+    }
+    if matches!(role, Role::Dispatcher | Role::Admin) {
+        desks.push(desk(
+            "/ui/dispatch",
+            ("派单台", "待派单、派单异议、延期申请"),
+            ("Dispatch", "waiting, disputes, extension requests"),
+        ));
+    }
+    if matches!(role, Role::VisitAgent | Role::Admin) {
+        desks.push(desk(
+            "/ui/visits",
+            ("回访台", "已答复的工单，先到先访"),
+            ("Return visits", "replied orders, oldest first"),
+        ));
+    }
+    if matches!(role, Role::Supervisor | Role::Admin) {
+        desks.push(desk(
+            "/ui/supervision",
+            ("督办台", "超期、临期、待裁定"),
+            ("Supervision", "overdue, due soon, rulings"),
         ));
     }
     if role == Role::Admin {
@@ -148,9 +172,22 @@ struct OrderDetail {
     chrome: Chrome,
     o: OrderPage,
     timeline: Vec<Step>,
-    offered: super::act::Offered,
+    actions: Vec<Action>,
     version: u64,
-    outcomes: Vec<(String, String)>,
+    may_reveal: bool,
+    revealed: bool,
+    linked: Vec<String>,
+    alert: Option<String>,
+}
+
+/// What an order page shows beyond the order: the requester after a recorded reveal, a refused
+/// form with what was typed and why, a note after a command.
+#[derive(Default)]
+pub struct Extra {
+    pub revealed: Option<Requester>,
+    /// (the action's name, the values typed, the message).
+    pub refused: Option<(String, HashMap<String, String>, String)>,
+    pub status: Option<StatusCode>,
 }
 
 /// `GET /ui/orders/{no}`: the order, its masked requester and its attributed history, for a
@@ -166,13 +203,29 @@ pub async fn order(
         Err(response) => return response,
     };
     let lang = page_language(&headers);
-    let order = match crate::api::visible_order(&state, &viewer.principal, &no, lang).await {
+    order_page(&state, &viewer, &no, lang, Extra::default()).await
+}
+
+/// The order page for `viewer`, with what `extra` adds.
+pub async fn order_page(
+    state: &AppState,
+    viewer: &Viewer,
+    no: &str,
+    lang: Lang,
+    extra: Extra,
+) -> Response {
+    let here = format!("/ui/orders/{no}");
+    let order = match crate::api::visible_order(state, &viewer.principal, no, lang).await {
         Ok(order) => order,
         Err(error) => return super::failure(error.status, error.message, lang),
     };
-    let requester = match state.store.requester(order.id).await {
-        Ok(requester) => requester.map(|r| r.masked()),
-        Err(error) => return super::store_failure(error, lang),
+    let revealed = extra.revealed.is_some();
+    let requester = match extra.revealed {
+        Some(requester) => Some(requester),
+        None => match state.store.requester(order.id).await {
+            Ok(requester) => requester.map(|r| r.masked()),
+            Err(error) => return super::store_failure(error, lang),
+        },
     };
     let events = match state.store.history(order.id).await {
         Ok(events) => events,
@@ -189,11 +242,33 @@ pub async fn order(
     if order.reopen_count > 0 {
         badges.push((t("重办", "reopened"), "warn"));
     }
-    if order.flagged || !order.notices.is_empty() {
+    if order.flagged || !order.notices.is_empty() || order.urge_count > 0 {
         badges.push((t("督办", "supervised"), "danger"));
     }
     if order.extension.is_some() {
         badges.push((t("延期申请中", "extension asked"), "warn"));
+    } else if events.iter().any(|e| {
+        matches!(
+            e.payload,
+            EventPayload::ExtensionDecided { approved: true, .. }
+        )
+    }) {
+        badges.push((t("已延期", "extended"), "warn"));
+    }
+    if order.dispute.is_some() {
+        badges.push((t("异议待审", "disputed"), "warn"));
+    }
+    if order.unreasonable.is_some() {
+        badges.push((t("核减", "ruled unreasonable"), ""));
+    }
+    if let Some(level) = order.escalation {
+        badges.push((
+            match level {
+                EscalationLevel::District => t("已提级（区）", "escalated (district)"),
+                EscalationLevel::City => t("已提级（市）", "escalated (city)"),
+            },
+            "warn",
+        ));
     }
     if !order.whistle_outcomes.is_empty() {
         badges.push((t("已吹哨", "whistle blown"), ""));
@@ -211,7 +286,7 @@ pub async fn order(
         .unwrap_or_default();
     let requester = requester
         .map(|r| {
-            [r.name, r.phone]
+            [r.name, r.phone, r.address_detail.filter(|_| revealed)]
                 .into_iter()
                 .flatten()
                 .collect::<Vec<_>>()
@@ -252,26 +327,26 @@ pub async fn order(
             .map(|r| names.reply(r.outcome, &r.actions)),
     };
     let title = format!("{} {}", t("工单", "Order"), page.no);
-    let outcomes = [
-        ReplyOutcome::Resolved,
-        ReplyOutcome::PartlyResolved,
-        ReplyOutcome::Explained,
-    ]
-    .into_iter()
-    .map(|o| {
-        (
-            o.as_str().to_string(),
-            format::pick(lang, o.labels()).to_string(),
-        )
-    })
-    .collect();
+    let mut actions = commands::offered(viewer, &order, &reference, now, lang);
+    let mut alert = None;
+    if let Some((name, values, message)) = extra.refused {
+        match actions.iter_mut().find(|a| a.name == name) {
+            Some(action) => action.refill(&values, message),
+            // No longer offered (someone else acted first): said at the top, over the order as it
+            // stands now.
+            None => alert = Some(message),
+        }
+    }
     let detail = OrderDetail {
-        chrome: chrome(&state, Some(&viewer), lang, &title, &here),
+        chrome: chrome(state, Some(viewer), lang, &title, &here),
         o: page,
         timeline,
-        offered: super::act::offered(&viewer, &order),
+        actions,
         version: order.version,
-        outcomes,
+        may_reveal: viewer.role.may_reveal() && !revealed,
+        revealed,
+        linked: order.linked_to.iter().map(|n| n.to_string()).collect(),
+        alert,
     };
-    super::render(&detail, StatusCode::OK)
+    super::render(&detail, extra.status.unwrap_or(StatusCode::OK))
 }

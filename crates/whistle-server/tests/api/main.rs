@@ -7,6 +7,7 @@
 mod support;
 
 mod access;
+mod desks;
 mod feed;
 mod grid;
 mod open311;
