@@ -29,15 +29,18 @@ function freePort() {
   });
 }
 
+/** The demo's clock starts here on every run (a Tuesday), so screenshots show the same dates. */
+export const CLOCK = "2026-12-01 09:30";
+
 /** Starts `whistle demo` on a fresh database; resolves when it listens. */
-export async function startServer({ orders = 30 } = {}) {
+export async function startServer({ orders = 30, clock = CLOCK } = {}) {
   const bin = process.env.WHISTLE_BIN ?? join(repo, "target/debug/whistle");
   const dir = mkdtempSync(join(tmpdir(), "whistle-e2e-"));
   const port = await freePort();
   const child = spawn(
     bin,
     ["demo", "--data-dir", join(dir, "data"), "--listen", `127.0.0.1:${port}`,
-      "--orders", String(orders), "--simulated-per-day", "0"],
+      "--orders", String(orders), "--simulated-per-day", "0", "--clock", clock],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } },
   );
   let log = "";

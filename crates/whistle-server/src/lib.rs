@@ -35,6 +35,29 @@ pub trait Clock: Send + Sync {
 
 pub struct SystemClock;
 
+/// A clock that starts at a chosen time and runs at the real pace from there: the demo's
+/// `--clock`, so that screenshots and browser tests see the same dates and deadlines each run.
+pub struct StartedClock {
+    start: Timestamp,
+    since: std::time::Instant,
+}
+
+impl StartedClock {
+    pub fn new(start: Timestamp) -> Self {
+        StartedClock {
+            start,
+            since: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for StartedClock {
+    fn now(&self) -> Timestamp {
+        let elapsed = chrono::Duration::from_std(self.since.elapsed()).unwrap_or_default();
+        self.start + elapsed
+    }
+}
+
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
         chrono::Utc::now()

@@ -84,7 +84,7 @@ async fn prepare(env: &Env) -> Result<Arc<dyn Store>, Failure> {
         .await
         .map_err(|e| store_failure(e, env.lang))?;
     if store.reference().directory.is_empty() {
-        crate::reference_cmd::init(env, None).await?;
+        crate::reference_cmd::init(env, None, chrono::Utc::now()).await?;
         return whistle_store::open_tuned(&env.url, whistle_store::Migrate::Refuse, bulk)
             .await
             .map_err(|e| store_failure(e, env.lang));

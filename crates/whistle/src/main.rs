@@ -247,7 +247,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         tuning: settings.database.sqlite,
     };
     match cli.command {
-        Command::Init { demo } => reference_cmd::init(&env, demo).await,
+        Command::Init { demo } => reference_cmd::init(&env, demo, chrono::Utc::now()).await,
         Command::Migrate => {
             let store = whistle_store::open(&env.url, whistle_store::Migrate::Apply)
                 .await

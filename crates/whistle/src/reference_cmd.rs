@@ -29,12 +29,17 @@ fn domain(error: whistle_core::error::DomainError, lang: Lang) -> Failure {
     Failure::Refused(format!("[{}] {}", error.key(), error.message(lang)))
 }
 
-pub async fn init(env: &Env, demo: Option<usize>) -> Result<(), Failure> {
+/// Creates or updates the database with the shipped reference data (and `demo` sample orders
+/// ending at `now`).
+pub async fn init(
+    env: &Env,
+    demo: Option<usize>,
+    now: whistle_core::time::Timestamp,
+) -> Result<(), Failure> {
     let store = whistle_store::open(&env.url, whistle_store::Migrate::Apply)
         .await
         .map_err(|e| store_failure(e, env.lang))?;
     let actor = admin_actor()?;
-    let now = chrono::Utc::now();
     seed::install_defaults(&*store, &actor, now)
         .await
         .map_err(|e| store_failure(e, env.lang))?;

@@ -33,6 +33,10 @@ pub struct DemoArgs {
     /// through the engine, seed 7): what the evaluation, bulletins and analyses show. 0: none.
     #[arg(long, default_value_t = 400)]
     simulated_per_day: u32,
+    /// Start the clock at this Beijing time (`2026-12-01 09:00`) instead of now; it runs on from
+    /// there. For screenshots and browser tests that must show the same dates on every run.
+    #[arg(long)]
+    clock: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -107,13 +111,14 @@ pub async fn serve(env: &Env, settings: &Settings, args: ServeArgs) -> Result<()
     if let Some(listen) = args.listen {
         server.listen = listen;
     }
-    run_server(store, server, None).await
+    run_server(store, server, None, Arc::new(whistle_server::SystemClock)).await
 }
 
 async fn run_server(
     store: Arc<dyn Store>,
     server: whistle_server::ServerSettings,
     banner: Option<String>,
+    clock: Arc<dyn whistle_server::Clock>,
 ) -> Result<(), Failure> {
     let listener = tokio::net::TcpListener::bind(&server.listen)
         .await
@@ -132,7 +137,7 @@ async fn run_server(
     let address = listener
         .local_addr()
         .map_err(|e| Failure::Failed(e.into()))?;
-    let state = whistle_server::AppState::new(store, server, Arc::new(whistle_server::SystemClock));
+    let state = whistle_server::AppState::new(store, server, clock);
     let worker = whistle_server::worker::spawn(state.clone());
     out!("whistle listening on http://{address}");
     if let Some(banner) = banner {
@@ -576,10 +581,22 @@ pub async fn demo(env: &Env, settings: &Settings, args: DemoArgs) -> Result<(), 
         lang: env.lang,
         tuning: env.tuning,
     };
-    crate::reference_cmd::init(&demo_env, Some(args.orders)).await?;
+    let clock: Arc<dyn whistle_server::Clock> = match &args.clock {
+        None => Arc::new(whistle_server::SystemClock),
+        Some(text) => {
+            let start = whistle_core::time::parse_beijing(text).map_err(|_| {
+                crate::refuse(
+                    "--clock 的格式应为 2026-12-01 09:00（北京时间）",
+                    "--clock takes a Beijing time like 2026-12-01 09:00",
+                )
+            })?;
+            Arc::new(whistle_server::StartedClock::new(start))
+        }
+    };
+    crate::reference_cmd::init(&demo_env, Some(args.orders), clock.now()).await?;
     let store = demo_env.open().await?;
     if args.simulated_per_day > 0 {
-        let today = whistle_core::time::beijing_date(chrono::Utc::now());
+        let today = whistle_core::time::beijing_date(clock.now());
         let report = crate::simulate::run(
             &*store,
             &crate::simulate::Settings {
@@ -604,7 +621,7 @@ pub async fn demo(env: &Env, settings: &Settings, args: DemoArgs) -> Result<(), 
         parse_unit("11.center")?,
     );
     store
-        .put_token(&record, chrono::Utc::now())
+        .put_token(&record, clock.now())
         .await
         .map_err(|e| store_failure(e, env.lang))?;
     let (record, open311) = new_token(
@@ -614,7 +631,7 @@ pub async fn demo(env: &Env, settings: &Settings, args: DemoArgs) -> Result<(), 
         parse_unit("11.center")?,
     );
     store
-        .put_token(&record, chrono::Utc::now())
+        .put_token(&record, clock.now())
         .await
         .map_err(|e| store_failure(e, env.lang))?;
     let accounts = DEMO_ACCOUNTS
@@ -632,5 +649,5 @@ pub async fn demo(env: &Env, settings: &Settings, args: DemoArgs) -> Result<(), 
     );
     let mut server = settings.server.clone();
     server.listen = args.listen;
-    run_server(store, server, Some(banner)).await
+    run_server(store, server, Some(banner), clock).await
 }

@@ -28,6 +28,8 @@ pub struct Action {
     pub title: String,
     pub primary: bool,
     pub fields: Vec<Field>,
+    /// What the person should know before acting (the catalogue's suggestion and its rule).
+    pub note: String,
     /// This rendered form's idempotency key: a double submit runs the command once.
     pub key: String,
     /// Why the last submit of this form was refused (the values typed are kept in the fields).
@@ -53,6 +55,7 @@ impl Action {
             title,
             primary: false,
             fields: Vec::new(),
+            note: String::new(),
             key: crate::auth::random_hex(12),
             error: None,
         }
@@ -60,6 +63,11 @@ impl Action {
 
     fn primary(mut self) -> Self {
         self.primary = true;
+        self
+    }
+
+    fn note(mut self, note: String) -> Self {
+        self.note = note;
         self
     }
 
@@ -439,12 +447,26 @@ pub fn offered(
 pub fn dispatch_action(order: &Order, reference: &Reference, lang: Lang) -> Action {
     let t = |zh: &str, en: &str| pick(lang, (zh, en)).to_string();
     let suggestion = Suggestion::of(order, reference, lang);
-    let hint = suggestion
+    let note = suggestion
         .as_ref()
-        .map(|s| format!("{} {}", t("按目录：", "by the catalogue:"), s.units))
-        .unwrap_or_else(|| t("目录无匹配，请指定单位", "no catalogue rule: name a unit"));
+        .map(|s| {
+            format!(
+                "{}{}（{}）",
+                t("目录建议：", "The catalogue suggests: "),
+                s.units,
+                s.rule
+            )
+        })
+        .unwrap_or_else(|| {
+            t(
+                "目录无匹配，请指定承办单位。",
+                "No catalogue rule matches: name the unit.",
+            )
+        });
+    let hint = t("名称或代码，如：小关", "name or code, e.g. 小关");
     Action::new("dispatch", t("派单", "Dispatch"))
         .primary()
+        .note(note)
         .field(
             field(
                 "unit",
@@ -456,10 +478,13 @@ pub fn dispatch_action(order: &Order, reference: &Reference, lang: Lang) -> Acti
         .field(
             field(
                 "co_handlers",
-                t("协办单位（逗号分隔）", "Co-handlers (comma separated)"),
-                "unit",
+                t(
+                    "协办单位（可选，逗号分隔）",
+                    "Co-handlers (optional, comma separated)",
+                ),
+                "line",
             )
-            .hint(t("可选", "optional")),
+            .hint(t("名称或代码", "names or codes")),
         )
 }
 
@@ -478,23 +503,23 @@ pub fn review_dispute_action(order: &Order, reference: &Reference, lang: Lang) -
         .field(
             field(
                 "upheld",
-                format!(
-                    "{}{reason}　{}{rule}",
-                    t("单位理由：", "the unit says: "),
-                    t("目录：", "catalogue: ")
-                ),
+                format!("{}{reason}　{rule}", t("单位理由：", "the unit says: ")),
                 "yesno",
             )
+            .required()
             .options(vec![
                 ("yes".into(), t("异议成立，改派", "upheld: redispatch")),
                 ("no".into(), t("异议不成立", "not upheld")),
             ]),
         )
-        .field(field(
-            "redispatch_to",
-            t("改派单位", "Redispatch to"),
-            "unit",
-        ))
+        .field(
+            field(
+                "redispatch_to",
+                t("改派单位（异议成立时）", "Redispatch to (when upheld)"),
+                "unit",
+            )
+            .hint(t("名称或代码", "name or code")),
+        )
         .field(field("note", t("审核意见", "Note"), "line"))
 }
 
@@ -515,7 +540,7 @@ pub fn decide_extension_action(order: &Order, lang: Lang) -> Action {
         .unwrap_or_default();
     Action::new("decide_extension", t("审核延期", "Decide the extension"))
         .primary()
-        .field(field("approved", asked, "yesno").options(vec![
+        .field(field("approved", asked, "yesno").required().options(vec![
             ("yes".into(), t("同意", "approve")),
             ("no".into(), t("不同意", "refuse")),
         ]))
