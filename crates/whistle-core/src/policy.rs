@@ -51,6 +51,9 @@ pub struct Policy {
     pub report_in: BTreeMap<crate::whistle::WhistleKind, TimeLimit>,
     /// How long a rated unit may object to the street's rating.
     pub rating_objection_window: TimeLimit,
+    /// How long after the reply the requester may rate it on the citizen's page (a visit from
+    /// the web) and ask for rework.
+    pub web_rating_window: TimeLimit,
     /// The exam paper's weights, factor and period (DOMAIN §5).
     pub evaluation: crate::evaluation::EvaluationPolicy,
     /// Hotspots, governance-class streets, topic candidates, repeats (DOMAIN §6).
@@ -106,6 +109,7 @@ impl Default for Policy {
             .into_iter()
             .collect(),
             rating_objection_window: TimeLimit::WorkingDays(3),
+            web_rating_window: TimeLimit::WorkingDays(5),
             evaluation: crate::evaluation::EvaluationPolicy::default(),
             analysis: crate::analysis::AnalysisPolicy::default(),
             time: crate::time::TimeBounds::default(),

@@ -46,6 +46,11 @@ pub const TRACK_FAILURES_PER_ORDER: Class = Class {
     name: "track-order",
     window_seconds: 3600,
 };
+/// Requests submitted on the citizen's page per address.
+pub const CITIZEN_SUBMITS_PER_IP: Class = Class {
+    name: "citizen-ip",
+    window_seconds: 3600,
+};
 pub const OPEN311_PER_IP: Class = Class {
     name: "open311-ip",
     window_seconds: 60,

@@ -32,6 +32,8 @@ pub struct ServerSettings {
     pub track_per_ip_per_minute: u32,
     /// Wrong phone suffixes per order per hour before tracking that order is held.
     pub track_failures_per_order_per_hour: u32,
+    /// Requests the citizen's page accepts from one address per hour.
+    pub citizen_submits_per_ip_per_hour: u32,
     /// Open311 requests per minute per client address.
     pub public_per_ip_per_minute: u32,
     /// Open311 requests per minute per API key.
@@ -75,6 +77,7 @@ impl Default for ServerSettings {
             login_failures_per_ip_account: 5,
             track_per_ip_per_minute: 60,
             track_failures_per_order_per_hour: 5,
+            citizen_submits_per_ip_per_hour: 20,
             public_per_ip_per_minute: 600,
             public_per_token_per_minute: 6000,
             feed_poll_ms: 1000,

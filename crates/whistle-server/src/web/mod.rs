@@ -10,6 +10,7 @@
 mod act;
 pub mod assets;
 mod citizen;
+mod citizen_forms;
 mod commands;
 mod dispatch;
 mod format;
@@ -42,6 +43,9 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(citizen::home))
         .route("/track", get(citizen::track))
+        .route("/submit", post(citizen_forms::submit))
+        .route("/rate", post(citizen_forms::rate))
+        .route("/streets", get(citizen::streets))
         .route("/ui", get(|| async { Redirect::permanent("/ui/") }))
         .route("/ui/", get(pages::landing))
         .route("/ui/login", get(session::login_page).post(session::login))

@@ -7,6 +7,7 @@
 mod support;
 
 mod access;
+mod citizen;
 mod desks;
 mod feed;
 mod grid;
