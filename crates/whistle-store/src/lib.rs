@@ -4,6 +4,7 @@
 //! conformance suite (`tests/conformance.rs`).
 
 mod accounts;
+pub mod attachments;
 pub mod baseline;
 mod counters;
 mod db;
@@ -27,6 +28,7 @@ use whistle_core::ids::{Actor, OrderId};
 use whistle_core::order::Event;
 
 pub use accounts::AccountStore;
+pub use attachments::{Added, Attachment, AttachmentStore};
 pub use faults::Liveness;
 pub use grids::GridStore;
 pub use orders::{OrderReads, OrderStore};
@@ -35,7 +37,7 @@ pub use reference::{import, seed, ReferenceStore};
 pub use whistles::WhistleStore;
 
 /// The schema version this binary knows. A database at another version is refused.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// The whole store, as callers hold it (`Arc<dyn Store>`): one trait per aggregate, each written
 /// once over the executor except the order pipelines, and what only a backend knows.
@@ -44,6 +46,7 @@ pub trait Store:
     OrderStore
     + OrderReads
     + AccountStore
+    + AttachmentStore
     + WhistleStore
     + GridStore
     + ReferenceStore

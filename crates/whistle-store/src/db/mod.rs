@@ -30,6 +30,8 @@ pub(crate) enum Param {
     Bool(bool),
     /// A UUID (SQLite: its 16 bytes; PostgreSQL: `uuid`).
     Id(uuid::Uuid),
+    /// Bytes (SQLite: a blob; PostgreSQL: `bytea`).
+    Bytes(Vec<u8>),
 }
 
 impl From<&str> for Param {
@@ -60,6 +62,11 @@ impl From<bool> for Param {
 impl From<uuid::Uuid> for Param {
     fn from(value: uuid::Uuid) -> Param {
         Param::Id(value)
+    }
+}
+impl From<Vec<u8>> for Param {
+    fn from(value: Vec<u8>) -> Param {
+        Param::Bytes(value)
     }
 }
 impl<T: Into<Param>> From<Option<T>> for Param {
@@ -168,6 +175,15 @@ impl Row {
             Value::Bytes(bytes) => uuid::Uuid::from_slice(bytes)
                 .map_err(|e| StoreError::Other(anyhow::anyhow!("column {index}: {e}"))),
             other => Err(column_error(index, "uuid", other)),
+        }
+    }
+
+    /// A bytes column moved out of the row.
+    pub fn take_bytes(&mut self, index: usize) -> Result<Vec<u8>, StoreError> {
+        match self.0.get_mut(index) {
+            Some(Value::Bytes(bytes)) => Ok(std::mem::take(bytes)),
+            Some(other) => Err(column_error(index, "bytes", other)),
+            None => Err(StoreError::Other(anyhow::anyhow!("no column {index}"))),
         }
     }
 

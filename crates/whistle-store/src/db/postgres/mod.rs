@@ -49,6 +49,7 @@ impl ToSql for Bound<'_> {
             },
             Param::Bool(value) => checked(*value, ty, out),
             Param::Id(value) => checked(*value, ty, out),
+            Param::Bytes(value) => checked(value.as_slice(), ty, out),
         }
     }
 

@@ -62,6 +62,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "awaiting",
         include_str!("../../../migrations/postgres/0009_awaiting.sql"),
     ),
+    (
+        10,
+        "attachments",
+        include_str!("../../../migrations/postgres/0010_attachments.sql"),
+    ),
 ];
 
 pub struct PgStore {

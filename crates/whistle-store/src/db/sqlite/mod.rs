@@ -30,6 +30,7 @@ pub(crate) fn bind(params: &[Param]) -> Vec<Box<dyn rusqlite::ToSql>> {
                 Param::Int(i) => Box::new(*i),
                 Param::Bool(b) => Box::new(*b),
                 Param::Id(id) => Box::new(id.as_bytes().to_vec()),
+                Param::Bytes(bytes) => Box::new(bytes.clone()),
             }
         })
         .collect()

@@ -61,6 +61,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "awaiting",
         include_str!("../../../migrations/sqlite/0009_awaiting.sql"),
     ),
+    (
+        10,
+        "attachments",
+        include_str!("../../../migrations/sqlite/0010_attachments.sql"),
+    ),
 ];
 
 /// The page cache of every connection but the writer's (readers, the planner, the checkpointer),

@@ -96,6 +96,7 @@ pub(crate) async fn summaries(
                 Param::Int(i) => Box::new(*i),
                 Param::Bool(b) => Box::new(*b),
                 Param::Id(id) => Box::new(*id),
+                Param::Bytes(b) => Box::new(b.clone()),
             }
         })
         .collect();
