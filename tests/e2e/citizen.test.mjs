@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { api, checkPage, guardedPage, launch, logIn, screenshot, startServer } from "./harness.mjs";
+import { api, checkPage, guardedPage, launch, logIn, png, screenshot, startServer } from "./harness.mjs";
 
 let server;
 let browser;
@@ -36,6 +36,7 @@ test("a citizen submits a request, tracks it and rates the reply", async () => {
   await page.waitForFunction(() => document.querySelectorAll("#s-street option").length > 5);
   await page.selectOption("#s-street", { label: "小关街道" });
   await page.fill("#s-address", "惠新东街");
+  await page.setInputFiles("#s-photo", { name: "现场.png", mimeType: "image/png", buffer: png() });
   await screenshot(page, "citizen-submit");
   await Promise.all([page.waitForNavigation(), page.click("#submit button[type=submit]")]);
   await page.waitForSelector("#submitted");
@@ -50,6 +51,14 @@ test("a citizen submits a request, tracks it and rates the reply", async () => {
   // The street replies; the citizen tracks the order and rates it.
   const street = await guardedPage(browser);
   await logIn(street.page, server, "street", `/ui/orders/${no}`);
+  // The citizen's photo is on the order, for the street to see.
+  await street.page.waitForSelector("#files img");
+  assert.ok(await street.page.$eval("#files img", (img) => img.complete && img.naturalWidth === 64));
+  await checkPage(street.page);
+  await street.page.setInputFiles("#file", { name: "整改后.png", mimeType: "image/png", buffer: png(64, 48, [103, 194, 58]) });
+  await Promise.all([street.page.waitForNavigation(), street.page.click("form.upload button")]);
+  assert.equal(await street.page.locator("#files img").count(), 2);
+  await screenshot(street.page, "order-attachments");
   await street.page.click("#act-accept button");
   await street.page.fill("#reply-actions", "已清理占道摊点，并安排城管每日巡查");
   await street.page.focus("#reply-actions");

@@ -158,7 +158,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/{file}", get(open311::root).post(open311::post_requests))
         .route("/{collection}/{file}", get(open311::nested));
     Router::new()
-        .merge(web::router())
+        .merge(web::router(
+            state.settings.attachment_max_bytes * web::FILES_PER_FORM + 64 * 1024,
+        ))
         .nest("/api/v1", api)
         .nest("/open311/v2", open311)
         .route("/api/docs", get(openapi::docs_page))

@@ -34,6 +34,10 @@ pub struct ServerSettings {
     pub track_failures_per_order_per_hour: u32,
     /// Requests the citizen's page accepts from one address per hour.
     pub citizen_submits_per_ip_per_hour: u32,
+    /// The largest attachment accepted (a photo, a document), in bytes.
+    pub attachment_max_bytes: usize,
+    /// Attachments an order may hold.
+    pub attachments_per_order: u32,
     /// Open311 requests per minute per client address.
     pub public_per_ip_per_minute: u32,
     /// Open311 requests per minute per API key.
@@ -78,6 +82,8 @@ impl Default for ServerSettings {
             track_per_ip_per_minute: 60,
             track_failures_per_order_per_hour: 5,
             citizen_submits_per_ip_per_hour: 20,
+            attachment_max_bytes: 5 * 1024 * 1024,
+            attachments_per_order: 10,
             public_per_ip_per_minute: 600,
             public_per_token_per_minute: 6000,
             feed_poll_ms: 1000,

@@ -26,6 +26,16 @@ pub struct Attachment {
     pub added_by: String,
 }
 
+/// A file to add to an order.
+#[derive(Clone, Debug)]
+pub struct NewAttachment {
+    pub name: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+    pub added_by: String,
+    pub at: Timestamp,
+}
+
 /// What adding an attachment did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Added {
@@ -63,11 +73,7 @@ pub trait AttachmentStore: Send + Sync {
     async fn add_attachment(
         &self,
         order: OrderId,
-        name: &str,
-        content_type: &str,
-        data: Vec<u8>,
-        added_by: &str,
-        at: Timestamp,
+        new: NewAttachment,
         max: u32,
     ) -> Result<Added, StoreError>;
 
@@ -87,20 +93,23 @@ impl<T: Db> AttachmentStore for T {
     async fn add_attachment(
         &self,
         order: OrderId,
-        name: &str,
-        content_type: &str,
-        data: Vec<u8>,
-        added_by: &str,
-        at: Timestamp,
+        new: NewAttachment,
         max: u32,
     ) -> Result<Added, StoreError> {
+        let NewAttachment {
+            name,
+            content_type,
+            data,
+            added_by,
+            at,
+        } = new;
         let meta = Attachment {
             sha256: digest(&data),
-            name: name.to_string(),
-            content_type: content_type.to_string(),
+            name,
+            content_type,
             size: data.len() as i64,
             added_at: at,
-            added_by: added_by.to_string(),
+            added_by,
         };
         crate::db::transact(self, move |tx: &mut dyn crate::db::Tx| {
             Box::pin(async move {

@@ -28,7 +28,7 @@ use whistle_core::ids::{Actor, OrderId};
 use whistle_core::order::Event;
 
 pub use accounts::AccountStore;
-pub use attachments::{Added, Attachment, AttachmentStore};
+pub use attachments::{Added, Attachment, AttachmentStore, NewAttachment};
 pub use faults::Liveness;
 pub use grids::GridStore;
 pub use orders::{OrderReads, OrderStore};

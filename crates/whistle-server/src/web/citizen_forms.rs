@@ -14,6 +14,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use whistle_core::catalogue::Territory;
+use whistle_core::error::Lang;
 use whistle_core::ids::{Actor, CategoryCode, UnitCode};
 use whistle_core::order::{
     Channel, Command, Intake, Location, RequestType, Satisfaction, Stage, Triage, VisitResult,
@@ -108,21 +109,68 @@ fn web_actor(state: &AppState) -> Option<Actor> {
     })
 }
 
+/// The submit form and its photos, from a multipart body (the page's form) or an urlencoded one.
+async fn read_submit(
+    state: &AppState,
+    request: axum::extract::Request,
+    lang: Lang,
+) -> Result<(SubmitForm, Vec<super::attachments::Upload>), (StatusCode, String)> {
+    use axum::extract::FromRequest;
+    let malformed = || {
+        (
+            StatusCode::BAD_REQUEST,
+            format::pick(lang, ("表单格式不正确", "the form could not be read")).to_string(),
+        )
+    };
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let Form(form) = Form::<SubmitForm>::from_request(request, state)
+            .await
+            .map_err(|_| malformed())?;
+        return Ok((form, Vec::new()));
+    }
+    let multipart = axum::extract::Multipart::from_request(request, state)
+        .await
+        .map_err(|_| malformed())?;
+    let (fields, files) =
+        super::attachments::read_form(multipart, state.settings.attachment_max_bytes, lang)
+            .await
+            .map_err(|message| (StatusCode::UNPROCESSABLE_ENTITY, message))?;
+    let object = fields
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
+    let form =
+        serde_json::from_value(serde_json::Value::Object(object)).map_err(|_| malformed())?;
+    Ok((form, files))
+}
+
 /// `POST /submit`.
 pub async fn submit(
     State(state): State<Arc<AppState>>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<SubmitForm>, axum::extract::rejection::FormRejection>,
+    request: axum::extract::Request,
 ) -> Response {
     let lang = super::page_language(&headers);
     let t = |zh: &str, en: &str| format::pick(lang, (zh, en)).to_string();
-    let Ok(Form(form)) = form else {
-        return super::failure(
-            StatusCode::BAD_REQUEST,
-            t("表单格式不正确", "the form could not be read"),
-            lang,
-        );
+    let (form, photos) = match read_submit(&state, request, lang).await {
+        Ok(read) => read,
+        Err((status, message)) if status == StatusCode::BAD_REQUEST => {
+            return super::failure(status, message, lang)
+        }
+        Err((status, message)) => {
+            // A photo was refused: nothing is stored; the form is shown again (files cannot be
+            // put back into a file input, the text can — but a multipart body that failed is
+            // not read further, so the page says what to do).
+            let mut page = citizen::page(&state, lang);
+            page.form_error = Some(("photo", message));
+            return citizen::respond(&state, &headers, page, status);
+        }
     };
     let refuse = |field: &'static str, message: String, status: StatusCode| {
         let mut page = citizen::page(&state, lang);
@@ -268,6 +316,11 @@ pub async fn submit(
         phone: Some(digits),
         address_detail: None,
     };
+    let photo_hash = photos
+        .iter()
+        .map(|p| crate::web::attachments::digest(&p.data))
+        .collect::<Vec<_>>()
+        .join(",");
     let mut hasher = Sha256::new();
     for part in [
         &form.request_type,
@@ -277,6 +330,7 @@ pub async fn submit(
         &form.address,
         &form.text,
         &form.phone,
+        &photo_hash,
     ] {
         hasher.update(part.as_bytes());
         hasher.update([0]);
@@ -310,6 +364,16 @@ pub async fn submit(
         .pop()
     {
         Some(Ok(outcome)) => {
+            // The photos go with the order once it is stored (checked before, so only a storage
+            // failure can part them: then the number is still shown, and the order kept).
+            if !outcome.replayed {
+                if let Err((_, message)) =
+                    super::attachments::store(&state, outcome.order_id, photos, "citizen-web", lang)
+                        .await
+                {
+                    tracing::warn!(order = %outcome.order_no, "a citizen's photo was not stored: {message}");
+                }
+            }
             // The number is shown once to the browser that submitted it (by its cookie), so a
             // guessed number in the address shows nothing.
             let mut response =

@@ -9,6 +9,8 @@
 
 mod act;
 pub mod assets;
+mod attachments;
+pub use attachments::FILES_PER_FORM;
 mod citizen;
 mod citizen_forms;
 mod commands;
@@ -38,12 +40,16 @@ use crate::AppState;
 /// The language cookie the pages' switch sets; the JSON API reads it too.
 pub const LANG_COOKIE: &str = "whistle_lang";
 
-/// The pages' routes.
-pub fn router() -> Router<Arc<AppState>> {
+/// The pages' routes; forms that carry files take bodies up to `upload_limit` bytes.
+pub fn router(upload_limit: usize) -> Router<Arc<AppState>> {
+    let uploads = Router::new()
+        .route("/submit", post(citizen_forms::submit))
+        .route("/ui/orders/{no}/attachments", post(attachments::upload))
+        .layer(axum::extract::DefaultBodyLimit::max(upload_limit));
     Router::new()
+        .merge(uploads)
         .route("/", get(citizen::home))
         .route("/track", get(citizen::track))
-        .route("/submit", post(citizen_forms::submit))
         .route("/rate", post(citizen_forms::rate))
         .route("/streets", get(citizen::streets))
         .route("/ui", get(|| async { Redirect::permanent("/ui/") }))
@@ -65,6 +71,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/ui/orders/{no}/act/{command}", post(act::act))
         .route("/ui/orders", get(pages::find_order))
         .route("/ui/orders/{no}", get(pages::order))
+        .route(
+            "/ui/orders/{no}/attachments/{sha}",
+            get(attachments::download),
+        )
         .layer(axum::middleware::from_fn(page_headers))
         .route("/assets/{file}", get(assets::serve))
 }

@@ -178,6 +178,18 @@ struct OrderDetail {
     revealed: bool,
     linked: Vec<String>,
     alert: Option<String>,
+    files: Vec<FileView>,
+    may_attach: bool,
+    max_mb: usize,
+}
+
+/// An attachment as the order page lists it.
+struct FileView {
+    sha256: String,
+    name: String,
+    image: bool,
+    size: String,
+    added: String,
 }
 
 /// What an order page shows beyond the order: the requester after a recorded reveal, a refused
@@ -229,6 +241,19 @@ pub async fn order_page(
     };
     let events = match state.store.history(order.id).await {
         Ok(events) => events,
+        Err(error) => return super::store_failure(error, lang),
+    };
+    let files = match state.store.attachments(order.id).await {
+        Ok(files) => files
+            .into_iter()
+            .map(|a| FileView {
+                image: a.content_type.starts_with("image/"),
+                size: format!("{:.0} KB", (a.size as f64 / 1024.0).ceil()),
+                added: format::time(a.added_at),
+                sha256: a.sha256,
+                name: a.name,
+            })
+            .collect(),
         Err(error) => return super::store_failure(error, lang),
     };
     let reference = state.store.reference();
@@ -347,6 +372,9 @@ pub async fn order_page(
         revealed,
         linked: order.linked_to.iter().map(|n| n.to_string()).collect(),
         alert,
+        files,
+        may_attach: super::attachments::may_attach(viewer.role),
+        max_mb: state.settings.attachment_max_bytes / (1024 * 1024),
     };
     super::render(&detail, extra.status.unwrap_or(StatusCode::OK))
 }

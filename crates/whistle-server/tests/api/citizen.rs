@@ -231,3 +231,158 @@ async fn a_citizen_submits_tracks_and_rates_without_logging_in() {
         page.contains("id=\"rated\"") && !page.contains("13800001234") && !page.contains("王女士")
     );
 }
+
+/// A 1×1 JPEG's first bytes are enough for the type check; the rest is filler.
+fn jpeg(size: usize) -> Vec<u8> {
+    let mut data = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    data.resize(size, 7);
+    data
+}
+
+#[tokio::test]
+async fn photos_are_checked_before_anything_is_stored_and_shown_only_within_scope() {
+    let mut settings = whistle_server::ServerSettings::default();
+    settings.worker.enabled = false;
+    settings.attachment_max_bytes = 4096;
+    settings.attachments_per_order = 2;
+    let app = spawn_app_with(settings).await;
+    crate::pages::user(&app, "xiaoguan", "handler", "110105010").await;
+    crate::pages::user(&app, "hepingjie", "handler", "110105011").await;
+    let visitor = Visitor::arrive(&app).await;
+    let form = |photo: Vec<u8>, name: &str, text: &str| {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in request(text, "13800001234") {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        form.text("csrf", visitor.token.clone()).part(
+            "photo",
+            reqwest::multipart::Part::bytes(photo).file_name(name.to_string()),
+        )
+    };
+    let send = |form: reqwest::multipart::Form| {
+        visitor
+            .client
+            .post(format!("{}/submit", app.base))
+            .header("cookie", &visitor.cookie)
+            .multipart(form)
+            .send()
+    };
+    let (before, _) = app.state.store.totals().await.unwrap();
+    // A text file called .jpg, and a photo over the limit: refused, nothing stored.
+    for (photo, name, wanted) in [
+        (b"<?php echo 1; ?>".to_vec(), "x.jpg", "只接受"),
+        (jpeg(5000), "big.jpg", "不能超过"),
+    ] {
+        let response = send(form(photo, name, "小区门口占道经营严重"))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(response.text().await.unwrap().contains(wanted), "{wanted}");
+    }
+    assert_eq!(
+        app.state.store.totals().await.unwrap().0,
+        before,
+        "nothing stored"
+    );
+    let sent = send(form(
+        jpeg(2000),
+        "../../etc/现场.jpg",
+        "门口占道经营，附照片",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let no = location(&sent)
+        .trim_start_matches("/?submitted=")
+        .to_string();
+    let order = app
+        .state
+        .store
+        .order(&whistle_store::OrderRef::No(
+            whistle_core::ids::OrderNo::parse(&no).unwrap(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let files = app.state.store.attachments(order.id).await.unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].name, "现场.jpg", "no path");
+    assert_eq!(files[0].added_by, "citizen-web");
+    assert_eq!(files[0].content_type, "image/jpeg");
+
+    // The street sees and downloads it; another street does not; staff upload within the cap.
+    let session = crate::pages::sign_in(&app, "xiaoguan").await;
+    let client = browser();
+    let page = client
+        .get(format!("{}/ui/orders/{no}", app.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let path = format!("/ui/orders/{no}/attachments/{}", files[0].sha256);
+    assert!(page.contains(&path));
+    let file = client
+        .get(format!("{}{path}", app.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.headers()["content-type"], "image/jpeg");
+    assert_eq!(file.bytes().await.unwrap().to_vec(), jpeg(2000));
+    let other = crate::pages::sign_in(&app, "hepingjie").await;
+    let denied = client
+        .get(format!("{}{path}", app.base))
+        .header("cookie", &other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::NOT_FOUND);
+    let anonymous = client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous.status(),
+        StatusCode::SEE_OTHER,
+        "to the login page"
+    );
+    let csrf = hidden(&page, "csrf");
+    let upload = |data: Vec<u8>, csrf: String| {
+        let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+            "file",
+            reqwest::multipart::Part::bytes(data).file_name("整改后.png"),
+        );
+        client
+            .post(format!("{}/ui/orders/{no}/attachments", app.base))
+            .header("cookie", &session)
+            .multipart(form)
+            .send()
+    };
+    let png = |n: u8| [b"\x89PNG\r\n\x1a\n".to_vec(), vec![n; 100]].concat();
+    assert_eq!(
+        upload(png(1), "0".repeat(32)).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        upload(png(1), csrf.clone()).await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        upload(png(1), csrf.clone()).await.unwrap().status(),
+        StatusCode::SEE_OTHER,
+        "the same bytes again"
+    );
+    assert_eq!(
+        upload(png(2), csrf.clone()).await.unwrap().status(),
+        StatusCode::CONFLICT,
+        "the order is full"
+    );
+    assert_eq!(
+        app.state.store.attachments(order.id).await.unwrap().len(),
+        2
+    );
+}

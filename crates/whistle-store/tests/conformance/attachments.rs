@@ -6,6 +6,22 @@ use whistle_store::Added;
 
 conformance!(attachments_are_stored_once_per_order_and_capped,);
 
+fn new(
+    name: &str,
+    content_type: &str,
+    data: Vec<u8>,
+    by: &str,
+    at: whistle_core::time::Timestamp,
+) -> whistle_store::NewAttachment {
+    whistle_store::NewAttachment {
+        name: name.into(),
+        content_type: content_type.into(),
+        data,
+        added_by: by.into(),
+        at,
+    }
+}
+
 async fn attachments_are_stored_once_per_order_and_capped(db: TestDb) {
     let store = &db.store;
     let first = take(
@@ -24,11 +40,13 @@ async fn attachments_are_stored_once_per_order_and_capped(db: TestDb) {
     let added = store
         .add_attachment(
             first.order_id,
-            "现场.jpg",
-            "image/jpeg",
-            photo.clone(),
-            "operator",
-            at("2025-10-09 09:01"),
+            new(
+                "现场.jpg",
+                "image/jpeg",
+                photo.clone(),
+                "operator",
+                at("2025-10-09 09:01"),
+            ),
             2,
         )
         .await
@@ -42,11 +60,13 @@ async fn attachments_are_stored_once_per_order_and_capped(db: TestDb) {
     let again = store
         .add_attachment(
             first.order_id,
-            "again.jpg",
-            "image/jpeg",
-            photo.clone(),
-            "citizen-web",
-            at("2025-10-09 09:02"),
+            new(
+                "again.jpg",
+                "image/jpeg",
+                photo.clone(),
+                "citizen-web",
+                at("2025-10-09 09:02"),
+            ),
             2,
         )
         .await
@@ -55,11 +75,13 @@ async fn attachments_are_stored_once_per_order_and_capped(db: TestDb) {
     store
         .add_attachment(
             first.order_id,
-            "二.png",
-            "image/png",
-            vec![1, 2, 3],
-            "operator",
-            at("2025-10-09 09:03"),
+            new(
+                "二.png",
+                "image/png",
+                vec![1, 2, 3],
+                "operator",
+                at("2025-10-09 09:03"),
+            ),
             2,
         )
         .await
@@ -67,11 +89,13 @@ async fn attachments_are_stored_once_per_order_and_capped(db: TestDb) {
     let full = store
         .add_attachment(
             first.order_id,
-            "三.png",
-            "image/png",
-            vec![4, 5, 6],
-            "operator",
-            at("2025-10-09 09:04"),
+            new(
+                "三.png",
+                "image/png",
+                vec![4, 5, 6],
+                "operator",
+                at("2025-10-09 09:04"),
+            ),
             2,
         )
         .await
