@@ -163,3 +163,28 @@ test("an order's page offers the dispatcher only the dispatcher's commands", asy
   await screenshot(page, "order-dispatcher");
   await context.close();
 });
+
+test("an administrator creates an account and edits the standard reply texts", async () => {
+  const { context, page } = await guardedPage(browser);
+  page.expectRefusals(/\/ui\/admin$/);
+  await logIn(page, server, "admin", "/ui/admin");
+  await checkPage(page);
+  await page.fill("#u-login", "wangwu");
+  await page.fill("#u-name", "王五");
+  await page.selectOption("#u-role", "handler");
+  await page.fill("#u-unit", "小关");
+  await page.waitForFunction(() => document.querySelectorAll("#u-unit-list option").length > 0);
+  await page.fill("#u-unit", "小关街道 110105010");
+  await Promise.all([page.waitForNavigation(), page.click("#new-user button")]);
+  assert.match(await page.innerText("#notice"), /初始密码/);
+  assert.match(await page.innerText("#users"), /wangwu/);
+  await checkPage(page);
+  await screenshot(page, "admin");
+  // A bad line is refused with its number; the texts typed stay in the editor.
+  await page.fill("#replies", "category,outcome,text\n11.04,finished,已处理\n");
+  await page.focus("#replies");
+  await Promise.all([page.waitForNavigation(), page.keyboard.press("Control+Enter")]);
+  assert.match(await page.innerText("#admin-error"), /第 2 行/);
+  assert.match(await page.inputValue("#replies"), /finished/);
+  await context.close();
+});

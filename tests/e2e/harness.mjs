@@ -113,7 +113,15 @@ export async function checkPage(page, { lang = "zh-CN" } = {}) {
   if (problems.errors.length) throw new Error(`console errors: ${problems.errors.join("; ")}`);
   const htmlLang = await page.getAttribute("html", "lang");
   if (htmlLang !== lang) throw new Error(`<html lang="${htmlLang}">, expected ${lang}`);
-  const text = await page.innerText("body");
+  // Text shown as code (<code>, <pre>: a CSV format's field values, the policy) is meant literally.
+  const text = await page.evaluate(() => {
+    const body = document.body.cloneNode(true);
+    body.querySelectorAll("code, pre, textarea").forEach((e) => e.remove());
+    document.documentElement.appendChild(body);
+    const shown = body.innerText;
+    body.remove();
+    return shown;
+  });
   // Message keys look like `store_busy` or `order.not_found`: none may reach a reader.
   const key = /\b[a-z]+(?:[._][a-z]+)+\b/.exec(text.replace(/https?:\S+|\S+@\S+|\/\S+/g, ""));
   if (key) throw new Error(`an untranslated key on the page: ${key[0]}`);

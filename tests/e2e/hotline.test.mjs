@@ -203,7 +203,13 @@ test("a street handler replies and the citizen reads the reply", async () => {
   await page.fill("#contact-note", "已电话联系诉求人");
   await page.click("#actions >> text=记录联系");
   await page.waitForSelector("#reply-actions");
-  await page.selectOption("#reply-outcome", "resolved");
+  // A standard reply text for 占道经营 fills the outcome and the text, which is then completed.
+  const standard = await page.locator("#reply-template option").evaluateAll((o) => o.map((x) => x.value));
+  const vending = standard.find((v) => v.startsWith("resolved|已安排执法人员"));
+  assert.ok(vending, standard.join("\n"));
+  await page.selectOption("#reply-template", vending);
+  assert.match(await page.inputValue("#reply-actions"), /^已安排执法人员到场/);
+  assert.equal(await page.inputValue("#reply-outcome"), "resolved");
   await page.fill("#reply-actions", "已清理占道摊点");
   await page.focus("#reply-actions");
   await page.keyboard.press("Control+Enter");

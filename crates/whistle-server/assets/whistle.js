@@ -91,3 +91,14 @@ document.addEventListener("keydown", function (event) {
   var next = all[all.indexOf(target) + (event.key === "ArrowDown" ? 1 : -1)];
   if (next) { next.focus(); }
 });
+// A standard reply text (select[data-fill]): fills its form's outcome and text, to be edited.
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (!select || !select.dataset || !select.dataset.fill || !select.value) { return; }
+  var form = select.closest("form");
+  var cut = select.value.indexOf("|");
+  var outcome = form.querySelector("select[name=outcome]");
+  var text = form.querySelector("textarea[name=actions]");
+  if (outcome) { outcome.value = select.value.slice(0, cut); }
+  if (text) { text.value = select.value.slice(cut + 1); text.focus(); }
+});

@@ -443,6 +443,44 @@ pub fn offered(
     actions
 }
 
+/// Puts the standard reply texts for the order's category into its reply form, first: choosing
+/// one fills the outcome and the text (a `fill` field: each option `outcome|text`).
+pub fn offer_reply_texts(actions: &mut [Action], texts: &[&super::replies::ReplyText], lang: Lang) {
+    let Some(reply) = actions.iter_mut().find(|a| a.name == "reply") else {
+        return;
+    };
+    if texts.is_empty() {
+        return;
+    }
+    let mut options = vec![(
+        String::new(),
+        pick(
+            lang,
+            (
+                "（选择标准答复用语，可再修改）",
+                "(choose a standard text, then edit it)",
+            ),
+        )
+        .to_string(),
+    )];
+    options.extend(texts.iter().map(|t| {
+        let label: String = t.text.chars().take(40).collect();
+        (
+            format!("{}|{}", t.outcome.as_str(), t.text),
+            format!("{}：{label}", pick(lang, t.outcome.labels())),
+        )
+    }));
+    reply.fields.insert(
+        0,
+        field(
+            "template",
+            pick(lang, ("标准答复", "Standard text")).to_string(),
+            "fill",
+        )
+        .options(options),
+    );
+}
+
 /// 派单: to the catalogue's unit (left empty) or one the dispatcher names.
 pub fn dispatch_action(order: &Order, reference: &Reference, lang: Lang) -> Action {
     let t = |zh: &str, en: &str| pick(lang, (zh, en)).to_string();

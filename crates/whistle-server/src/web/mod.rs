@@ -8,6 +8,7 @@
 //! CSRF token of its session ([`csrf_token`]) and is refused without it.
 
 mod act;
+mod admin;
 pub mod assets;
 mod attachments;
 pub use attachments::FILES_PER_FORM;
@@ -21,6 +22,7 @@ mod inbox;
 mod intake;
 mod lookup;
 mod pages;
+mod replies;
 mod session;
 mod supervision;
 mod visits;
@@ -63,6 +65,7 @@ pub fn router(upload_limit: usize) -> Router<Arc<AppState>> {
         .route("/ui/intake/communities", get(intake::communities))
         .route("/ui/inbox", get(inbox::page))
         .route("/ui/units", get(lookup::units))
+        .route("/ui/admin", get(admin::page).post(admin::act))
         .route("/ui/dispatch", get(dispatch::page))
         .route("/ui/dispatch/bulk", post(dispatch::bulk))
         .route("/ui/visits", get(visits::page))

@@ -86,6 +86,11 @@ pub fn desks(role: Role, lang: Lang) -> Vec<Desk> {
     }
     if role == Role::Admin {
         desks.push(desk(
+            "/ui/admin",
+            ("系统管理", "账户、标准答复用语、基础数据"),
+            ("Administration", "accounts, reply texts, reference data"),
+        ));
+        desks.push(desk(
             "/api/docs",
             ("接口文档", "JSON 接口与 Open311"),
             ("API", "the JSON API and Open311"),
@@ -353,6 +358,12 @@ pub async fn order_page(
     };
     let title = format!("{} {}", t("工单", "Order"), page.no);
     let mut actions = commands::offered(viewer, &order, &reference, now, lang);
+    let texts = super::replies::load(state).await;
+    commands::offer_reply_texts(
+        &mut actions,
+        &super::replies::for_category(&texts, &order.category),
+        lang,
+    );
     let mut alert = None;
     if let Some((name, values, message)) = extra.refused {
         match actions.iter_mut().find(|a| a.name == name) {

@@ -353,3 +353,139 @@ async fn the_supervisor_urges_an_overdue_order_once_for_a_double_submit() {
     assert_eq!(urged, 1);
     assert_eq!(order(&app, &no).await["urge_count"], 1);
 }
+
+#[tokio::test]
+async fn the_administrator_manages_accounts_and_the_standard_reply_texts() {
+    let app = spawn_app().await;
+    user(&app, "root", "admin", "11.center").await;
+    user(&app, "xiaoguan", "handler", "110105010").await;
+    let desk = Desk::open(&app, "root").await;
+    assert_eq!(
+        Desk::open(&app, "xiaoguan").await.get("/ui/admin").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, page) = desk.get("/ui/admin").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("xiaoguan") && page.contains("派单目录"));
+    let desk = &desk;
+    let create = |login: &'static str, role: &'static str, unit: &'static str| async move {
+        desk.post(
+            "/ui/admin",
+            &[
+                ("action", "create"),
+                ("login", login),
+                ("name", "新同事"),
+                ("role", role),
+                ("unit", unit),
+            ],
+        )
+        .await
+    };
+    for (login, role, unit, wanted) in [
+        ("bad login!", "handler", "110105010", "登录名应为"),
+        (
+            "newbie",
+            "street_official",
+            "110105.dept.housing",
+            "不能属于",
+        ),
+        ("newbie", "handler", "不存在的单位", "没有名为"),
+        ("xiaoguan", "handler", "110105010", "已存在"),
+    ] {
+        let response = create(login, role, unit).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{wanted}"
+        );
+        assert!(response.text().await.unwrap().contains(wanted), "{wanted}");
+    }
+    let created = create("newbie", "handler", "小关街道 110105010").await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let page = created.text().await.unwrap();
+    let password = page
+        .split("初始密码：")
+        .nth(1)
+        .unwrap()
+        .split('（')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(password.len(), 16);
+    let (account, _) = app.state.store.user("newbie").await.unwrap().unwrap();
+    assert_eq!(account.unit.as_str(), "110105010");
+    assert!(whistle_server::auth::verify_password(
+        &password,
+        &app.state.store.user("newbie").await.unwrap().unwrap().1
+    ));
+    // Disable and enable; never oneself.
+    assert_eq!(
+        desk.post("/ui/admin", &[("action", "disable"), ("login", "root")])
+            .await
+            .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        desk.post("/ui/admin", &[("action", "disable"), ("login", "newbie")])
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert!(
+        !app.state
+            .store
+            .user("newbie")
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .active
+    );
+    let reset = desk
+        .post("/ui/admin", &[("action", "reset"), ("login", "newbie")])
+        .await;
+    assert!(reset.text().await.unwrap().contains("newbie 的新密码"));
+    let (_, hash) = app.state.store.user("newbie").await.unwrap().unwrap();
+    assert!(
+        !whistle_server::auth::verify_password(&password, &hash),
+        "the old password is gone"
+    );
+
+    // Reply texts: a bad line refused with its number (nothing stored), a good set offered.
+    let bad = desk
+        .post(
+            "/ui/admin",
+            &[
+                ("action", "replies"),
+                ("replies", "category,outcome,text\n11.04,done,已处理\n"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().await.unwrap().contains("第 2 行"));
+    assert!(app
+        .state
+        .store
+        .setting("reply_texts")
+        .await
+        .unwrap()
+        .is_none());
+    let texts = "category,outcome,text\n11.04,resolved,已依法取缔占道摊点，恢复通行\n,explained,经核实不属实\n";
+    assert_eq!(
+        desk.post("/ui/admin", &[("action", "replies"), ("replies", texts)])
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let no = app.order("110105010", "11.04.01").await;
+    let (status, body) = app.run("street", &no, "accept", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, page) = Desk::open(&app, "xiaoguan")
+        .await
+        .get(&format!("/ui/orders/{no}"))
+        .await;
+    assert!(
+        page.contains("resolved|已依法取缔占道摊点，恢复通行")
+            && page.contains("explained|经核实不属实")
+    );
+}
