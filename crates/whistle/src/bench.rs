@@ -24,6 +24,8 @@ pub enum BenchCommand {
     Reports(crate::bench_reports::ReportsArgs),
     /// Load a running `whistle serve` over HTTP: intakes (closed loop and at a fixed rate) and list pages.
     Http(HttpArgs),
+    /// The pages' server times on an existing store (inbox, queues, order, hints, intake save).
+    Pages(crate::bench_pages::PagesArgs),
     /// Intake orders from several clients, printing each number once acknowledged (the crash test
     /// kills this and checks every printed number survived).
     #[command(hide = true)]
@@ -156,6 +158,7 @@ pub async fn run(env: &Env, command: BenchCommand) -> Result<(), Failure> {
         BenchCommand::Due(args) => due(env, args).await,
         BenchCommand::AckStream { count } => ack_stream(env, count).await,
         BenchCommand::Http(args) => crate::bench_http::run(args).await,
+        BenchCommand::Pages(args) => crate::bench_pages::run(env, args).await,
         BenchCommand::Reports(args) => crate::bench_reports::run(env, args).await,
     }
 }

@@ -13,6 +13,7 @@ macro_rules! out {
 
 mod bench;
 mod bench_http;
+mod bench_pages;
 mod bench_reports;
 mod config;
 mod demo;
