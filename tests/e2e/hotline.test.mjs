@@ -139,6 +139,10 @@ test("an operator takes a call in and dispatches it with the keyboard", async ()
 
   await page.focus("#text");
   await page.keyboard.type("小区门口占道经营，早上七点开始");
+  // A reload (a timeout, a restart of the server) loses nothing typed: the draft comes back.
+  await page.goto(`${server.url}/ui/intake?ani=13800005678`);
+  await page.waitForSelector("#draft-restored:not([hidden])");
+  assert.equal(await page.inputValue("#text"), "小区门口占道经营，早上七点开始");
   await page.selectOption("#district", "110105");
   await page.waitForSelector("#street option[value='110105010']", { state: "attached" });
   await page.selectOption("#street", "110105010");

@@ -34,6 +34,7 @@ document.addEventListener("keydown", function (event) {
     event.preventDefault();
     var text = intake.querySelector("#text");
     if (!text.value.trim() || window.confirm(text.dataset.confirm || "放弃未保存的内容？")) {
+      try { window.sessionStorage.removeItem("whistle.intake.draft"); } catch (ignored) { /* off */ }
       window.location.assign("/ui/intake");
     }
   } else if (event.key === "Escape") {
@@ -102,3 +103,39 @@ document.addEventListener("change", function (event) {
   if (outcome) { outcome.value = select.value.slice(0, cut); }
   if (text) { text.value = select.value.slice(cut + 1); text.focus(); }
 });
+// The intake's draft survives a reload or a server restart: what is typed is kept in this tab's
+// sessionStorage (gone when the tab closes) and put back into an empty form; a save clears it.
+(function () {
+  var KEY = "whistle.intake.draft";
+  var SKIP = { csrf: true, key: true };
+  function form() { return document.querySelector("form[data-page=intake]"); }
+  document.addEventListener("input", function (event) {
+    var intake = form();
+    if (!intake || !intake.contains(event.target)) { return; }
+    var draft = {};
+    Array.prototype.forEach.call(intake.elements, function (e) {
+      if (e.name && !SKIP[e.name] && e.type !== "hidden" && e.value) { draft[e.name] = e.value; }
+    });
+    try { window.sessionStorage.setItem(KEY, JSON.stringify(draft)); } catch (ignored) { /* storage full or off */ }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var intake = form();
+    if (!intake) { return; }
+    if (document.getElementById("saved")) {
+      try { window.sessionStorage.removeItem(KEY); } catch (ignored) { /* off */ }
+      return;
+    }
+    var text = intake.querySelector("#text");
+    var draft = null;
+    try { draft = JSON.parse(window.sessionStorage.getItem(KEY) || "null"); } catch (ignored) { draft = null; }
+    if (!draft || !text || text.value) { return; }
+    Object.keys(draft).forEach(function (name) {
+      var field = intake.elements[name];
+      if (field && field.tagName !== "SELECT" && !field.value) { field.value = draft[name]; }
+      if (field && field.tagName === "SELECT" && Array.prototype.some.call(field.options, function (o) { return o.value === draft[name]; })) { field.value = draft[name]; }
+    });
+    var note = document.getElementById("draft-restored");
+    if (note) { note.hidden = false; }
+    text.focus();
+  });
+})();
