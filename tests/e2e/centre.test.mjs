@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { api, checkPage, guardedPage, launch, logIn, screenshot, startServer } from "./harness.mjs";
+import { api, checkPage, firstPaint, guardedPage, launch, logIn, screenshot, startServer } from "./harness.mjs";
 
 let server;
 let browser;
@@ -186,5 +186,27 @@ test("an administrator creates an account and edits the standard reply texts", a
   await Promise.all([page.waitForNavigation(), page.keyboard.press("Control+Enter")]);
   assert.match(await page.innerText("#admin-error"), /第 2 行/);
   assert.match(await page.inputValue("#replies"), /finished/);
+  await context.close();
+});
+
+test("the list pages paint within 300 ms", async () => {
+  const { context, page } = await guardedPage(browser);
+  const pages = [
+    ["street", "/ui/inbox?tab=all"],
+    ["dispatcher", "/ui/dispatch"],
+    ["supervisor", "/ui/supervision?tab=overdue"],
+    ["visit", "/ui/visits"],
+  ];
+  const painted = [];
+  for (const [login, path] of pages) {
+    await logIn(page, server, login, path);
+    // A second, warm visit: what a person at the desk sees all day (the files are cached).
+    await page.goto(`${server.url}${path}`);
+    const fcp = await firstPaint(page);
+    painted.push(`${path} ${fcp.toFixed(0)} ms`);
+    assert.ok(fcp <= 300, `${path}: first contentful paint ${fcp} ms`);
+    await page.context().clearCookies();
+  }
+  console.log(`first contentful paint: ${painted.join(", ")}`);
   await context.close();
 });

@@ -185,3 +185,12 @@ export function png(width = 64, height = 48, rgb = [64, 158, 255]) {
     chunk("IHDR", header), chunk("IDAT", pixels), chunk("IEND", Buffer.alloc(0)),
   ]);
 }
+
+/** The page's first contentful paint in ms (Chromium's paint timing), after it has loaded. */
+export async function firstPaint(page) {
+  return page.evaluate(() => new Promise((resolve) => {
+    const found = () => performance.getEntriesByName("first-contentful-paint")[0];
+    if (found()) return resolve(found().startTime);
+    new PerformanceObserver(() => found() && resolve(found().startTime)).observe({ type: "paint", buffered: true });
+  }));
+}

@@ -635,6 +635,13 @@ impl<'a> Row<'a> {
     pub fn closed_at(&self) -> Option<i64> {
         self.order.closed_at.map(to_millis)
     }
+    /// The decisions the centre owes (bit 1: a dispute, bit 2: an extension request), `None`
+    /// when none: the `awaiting` column of the dispatcher's queues.
+    pub fn awaiting(&self) -> Option<i16> {
+        let bits = i16::from(self.order.dispute.is_some())
+            | (i16::from(self.order.extension.is_some()) << 1);
+        (bits != 0).then_some(bits)
+    }
     pub fn excluded(&self) -> bool {
         self.order.unreasonable.is_some()
     }

@@ -13,6 +13,7 @@ fn normalise(declared: &str) -> &'static str {
         "text" => "text",
         "blob" | "uuid" => "uuid",
         "boolean" => "bool",
+        "bytea" => "bytes",
         _ => "other",
     }
 }
@@ -69,10 +70,12 @@ async fn sqlite_and_postgres_schemas_match() {
             .unwrap();
         for row in rows {
             let (column, declared, not_null, primary) = row.unwrap();
+            let bytes = column == "data" && declared.eq_ignore_ascii_case("blob");
             sqlite_columns.insert((
                 table.clone(),
                 column,
-                normalise(&declared),
+                // SQLite declares ids and bytes alike (BLOB); the one bytes column is named `data`.
+                if bytes { "bytes" } else { normalise(&declared) },
                 not_null == 1 || primary > 0,
             ));
         }

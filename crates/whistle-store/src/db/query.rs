@@ -12,12 +12,12 @@ pub(crate) const INSERT_EVENT: &str =
 
 pub(crate) const INSERT_ORDER: &str = "INSERT INTO orders (id, no, version, stage, request_type, channel, category, \
     urgency, district, street, community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, \
-    excluded, state, notice_at, place) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
+    excluded, state, notice_at, place, awaiting) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)";
 
 /// Only the columns a command can change, so indexes on the others are not touched.
 pub(crate) const UPDATE_ORDER: &str =
     "UPDATE orders SET version = $2, stage = $3, lead_unit = $4, respond_by = $5, \
-    handle_by = $6, next_due_at = $7, closed_at = $8, excluded = $9, state = $10, notice_at = $11 WHERE id = $1";
+    handle_by = $6, next_due_at = $7, closed_at = $8, excluded = $9, state = $10, notice_at = $11, awaiting = $12 WHERE id = $1";
 
 pub(crate) use crate::db::Param;
 
@@ -128,7 +128,7 @@ pub(crate) fn list_orders(
         conditions.push(format!("o.channel = {p}"));
     }
     if let Some(awaiting) = filter.awaiting {
-        conditions.push(awaiting_condition(awaiting, sqlite).to_string());
+        conditions.push(awaiting_condition(awaiting).to_string());
     }
     if let Some(due) = filter.due_before {
         let p = query.push(Param::Int(to_millis(due)));
@@ -184,14 +184,12 @@ pub(crate) fn list_orders(
     Ok(query)
 }
 
-/// The condition of an [`Awaiting`] queue: the very expression of its partial index
-/// (migration 0009), so that the planner uses the index.
-fn awaiting_condition(awaiting: Awaiting, sqlite: bool) -> &'static str {
-    match (awaiting, sqlite) {
-        (Awaiting::Dispute, true) => "(o.state ->> 'dispute') IS NOT NULL",
-        (Awaiting::Extension, true) => "(o.state ->> 'extension') IS NOT NULL",
-        (Awaiting::Dispute, false) => "(o.state::jsonb ->> 'dispute') IS NOT NULL",
-        (Awaiting::Extension, false) => "(o.state::jsonb ->> 'extension') IS NOT NULL",
+/// The condition of an [`Awaiting`] queue: a bit of the `awaiting` column (migration 0011),
+/// whose partial index holds only the orders waiting for a decision.
+fn awaiting_condition(awaiting: Awaiting) -> &'static str {
+    match awaiting {
+        Awaiting::Dispute => "o.awaiting IS NOT NULL AND (o.awaiting & 1) = 1",
+        Awaiting::Extension => "o.awaiting IS NOT NULL AND (o.awaiting & 2) = 2",
     }
 }
 

@@ -67,6 +67,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "attachments",
         include_str!("../../../migrations/postgres/0010_attachments.sql"),
     ),
+    (
+        11,
+        "awaiting_column",
+        include_str!("../../../migrations/postgres/0011_awaiting_column.sql"),
+    ),
 ];
 
 pub struct PgStore {

@@ -66,6 +66,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "attachments",
         include_str!("../../../migrations/sqlite/0010_attachments.sql"),
     ),
+    (
+        11,
+        "awaiting_column",
+        include_str!("../../../migrations/sqlite/0011_awaiting_column.sql"),
+    ),
 ];
 
 /// The page cache of every connection but the writer's (readers, the planner, the checkpointer),

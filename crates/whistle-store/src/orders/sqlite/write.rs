@@ -66,7 +66,7 @@ pub(crate) fn write(
     let mut insert = tx.prepare_cached(&sql::INSERT_ORDER.replace('$', "?"))?;
     // With an expected version (a checked write), the row must still be at it.
     let mut update = tx.prepare_cached(&format!(
-        "{} AND (?12 IS NULL OR version = ?12)",
+        "{} AND (?13 IS NULL OR version = ?13)",
         sql::UPDATE_ORDER.replace('$', "?")
     ))?;
     for ((order, new), (state, notice_at)) in plan.orders.iter().zip(encoded.states) {
@@ -98,7 +98,8 @@ pub(crate) fn write(
                 row.excluded(),
                 row.state,
                 row.notice_at,
-                order.location.address.as_deref()
+                order.location.address.as_deref(),
+                row.awaiting()
             ])?;
         } else {
             let expected = expected.filter(|_| checked);
@@ -114,6 +115,7 @@ pub(crate) fn write(
                 row.excluded(),
                 row.state,
                 row.notice_at,
+                row.awaiting(),
                 expected.map(|v| *v as i64)
             ])?;
             if let (Some(expected), true) = (expected, changed != 1) {
