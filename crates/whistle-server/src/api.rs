@@ -651,6 +651,7 @@ pub async fn list_orders(
         due_before: time_param(&state, "due_before", params.due_before, lang)?,
         due_after: time_param(&state, "due_after", params.due_after, lang)?,
         oldest_first: false,
+        by_deadline: false,
     };
     let page = page(&state, params.after, params.limit, lang)?;
     let result = state

@@ -467,6 +467,10 @@ pub struct OrderFilter {
     /// Oldest first (a queue worked in arrival order) instead of newest first.
     #[serde(default)]
     pub oldest_first: bool,
+    /// By the earliest running deadline, soonest first (through the due index; only open orders
+    /// with a running deadline): the supervisor's board. Overrides `oldest_first`.
+    #[serde(default)]
+    pub by_deadline: bool,
 }
 
 /// A decision the dispatch centre owes on an order.

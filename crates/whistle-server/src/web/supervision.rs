@@ -123,9 +123,14 @@ pub async fn page(
         oldest_first: true,
         ..OrderFilter::default()
     };
+    // The deadline tabs read the due index, the most overdue (or the soonest due) first.
     match query.tab.as_str() {
-        "overdue" => filter.due_before = Some(now),
+        "overdue" => {
+            filter.by_deadline = true;
+            filter.due_before = Some(now);
+        }
         "soon" => {
+            filter.by_deadline = true;
             filter.due_after = Some(now);
             filter.due_before = Some(soon);
         }

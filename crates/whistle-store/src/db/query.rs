@@ -136,6 +136,10 @@ pub(crate) fn list_orders(
             "o.next_due_at IS NOT NULL AND o.next_due_at <= {p}"
         ));
     }
+    if let Some(due) = filter.due_after {
+        let p = query.push(Param::Int(to_millis(due)));
+        conditions.push(format!("o.next_due_at > {p}"));
+    }
     if let Some(district) = &filter.district {
         let p = query.push(Param::Text(district.to_string()));
         conditions.push(format!("o.district = {p}"));
@@ -157,10 +161,17 @@ pub(crate) fn list_orders(
         let p = query.push(Param::Int(to_millis(before)));
         conditions.push(format!("{time} < {p}"));
     }
-    let (after, direction) = if filter.oldest_first {
+    let (after, direction) = if filter.oldest_first || filter.by_deadline {
         (">", "ASC")
     } else {
         ("<", "DESC")
+    };
+    // By deadline: the keyset is (next_due_at, id), read from the due index.
+    let (time, id) = if filter.by_deadline {
+        conditions.push("o.next_due_at IS NOT NULL".to_string());
+        ("o.next_due_at", "o.id")
+    } else {
+        (time, id)
     };
     if let Some((millis, order)) = page.cursor()? {
         let a = query.push(Param::Int(millis));

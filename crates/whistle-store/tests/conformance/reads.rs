@@ -197,6 +197,55 @@ async fn the_centres_queues_and_deadline_filters(db: TestDb) {
     .await;
     assert_eq!(all.items.len(), 4);
     assert!(all.items.iter().all(|o| o.next_due_at.is_some()));
+    let cut = at("2025-10-17 09:10");
+    let later = OrderFilter {
+        due_after: Some(cut),
+        ..due("2026-12-31 00:00", Some(street))
+    };
+    let later = list(later, PageRequest::default()).await;
+    let expected = all
+        .items
+        .iter()
+        .filter(|o| o.next_due_at > Some(cut))
+        .count();
+    assert_eq!(later.items.len(), expected);
+    let cut = all
+        .items
+        .iter()
+        .filter_map(|o| o.next_due_at)
+        .min()
+        .unwrap();
+    let after_first = OrderFilter {
+        due_after: Some(cut),
+        ..due("2026-12-31 00:00", Some(street))
+    };
+    let after_first = list(after_first, PageRequest::default()).await;
+    assert!(
+        after_first.items.len() < 4,
+        "the earliest is not after itself"
+    );
+    assert!(after_first.items.iter().all(|o| o.next_due_at > Some(cut)));
+    // By deadline, soonest first, one to a page: the cursor follows the deadline.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let filter = OrderFilter {
+            by_deadline: true,
+            ..OrderFilter::default()
+        };
+        let page = list(filter, PageRequest { after, limit: 1 }).await;
+        seen.extend(page.items.iter().map(|o| o.next_due_at.unwrap()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        4,
+        "every open order with a running deadline, once"
+    );
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "soonest first");
 }
 
 /// `orders_of_phone`: the orders received since a time under the phone given with them, newest

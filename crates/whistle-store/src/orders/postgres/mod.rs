@@ -67,7 +67,13 @@ impl crate::OrderStore for PgStore {
         page: &PageRequest,
     ) -> Result<Page<OrderSummary>, StoreError> {
         let query = sql::list_orders(scope, filter, page, false)?;
-        summaries(&**self.client().await?, query, page.limit(), false).await
+        summaries(
+            &**self.client().await?,
+            query,
+            page.limit(),
+            filter.by_deadline,
+        )
+        .await
     }
 
     async fn due(

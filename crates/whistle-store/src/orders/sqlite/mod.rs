@@ -70,7 +70,9 @@ impl crate::OrderStore for SqliteStore {
     ) -> Result<Page<OrderSummary>, StoreError> {
         let query = sql::list_orders(scope, filter, page, true)?;
         let limit = page.limit();
-        self.read(move |c| summaries(c, query, limit, false)).await
+        let by_deadline = filter.by_deadline;
+        self.read(move |c| summaries(c, query, limit, by_deadline))
+            .await
     }
 
     async fn due(
