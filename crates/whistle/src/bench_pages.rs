@@ -6,7 +6,8 @@
 //! - the handler's inbox (50 rows of the busiest street), its 临期 tab, and its CSV export;
 //! - the dispatcher's queue, the supervisor's overdue board (its summary reads 500 rows);
 //! - an order's page;
-//! - the intake's hints for a caller with earlier orders (the repeat-caller panel);
+//! - the intake's hints for a caller with earlier orders (the repeat-caller panel) and for a
+//!   street and category (the possible duplicates);
 //! - the intake's save (a complaint dispatched by the catalogue; each from a freshly rendered
 //!   form, whose fetch is not counted).
 
@@ -247,8 +248,8 @@ pub async fn run(env: &Env, args: PagesArgs) -> Result<(), Failure> {
         ),
         ("order page", format!("/ui/orders/{no}"), &supervisor),
         (
-            "intake hints (repeat caller)",
-            format!("/ui/intake/hints?phone={phone}"),
+            "intake hints (repeat caller + duplicates)",
+            format!("/ui/intake/hints?phone={phone}&street={street}&category=11.04.01"),
             &operator,
         ),
     ];

@@ -37,12 +37,55 @@ struct HintsPanel {
     phone_given: bool,
     window_days: u32,
     earlier: Vec<Earlier>,
+    /// Open orders of the same category in the same street (not this caller's, listed above).
+    duplicates: Vec<Earlier>,
+    place_given: bool,
 }
 
 #[derive(Deserialize)]
 pub struct HintsQuery {
     #[serde(default)]
     phone: String,
+    /// The form's street and category (its first word is the code): the duplicates' place.
+    #[serde(default)]
+    street: String,
+    #[serde(default)]
+    category: String,
+}
+
+/// Open orders of the same category in the same street within the window, newest first: the
+/// "possible duplicates" (可能重复). Linking one is the operator's act (art. 11(3)), never automatic.
+async fn duplicates(
+    state: &AppState,
+    viewer: &super::Viewer,
+    query: &HintsQuery,
+    since: whistle_core::time::Timestamp,
+) -> Result<Vec<whistle_store::OrderSummary>, whistle_store::StoreError> {
+    let street = UnitCode::parse(query.street.trim()).ok();
+    let category = CategoryCode::parse(query.category.split_whitespace().next().unwrap_or("")).ok();
+    let (Some(street), Some(category)) = (street, category) else {
+        return Ok(Vec::new());
+    };
+    let filter = whistle_store::OrderFilter {
+        street: Some(street),
+        category: Some(category),
+        received_from: Some(since),
+        ..whistle_store::OrderFilter::default()
+    };
+    let page = whistle_store::PageRequest {
+        after: None,
+        limit: 4 * SHOWN,
+    };
+    let listed = state
+        .store
+        .list_orders(&viewer.principal.scope, &filter, &page)
+        .await?;
+    Ok(listed
+        .items
+        .into_iter()
+        .filter(|o| o.closed_at.is_none())
+        .take(SHOWN as usize)
+        .collect())
 }
 
 /// `GET /ui/intake/hints?phone=…`: the panel (a fragment).
@@ -69,6 +112,10 @@ pub async fn hints(
     } else {
         Vec::new()
     };
+    let duplicates = match duplicates(&state, &viewer, &query, since).await {
+        Ok(rows) => rows,
+        Err(error) => return super::store_failure(error, lang),
+    };
     let names = Names {
         reference: &reference,
         lang,
@@ -78,31 +125,37 @@ pub async fn hints(
             .and_then(|c| UnitCode::parse(c).ok())
             .map(|c| names.unit(&c))
     };
-    let earlier = rows
+    let earlier_of = |row: &whistle_store::OrderSummary| {
+        let open = row.closed_at.is_none();
+        Earlier {
+            no: row.no.to_string(),
+            received: format::time(row.received_at),
+            category: CategoryCode::parse(&row.category)
+                .map(|c| names.category(&c))
+                .unwrap_or_else(|_| row.category.clone()),
+            stage: names.stage_named(&row.stage),
+            unit: unit(&row.lead_unit),
+            deadline: row
+                .handle_by
+                .filter(|_| open)
+                .map(|at| Deadline::new(&reference, "", at, now, lang)),
+            open,
+        }
+    };
+    let earlier = rows.iter().map(earlier_of).collect();
+    let shown: Vec<String> = rows.iter().map(|r| r.no.to_string()).collect();
+    let duplicates = duplicates
         .iter()
-        .map(|row| {
-            let open = row.closed_at.is_none();
-            Earlier {
-                no: row.no.to_string(),
-                received: format::time(row.received_at),
-                category: CategoryCode::parse(&row.category)
-                    .map(|c| names.category(&c))
-                    .unwrap_or_else(|_| row.category.clone()),
-                stage: names.stage_named(&row.stage),
-                unit: unit(&row.lead_unit),
-                deadline: row
-                    .handle_by
-                    .filter(|_| open)
-                    .map(|at| Deadline::new(&reference, "", at, now, lang)),
-                open,
-            }
-        })
+        .filter(|d| !shown.contains(&d.no.to_string()))
+        .map(earlier_of)
         .collect();
     let panel = HintsPanel {
         chrome: super::chrome(&state, Some(&viewer), lang, "", "/ui/intake"),
         phone_given: phone.len() >= 5,
         window_days,
         earlier,
+        duplicates,
+        place_given: !query.street.trim().is_empty() && !query.category.trim().is_empty(),
     };
     super::render(&panel, StatusCode::OK)
 }

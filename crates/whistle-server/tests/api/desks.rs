@@ -489,3 +489,27 @@ async fn the_administrator_manages_accounts_and_the_standard_reply_texts() {
             && page.contains("explained|经核实不属实")
     );
 }
+
+#[tokio::test]
+async fn the_intake_hints_show_open_orders_of_the_same_category_in_the_street() {
+    let app = spawn_app().await;
+    user(&app, "op", "operator", "11.center").await;
+    let open = app.order("110105010", "11.04.01").await;
+    let elsewhere = app.order("110105011", "11.04.01").await;
+    let other_kind = app.order("110105010", "11.01.01").await;
+    let desk = Desk::open(&app, "op").await;
+    let (status, hints) = desk
+        .get("/ui/intake/hints?phone=&street=110105010&category=11.04.01%20%E5%8D%A0%E9%81%93")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(hints.contains("可能重复") && hints.contains(&open));
+    assert!(!hints.contains(&elsewhere) && !hints.contains(&other_kind));
+    assert!(
+        hints.contains(&format!("data-repeat=\"{open}\"")),
+        "linking is the operator's act"
+    );
+    // Nothing chosen yet, or nonsense: no duplicates, no error.
+    let (status, hints) = desk.get("/ui/intake/hints?street=%27%3B&category=x").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!hints.contains(&open));
+}
