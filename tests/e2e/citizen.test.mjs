@@ -53,7 +53,11 @@ test("a citizen submits a request, tracks it and rates the reply", async () => {
   await logIn(street.page, server, "street", `/ui/orders/${no}`);
   // The citizen's photo is on the order, for the street to see.
   await street.page.waitForSelector("#files img");
-  assert.ok(await street.page.$eval("#files img", (img) => img.complete && img.naturalWidth === 64));
+  // Loaded and decoded (the thumbnails load lazily): the bytes are the photo the citizen sent.
+  await street.page.waitForFunction(() => {
+    const img = document.querySelector("#files img");
+    return img && img.complete && img.naturalWidth === 64;
+  });
   await checkPage(street.page);
   await street.page.setInputFiles("#file", { name: "整改后.png", mimeType: "image/png", buffer: png(64, 48, [103, 194, 58]) });
   await Promise.all([street.page.waitForNavigation(), street.page.click("form.upload button")]);
