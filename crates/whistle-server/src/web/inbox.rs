@@ -1,7 +1,7 @@
 //! 承办台: a handling unit's inbox — its orders by what is due (待签收, 临期, 超期, 办理中, 已答复,
 //! all), each with its deadline counting down (amber within a working day, red when passed),
-//! filterable by category, street and words, bookmarkable by its URL, exportable as CSV; 签收
-//! from the row.
+//! filterable by category and street (by name or code) and words, bookmarkable by its URL,
+//! exportable as CSV and XLSX; 签收 from the row.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -74,6 +74,9 @@ struct InboxPage {
     rows: Vec<Row>,
     next: Option<String>,
     export: String,
+    export_xlsx: String,
+    /// The leaf categories as "code name", for the filter's typeahead.
+    categories: Vec<String>,
     here: String,
 }
 
@@ -138,7 +141,8 @@ pub async fn page(
         due_before,
         unit: Some(viewer.principal.unit.clone()),
         stage: stage.map(str::to_string),
-        street: UnitCode::parse(query.street.trim()).ok(),
+        // The typeahead fills "小关街道 110105010": the code is the last word.
+        street: UnitCode::parse(query.street.split_whitespace().last().unwrap_or("")).ok(),
         category: CategoryCode::parse(query.category.split_whitespace().next().unwrap_or("")).ok(),
         text: Some(query.q.trim().to_string()).filter(|q| !q.is_empty()),
         ..OrderFilter::default()
@@ -166,8 +170,10 @@ pub async fn page(
         .iter()
         .map(|s| row(s, &names, now, unit))
         .collect();
-    if query.format == "csv" {
-        return csv(&rows, lang);
+    match query.format.as_str() {
+        "csv" => return csv(&rows, lang),
+        "xlsx" => return xlsx(&rows, lang),
+        _ => {}
     }
     let here = query_string(
         &query,
@@ -185,6 +191,12 @@ pub async fn page(
             current: *tab == query.tab,
         })
         .collect();
+    let categories = reference
+        .taxonomy
+        .iter()
+        .filter(|c| reference.taxonomy.is_leaf(&c.code))
+        .map(|c| format!("{} {}", c.code, names.category(&c.code)))
+        .collect();
     let title = format::pick(lang, ("承办台", "Inbox"));
     let inbox = InboxPage {
         chrome: chrome(&state, Some(&viewer), lang, title, "/ui/inbox"),
@@ -193,6 +205,8 @@ pub async fn page(
             .as_deref()
             .map(|after| query_string(&query, &query.tab, Some(after), None)),
         export: query_string(&query, &query.tab, None, Some("csv")),
+        export_xlsx: query_string(&query, &query.tab, None, Some("xlsx")),
+        categories,
         tabs,
         rows,
         here,
@@ -235,6 +249,75 @@ fn row(
         deadline,
         stage,
         acceptable: summary.stage == "dispatched" && summary.lead_unit.as_deref() == Some(unit),
+    }
+}
+
+/// The rows as a workbook (the same columns as the CSV), through the reports' XLSX writer.
+fn xlsx(rows: &[Row], lang: Lang) -> Response {
+    let t = |zh: &str, en: &str| format::pick(lang, (zh, en)).to_string();
+    let columns = [
+        t("工单号", "order"),
+        t("类别", "category"),
+        t("地点", "place"),
+        t("受理时间", "received"),
+        t("时限", "deadline"),
+        t("剩余", "left"),
+        t("环节", "stage"),
+    ];
+    let cells = rows
+        .iter()
+        .map(|r| {
+            let (at, left) = r
+                .deadline
+                .as_ref()
+                .map(|d| (d.at.clone(), d.left.clone()))
+                .unwrap_or_default();
+            [
+                r.no.clone(),
+                r.category.clone(),
+                r.place.clone(),
+                r.received.clone(),
+                at,
+                left,
+                r.stage.clone(),
+            ]
+            .into_iter()
+            .map(whistle_reports::Cell::Text)
+            .collect()
+        })
+        .collect();
+    let document = whistle_reports::Document {
+        kind: "inbox".into(),
+        subject: String::new(),
+        lang: lang.into(),
+        title: t("承办台工单", "Inbox"),
+        empty: rows.is_empty(),
+        summary: Vec::new(),
+        tables: vec![whistle_reports::Table {
+            name: "inbox".into(),
+            title: t("承办台工单", "Inbox"),
+            columns: columns.to_vec(),
+            rows: cells,
+        }],
+    };
+    match document.xlsx() {
+        Ok(bytes) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    ),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static("attachment; filename=\"inbox.xlsx\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(error) => super::store_failure(error, lang),
     }
 }
 

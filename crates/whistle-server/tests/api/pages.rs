@@ -596,6 +596,28 @@ async fn the_inbox_lists_the_units_orders_and_accepts_with_its_version() {
         !csv.contains("13800001234"),
         "no personal data in the export"
     );
+    let xlsx = get("/ui/inbox?tab=pending&format=xlsx".into(), session.clone())
+        .await
+        .unwrap();
+    assert!(xlsx.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("spreadsheetml"));
+    assert!(
+        xlsx.bytes().await.unwrap().starts_with(b"PK"),
+        "a workbook (zip)"
+    );
+    // The street filter by the typeahead's "name code" and by the code alone agree.
+    let by_name = get(
+        "/ui/inbox?tab=all&street=%E5%B0%8F%E5%85%B3%E8%A1%97%E9%81%93%20110105010".into(),
+        session.clone(),
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(by_name.contains(&no));
     let filtered = get("/ui/inbox?tab=all&q=不存在的词".into(), session.clone())
         .await
         .unwrap()
