@@ -71,12 +71,12 @@ pub async fn act(
             lang,
         );
     };
+    if !commands::ACTIONS.contains(&name.as_str()) {
+        let error = crate::error::ApiError::not_found(lang);
+        return super::failure(error.status, error.message, lang);
+    }
     let command = match commands::parse(&name, &values, &reference, lang) {
         Ok(command) => command,
-        Err(message) if message == pick(("没有这个操作", "no such action")) => {
-            let error = crate::error::ApiError::not_found(lang);
-            return super::failure(error.status, error.message, lang);
-        }
         Err(message) => return refused(StatusCode::UNPROCESSABLE_ENTITY, message).await,
     };
     if name == "reveal" {
@@ -183,31 +183,41 @@ async fn reveal(
     command: Command,
     lang: Lang,
 ) -> Response {
+    match reveal_requester(state, viewer, no, command, lang).await {
+        Ok((_, requester)) => {
+            let extra = Extra {
+                revealed: Some(requester),
+                ..Extra::default()
+            };
+            order_page(state, viewer, no, lang, extra).await
+        }
+        Err(response) => response,
+    }
+}
+
+/// The reveal every page shares (the order page, the visit desk): the role may see personal
+/// data, the `RevealRequester` command is recorded, then the requester is read. The order as it
+/// stands after the reveal, and the requester in full; or the refusal as a page.
+pub async fn reveal_requester(
+    state: &AppState,
+    viewer: &Viewer,
+    no: &str,
+    command: Command,
+    lang: Lang,
+) -> Result<(whistle_core::order::Order, whistle_store::Requester), Response> {
     if !viewer.role.may_reveal() {
         let error = crate::error::ApiError::forbidden(lang);
-        return super::failure(error.status, error.message, lang);
+        return Err(super::failure(error.status, error.message, lang));
     }
-    let order = match crate::api::run_command(
-        state,
-        &viewer.principal,
-        no,
-        command,
-        None,
-        None,
-        lang,
-    )
-    .await
-    {
-        Ok((_, order)) => order,
-        Err(error) => return super::failure(error.status, error.message, lang),
-    };
-    let requester = match state.store.requester(order.id).await {
-        Ok(requester) => requester.unwrap_or_default(),
-        Err(error) => return super::store_failure(error, lang),
-    };
-    let extra = Extra {
-        revealed: Some(requester),
-        ..Extra::default()
-    };
-    order_page(state, viewer, no, lang, extra).await
+    let (_, order) =
+        crate::api::run_command(state, &viewer.principal, no, command, None, None, lang)
+            .await
+            .map_err(|error| super::failure(error.status, error.message, lang))?;
+    let requester = state
+        .store
+        .requester(order.id)
+        .await
+        .map_err(|error| super::store_failure(error, lang))?
+        .unwrap_or_default();
+    Ok((order, requester))
 }

@@ -712,6 +712,30 @@ impl Suggestion {
     }
 }
 
+/// The actions a form may name (`/ui/orders/{no}/act/{name}`); any other is not found.
+pub const ACTIONS: [&str; 20] = [
+    "dispatch",
+    "forward",
+    "forward_answer",
+    "accept",
+    "contact",
+    "reply",
+    "part",
+    "extend",
+    "dispute",
+    "escalate",
+    "review_dispute",
+    "decide_extension",
+    "visit",
+    "close",
+    "reopen",
+    "unreasonable",
+    "supervise",
+    "link",
+    "merge",
+    "reveal",
+];
+
 /// A refused form: the message the person reads, in their language.
 pub type Refusal = String;
 

@@ -358,12 +358,15 @@ pub async fn order_page(
     };
     let title = format!("{} {}", t("工单", "Order"), page.no);
     let mut actions = commands::offered(viewer, &order, &reference, now, lang);
-    let texts = super::replies::load(state).await;
-    commands::offer_reply_texts(
-        &mut actions,
-        &super::replies::for_category(&texts, &order.category),
-        lang,
-    );
+    // The standard texts are read (a stored setting) only when the reply form is offered.
+    if actions.iter().any(|a| a.name == "reply") {
+        let texts = super::replies::load(state).await;
+        commands::offer_reply_texts(
+            &mut actions,
+            &super::replies::for_category(&texts, &order.category),
+            lang,
+        );
+    }
     let mut alert = None;
     if let Some((name, values, message)) = extra.refused {
         match actions.iter_mut().find(|a| a.name == name) {

@@ -250,24 +250,11 @@ pub async fn reveal(
     let command = Command::RevealRequester {
         reason: reason.to_string(),
     };
-    let order = match crate::api::run_command(
-        &state,
-        &viewer.principal,
-        &form.no,
-        command,
-        None,
-        None,
-        lang,
-    )
-    .await
-    {
-        Ok((_, order)) => order,
-        Err(error) => return super::failure(error.status, error.message, lang),
-    };
-    let requester = match state.store.requester(order.id).await {
-        Ok(requester) => requester.unwrap_or_default(),
-        Err(error) => return super::store_failure(error, lang),
-    };
+    let (order, requester) =
+        match super::act::reveal_requester(&state, &viewer, &form.no, command, lang).await {
+            Ok(revealed) => revealed,
+            Err(response) => return response,
+        };
     desk(
         &state,
         &viewer,
