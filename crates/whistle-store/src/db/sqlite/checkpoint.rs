@@ -43,20 +43,22 @@ pub(crate) fn spawn_checkpointer(
     std::thread::Builder::new()
         .name("whistle-sqlite-checkpoint".into())
         .spawn(move || {
-            let checkpoint = |mode: &str| -> rusqlite::Result<(i64, i64)> {
+            // (busy, frames in the log, frames copied): busy when a RESTART could not wait
+            // out the readers and the log was not restarted.
+            let checkpoint = |mode: &str| -> rusqlite::Result<(bool, i64, i64)> {
                 connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-                    Ok((r.get(1)?, r.get(2)?))
+                    Ok((r.get::<_, i64>(0)? != 0, r.get(1)?, r.get(2)?))
                 })
             };
             while alive.upgrade().is_some() {
                 let pause = match checkpoint("PASSIVE") {
-                    Ok((log, done)) => {
+                    Ok((_, log, done)) => {
                         gauges.frames.store(log, Ordering::Relaxed);
                         gauges.behind.store(log - done, Ordering::Relaxed);
                         let forced = log >= limit_frames;
                         if forced || (log >= RESET_FRAMES && log - done < RESET_WHEN_BEHIND) {
                             match checkpoint("RESTART") {
-                                Ok((log, done)) => {
+                                Ok((busy, log, done)) => {
                                     gauges.frames.store(log, Ordering::Relaxed);
                                     gauges.behind.store(log - done, Ordering::Relaxed);
                                     let counter = if forced {
@@ -64,11 +66,19 @@ pub(crate) fn spawn_checkpointer(
                                     } else {
                                         &gauges.resets
                                     };
-                                    counter.fetch_add(1, Ordering::Relaxed);
+                                    if !busy {
+                                        counter.fetch_add(1, Ordering::Relaxed);
+                                    }
                                 }
                                 Err(error) => tracing::warn!(%error, "SQLite checkpoint failed"),
                             }
-                            100
+                            // Forced means writes outpace the copying: look again soon, or a
+                            // tenth of a second of sustained writes (~10 MB) passes unchecked.
+                            if forced {
+                                10
+                            } else {
+                                100
+                            }
                         } else if log - done > 1_000 {
                             10
                         } else {
