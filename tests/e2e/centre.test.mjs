@@ -124,8 +124,11 @@ test("a visit agent closes the satisfied and reopens the dissatisfied with the k
   await context.close();
 
   const street = await guardedPage(browser);
-  await logIn(street.page, server, "street", "/ui/inbox?tab=pending");
+  await logIn(street.page, server, "street", "/ui/inbox?tab=rework");
   assert.match(await street.page.innerText("#orders"), new RegExp(unhappy));
+  assert.doesNotMatch(await street.page.innerText("#orders"), new RegExp(pleased));
+  assert.match(await street.page.innerText("nav.tabs [aria-current]"), /重办/);
+  await screenshot(street.page, "inbox-rework");
   await street.page.goto(`${server.url}/ui/orders/${unhappy}`);
   assert.match(await street.page.innerText(".card"), /重办/);
   await street.context.close();

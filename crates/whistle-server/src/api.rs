@@ -21,8 +21,8 @@ use whistle_core::order::{
 use whistle_core::org::UnitKind;
 use whistle_core::time::{parse_beijing, Timestamp};
 use whistle_store::{
-    Awaiting, Envelope, Idempotency, OrderFilter, OrderRef, OrderSummary, Outcome, PageRequest,
-    Request, Requester, Scope,
+    Awaiting, Envelope, Idempotency, OrderFilter, OrderRef, OrderSummary, Outcome, Owed,
+    PageRequest, Request, Requester, Scope,
 };
 
 use crate::auth::{self, Language, Principal, SESSION_COOKIE};
@@ -560,6 +560,8 @@ pub struct ListQuery {
     q: Option<String>,
     /// `dispute` or `extension`: the orders waiting for the centre's decision.
     awaiting: Option<String>,
+    /// `rework` or `part`: what a handling unit owes (with `unit`, what that unit owes).
+    owed: Option<String>,
     /// Open orders whose running deadline falls at or before this time.
     due_before: Option<String>,
     /// Open orders whose running deadline falls after this time.
@@ -644,6 +646,18 @@ pub async fn list_orders(
                 return Err(ApiError::bad_request(
                     "invalid_awaiting",
                     "awaiting must be dispute or extension",
+                    lang,
+                ))
+            }
+        },
+        owed: match params.owed.as_deref() {
+            None => None,
+            Some("rework") => Some(Owed::Rework),
+            Some("part") => Some(Owed::Part),
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "invalid_owed",
+                    "owed must be rework or part",
                     lang,
                 ))
             }

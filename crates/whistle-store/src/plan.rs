@@ -642,6 +642,13 @@ impl<'a> Row<'a> {
             | (i16::from(self.order.extension.is_some()) << 1);
         (bits != 0).then_some(bits)
     }
+    /// What the handling units owe (bit 1: rework after a reopen — 重办; bit 2: a co-handler's
+    /// part — 协办反馈), `None` when nothing: the `owed` column the inboxes filter on.
+    pub fn owed(&self) -> Option<i16> {
+        let bits = i16::from(self.order.in_rework())
+            | (i16::from(!self.order.parts_owed().is_empty()) << 1);
+        (bits != 0).then_some(bits)
+    }
     pub fn excluded(&self) -> bool {
         self.order.unreasonable.is_some()
     }

@@ -458,6 +458,10 @@ pub struct OrderFilter {
     /// (from a partial index over the stored state: the queues are small, the table is not).
     #[serde(default)]
     pub awaiting: Option<Awaiting>,
+    /// Only orders on which a handling unit owes something (重办, 协办反馈); with `unit`, what
+    /// that unit owes.
+    #[serde(default)]
+    pub owed: Option<Owed>,
     /// Only open orders whose earliest running deadline is at or before this time (临期, 超期).
     #[serde(default)]
     pub due_before: Option<Timestamp>,
@@ -481,6 +485,16 @@ pub enum Awaiting {
     Dispute,
     /// 延期申请: the lead unit asks for more time.
     Extension,
+}
+
+/// What a handling unit owes on an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Owed {
+    /// 重办: reopened after a dissatisfied visit and back with its unit, not yet answered.
+    Rework,
+    /// 协办反馈: a co-handler's part, not reported since the current dispatch.
+    Part,
 }
 
 pub const PAGE_LIMIT_MAX: u32 = 1000;

@@ -334,6 +334,28 @@ impl Order {
         self.assignment().map(|a| &a.lead)
     }
 
+    /// 重办: the order was reopened and is with its unit again, not yet answered.
+    pub fn in_rework(&self) -> bool {
+        self.reopen_count > 0 && matches!(self.stage, Stage::Dispatched(_) | Stage::Accepted(_))
+    }
+
+    /// The co-handlers of the current dispatch that have not reported their part since it
+    /// (协办反馈 owed to the lead), while the lead still handles the order.
+    pub fn parts_owed(&self) -> Vec<&UnitCode> {
+        let (Stage::Dispatched(a) | Stage::Accepted(a)) = &self.stage else {
+            return Vec::new();
+        };
+        a.co_handlers
+            .iter()
+            .filter(|unit| {
+                !self
+                    .parts
+                    .iter()
+                    .any(|p| &p.unit == *unit && p.at >= a.dispatched_at)
+            })
+            .collect()
+    }
+
     /// The earliest deadline still running: the response (until contact) and the handling
     /// deadline (until reply). The due index is built on this.
     pub fn next_due_at(&self) -> Option<Timestamp> {

@@ -1,5 +1,5 @@
-//! 承办台: a handling unit's inbox — its orders by what is due (待签收, 临期, 超期, 办理中, 已答复,
-//! all), each with its deadline counting down (amber within a working day, red when passed),
+//! 承办台: a handling unit's inbox — its orders by what is due (待签收, 临期, 超期, 办理中, 重办,
+//! 协办待反馈, 已答复, all), each with its deadline counting down (amber within a working day, red when passed),
 //! filterable by category and street (by name or code) and words, bookmarkable by its URL,
 //! exportable as CSV and XLSX; 签收 from the row.
 
@@ -11,19 +11,23 @@ use serde::Deserialize;
 use std::sync::Arc;
 use whistle_core::error::Lang;
 use whistle_core::ids::{CategoryCode, UnitCode};
-use whistle_store::{OrderFilter, OrderSummary, PageRequest};
+use whistle_store::{OrderFilter, OrderSummary, Owed, PageRequest};
 
 use super::format::{self, Deadline, Names};
 use super::{chrome, page_language, signed_in, urlencode, Chrome};
 use crate::AppState;
 
 /// The tabs: (value, stage filter, Chinese, English).
-const TABS: [(&str, Option<&str>, &str, &str); 6] = [
+const TABS: [(&str, Option<&str>, &str, &str); 8] = [
     ("pending", Some("dispatched"), "待签收", "to accept"),
     // Open orders whose running deadline is within one working day, and those past it.
     ("soon", None, "临期", "due soon"),
     ("overdue", None, "超期", "overdue"),
     ("handling", Some("accepted"), "办理中", "being handled"),
+    // Reopened after a dissatisfied visit and back with the unit.
+    ("rework", None, "重办", "rework"),
+    // Orders this unit co-handles whose part it has not yet reported to the lead.
+    ("parts", None, "协办待反馈", "parts I owe"),
     ("replied", Some("replied"), "已答复", "replied"),
     ("all", None, "全部", "all"),
 ];
@@ -136,7 +140,13 @@ pub async fn page(
         "overdue" => (None, Some(now)),
         _ => (None, None),
     };
+    let owed = match query.tab.as_str() {
+        "rework" => Some(Owed::Rework),
+        "parts" => Some(Owed::Part),
+        _ => None,
+    };
     let filter = OrderFilter {
+        owed,
         due_after,
         due_before,
         unit: Some(viewer.principal.unit.clone()),

@@ -432,6 +432,13 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         "invalid_awaiting"
     );
     assert_eq!(
+        app.get("admin", "/api/v1/orders?owed=everything").await.1["error"],
+        "invalid_owed"
+    );
+    let (status, none) = app.get("admin", "/api/v1/orders?owed=rework").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(none["items"], serde_json::json!([]));
+    assert_eq!(
         app.get("admin", "/api/v1/orders?due_before=soon").await.0,
         StatusCode::BAD_REQUEST
     );

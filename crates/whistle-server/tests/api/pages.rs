@@ -684,6 +684,54 @@ async fn the_inbox_lists_the_units_orders_and_accepts_with_its_version() {
 }
 
 #[tokio::test]
+async fn a_co_handlers_inbox_lists_the_parts_it_owes_until_reported() {
+    let app = spawn_app().await;
+    user(&app, "xiaoguan", "handler", "110105010").await;
+    user(&app, "chengguan", "handler", "110105.dept.urban-management").await;
+    let no = app.order("110105010", "11.04.01").await;
+    let other = app.order("110105010", "11.04.01").await;
+    let client = browser();
+    let get = |path: &str, session: &str| {
+        let request = client
+            .get(format!("{}{path}", app.base))
+            .header("cookie", session)
+            .send();
+        async move { request.await.unwrap().text().await.unwrap() }
+    };
+    let co = sign_in(&app, "chengguan").await;
+    let lead = sign_in(&app, "xiaoguan").await;
+    let owed = get("/ui/inbox?tab=parts", &co).await;
+    assert!(
+        owed.contains(&no) && owed.contains(&other),
+        "both parts owed"
+    );
+    assert!(owed.contains("协办待反馈"));
+    assert!(
+        !get("/ui/inbox?tab=parts", &lead).await.contains(&no),
+        "the lead owes no part"
+    );
+    assert!(!get("/ui/inbox?tab=rework", &lead).await.contains(&no));
+    let page = get(&format!("/ui/orders/{no}"), &co).await;
+    let reported = client
+        .post(format!("{}/ui/orders/{no}/act/part", app.base))
+        .header("cookie", &co)
+        .form(&[
+            ("csrf", hidden(&page, "csrf")),
+            ("version", app.version(&no).await.to_string()),
+            ("text", "已派执法队清理".to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reported.status(), StatusCode::SEE_OTHER);
+    let owed = get("/ui/inbox?tab=parts", &co).await;
+    assert!(
+        !owed.contains(&no) && owed.contains(&other),
+        "a reported part leaves the tab"
+    );
+}
+
+#[tokio::test]
 async fn the_handling_forms_check_their_fields_token_version_and_unit() {
     let app = spawn_app().await;
     user(&app, "xiaoguan", "handler", "110105010").await;

@@ -2,7 +2,7 @@
 
 use whistle_core::time::to_millis;
 
-use crate::types::{Awaiting, OrderFilter, PageRequest, Scope, StoreError};
+use crate::types::{Awaiting, OrderFilter, Owed, PageRequest, Scope, StoreError};
 
 pub(crate) const SUMMARY_COLUMNS: &str = "o.id, o.no, o.version, o.stage, o.request_type, o.category, o.urgency, \
     o.district, o.street, o.lead_unit, o.received_at, o.respond_by, o.handle_by, o.next_due_at, o.closed_at, o.excluded";
@@ -12,12 +12,12 @@ pub(crate) const INSERT_EVENT: &str =
 
 pub(crate) const INSERT_ORDER: &str = "INSERT INTO orders (id, no, version, stage, request_type, channel, category, \
     urgency, district, street, community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, \
-    excluded, state, notice_at, place, awaiting) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)";
+    excluded, state, notice_at, place, awaiting, owed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
 
 /// Only the columns a command can change, so indexes on the others are not touched.
 pub(crate) const UPDATE_ORDER: &str =
     "UPDATE orders SET version = $2, stage = $3, lead_unit = $4, respond_by = $5, \
-    handle_by = $6, next_due_at = $7, closed_at = $8, excluded = $9, state = $10, notice_at = $11, awaiting = $12 WHERE id = $1";
+    handle_by = $6, next_due_at = $7, closed_at = $8, excluded = $9, state = $10, notice_at = $11, awaiting = $12, owed = $13 WHERE id = $1";
 
 pub(crate) use crate::db::Param;
 
@@ -129,6 +129,31 @@ pub(crate) fn list_orders(
     }
     if let Some(awaiting) = filter.awaiting {
         conditions.push(awaiting_condition(awaiting).to_string());
+    }
+    match filter.owed {
+        None => {}
+        Some(Owed::Rework) => conditions.push("o.owed IS NOT NULL AND (o.owed & 1) = 1".into()),
+        Some(Owed::Part) => {
+            conditions.push("o.owed IS NOT NULL AND (o.owed & 2) = 2".into());
+            // The bit says some co-handler owes its part; for one unit, the stored state says
+            // whether it is this one (only the few orders with the bit set are read).
+            if single_unit.is_some() {
+                conditions.push(if sqlite {
+                    // `->` paths, not `$.…`: the statement's `$n` become `?n` for SQLite.
+                    "EXISTS (SELECT 1 FROM json_each(o.state -> 'stage' -> 'co_handlers') c WHERE c.value = u.unit \
+                     AND NOT EXISTS (SELECT 1 FROM json_each(o.state -> 'parts') p \
+                     WHERE (p.value ->> 'unit') = u.unit \
+                     AND julianday(p.value ->> 'at') >= julianday(o.state -> 'stage' ->> 'dispatched_at')))"
+                        .into()
+                } else {
+                    "EXISTS (SELECT 1 FROM jsonb_array_elements_text(o.state::jsonb -> 'stage' -> 'co_handlers') c(unit) \
+                     WHERE c.unit = u.unit AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(o.state::jsonb -> 'parts') p(part) \
+                     WHERE p.part ->> 'unit' = u.unit \
+                     AND (p.part ->> 'at')::timestamptz >= (o.state::jsonb -> 'stage' ->> 'dispatched_at')::timestamptz))"
+                        .into()
+                });
+            }
+        }
     }
     if let Some(due) = filter.due_before {
         let p = query.push(Param::Int(to_millis(due)));

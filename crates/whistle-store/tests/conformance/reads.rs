@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use whistle_core::order::{Command, ReplyOutcome, Satisfaction, VisitResult};
-use whistle_store::{Awaiting, OrderFilter, OrderRef, PageRequest, Scope, StoreError};
+use whistle_store::{Awaiting, OrderFilter, OrderRef, Owed, PageRequest, Scope, StoreError};
 
 conformance!(
     a_period_finds_its_orders_through_the_indexes,
@@ -12,7 +12,150 @@ conformance!(
     text_search_finds_chinese_substrings_and_is_inert,
     a_callers_orders_are_found_by_the_phone,
     the_centres_queues_and_deadline_filters,
+    what_handling_units_owe_is_listed,
 );
+
+/// `owed`: 重办 lists the reopened orders back with their unit until answered again; 协办 lists,
+/// for a co-handler, the orders whose part it has not reported since the current dispatch —
+/// reported parts leave it, a reopen (a new dispatch) owes them again — and never a part another
+/// co-handler owes.
+async fn what_handling_units_owe_is_listed(db: TestDb) {
+    let store = &db.store;
+    let street = "110105010";
+    let mut orders = Vec::new();
+    for day in 0..3 {
+        let outcome = take(
+            &**store,
+            &format!("2025-10-{:02} 09:00", 13 + day),
+            complaint(street, "11.04.01", "协办测试"),
+        )
+        .await;
+        let dispatched = act(
+            &**store,
+            center(),
+            &format!("2025-10-{:02} 09:10", 13 + day),
+            &outcome,
+            dispatch(),
+        )
+        .await;
+        orders.push(dispatched);
+    }
+    let order = store
+        .order(&OrderRef::Id(orders[0].order_id))
+        .await
+        .unwrap()
+        .unwrap();
+    let co = order.parts_owed()[0].to_string();
+    assert_eq!(
+        order.parts_owed().len(),
+        1,
+        "the catalogue names one co-handler"
+    );
+    let list = |owed, unit: &str| {
+        let store = store.clone();
+        let filter = OrderFilter {
+            owed: Some(owed),
+            unit: Some(code(unit)),
+            oldest_first: true,
+            ..OrderFilter::default()
+        };
+        async move {
+            store
+                .list_orders(&Scope::All, &filter, &PageRequest::default())
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|o| o.no.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let no = |i: usize| orders[i].order_no.to_string();
+    assert_eq!(list(Owed::Part, &co).await, [no(0), no(1), no(2)]);
+    // The lead owes no part; nothing is in rework.
+    assert!(list(Owed::Part, street).await.is_empty());
+    assert!(list(Owed::Rework, street).await.is_empty());
+    // Order 0: the co-handler reports its part. Order 1: the whole life, dissatisfied, reopened.
+    let part = act(
+        &**store,
+        as_unit(&co),
+        "2025-10-16 09:00",
+        &orders[0],
+        Command::ReportPart {
+            text: "已清理".into(),
+        },
+    )
+    .await;
+    assert_eq!(part.version, 3);
+    assert_eq!(list(Owed::Part, &co).await, [no(1), no(2)]);
+    let mut one = orders[1].clone();
+    for (actor, time, command) in [
+        (
+            as_unit(&co),
+            "2025-10-16 09:00",
+            Command::ReportPart {
+                text: "已配合".into(),
+            },
+        ),
+        (as_unit(street), "2025-10-16 09:10", Command::Accept),
+        (
+            as_unit(street),
+            "2025-10-16 10:00",
+            Command::Reply {
+                outcome: ReplyOutcome::Resolved,
+                actions: "已处理".into(),
+            },
+        ),
+        (
+            center(),
+            "2025-10-17 10:00",
+            Command::ReturnVisit {
+                result: VisitResult::Valid {
+                    contacted: true,
+                    resolved: false,
+                    satisfaction: Satisfaction::Dissatisfied,
+                },
+            },
+        ),
+        (
+            center(),
+            "2025-10-17 10:05",
+            Command::Reopen {
+                reason: "问题仍在".into(),
+            },
+        ),
+    ] {
+        one = act(&**store, actor, time, &one, command).await;
+    }
+    // Reopened: in rework for the lead, and the co-handler owes a part again.
+    assert_eq!(list(Owed::Rework, street).await, [no(1)]);
+    assert_eq!(list(Owed::Part, &co).await, [no(1), no(2)]);
+    the_migration_computes_owed_as_the_writer_does(&db).await;
+    // Accepted, still in rework; answered again: out of it.
+    one = act(
+        &**store,
+        as_unit(street),
+        "2025-10-17 10:30",
+        &one,
+        Command::Accept,
+    )
+    .await;
+    assert_eq!(list(Owed::Rework, street).await, [no(1)]);
+    one = act(
+        &**store,
+        as_unit(street),
+        "2025-10-17 11:00",
+        &one,
+        Command::Reply {
+            outcome: ReplyOutcome::Resolved,
+            actions: "重新处理".into(),
+        },
+    )
+    .await;
+    assert!(list(Owed::Rework, street).await.is_empty());
+    assert_eq!(list(Owed::Part, &co).await, [no(2)]);
+    let _ = one;
+}
 
 /// The dispatcher's queues (`awaiting`: a pending dispute, a pending extension) follow the
 /// orders' state as commands change it; `due_before` lists the open orders whose running
@@ -781,4 +924,80 @@ async fn text_search_finds_chinese_substrings_and_is_inert(db: TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(stored.text, "'; DROP TABLE orders; --");
+}
+
+/// Migration 0012 fills `owed` for the orders already stored: cleared and recomputed by its
+/// statement, every row holds what the writer wrote.
+async fn the_migration_computes_owed_as_the_writer_does(db: &TestDb) {
+    let statement = |file: &str| {
+        let (_, update) = file
+            .split_once("ALTER TABLE orders ADD COLUMN owed SMALLINT;")
+            .unwrap();
+        update.to_string()
+    };
+    const READ: &str = "SELECT no, owed FROM orders ORDER BY no";
+    if let Some(path) = db.url.strip_prefix("sqlite://") {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        connection
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        let read = || {
+            let mut query = connection.prepare(READ).unwrap();
+            let rows = query
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
+                })
+                .unwrap();
+            rows.map(Result::unwrap).collect::<Vec<_>>()
+        };
+        let written = read();
+        assert!(
+            written.iter().any(|(_, owed)| *owed == Some(3)),
+            "{written:?}"
+        );
+        connection
+            .execute("UPDATE orders SET owed = NULL", [])
+            .unwrap();
+        connection
+            .execute_batch(&statement(include_str!(
+                "../../migrations/sqlite/0012_owed_column.sql"
+            )))
+            .unwrap();
+        assert_eq!(read(), written);
+    } else {
+        let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let read = || async {
+            client
+                .query(READ, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r.get::<_, String>(0),
+                        r.get::<_, Option<i16>>(1).map(i64::from),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let written = read().await;
+        assert!(
+            written.iter().any(|(_, owed)| *owed == Some(3)),
+            "{written:?}"
+        );
+        client
+            .execute("UPDATE orders SET owed = NULL", &[])
+            .await
+            .unwrap();
+        client
+            .batch_execute(&statement(include_str!(
+                "../../migrations/postgres/0012_owed_column.sql"
+            )))
+            .await
+            .unwrap();
+        assert_eq!(read().await, written);
+    }
 }

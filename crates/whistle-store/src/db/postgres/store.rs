@@ -72,6 +72,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "awaiting_column",
         include_str!("../../../migrations/postgres/0011_awaiting_column.sql"),
     ),
+    (
+        12,
+        "owed_column",
+        include_str!("../../../migrations/postgres/0012_owed_column.sql"),
+    ),
 ];
 
 pub struct PgStore {

@@ -71,6 +71,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "awaiting_column",
         include_str!("../../../migrations/sqlite/0011_awaiting_column.sql"),
     ),
+    (
+        12,
+        "owed_column",
+        include_str!("../../../migrations/sqlite/0012_owed_column.sql"),
+    ),
 ];
 
 /// The page cache of every connection but the writer's (readers, the planner, the checkpointer),

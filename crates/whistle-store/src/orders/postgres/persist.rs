@@ -120,7 +120,8 @@ async fn insert_orders(tx: &impl GenericClient, new: &[&Row<'_>]) -> Result<(), 
         .map(|r| r.order.location.address.as_deref())
         .collect();
     let awaiting: Vec<Option<i16>> = new.iter().map(|r| r.awaiting()).collect();
-    let params: [&(dyn ToSql + Sync); 22] = [
+    let owed: Vec<Option<i16>> = new.iter().map(|r| r.owed()).collect();
+    let params: [&(dyn ToSql + Sync); 23] = [
         &ids,
         &nos,
         &versions,
@@ -143,13 +144,14 @@ async fn insert_orders(tx: &impl GenericClient, new: &[&Row<'_>]) -> Result<(), 
         &notices,
         &places,
         &awaiting,
+        &owed,
     ];
     tx.execute(
         "INSERT INTO orders (id, no, version, stage, request_type, channel, category, urgency, district, street, \
-         community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, excluded, state, notice_at, place, awaiting) \
+         community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, excluded, state, notice_at, place, awaiting, owed) \
          SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], \
          $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[], \
-         $16::bigint[], $17::bigint[], $18::boolean[], $19::text[], $20::bigint[], $21::text[], $22::smallint[])",
+         $16::bigint[], $17::bigint[], $18::boolean[], $19::text[], $20::bigint[], $21::text[], $22::smallint[], $23::smallint[])",
         &params,
     )
     .await
@@ -174,15 +176,16 @@ async fn update_orders(tx: &impl GenericClient, old: &[&Row<'_>]) -> Result<(), 
     let states: Vec<&str> = old.iter().map(|r| r.state.as_str()).collect();
     let notices: Vec<Option<i64>> = old.iter().map(|r| r.notice_at).collect();
     let awaiting: Vec<Option<i16>> = old.iter().map(|r| r.awaiting()).collect();
+    let owed: Vec<Option<i16>> = old.iter().map(|r| r.owed()).collect();
     tx.execute(
         "UPDATE orders AS o SET version = u.version, stage = u.stage, lead_unit = u.lead_unit, respond_by = u.respond_by, \
          handle_by = u.handle_by, next_due_at = u.next_due_at, closed_at = u.closed_at, excluded = u.excluded, state = u.state, notice_at = u.notice_at, \
-         awaiting = u.awaiting \
+         awaiting = u.awaiting, owed = u.owed \
          FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], \
-         $8::bigint[], $9::boolean[], $10::text[], $11::bigint[], $12::smallint[]) \
-         AS u(id, version, stage, lead_unit, respond_by, handle_by, next_due_at, closed_at, excluded, state, notice_at, awaiting) \
+         $8::bigint[], $9::boolean[], $10::text[], $11::bigint[], $12::smallint[], $13::smallint[]) \
+         AS u(id, version, stage, lead_unit, respond_by, handle_by, next_due_at, closed_at, excluded, state, notice_at, awaiting, owed) \
          WHERE o.id = u.id",
-        &[&ids, &versions, &stages, &leads, &respond, &handle, &due, &closed, &excluded, &states, &notices, &awaiting],
+        &[&ids, &versions, &stages, &leads, &respond, &handle, &due, &closed, &excluded, &states, &notices, &awaiting, &owed],
     )
     .await
     .map_err(pg)?;

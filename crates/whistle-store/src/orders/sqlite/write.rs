@@ -66,7 +66,7 @@ pub(crate) fn write(
     let mut insert = tx.prepare_cached(&sql::INSERT_ORDER.replace('$', "?"))?;
     // With an expected version (a checked write), the row must still be at it.
     let mut update = tx.prepare_cached(&format!(
-        "{} AND (?13 IS NULL OR version = ?13)",
+        "{} AND (?14 IS NULL OR version = ?14)",
         sql::UPDATE_ORDER.replace('$', "?")
     ))?;
     for ((order, new), (state, notice_at)) in plan.orders.iter().zip(encoded.states) {
@@ -99,7 +99,8 @@ pub(crate) fn write(
                 row.state,
                 row.notice_at,
                 order.location.address.as_deref(),
-                row.awaiting()
+                row.awaiting(),
+                row.owed()
             ])?;
         } else {
             let expected = expected.filter(|_| checked);
@@ -116,6 +117,7 @@ pub(crate) fn write(
                 row.state,
                 row.notice_at,
                 row.awaiting(),
+                row.owed(),
                 expected.map(|v| *v as i64)
             ])?;
             if let (Some(expected), true) = (expected, changed != 1) {
