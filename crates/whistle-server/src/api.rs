@@ -560,6 +560,8 @@ pub struct ListQuery {
     q: Option<String>,
     /// `dispute` or `extension`: the orders waiting for the centre's decision.
     awaiting: Option<String>,
+    /// `normal`, `urgent` or `emergency`.
+    urgency: Option<String>,
     /// `rework` or `part`: what a handling unit owes (with `unit`, what that unit owes).
     owed: Option<String>,
     /// Open orders whose running deadline falls at or before this time.
@@ -638,6 +640,17 @@ pub async fn list_orders(
         received_before: time_param(&state, "before", params.before, lang)?,
         text: params.q.filter(|q| !q.trim().is_empty()),
         channel: None,
+        urgency: match params.urgency.as_deref() {
+            None | Some("") => None,
+            Some(u @ ("normal" | "urgent" | "emergency")) => Some(u.to_string()),
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "invalid_urgency",
+                    "urgency must be normal, urgent or emergency",
+                    lang,
+                ))
+            }
+        },
         awaiting: match params.awaiting.as_deref() {
             None => None,
             Some("dispute") => Some(Awaiting::Dispute),

@@ -49,6 +49,8 @@ pub struct DispatchQuery {
     category: String,
     #[serde(default)]
     channel: String,
+    #[serde(default)]
+    urgency: String,
     /// Waiting at least this many hours.
     #[serde(default)]
     age: String,
@@ -105,6 +107,7 @@ fn query_string(query: &DispatchQuery, tab: &str, after: Option<&str>) -> String
         ("street", &query.street),
         ("category", &query.category),
         ("channel", &query.channel),
+        ("urgency", &query.urgency),
         ("age", &query.age),
     ] {
         if !value.is_empty() {
@@ -148,6 +151,7 @@ pub async fn page(
         street: UnitCode::parse(query.street.split_whitespace().last().unwrap_or("")).ok(),
         category: CategoryCode::parse(query.category.split_whitespace().next().unwrap_or("")).ok(),
         channel: Some(query.channel.trim().to_string()).filter(|c| !c.is_empty()),
+        urgency: Some(query.urgency.trim().to_string()).filter(|u| !u.is_empty()),
         received_before: hours.map(|h| now - chrono::Duration::hours(h)),
         oldest_first: true,
         ..OrderFilter::default()

@@ -49,10 +49,42 @@ pub struct Waiting {
     pub received: String,
 }
 
+/// The agent's shift counters: today's visits (Beijing day) by result.
+#[derive(Default)]
+pub struct Shift {
+    pub total: usize,
+    pub satisfied: usize,
+    pub basically: usize,
+    pub dissatisfied: usize,
+    pub invalid: usize,
+}
+
+impl Shift {
+    fn of(visits: &[whistle_core::order::VisitResult]) -> Shift {
+        use whistle_core::order::{Satisfaction, VisitResult};
+        let mut shift = Shift {
+            total: visits.len(),
+            ..Shift::default()
+        };
+        for visit in visits {
+            match visit {
+                VisitResult::Valid { satisfaction, .. } => match satisfaction {
+                    Satisfaction::Satisfied => shift.satisfied += 1,
+                    Satisfaction::BasicallySatisfied => shift.basically += 1,
+                    Satisfaction::Dissatisfied => shift.dissatisfied += 1,
+                },
+                VisitResult::Invalid { .. } => shift.invalid += 1,
+            }
+        }
+        shift
+    }
+}
+
 #[derive(Template)]
 #[template(path = "visits.html")]
 struct VisitsPage {
     chrome: Chrome,
+    shift: Shift,
     current: Option<Current>,
     action: Option<Action>,
     revealed: bool,
@@ -156,8 +188,18 @@ async fn desk(
             received: format::time(s.received_at),
         })
         .collect();
+    let today = whistle_core::time::from_beijing(
+        whistle_core::time::beijing_date(now)
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default(),
+    );
+    let shift = match state.store.visits_by(&viewer.principal.name, today).await {
+        Ok(visits) => Shift::of(&visits),
+        Err(error) => return super::store_failure(error, lang),
+    };
     let title = format::pick(lang, ("回访台", "Return visits"));
     let page = VisitsPage {
+        shift,
         chrome: chrome(state, Some(viewer), lang, title, "/ui/visits"),
         current,
         action,

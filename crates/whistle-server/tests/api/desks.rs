@@ -105,6 +105,21 @@ async fn the_dispatcher_takes_suggestions_reviews_disputes_and_decides_extension
         "the suggestion by name"
     );
     assert!(queue.contains("目录 v"), "and the rule that matched");
+    // The urgency filter: an emergency apart from the ordinary.
+    let (status, body) = app
+        .post(
+            "operator",
+            "/api/v1/orders",
+            json!({"request_type": "complaint", "text": "燃气泄漏气味", "category": "11.04.01",
+                   "urgency": "emergency", "location": {"street": "110105010"}, "dispatch": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let emergency = body["no"].as_str().unwrap().to_string();
+    let (_, urgent) = desk.get("/ui/dispatch?tab=waiting&urgency=emergency").await;
+    assert!(urgent.contains(&emergency) && !urgent.contains(&first));
+    let (_, normal) = desk.get("/ui/dispatch?tab=waiting&urgency=normal").await;
+    assert!(normal.contains(&first) && !normal.contains(&emergency));
     // The suggestion, taken from the row, back to the queue.
     let taken = desk
         .act(&first, "dispatch", &[("next", "/ui/dispatch?tab=waiting")])
@@ -281,6 +296,11 @@ async fn the_visit_desk_reopens_the_dissatisfied_and_records_the_reveal() {
         .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.version(&no).await, version);
+    assert!(desk
+        .get("/ui/visits")
+        .await
+        .1
+        .contains("id=\"shift-total\">0<"));
     let saved = desk
         .act(
             &no,
@@ -300,8 +320,17 @@ async fn the_visit_desk_reopens_the_dissatisfied_and_records_the_reveal() {
     let now = order(&app, &no).await;
     assert_eq!(now["stage"]["stage"], "dispatched");
     assert_eq!(now["reopen_count"], 1);
-    assert!(desk.get("/ui/visits").await.1.contains("id=\"empty\""));
-    let (_, inbox) = street.get("/ui/inbox?tab=pending").await;
+    let (_, after) = desk.get("/ui/visits").await;
+    assert!(after.contains("id=\"empty\""));
+    // The shift counters: this agent's visits today, by result; another agent's are apart.
+    assert!(
+        after.contains("id=\"shift-total\">1<") && after.contains("不满意 1 · 无效 0"),
+        "{after}"
+    );
+    user(&app, "visit2", "visit_agent", "11.center").await;
+    let (_, other) = Desk::open(&app, "visit2").await.get("/ui/visits").await;
+    assert!(other.contains("id=\"shift-total\">0<"));
+    let (_, inbox) = street.get("/ui/inbox?tab=rework").await;
     assert!(inbox.contains(&no), "back in the street's inbox");
     let (_, detail) = street.get(&format!("/ui/orders/{no}")).await;
     assert!(detail.contains("重办"));

@@ -435,6 +435,10 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         app.get("admin", "/api/v1/orders?owed=everything").await.1["error"],
         "invalid_owed"
     );
+    assert_eq!(
+        app.get("admin", "/api/v1/orders?urgency=whenever").await.1["error"],
+        "invalid_urgency"
+    );
     let (status, none) = app.get("admin", "/api/v1/orders?owed=rework").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(none["items"], serde_json::json!([]));

@@ -127,6 +127,10 @@ pub(crate) fn list_orders(
         let p = query.push(Param::Text(channel.clone()));
         conditions.push(format!("o.channel = {p}"));
     }
+    if let Some(urgency) = &filter.urgency {
+        let p = query.push(Param::Text(urgency.clone()));
+        conditions.push(format!("o.urgency = {p}"));
+    }
     if let Some(awaiting) = filter.awaiting {
         conditions.push(awaiting_condition(awaiting).to_string());
     }

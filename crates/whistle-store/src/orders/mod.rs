@@ -103,6 +103,14 @@ pub trait OrderReads: Send + Sync {
         id: OrderId,
     ) -> Result<Vec<(whistle_core::ids::UnitCode, String)>, StoreError>;
 
+    /// The return visits (回访) a user recorded since `since`, oldest first (the visit desk's
+    /// shift counters, from the `events_visits_by` index).
+    async fn visits_by(
+        &self,
+        user: &str,
+        since: Timestamp,
+    ) -> Result<Vec<whistle_core::order::VisitResult>, StoreError>;
+
     /// Whether an order lies within a scope: the same rule the list queries apply.
     async fn visible(
         &self,
@@ -165,6 +173,14 @@ impl<T: crate::db::Db> OrderReads for T {
         limit: u32,
     ) -> Result<Vec<crate::types::OrderSummary>, StoreError> {
         crate::orders::reads::orders_of_phone(self, phone, since, limit).await
+    }
+
+    async fn visits_by(
+        &self,
+        user: &str,
+        since: Timestamp,
+    ) -> Result<Vec<whistle_core::order::VisitResult>, StoreError> {
+        crate::orders::reads::visits_by(self, user, since).await
     }
 
     async fn order_units(&self, id: OrderId) -> Result<Vec<(UnitCode, String)>, StoreError> {

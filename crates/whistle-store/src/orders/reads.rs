@@ -161,6 +161,30 @@ pub(crate) async fn orders_of_phone(
         .collect()
 }
 
+pub(crate) async fn visits_by(
+    db: &dyn Db,
+    user: &str,
+    since: Timestamp,
+) -> Result<Vec<whistle_core::order::VisitResult>, StoreError> {
+    let rows = db
+        .query(
+            "SELECT payload FROM events WHERE kind = 'visited' AND actor_user = $1 AND at >= $2 \
+             ORDER BY at",
+            params![user, to_millis(since)],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            match serde_json::from_str::<whistle_core::order::EventPayload>(row.str(0)?)
+                .map_err(|e| anyhow::anyhow!("corrupt event payload: {e}"))?
+            {
+                whistle_core::order::EventPayload::Visited { result } => Ok(result),
+                _ => Err(anyhow::anyhow!("a visit event of another kind").into()),
+            }
+        })
+        .collect()
+}
+
 /// An order's list row from [`crate::db::query::SUMMARY_COLUMNS`].
 fn summary(row: &Row) -> Result<OrderSummary, StoreError> {
     let ms = |i: usize| -> Result<Option<Timestamp>, StoreError> {

@@ -131,6 +131,29 @@ async fn what_handling_units_owe_is_listed(db: TestDb) {
     assert_eq!(list(Owed::Rework, street).await, [no(1)]);
     assert_eq!(list(Owed::Part, &co).await, [no(1), no(2)]);
     the_migration_computes_owed_as_the_writer_does(&db).await;
+    // The visit desk's counters: the agent's visits since a time, by its own name only.
+    let agent = center().user;
+    let visits = store
+        .visits_by(&agent, at("2025-10-17 00:00"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        visits.as_slice(),
+        [VisitResult::Valid {
+            satisfaction: Satisfaction::Dissatisfied,
+            ..
+        }]
+    ));
+    assert!(store
+        .visits_by(&agent, at("2025-10-17 10:01"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .visits_by("someone-else", at("2025-10-01 00:00"))
+        .await
+        .unwrap()
+        .is_empty());
     // Accepted, still in rework; answered again: out of it.
     one = act(
         &**store,

@@ -77,6 +77,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "owed_column",
         include_str!("../../../migrations/postgres/0012_owed_column.sql"),
     ),
+    (
+        13,
+        "visits_by_agent",
+        include_str!("../../../migrations/postgres/0013_visits_by_agent.sql"),
+    ),
 ];
 
 pub struct PgStore {

@@ -76,6 +76,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "owed_column",
         include_str!("../../../migrations/sqlite/0012_owed_column.sql"),
     ),
+    (
+        13,
+        "visits_by_agent",
+        include_str!("../../../migrations/sqlite/0013_visits_by_agent.sql"),
+    ),
 ];
 
 /// The page cache of every connection but the writer's (readers, the planner, the checkpointer),
