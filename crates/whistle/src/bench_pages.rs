@@ -178,6 +178,7 @@ pub async fn run(env: &Env, args: PagesArgs) -> Result<(), Failure> {
         ("bench-dispatcher", "dispatcher", "11.center".to_string()),
         ("bench-supervisor", "supervisor", "11.center".to_string()),
         ("bench-street", "handler", street.clone()),
+        ("bench-visit", "visit_agent", "11.center".to_string()),
     ] {
         let account = whistle_store::Account {
             login: login.into(),
@@ -216,6 +217,7 @@ pub async fn run(env: &Env, args: PagesArgs) -> Result<(), Failure> {
     let dispatcher = sign_in(&client, &base, "bench-dispatcher").await?;
     let supervisor = sign_in(&client, &base, "bench-supervisor").await?;
     let handler = sign_in(&client, &base, "bench-street").await?;
+    let visit = sign_in(&client, &base, "bench-visit").await?;
     println!(
         "pages at {orders} orders (street {street}), {} requests each, one after another:",
         args.runs
@@ -231,6 +233,12 @@ pub async fn run(env: &Env, args: PagesArgs) -> Result<(), Failure> {
             &handler,
         ),
         ("inbox, 临期", "/ui/inbox?tab=soon".to_string(), &handler),
+        ("inbox, 重办", "/ui/inbox?tab=rework".to_string(), &handler),
+        (
+            "inbox, 协办待反馈",
+            "/ui/inbox?tab=parts".to_string(),
+            &handler,
+        ),
         (
             "inbox, CSV export (50 rows)",
             "/ui/inbox?tab=all&format=csv".to_string(),
@@ -247,6 +255,11 @@ pub async fn run(env: &Env, args: PagesArgs) -> Result<(), Failure> {
             &supervisor,
         ),
         ("order page", format!("/ui/orders/{no}"), &supervisor),
+        (
+            "visit desk (current + 20 waiting + shift counts)",
+            "/ui/visits".to_string(),
+            &visit,
+        ),
         (
             "intake hints (repeat caller + duplicates)",
             format!("/ui/intake/hints?phone={phone}&street={street}&category=11.04.01"),
