@@ -36,6 +36,11 @@ pub fn beijing_local(at: Timestamp) -> NaiveDateTime {
 /// The instant of a Beijing wall-clock time (always unambiguous: no DST). Checked: at the very
 /// edge of chrono's range (years near −262,000, which nothing accepted from outside reaches) it
 /// saturates instead of overflowing.
+/// The first instant of a Beijing day.
+pub fn midnight(day: NaiveDate) -> Timestamp {
+    from_beijing(day.and_time(chrono::NaiveTime::MIN))
+}
+
 pub fn from_beijing(local: NaiveDateTime) -> Timestamp {
     local
         .checked_sub_signed(chrono::Duration::hours(8))

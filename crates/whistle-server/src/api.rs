@@ -640,17 +640,18 @@ pub async fn list_orders(
         received_before: time_param(&state, "before", params.before, lang)?,
         text: params.q.filter(|q| !q.trim().is_empty()),
         channel: None,
-        urgency: match params.urgency.as_deref() {
-            None | Some("") => None,
-            Some(u @ ("normal" | "urgent" | "emergency")) => Some(u.to_string()),
-            Some(_) => {
-                return Err(ApiError::bad_request(
+        urgency: params
+            .urgency
+            .filter(|u| !u.is_empty())
+            .map(|u| u.parse())
+            .transpose()
+            .map_err(|_| {
+                ApiError::bad_request(
                     "invalid_urgency",
                     "urgency must be normal, urgent or emergency",
                     lang,
-                ))
-            }
-        },
+                )
+            })?,
         awaiting: match params.awaiting.as_deref() {
             None => None,
             Some("dispute") => Some(Awaiting::Dispute),

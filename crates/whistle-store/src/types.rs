@@ -454,9 +454,9 @@ pub struct OrderFilter {
     pub text: Option<String>,
     /// Only orders that came in through this channel (`open311` …).
     pub channel: Option<String>,
-    /// Only orders of this urgency (`normal`, `urgent`, `emergency`).
+    /// Only orders of this urgency.
     #[serde(default)]
-    pub urgency: Option<String>,
+    pub urgency: Option<whistle_core::taxonomy::Urgency>,
     /// Only orders waiting for the centre's decision on a dispute or an extension request
     /// (from a partial index over the stored state: the queues are small, the table is not).
     #[serde(default)]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use whistle_core::error::DomainError;
 use whistle_core::ids::UnitCode;
 use whistle_core::reference::Reference;
-use whistle_core::time::{beijing_date, from_beijing, Timestamp};
+use whistle_core::time::{beijing_date, Timestamp};
 
 use crate::document::{Cell, Document, Lang, Table};
 use whistle_store::Store;
@@ -63,10 +63,7 @@ pub(crate) fn not_future(first: NaiveDate, now: Timestamp, text: &str) -> Result
     Ok(())
 }
 
-/// The first instant of a Beijing day.
-pub fn midnight(day: NaiveDate) -> Timestamp {
-    from_beijing(day.and_time(chrono::NaiveTime::MIN))
-}
+pub use whistle_core::time::midnight;
 
 pub(crate) fn day_key(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()

@@ -151,7 +151,7 @@ pub async fn page(
         street: UnitCode::parse(query.street.split_whitespace().last().unwrap_or("")).ok(),
         category: CategoryCode::parse(query.category.split_whitespace().next().unwrap_or("")).ok(),
         channel: Some(query.channel.trim().to_string()).filter(|c| !c.is_empty()),
-        urgency: Some(query.urgency.trim().to_string()).filter(|u| !u.is_empty()),
+        urgency: query.urgency.trim().parse().ok(),
         received_before: hours.map(|h| now - chrono::Duration::hours(h)),
         oldest_first: true,
         ..OrderFilter::default()

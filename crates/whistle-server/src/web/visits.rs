@@ -188,11 +188,7 @@ async fn desk(
             received: format::time(s.received_at),
         })
         .collect();
-    let today = whistle_core::time::from_beijing(
-        whistle_core::time::beijing_date(now)
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or_default(),
-    );
+    let today = whistle_core::time::midnight(whistle_core::time::beijing_date(now));
     let shift = match state.store.visits_by(&viewer.principal.name, today).await {
         Ok(visits) => Shift::of(&visits),
         Err(error) => return super::store_failure(error, lang),

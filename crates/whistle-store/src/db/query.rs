@@ -128,7 +128,7 @@ pub(crate) fn list_orders(
         conditions.push(format!("o.channel = {p}"));
     }
     if let Some(urgency) = &filter.urgency {
-        let p = query.push(Param::Text(urgency.clone()));
+        let p = query.push(Param::Text(urgency.as_str().to_string()));
         conditions.push(format!("o.urgency = {p}"));
     }
     if let Some(awaiting) = filter.awaiting {
