@@ -150,6 +150,26 @@ test("a supervisor urges an overdue order once, whatever the clicks and reloads"
   await context.close();
 });
 
+test("a shift leader switches from supervising to dispatching and back", async () => {
+  const { context, page } = await guardedPage(browser);
+  await logIn(page, server, "supervisor", "/ui/");
+  const nav = async () => page.locator("header nav a").evaluateAll((links) => links.map((a) => a.getAttribute("href")));
+  assert.ok((await nav()).includes("/ui/supervision"));
+  assert.ok(!(await nav()).includes("/ui/dispatch"));
+  await page.selectOption(".role-switch select", "dispatcher@11.center");
+  await Promise.all([page.waitForNavigation(), page.click(".role-switch button")]);
+  assert.ok((await nav()).includes("/ui/dispatch"));
+  assert.ok(!(await nav()).includes("/ui/supervision"));
+  await page.goto(`${server.url}/ui/dispatch`);
+  assert.match(await page.innerText("h1"), /派单/);
+  await checkPage(page);
+  await screenshot(page, "role-switch");
+  await page.selectOption(".role-switch select", "supervisor@11.center");
+  await Promise.all([page.waitForNavigation(), page.click(".role-switch button")]);
+  assert.ok((await nav()).includes("/ui/supervision"));
+  await context.close();
+});
+
 test("an order's page offers the dispatcher only the dispatcher's commands", async () => {
   const waiting = await newOrder("惠新东街人行道被占", { dispatch: false });
   const { context, page } = await guardedPage(browser);

@@ -385,6 +385,12 @@ pub async fn me(principal: Principal) -> Json<serde_json::Value> {
         "role": principal.role,
         "unit": principal.unit,
         "scope": principal.scope,
+        // Every role the person holds when there are several (the pages switch between them).
+        "roles": principal
+            .grants
+            .iter()
+            .map(|(role, unit)| serde_json::json!({"role": role, "unit": unit}))
+            .collect::<Vec<_>>(),
     }))
 }
 

@@ -33,6 +33,9 @@ pub struct Principal {
     pub token_scope: Option<String>,
     pub unit: UnitCode,
     pub scope: Scope,
+    /// Every role the person holds (the one acted in among them) when there are several, for
+    /// the pages' role switch; empty for a single role and for tokens.
+    pub grants: Vec<(Role, UnitCode)>,
 }
 
 impl Principal {
@@ -210,9 +213,10 @@ pub async fn authenticate(
             token_scope: Some(record.scope),
             unit: record.unit,
             scope,
+            grants: Vec::new(),
         }));
     }
-    let Some((login, expires_at)) = state
+    let Some(session) = state
         .store
         .session(&hash_secret(presented))
         .await
@@ -220,26 +224,47 @@ pub async fn authenticate(
     else {
         return Ok(None);
     };
-    if expires_at <= state.clock.now() {
+    if session.expires_at <= state.clock.now() {
         return Ok(None);
     }
     let Some((account, _)) = state
         .store
-        .user(&login)
+        .user(&session.login)
         .await
         .map_err(|e| ApiError::store(e, lang))?
     else {
         return Ok(None);
     };
-    let Some(role) = Role::parse(&account.role).filter(|_| account.active) else {
+    if !account.active {
         return Ok(None);
+    }
+    // The role switched to, while the account still holds it; else the first role.
+    let acting = session
+        .acting
+        .filter(|grant| account.holds(grant))
+        .unwrap_or_else(|| whistle_store::Grant {
+            role: account.role.clone(),
+            unit: account.unit.clone(),
+        });
+    let Some(role) = Role::parse(&acting.role) else {
+        return Ok(None);
+    };
+    let grants = if account.other_roles.is_empty() {
+        Vec::new()
+    } else {
+        account
+            .grants()
+            .into_iter()
+            .filter_map(|g| Some((Role::parse(&g.role)?, g.unit)))
+            .collect()
     };
     Ok(Some(Principal {
         name: account.login,
         role: Some(role),
         token_scope: None,
-        scope: scope_for(role, &account.unit, &reference),
-        unit: account.unit,
+        scope: scope_for(role, &acting.unit, &reference),
+        unit: acting.unit,
+        grants,
     }))
 }
 

@@ -320,6 +320,7 @@ async fn with_account(settings: whistle_server::ServerSettings) -> TestApp {
         role: "operator".into(),
         unit: whistle_core::ids::UnitCode::parse("11.center").unwrap(),
         active: true,
+        other_roles: Vec::new(),
     };
     use whistle_server::Clock;
     app.state

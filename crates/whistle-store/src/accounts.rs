@@ -7,13 +7,14 @@ use whistle_core::ids::UnitCode;
 use whistle_core::time::{from_millis, to_millis, Timestamp};
 
 use crate::db::{params, Db, Row};
-use crate::types::{Account, StoreError, TokenRecord};
+use crate::types::{Account, Grant, SessionRecord, StoreError, TokenRecord};
 
 const UPSERT_USER: &str =
-    "INSERT INTO users (login, display_name, role, unit, password_hash, active, created_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7) \
+    "INSERT INTO users (login, display_name, role, unit, password_hash, active, created_at, other_roles) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
     ON CONFLICT (login) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, \
-    unit = excluded.unit, password_hash = excluded.password_hash, active = excluded.active";
+    unit = excluded.unit, password_hash = excluded.password_hash, active = excluded.active, \
+    other_roles = excluded.other_roles";
 
 fn account(row: &Row) -> Result<Account, StoreError> {
     Ok(Account {
@@ -22,6 +23,8 @@ fn account(row: &Row) -> Result<Account, StoreError> {
         role: row.text(2)?,
         unit: UnitCode::parse(row.str(3)?)?,
         active: row.bool(4)?,
+        other_roles: serde_json::from_str(row.str(5)?)
+            .map_err(|e| StoreError::Other(anyhow::anyhow!("an account's other roles: {e}")))?,
     })
 }
 
@@ -34,6 +37,8 @@ pub(crate) async fn put_users(
     let rows: Vec<_> = accounts
         .iter()
         .map(|(account, hash)| {
+            let other_roles =
+                serde_json::to_string(&account.other_roles).unwrap_or_else(|_| "[]".into());
             params![
                 &account.login,
                 &account.display_name,
@@ -41,7 +46,8 @@ pub(crate) async fn put_users(
                 account.unit.as_str(),
                 hash,
                 account.active,
-                to_millis(at)
+                to_millis(at),
+                other_roles
             ]
         })
         .collect();
@@ -61,17 +67,18 @@ pub(crate) async fn user(
     login: &str,
 ) -> Result<Option<(Account, String)>, StoreError> {
     db.query_opt(
-        "SELECT login, display_name, role, unit, active, password_hash FROM users WHERE login = $1",
+        "SELECT login, display_name, role, unit, active, other_roles, password_hash FROM users \
+         WHERE login = $1",
         params![login],
     )
     .await?
-    .map(|row| Ok((account(&row)?, row.text(5)?)))
+    .map(|row| Ok((account(&row)?, row.text(6)?)))
     .transpose()
 }
 
 pub(crate) async fn users(db: &dyn Db) -> Result<Vec<Account>, StoreError> {
     db.query(
-        "SELECT login, display_name, role, unit, active FROM users ORDER BY login",
+        "SELECT login, display_name, role, unit, active, other_roles FROM users ORDER BY login",
         Vec::new(),
     )
     .await?
@@ -142,14 +149,44 @@ pub(crate) async fn put_session(
 pub(crate) async fn session(
     db: &dyn Db,
     id_hash: &str,
-) -> Result<Option<(String, Timestamp)>, StoreError> {
+) -> Result<Option<SessionRecord>, StoreError> {
     db.query_opt(
-        "SELECT login, expires_at FROM sessions WHERE id_hash = $1",
+        "SELECT login, expires_at, role, unit FROM sessions WHERE id_hash = $1",
         params![id_hash],
     )
     .await?
-    .map(|row| Ok((row.text(0)?, from_millis(row.int(1)?))))
+    .map(|row| {
+        let acting = match (row.opt_text(2)?, row.opt_text(3)?) {
+            (Some(role), Some(unit)) => Some(Grant {
+                role,
+                unit: UnitCode::parse(&unit)?,
+            }),
+            _ => None,
+        };
+        Ok(SessionRecord {
+            login: row.text(0)?,
+            expires_at: from_millis(row.int(1)?),
+            acting,
+        })
+    })
     .transpose()
+}
+
+pub(crate) async fn set_session_role(
+    db: &dyn Db,
+    id_hash: &str,
+    acting: Option<&Grant>,
+) -> Result<bool, StoreError> {
+    db.execute(
+        "UPDATE sessions SET role = $2, unit = $3 WHERE id_hash = $1",
+        params![
+            id_hash,
+            acting.map(|g| g.role.as_str()),
+            acting.map(|g| g.unit.as_str())
+        ],
+    )
+    .await
+    .map(|changed| changed > 0)
 }
 
 pub(crate) async fn delete_session(db: &dyn Db, id_hash: &str) -> Result<(), StoreError> {
@@ -199,8 +236,16 @@ pub trait AccountStore: Send + Sync {
         at: Timestamp,
     ) -> Result<(), StoreError>;
 
-    /// A session's login and expiry.
-    async fn session(&self, id_hash: &str) -> Result<Option<(String, Timestamp)>, StoreError>;
+    /// A session's login, expiry and the role it acts in.
+    async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Sets the role a session acts in (None: the account's first role); false if there is no
+    /// such session. The caller checks that the account holds the role.
+    async fn set_session_role(
+        &self,
+        id_hash: &str,
+        acting: Option<&Grant>,
+    ) -> Result<bool, StoreError>;
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
 }
@@ -241,8 +286,16 @@ impl<T: crate::db::Db> AccountStore for T {
         crate::accounts::put_session(self, id_hash, login, expires_at, at).await
     }
 
-    async fn session(&self, id_hash: &str) -> Result<Option<(String, Timestamp)>, StoreError> {
+    async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
         crate::accounts::session(self, id_hash).await
+    }
+
+    async fn set_session_role(
+        &self,
+        id_hash: &str,
+        acting: Option<&Grant>,
+    ) -> Result<bool, StoreError> {
+        crate::accounts::set_session_role(self, id_hash, acting).await
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {

@@ -213,9 +213,46 @@ pub enum Scope {
 pub struct Account {
     pub login: String,
     pub display_name: String,
+    /// The first role, with its unit: what a new session acts in.
     pub role: String,
     pub unit: UnitCode,
     pub active: bool,
+    /// Further roles the person holds, each with its unit; a session may switch to any of them.
+    #[serde(default)]
+    pub other_roles: Vec<Grant>,
+}
+
+impl Account {
+    /// Every role the account holds, the first one first.
+    pub fn grants(&self) -> Vec<Grant> {
+        let mut grants = vec![Grant {
+            role: self.role.clone(),
+            unit: self.unit.clone(),
+        }];
+        grants.extend(self.other_roles.iter().cloned());
+        grants
+    }
+
+    /// Whether the account holds this role at this unit.
+    pub fn holds(&self, grant: &Grant) -> bool {
+        (self.role == grant.role && self.unit == grant.unit) || self.other_roles.contains(grant)
+    }
+}
+
+/// A role held at a unit.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Grant {
+    pub role: String,
+    pub unit: UnitCode,
+}
+
+/// A login session as stored: whose it is, until when, and the role it acts in if switched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub login: String,
+    pub expires_at: Timestamp,
+    /// None: the account's first role.
+    pub acting: Option<Grant>,
 }
 
 /// An integration token's stored record; the secret itself is never stored.

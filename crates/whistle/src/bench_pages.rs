@@ -186,6 +186,7 @@ pub async fn run(env: &Env, args: PagesArgs) -> Result<(), Failure> {
             role: role.into(),
             unit: UnitCode::parse(&unit).map_err(failed)?,
             active: true,
+            other_roles: Vec::new(),
         };
         store
             .put_user(&account, &hash, now)

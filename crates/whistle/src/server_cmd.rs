@@ -57,6 +57,23 @@ pub enum UserCommand {
     /// Create or update accounts from a CSV `login,role,unit,name` (all or none); prints each
     /// account's random initial password once.
     Import { file: PathBuf },
+    /// Give an account a further role at a unit (a shift leader who supervises and dispatches);
+    /// the person switches between roles at the top right of the pages.
+    Grant {
+        login: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        unit: String,
+    },
+    /// Take a further role away (sessions acting in it fall back to the first role).
+    Ungrant {
+        login: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        unit: String,
+    },
     /// List accounts.
     List,
     /// Deactivate an account.
@@ -229,7 +246,49 @@ fn checked_account(
         role: role.as_str().to_string(),
         unit: unit.clone(),
         active: true,
+        other_roles: Vec::new(),
     })
+}
+
+/// Gives an account a further role (checked like an account's first role), or takes one away.
+async fn change_grant(
+    store: &dyn Store,
+    login: &str,
+    role: Role,
+    unit: &UnitCode,
+    give: bool,
+) -> Result<(), Failure> {
+    let (mut account, hash) = store
+        .user(login)
+        .await
+        .map_err(|e| store_failure(e, whistle_core::error::Lang::Zh))?
+        .ok_or_else(|| crate::refuse("没有该账号", "no such account"))?;
+    let grant = whistle_store::Grant {
+        role: role.as_str().to_string(),
+        unit: unit.clone(),
+    };
+    if give {
+        checked_account(&store.reference(), login, role, unit, &account.display_name)?;
+        if account.holds(&grant) {
+            return Err(crate::refuse(
+                format!("{login} 已有该角色"),
+                format!("{login} holds that role already"),
+            ));
+        }
+        account.other_roles.push(grant);
+    } else {
+        if !account.other_roles.contains(&grant) {
+            return Err(crate::refuse(
+                format!("{login} 没有这个附加角色（第一角色用 user add 修改）"),
+                format!("{login} holds no such further role (change the first role with user add)"),
+            ));
+        }
+        account.other_roles.retain(|g| *g != grant);
+    }
+    store
+        .put_user(&account, &hash, chrono::Utc::now())
+        .await
+        .map_err(|e| store_failure(e, whistle_core::error::Lang::Zh))
 }
 
 async fn add_user(
@@ -359,6 +418,7 @@ fn parse_unit(text: &str) -> Result<UnitCode, Failure> {
 
 pub async fn user(env: &Env, command: UserCommand) -> Result<(), Failure> {
     let store = env.open().await?;
+    let is_grant = matches!(command, UserCommand::Grant { .. });
     match command {
         UserCommand::Add {
             login,
@@ -381,14 +441,30 @@ pub async fn user(env: &Env, command: UserCommand) -> Result<(), Failure> {
             out!("{login}: {} at {unit}", role.label_zh());
         }
         UserCommand::Import { file } => import_users(&*store, &file).await?,
+        UserCommand::Grant { login, role, unit } | UserCommand::Ungrant { login, role, unit } => {
+            let give = is_grant;
+            let role = parse_role(&role)?;
+            let unit = parse_unit(&unit)?;
+            change_grant(&*store, &login, role, &unit, give).await?;
+            out!(
+                "{login}: {} {} at {unit}",
+                if give { "+" } else { "-" },
+                role.label_zh()
+            );
+        }
         UserCommand::List => {
             for account in store
                 .users()
                 .await
                 .map_err(|e| store_failure(e, env.lang))?
             {
+                let others: String = account
+                    .other_roles
+                    .iter()
+                    .map(|g| format!(" +{}@{}", g.role, g.unit))
+                    .collect();
                 out!(
-                    "{:<24} {:<12} {:<34} {}{}",
+                    "{:<24} {:<12} {:<34} {}{}{others}",
                     account.login,
                     account.role,
                     account.unit,
@@ -512,6 +588,13 @@ const DEMO_ACCOUNTS: [(&str, &str, &str, &str); 15] = [
     ),
 ];
 
+/// The demo accounts' further roles, to switch to: the centre's supervisor also dispatches
+/// (a shift leader), the street official also handles the street's orders.
+const DEMO_GRANTS: [(&str, &str, &str); 2] = [
+    ("supervisor", "dispatcher", "11.center"),
+    ("official", "handler", "110105010"),
+];
+
 /// The demo street's grid and lane, for its grid worker, lane chief and lane steward.
 const DEMO_UNITS: [(&str, whistle_core::org::UnitKind, &str); 2] = [
     (
@@ -564,6 +647,9 @@ pub async fn demo_people(
             DEMO_PASSWORD,
         )
         .await?;
+    }
+    for (login, role, unit) in DEMO_GRANTS {
+        change_grant(store, login, parse_role(role)?, &parse_unit(unit)?, true).await?;
     }
     Ok(())
 }
@@ -639,8 +725,14 @@ pub async fn demo(env: &Env, settings: &Settings, args: DemoArgs) -> Result<(), 
         .map(|(login, role, unit, name)| format!("  {login:<11} {role:<20} {unit:<30} {name}"))
         .collect::<Vec<_>>()
         .join("\n");
+    let grants = DEMO_GRANTS
+        .iter()
+        .map(|(login, role, unit)| format!("{login} +{role}@{unit}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let banner = format!(
-        "\n演示账户 demo accounts (password: {DEMO_PASSWORD}):\n{accounts}\n\n\
+        "\n演示账户 demo accounts (password: {DEMO_PASSWORD}):\n{accounts}\n\
+         切换角色 further roles, switched at the top right of the pages: {grants}\n\n\
          API token (operator at 11.center): {token}\nOpen311 token: {open311}\n\n\
          Try:\n  curl -s http://{{address}}/api/v1/orders?limit=3 -H 'Authorization: Bearer {token}'\n  \
          curl -s -X POST http://{{address}}/api/v1/orders -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n       \

@@ -455,6 +455,23 @@ fn accounts_tokens_and_a_graceful_serve() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(ws.ok(&["user", "list"]).contains("wangli"));
+    // A further role: checked like the first (a role that fits its unit), listed, taken away.
+    let grant = |verb: &'static str, role: &'static str, unit: &'static str| {
+        ["user", verb, "wangli", "--role", role, "--unit", unit]
+    };
+    ws.ok(&grant("grant", "supervisor", "11.center"));
+    assert!(ws.ok(&["user", "list"]).contains("+supervisor@11.center"));
+    assert!(!ws
+        .refused(&grant("grant", "supervisor", "11.center"))
+        .is_empty());
+    assert!(!ws
+        .refused(&grant("grant", "street_official", "11.center"))
+        .is_empty());
+    assert!(!ws
+        .refused(&grant("ungrant", "operator", "11.center"))
+        .is_empty());
+    ws.ok(&grant("ungrant", "supervisor", "11.center"));
+    assert!(!ws.ok(&["user", "list"]).contains("+supervisor"));
     let output = ws
         .command()
         .args([

@@ -25,6 +25,8 @@ pub struct UserRow {
     pub unit: String,
     pub active: bool,
     pub me: bool,
+    /// Further roles (`role@unit` and its label).
+    pub others: Vec<super::RoleOption>,
 }
 
 #[derive(Template)]
@@ -45,7 +47,7 @@ struct AdminPage {
 pub struct AdminForm {
     #[serde(default)]
     csrf: String,
-    /// `create`, `disable`, `enable`, `reset` or `replies`.
+    /// `create`, `grant`, `ungrant`, `disable`, `enable`, `reset` or `replies`.
     #[serde(default)]
     action: String,
     #[serde(default)]
@@ -58,6 +60,9 @@ pub struct AdminForm {
     unit: String,
     #[serde(default)]
     replies: String,
+    /// `role@unit`, for `ungrant`.
+    #[serde(default)]
+    grant: String,
 }
 
 /// The refusal for anyone but an administrator.
@@ -106,6 +111,15 @@ async fn render(
     let users = users
         .into_iter()
         .map(|a| UserRow {
+            others: a
+                .other_roles
+                .iter()
+                .map(|g| super::RoleOption {
+                    value: format!("{}@{}", g.role, g.unit),
+                    label: format!("{} · {}", role_label(&g.role), names.unit(&g.unit)),
+                    current: false,
+                })
+                .collect(),
             me: a.login == viewer.principal.name,
             role: role_label(&a.role),
             unit: names.unit(&a.unit),
@@ -286,29 +300,10 @@ pub async fn act(
                 )
                 .await;
             }
-            let Some(role) = Role::parse(form.role.trim()) else {
-                return refuse(t("请选择角色", "choose a role"), None).await;
-            };
-            let reference = state.store.reference();
-            let unit = match resolve_unit(&form.unit, &reference, lang) {
-                Ok(Some(unit)) => unit,
-                Ok(None) => return refuse(t("请填写所在单位", "give the unit"), None).await,
+            let (role, unit) = match role_at_unit(&state, &form, lang) {
+                Ok(found) => found,
                 Err(message) => return refuse(message, None).await,
             };
-            if !reference
-                .directory
-                .get(&unit)
-                .is_some_and(|u| role.fits(u.kind))
-            {
-                return refuse(
-                    t(
-                        "该角色不能属于这个单位",
-                        "this role cannot belong to that unit",
-                    ),
-                    None,
-                )
-                .await;
-            }
             match state.store.user(login).await {
                 Ok(Some(_)) => {
                     return refuse(t("登录名已存在", "that login exists already"), None).await
@@ -327,6 +322,7 @@ pub async fn act(
                 role: role.as_str().to_string(),
                 unit,
                 active: true,
+                other_roles: Vec::new(),
             };
             match set_password(&state, &account, lang, now).await {
                 Ok(password) => {
@@ -342,6 +338,61 @@ pub async fn act(
                 }
                 Err(response) => response,
             }
+        }
+        "grant" | "ungrant" => {
+            let (mut account, hash) = match state.store.user(login).await {
+                Ok(Some(found)) => found,
+                Ok(None) => return refuse(t("没有这个账户", "no such account"), None).await,
+                Err(error) => return super::store_failure(error, lang),
+            };
+            let grant = if form.action == "grant" {
+                match role_at_unit(&state, &form, lang) {
+                    Ok((role, unit)) => whistle_store::Grant {
+                        role: role.as_str().to_string(),
+                        unit,
+                    },
+                    Err(message) => return refuse(message, None).await,
+                }
+            } else {
+                let parsed = form.grant.split_once('@').and_then(|(role, unit)| {
+                    Some(whistle_store::Grant {
+                        role: role.to_string(),
+                        unit: whistle_core::ids::UnitCode::parse(unit).ok()?,
+                    })
+                });
+                match parsed {
+                    Some(grant) if account.other_roles.contains(&grant) => grant,
+                    _ => {
+                        return refuse(
+                            t("该账户没有这个角色", "the account does not hold that role"),
+                            None,
+                        )
+                        .await
+                    }
+                }
+            };
+            if form.action == "grant" {
+                if account.holds(&grant) {
+                    return refuse(
+                        t("该账户已有这个角色", "the account holds that role already"),
+                        None,
+                    )
+                    .await;
+                }
+                account.other_roles.push(grant);
+            } else {
+                account.other_roles.retain(|g| *g != grant);
+            }
+            if let Err(error) = state.store.put_user(&account, &hash, now).await {
+                return super::store_failure(error, lang);
+            }
+            tracing::info!(account = %account.login, action = %form.action, "roles changed by an administrator");
+            done(if form.action == "grant" {
+                t("已增加角色。", "The role is added.")
+            } else {
+                t("已取消角色。", "The role is removed.")
+            })
+            .await
         }
         "disable" | "enable" | "reset" => {
             let (mut account, hash) = match state.store.user(login).await {
@@ -383,6 +434,31 @@ pub async fn act(
         }
         _ => refuse(t("没有这个操作", "no such action"), None).await,
     }
+}
+
+/// The form's role and unit, checked: a known role, a unit found by name or code, and a role
+/// that fits the unit's kind.
+fn role_at_unit(
+    state: &AppState,
+    form: &AdminForm,
+    lang: Lang,
+) -> Result<(Role, whistle_core::ids::UnitCode), String> {
+    let t = |zh: &str, en: &str| format::pick(lang, (zh, en)).to_string();
+    let role = Role::parse(form.role.trim()).ok_or_else(|| t("请选择角色", "choose a role"))?;
+    let reference = state.store.reference();
+    let unit = resolve_unit(&form.unit, &reference, lang)?
+        .ok_or_else(|| t("请填写所在单位", "give the unit"))?;
+    if !reference
+        .directory
+        .get(&unit)
+        .is_some_and(|u| role.fits(u.kind))
+    {
+        return Err(t(
+            "该角色不能属于这个单位",
+            "this role cannot belong to that unit",
+        ));
+    }
+    Ok((role, unit))
 }
 
 /// Stores the account with a new random password, which is returned to be shown once (it is

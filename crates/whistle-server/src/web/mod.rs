@@ -58,6 +58,7 @@ pub fn router(upload_limit: usize) -> Router<Arc<AppState>> {
         .route("/ui/", get(pages::landing))
         .route("/ui/login", get(session::login_page).post(session::login))
         .route("/ui/logout", post(session::logout))
+        .route("/ui/role", post(session::switch_role))
         .route("/ui/lang/{lang}", get(session::switch_language))
         .route("/ui/intake", get(intake::page).post(intake::save))
         .route("/ui/intake/hints", get(hints::hints))
@@ -189,6 +190,24 @@ pub struct UserBar {
     pub login: String,
     pub role: String,
     pub unit: String,
+    /// The roles the person may switch to (empty when there is only one).
+    pub roles: Vec<RoleOption>,
+}
+
+/// A role the signed-in person holds, in the role switch: `role@unit`, its label, whether it is
+/// the one acted in.
+pub struct RoleOption {
+    pub value: String,
+    pub label: String,
+    pub current: bool,
+}
+
+/// A role's name for the reader.
+pub fn role_label(role: crate::roles::Role, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => role.label_zh().to_string(),
+        Lang::En => role.as_str().replace('_', " "),
+    }
 }
 
 pub struct NavItem {
@@ -248,17 +267,27 @@ pub fn chrome(
     here: &str,
 ) -> Chrome {
     let reference = state.store.reference();
+    let unit_name = |unit: &whistle_core::ids::UnitCode| {
+        reference
+            .directory
+            .get(unit)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| unit.to_string())
+    };
     let user = viewer.map(|v| UserBar {
         login: v.principal.name.clone(),
-        role: match lang {
-            Lang::Zh => v.role.label_zh().to_string(),
-            Lang::En => v.role.as_str().replace('_', " "),
-        },
-        unit: reference
-            .directory
-            .get(&v.principal.unit)
-            .map(|u| u.name.clone())
-            .unwrap_or_else(|| v.principal.unit.to_string()),
+        role: role_label(v.role, lang),
+        unit: unit_name(&v.principal.unit),
+        roles: v
+            .principal
+            .grants
+            .iter()
+            .map(|(role, unit)| RoleOption {
+                value: format!("{}@{unit}", role.as_str()),
+                label: format!("{} · {}", role_label(*role, lang), unit_name(unit)),
+                current: *role == v.role && *unit == v.principal.unit,
+            })
+            .collect(),
     });
     let nav = viewer
         .map(|v| {

@@ -233,6 +233,84 @@ pub async fn logout(
     }
 }
 
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    csrf: String,
+    /// `role@unit`, one of the roles the account holds.
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /ui/role`: the session acts in another of the person's roles from now on (the pages
+/// and the JSON API alike), and lands on that role's desks. Only a role the account holds is
+/// taken; one it no longer holds (an administrator removed it) falls back to the first role at
+/// the next request.
+pub async fn switch_role(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    form: Result<Form<RoleForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let lang = page_language(&headers);
+    let viewer = match super::signed_in(&state, &headers, "/ui/").await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let Ok(Form(form)) = form else {
+        return super::failure(
+            StatusCode::BAD_REQUEST,
+            lang_text(lang, "表单格式不正确", "the form could not be read"),
+            lang,
+        );
+    };
+    if !csrf_ok(&viewer.csrf, &headers, Some(&form.csrf)) {
+        return super::failure(
+            StatusCode::FORBIDDEN,
+            lang_text(
+                lang,
+                "请求已过期，请刷新页面后重试",
+                "the page has expired; reload it and try again",
+            ),
+            lang,
+        );
+    }
+    let chosen = form.role.split_once('@').and_then(|(role, unit)| {
+        let role = crate::roles::Role::parse(role)?;
+        let unit = whistle_core::ids::UnitCode::parse(unit).ok()?;
+        viewer
+            .principal
+            .grants
+            .iter()
+            .find(|(r, u)| *r == role && *u == unit)
+            .cloned()
+    });
+    let Some((role, unit)) = chosen else {
+        return super::failure(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang_text(lang, "您没有这个角色", "you do not hold that role"),
+            lang,
+        );
+    };
+    let Some(session) = auth::session_cookie(&headers) else {
+        return Redirect::to("/ui/login").into_response();
+    };
+    let grant = whistle_store::Grant {
+        role: role.as_str().to_string(),
+        unit: unit.clone(),
+    };
+    match state
+        .store
+        .set_session_role(&auth::hash_secret(&session), Some(&grant))
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(account = %viewer.principal.name, role = role.as_str(), unit = %unit, "role switched");
+            Redirect::to("/ui/").into_response()
+        }
+        Err(error) => super::store_failure(error, lang),
+    }
+}
+
 /// `GET /ui/lang/{zh|en}?next=…`: remembers the language for a year and goes back.
 pub async fn switch_language(Path(lang): Path<String>, Query(query): Query<NextQuery>) -> Response {
     let value = match lang.as_str() {

@@ -16,6 +16,7 @@ async fn login_sessions_and_cookies() {
         role: "operator".into(),
         unit: UnitCode::parse("11.center").unwrap(),
         active: true,
+        other_roles: Vec::new(),
     };
     app.state
         .store

@@ -16,6 +16,7 @@ pub async fn user(app: &TestApp, login: &str, role: &str, unit: &str) {
         role: role.into(),
         unit: UnitCode::parse(unit).unwrap(),
         active: true,
+        other_roles: Vec::new(),
     };
     app.state
         .store
@@ -858,4 +859,160 @@ async fn the_handling_forms_check_their_fields_token_version_and_unit() {
     let (_, order) = app.get("admin", &format!("/api/v1/orders/{no}")).await;
     assert_eq!(order["stage"]["stage"], "replied");
     assert_eq!(order["reply"]["actions"], "已清理占道摊点");
+}
+
+#[tokio::test]
+async fn a_person_with_several_roles_switches_and_acts_in_the_one_chosen() {
+    let app = spawn_app().await;
+    user(&app, "banzhang", "supervisor", "11.center").await;
+    user(&app, "single", "dispatcher", "11.center").await;
+    let (mut account, hash) = app.state.store.user("banzhang").await.unwrap().unwrap();
+    account.other_roles.push(whistle_store::Grant {
+        role: "dispatcher".into(),
+        unit: UnitCode::parse("11.center").unwrap(),
+    });
+    app.state
+        .store
+        .put_user(&account, &hash, app.clock.now())
+        .await
+        .unwrap();
+    let client = browser();
+    let get = |cookie: String, path: &'static str| {
+        client
+            .get(format!("{}{path}", app.base))
+            .header("cookie", cookie)
+            .send()
+    };
+    // One role: no switch is offered.
+    let single = sign_in(&app, "single").await;
+    let page = get(single.clone(), "/ui/")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("action=\"/ui/role\""));
+
+    let cookie = sign_in(&app, "banzhang").await;
+    let landing = get(cookie.clone(), "/ui/")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(landing.contains("action=\"/ui/role\""), "{landing}");
+    assert!(landing.contains("value=\"supervisor@11.center\" selected"));
+    assert!(landing.contains("/ui/supervision"));
+    let csrf = hidden(&landing, "csrf");
+    // The JSON API answers in the role acted in, and the dispatcher's queue is not the
+    // supervisor's.
+    let me = |cookie: String| {
+        let request = client
+            .get(format!("{}/api/v1/me", app.base))
+            .header("cookie", cookie)
+            .send();
+        async move {
+            let body: serde_json::Value = request.await.unwrap().json().await.unwrap();
+            body["role"].as_str().unwrap().to_string()
+        }
+    };
+    let queue = |cookie: String| get(cookie, "/ui/dispatch");
+    assert_eq!(me(cookie.clone()).await, "supervisor");
+    assert_eq!(
+        queue(cookie.clone()).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let switch = |cookie: String, fields: Vec<(&'static str, String)>| {
+        client
+            .post(format!("{}/ui/role", app.base))
+            .header("cookie", cookie)
+            .form(&fields)
+            .send()
+    };
+    // Without the form's token, a role not held, a role that is not written as one: refused.
+    for fields in [
+        vec![("role", "dispatcher@11.center".to_string())],
+        vec![("csrf", csrf.clone()), ("role", "admin@11.center".into())],
+        vec![
+            ("csrf", csrf.clone()),
+            ("role", "dispatcher@110105010".into()),
+        ],
+        vec![("csrf", csrf.clone()), ("role", "dispatcher".into())],
+        vec![("csrf", csrf.clone()), ("role", "@@".into())],
+    ] {
+        let refused = switch(cookie.clone(), fields.clone()).await.unwrap();
+        assert!(
+            refused.status() == StatusCode::FORBIDDEN
+                || refused.status() == StatusCode::UNPROCESSABLE_ENTITY,
+            "{fields:?}: {}",
+            refused.status()
+        );
+    }
+    // Another person's session is not switched by a form carrying this one's token.
+    let refused = switch(
+        single.clone(),
+        vec![
+            ("csrf", csrf.clone()),
+            ("role", "supervisor@11.center".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let still = get(cookie.clone(), "/ui/")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(still.contains("value=\"supervisor@11.center\" selected"));
+
+    let switched = switch(
+        cookie.clone(),
+        vec![
+            ("csrf", csrf.clone()),
+            ("role", "dispatcher@11.center".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&switched), "/ui/");
+    let landing = get(cookie.clone(), "/ui/")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(landing.contains("value=\"dispatcher@11.center\" selected"));
+    assert!(landing.contains("/ui/dispatch"));
+    assert!(!landing.contains("href=\"/ui/supervision\""), "{landing}");
+    assert_eq!(me(cookie.clone()).await, "dispatcher");
+    assert_eq!(
+        queue(cookie.clone()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    // Another session of the same person keeps its own role.
+    let other = sign_in(&app, "banzhang").await;
+    let page = get(other, "/ui/").await.unwrap().text().await.unwrap();
+    assert!(page.contains("value=\"supervisor@11.center\" selected"));
+
+    // The administrator takes the role away: the session falls back to the first role.
+    let (mut account, hash) = app.state.store.user("banzhang").await.unwrap().unwrap();
+    account.other_roles.clear();
+    app.state
+        .store
+        .put_user(&account, &hash, app.clock.now())
+        .await
+        .unwrap();
+    let page = get(cookie.clone(), "/ui/")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("action=\"/ui/role\""));
+    assert!(page.contains("/ui/supervision"));
+    assert_eq!(me(cookie).await, "supervisor");
 }

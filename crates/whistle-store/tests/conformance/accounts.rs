@@ -13,6 +13,7 @@ async fn accounts_tokens_and_sessions_round_trip(db: TestDb) {
         role: "handler".into(),
         unit: code("110105010"),
         active: true,
+        other_roles: Vec::new(),
     };
     store
         .put_user(&account, "$argon2id$fake", at("2025-10-09 09:00"))
@@ -76,10 +77,38 @@ async fn accounts_tokens_and_sessions_round_trip(db: TestDb) {
         )
         .await
         .unwrap();
+    let session = |acting: Option<whistle_store::Grant>| whistle_store::SessionRecord {
+        login: "handler-110105010".into(),
+        expires_at: at("2025-10-10 09:00"),
+        acting,
+    };
+    assert_eq!(store.session("hash1").await.unwrap(), Some(session(None)));
+    // A further role, kept with the account; the session switched to it and back.
+    let official = whistle_store::Grant {
+        role: "street_official".into(),
+        unit: code("110105010"),
+    };
+    let (mut account, hash) = store.user("handler-110105010").await.unwrap().unwrap();
+    account.other_roles = vec![official.clone()];
+    store
+        .put_user(&account, &hash, at("2025-10-09 11:00"))
+        .await
+        .unwrap();
+    let (loaded, _) = store.user("handler-110105010").await.unwrap().unwrap();
+    assert_eq!(loaded.other_roles, vec![official.clone()]);
+    assert!(loaded.holds(&official));
+    assert_eq!(loaded.grants().len(), 2);
+    assert!(store
+        .set_session_role("hash1", Some(&official))
+        .await
+        .unwrap());
     assert_eq!(
         store.session("hash1").await.unwrap(),
-        Some(("handler-110105010".into(), at("2025-10-10 09:00")))
+        Some(session(Some(official)))
     );
+    assert!(store.set_session_role("hash1", None).await.unwrap());
+    assert_eq!(store.session("hash1").await.unwrap(), Some(session(None)));
+    assert!(!store.set_session_role("nosuch", None).await.unwrap());
     store.delete_session("hash1").await.unwrap();
     assert!(store.session("hash1").await.unwrap().is_none());
     // A reveal of personal data is an event in the order's history.

@@ -82,6 +82,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "visits_by_agent",
         include_str!("../../../migrations/postgres/0013_visits_by_agent.sql"),
     ),
+    (
+        14,
+        "role_switch",
+        include_str!("../../../migrations/postgres/0014_role_switch.sql"),
+    ),
 ];
 
 pub struct PgStore {

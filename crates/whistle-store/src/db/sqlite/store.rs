@@ -81,6 +81,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "visits_by_agent",
         include_str!("../../../migrations/sqlite/0013_visits_by_agent.sql"),
     ),
+    (
+        14,
+        "role_switch",
+        include_str!("../../../migrations/sqlite/0014_role_switch.sql"),
+    ),
 ];
 
 /// The page cache of every connection but the writer's (readers, the planner, the checkpointer),
