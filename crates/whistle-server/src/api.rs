@@ -574,6 +574,8 @@ pub struct ListQuery {
     due_before: Option<String>,
     /// Open orders whose running deadline falls after this time.
     due_after: Option<String>,
+    /// Open orders late by three times the time allowed or more at this time (三倍超期).
+    thrice_late_at: Option<String>,
     after: Option<String>,
     limit: Option<u32>,
 }
@@ -684,6 +686,7 @@ pub async fn list_orders(
         },
         due_before: time_param(&state, "due_before", params.due_before, lang)?,
         due_after: time_param(&state, "due_after", params.due_after, lang)?,
+        thrice_late_at: time_param(&state, "thrice_late_at", params.thrice_late_at, lang)?,
         oldest_first: false,
         by_deadline: false,
     };

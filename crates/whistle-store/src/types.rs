@@ -508,6 +508,10 @@ pub struct OrderFilter {
     /// Only orders whose earliest running deadline is after this time (临期 without 超期).
     #[serde(default)]
     pub due_after: Option<Timestamp>,
+    /// Only open orders late by three times the time allowed or more at this time (三倍超期): the
+    /// allowance is received → earliest running deadline, the time taken received → this time.
+    #[serde(default)]
+    pub thrice_late_at: Option<Timestamp>,
     /// Oldest first (a queue worked in arrival order) instead of newest first.
     #[serde(default)]
     pub oldest_first: bool,

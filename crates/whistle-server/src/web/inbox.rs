@@ -32,6 +32,14 @@ const TABS: [(&str, Option<&str>, &str, &str); 8] = [
     ("all", None, "全部", "all"),
 ];
 
+/// The time-limit filter's choices: (value, Chinese, English); the empty value is all.
+const PUNCTUALITY: [(&str, &str, &str); 4] = [
+    ("", "全部", "all"),
+    ("on_time", "未超期", "not overdue"),
+    ("late", "已超期", "overdue"),
+    ("thrice", "超期三倍及以上", "3× overdue or more"),
+];
+
 const PAGE: u32 = 50;
 
 #[derive(Deserialize, Default, Clone)]
@@ -44,6 +52,10 @@ pub struct InboxQuery {
     street: String,
     #[serde(default)]
     q: String,
+    /// 时限: `on_time` (the running deadline not passed), `late` (passed), `thrice` (late by
+    /// three times the time allowed); anything else: all.
+    #[serde(default)]
+    punctuality: String,
     #[serde(default)]
     after: String,
     /// `csv` for the export.
@@ -74,6 +86,8 @@ pub struct Row {
 struct InboxPage {
     chrome: Chrome,
     query: InboxQuery,
+    /// The time-limit filter's choices in the reader's language: (value, label).
+    punctuality: Vec<(String, String)>,
     tabs: Vec<Tab>,
     rows: Vec<Row>,
     next: Option<String>,
@@ -95,6 +109,7 @@ fn query_string(
         ("category", &query.category),
         ("street", &query.street),
         ("q", &query.q),
+        ("punctuality", &query.punctuality),
     ] {
         if !value.is_empty() {
             parts.push(format!("{name}={}", urlencode(value)));
@@ -135,11 +150,29 @@ pub async fn page(
         .deadline(now, whistle_core::calendar::TimeLimit::WorkingDays(1))
         .map(|d| d.at)
         .unwrap_or(now);
-    let (due_after, due_before) = match query.tab.as_str() {
+    if !PUNCTUALITY
+        .iter()
+        .any(|(value, ..)| *value == query.punctuality)
+    {
+        query.punctuality.clear();
+    }
+    let (mut due_after, mut due_before) = match query.tab.as_str() {
         "soon" => (Some(now), Some(soon)),
         "overdue" => (None, Some(now)),
         _ => (None, None),
     };
+    // The time-limit filter narrows the tab (临期 and 未超期 agree; 临期 and 已超期 leave none).
+    let mut thrice_late_at = None;
+    match query.punctuality.as_str() {
+        "on_time" => due_after = Some(due_after.map_or(now, |at| at.max(now))),
+        "late" | "thrice" => {
+            due_before = Some(due_before.map_or(now, |at| at.min(now)));
+            if query.punctuality == "thrice" {
+                thrice_late_at = Some(now);
+            }
+        }
+        _ => {}
+    }
     let owed = match query.tab.as_str() {
         "rework" => Some(Owed::Rework),
         "parts" => Some(Owed::Part),
@@ -149,6 +182,7 @@ pub async fn page(
         owed,
         due_after,
         due_before,
+        thrice_late_at,
         unit: Some(viewer.principal.unit.clone()),
         stage: stage.map(str::to_string),
         // The typeahead fills "小关街道 110105010": the code is the last word.
@@ -220,6 +254,10 @@ pub async fn page(
         tabs,
         rows,
         here,
+        punctuality: PUNCTUALITY
+            .iter()
+            .map(|(value, zh, en)| (value.to_string(), format::pick(lang, (zh, en)).to_string()))
+            .collect(),
         query,
     };
     super::render(&inbox, StatusCode::OK)

@@ -685,6 +685,79 @@ async fn the_inbox_lists_the_units_orders_and_accepts_with_its_version() {
 }
 
 #[tokio::test]
+async fn the_inboxs_time_limit_filter_splits_on_time_late_and_three_times_late() {
+    let app = spawn_app().await;
+    user(&app, "xiaoguan", "handler", "110105010").await;
+    let old = app.order("110105010", "11.04.01").await;
+    // Ten days on, the first order is far past its deadline; a new one has its time ahead.
+    app.clock.advance(10 * 24 * 60);
+    let new = app.order("110105010", "11.04.01").await;
+    let client = browser();
+    // Signed in afresh for each look: the clock's jumps outlast a session.
+    let page = |filter: &'static str| {
+        let client = client.clone();
+        let app = &app;
+        async move {
+            let session = sign_in(app, "xiaoguan").await;
+            client
+                .get(format!(
+                    "{}/ui/inbox?tab=all&punctuality={filter}",
+                    app.base
+                ))
+                .header("cookie", session)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let on_time = page("on_time").await;
+    let late = page("late").await;
+    let thrice = page("thrice").await;
+    let all = page("nonsense").await;
+    assert!(on_time.contains(&new) && !on_time.contains(&old));
+    assert!(late.contains(&old) && !late.contains(&new));
+    assert!(thrice.contains(&old) && !thrice.contains(&new));
+    assert!(
+        all.contains(&old) && all.contains(&new),
+        "an unknown value filters nothing"
+    );
+    assert!(
+        thrice.contains("value=\"thrice\" selected"),
+        "the choice is kept"
+    );
+    // The choice travels with the tabs and the export.
+    assert!(late.contains("punctuality=late"));
+    // A day past its deadline is late, not yet three times late.
+    let (_, listed) = app
+        .get("admin", "/api/v1/orders?unit=110105010&limit=10")
+        .await;
+    let due_at = |no: &str| {
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["no"] == no)
+            .unwrap()["next_due_at"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let due = chrono::DateTime::parse_from_rfc3339(&due_at(&new)).unwrap();
+    let minutes = (due.with_timezone(&chrono::Utc) - app.clock.now()).num_minutes() + 1;
+    app.clock.advance(minutes);
+    let late = page("late").await;
+    let thrice = page("thrice").await;
+    assert!(late.contains(&new), "just past its deadline");
+    assert!(
+        !thrice.contains(&new),
+        "not yet three times the time allowed"
+    );
+}
+
+#[tokio::test]
 async fn a_co_handlers_inbox_lists_the_parts_it_owes_until_reported() {
     let app = spawn_app().await;
     user(&app, "xiaoguan", "handler", "110105010").await;

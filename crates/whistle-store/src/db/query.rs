@@ -165,6 +165,15 @@ pub(crate) fn list_orders(
             "o.next_due_at IS NOT NULL AND o.next_due_at <= {p}"
         ));
     }
+    if let Some(now) = filter.thrice_late_at {
+        // now − received ≥ 3 × (due − received), i.e. 3·due − 2·received ≤ now; only a positive
+        // allowance counts (as on the supervisor's board).
+        let p = query.push(Param::Int(to_millis(now)));
+        conditions.push(format!(
+            "o.next_due_at IS NOT NULL AND o.next_due_at > o.received_at \
+             AND 3 * o.next_due_at - 2 * o.received_at <= {p}"
+        ));
+    }
     if let Some(due) = filter.due_after {
         let p = query.push(Param::Int(to_millis(due)));
         conditions.push(format!("o.next_due_at > {p}"));

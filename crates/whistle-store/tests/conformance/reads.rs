@@ -391,6 +391,44 @@ async fn the_centres_queues_and_deadline_filters(db: TestDb) {
         "the earliest is not after itself"
     );
     assert!(after_first.items.iter().all(|o| o.next_due_at > Some(cut)));
+    // Three times late: the time taken (received → then) three times the allowance
+    // (received → the running deadline) or more — exactly the orders the rule picks.
+    let mut counts = Vec::new();
+    for time in ["2025-10-17 09:10", "2025-10-20 09:00", "2025-11-30 00:00"] {
+        let then = at(time);
+        let thrice = OrderFilter {
+            thrice_late_at: Some(then),
+            ..due("2026-12-31 00:00", Some(street))
+        };
+        let listed = numbers(&list(thrice, PageRequest::default()).await);
+        let expected: Vec<String> = all
+            .items
+            .iter()
+            .filter(|o| {
+                let due = o.next_due_at.unwrap();
+                let allowed = due - o.received_at;
+                allowed > chrono::Duration::zero() && then - o.received_at >= allowed * 3
+            })
+            .map(|o| o.no.to_string())
+            .collect();
+        assert_eq!(listed, expected, "{time}");
+        counts.push(listed.len());
+    }
+    // On the 17th one order is three times late and the others not yet; later all four.
+    assert_eq!(counts, [1, 4, 4]);
+    assert_eq!(
+        list(
+            OrderFilter {
+                thrice_late_at: Some(at("2026-12-31 00:00")),
+                ..due("2026-12-31 00:00", Some(street))
+            },
+            PageRequest::default()
+        )
+        .await
+        .items
+        .len(),
+        4
+    );
     // By deadline, soonest first, one to a page: the cursor follows the deadline.
     let mut seen = Vec::new();
     let mut after = None;
