@@ -187,6 +187,18 @@ test("a street handler accepts an order from the inbox", async () => {
   await checkPage(page);
   const stored = await api(server, "GET", `/orders/${no}`);
   assert.equal(stored.body.stage.stage, "accepted");
+  // Assigned to a colleague of the street (the street official also handles its orders); the
+  // inbox's 承办人 filter finds it under that colleague and no longer under 未指派.
+  await page.goto(`${server.url}/ui/orders/${no}`);
+  await page.selectOption("#act-assign select[name=to]", "official");
+  await Promise.all([page.waitForNavigation(), page.click("#act-assign button[type=submit]")]);
+  assert.match(await page.innerText("main"), /承办人 小关街道吹哨干部（official）/);
+  await checkPage(page);
+  await screenshot(page, "order-assigned");
+  await page.goto(`${server.url}/ui/inbox?tab=all&assignee=official`);
+  await page.waitForSelector(`#orders >> text=${no}`);
+  await page.goto(`${server.url}/ui/inbox?tab=all&assignee=none`);
+  assert.equal(await page.locator("#orders tr", { hasText: no }).count(), 0);
   await context.close();
 });
 

@@ -576,6 +576,8 @@ pub struct ListQuery {
     due_after: Option<String>,
     /// Open orders late by three times the time allowed or more at this time (三倍超期).
     thrice_late_at: Option<String>,
+    /// The lead unit's person: a login, or `none` for orders not yet assigned.
+    assignee: Option<String>,
     after: Option<String>,
     limit: Option<u32>,
 }
@@ -687,6 +689,14 @@ pub async fn list_orders(
         due_before: time_param(&state, "due_before", params.due_before, lang)?,
         due_after: time_param(&state, "due_after", params.due_after, lang)?,
         thrice_late_at: time_param(&state, "thrice_late_at", params.thrice_late_at, lang)?,
+        assignee: params
+            .assignee
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .map(|a| match a.as_str() {
+                "none" => whistle_store::AssignedTo::Nobody,
+                _ => whistle_store::AssignedTo::Person(a),
+            }),
         oldest_first: false,
         by_deadline: false,
     };
@@ -727,11 +737,12 @@ pub async fn history(
     Ok(Json(serde_json::json!({"no": order.no, "events": events})))
 }
 
-pub const COMMANDS: [&str; 19] = [
+pub const COMMANDS: [&str; 20] = [
     "dispatch",
     "forward",
     "record_forward_answer",
     "accept",
+    "assign",
     "dispute",
     "review_dispute",
     "report_part",
@@ -843,6 +854,27 @@ pub(crate) async fn run_command(
     let order = visible_order(state, principal, no, lang).await?;
     if !role.may(&command) {
         return Err(ApiError::forbidden(lang));
+    }
+    // An order is assigned only to one of the unit's people who handle orders (the core checks
+    // the stage and the unit; the accounts are the server's).
+    if let Command::Assign { to } = &command {
+        let colleague = state
+            .store
+            .user(to.trim())
+            .await
+            .map_err(|e| ApiError::store(e, lang))?
+            .filter(|(account, _)| {
+                account.active && crate::web::handles_orders_at(account, &principal.unit)
+            });
+        if colleague.is_none() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not_a_colleague",
+                "只能指派给本单位在岗的承办人",
+                "an order is assigned only to an active handler of your unit",
+                lang,
+            ));
+        }
     }
     let envelope = Envelope {
         actor: principal.actor(),

@@ -202,6 +202,12 @@ pub fn command_examples() -> Vec<(Command, &'static str)> {
         ),
         (Command::Accept, "handler of the lead unit"),
         (
+            Command::Assign {
+                to: "xiaowang".into(),
+            },
+            "handler or street official of the lead or a co-handling unit, to an active handler of the same unit (422 `not_a_colleague` otherwise)",
+        ),
+        (
             Command::Dispute {
                 reason: "该地址不属于本街道辖区".into(),
             },

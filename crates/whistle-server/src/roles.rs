@@ -191,6 +191,7 @@ impl Role {
             Role::Handler | Role::StreetOfficial => matches!(
                 command,
                 Accept
+                    | Assign { .. }
                     | Dispute { .. }
                     | ReportPart { .. }
                     | Contact { .. }

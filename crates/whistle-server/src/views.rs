@@ -7,8 +7,8 @@
 use serde::Serialize;
 use whistle_core::ids::{CategoryCode, OrderId, OrderNo};
 use whistle_core::order::{
-    Channel, EscalationLevel, Location, Notice, Order, Part, PendingDispute, PendingExtension,
-    Reply, RequestType, Ruling, Stage, Urgency, VisitResult, WhistleOutcome,
+    Assignee, Channel, EscalationLevel, Location, Notice, Order, Part, PendingDispute,
+    PendingExtension, Reply, RequestType, Ruling, Stage, Urgency, VisitResult, WhistleOutcome,
 };
 use whistle_core::time::Timestamp;
 use whistle_store::Requester;
@@ -52,6 +52,9 @@ pub struct OrderView {
     pub disputes_upheld: u32,
     pub parts: Vec<Part>,
     pub whistle_outcomes: Vec<WhistleOutcome>,
+    /// 承办人 per unit; absent while no unit assigned one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assignees: Vec<Assignee>,
     pub last_event_at: Timestamp,
     pub requester: Option<Requester>,
 }
@@ -94,6 +97,7 @@ impl OrderView {
             disputes_upheld,
             parts,
             whistle_outcomes,
+            assignees,
             last_event_at,
         } = order;
         OrderView {
@@ -132,6 +136,7 @@ impl OrderView {
             disputes_upheld,
             parts,
             whistle_outcomes,
+            assignees,
             last_event_at,
             requester,
         }

@@ -87,6 +87,26 @@ pub(crate) async fn users(db: &dyn Db) -> Result<Vec<Account>, StoreError> {
     .collect()
 }
 
+/// The active accounts holding a role at `unit` (first or further).
+pub(crate) async fn colleagues(db: &dyn Db, unit: &UnitCode) -> Result<Vec<Account>, StoreError> {
+    let accounts: Vec<Account> = db
+        .query(
+            "SELECT login, display_name, role, unit, active, other_roles FROM users \
+             WHERE active AND unit = $1 \
+             UNION ALL SELECT login, display_name, role, unit, active, other_roles FROM users \
+             WHERE active AND other_roles <> '[]' AND unit <> $1 ORDER BY login",
+            params![unit.as_str()],
+        )
+        .await?
+        .iter()
+        .map(account)
+        .collect::<Result<_, _>>()?;
+    Ok(accounts
+        .into_iter()
+        .filter(|a| a.grants().iter().any(|g| g.unit == *unit))
+        .collect())
+}
+
 /// Stores a token record; storing it again can only revoke it.
 pub(crate) async fn put_token(
     db: &dyn Db,
@@ -222,6 +242,9 @@ pub trait AccountStore: Send + Sync {
     /// All accounts.
     async fn users(&self) -> Result<Vec<Account>, StoreError>;
 
+    /// The active accounts holding a role (first or further) at a unit: its people.
+    async fn colleagues(&self, unit: &UnitCode) -> Result<Vec<Account>, StoreError>;
+
     /// Stores an integration token record (the secret is never stored).
     async fn put_token(&self, token: &TokenRecord, at: Timestamp) -> Result<(), StoreError>;
 
@@ -266,6 +289,10 @@ impl<T: crate::db::Db> AccountStore for T {
 
     async fn users(&self) -> Result<Vec<Account>, StoreError> {
         crate::accounts::users(self).await
+    }
+
+    async fn colleagues(&self, unit: &UnitCode) -> Result<Vec<Account>, StoreError> {
+        crate::accounts::colleagues(self, unit).await
     }
 
     async fn put_token(&self, token: &TokenRecord, at: Timestamp) -> Result<(), StoreError> {

@@ -649,6 +649,12 @@ impl<'a> Row<'a> {
             | (i16::from(!self.order.parts_owed().is_empty()) << 1);
         (bits != 0).then_some(bits)
     }
+    /// The lead unit's person (承办人) while the order is with a unit: the `assignee` column of
+    /// the inbox's "assigned to me".
+    pub fn assignee(&self) -> Option<&str> {
+        let lead = &self.order.assignment()?.lead;
+        self.order.assignee(lead)
+    }
     pub fn excluded(&self) -> bool {
         self.order.unreasonable.is_some()
     }

@@ -512,6 +512,9 @@ pub struct OrderFilter {
     /// allowance is received → earliest running deadline, the time taken received → this time.
     #[serde(default)]
     pub thrice_late_at: Option<Timestamp>,
+    /// Only orders whose lead unit assigned them to this person (a login), or to nobody yet.
+    #[serde(default)]
+    pub assignee: Option<AssignedTo>,
     /// Oldest first (a queue worked in arrival order) instead of newest first.
     #[serde(default)]
     pub oldest_first: bool,
@@ -529,6 +532,16 @@ pub enum Awaiting {
     Dispute,
     /// 延期申请: the lead unit asks for more time.
     Extension,
+}
+
+/// The lead unit's person an order is assigned to (承办人), for a list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignedTo {
+    /// To this login.
+    Person(String),
+    /// Not assigned yet.
+    Nobody,
 }
 
 /// What a handling unit owes on an order.

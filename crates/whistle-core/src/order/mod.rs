@@ -68,7 +68,19 @@ pub struct Order {
     /// Outcomes of whistles raised on the order (吹哨办理记录).
     #[serde(default)]
     pub whistle_outcomes: Vec<WhistleOutcome>,
+    /// Who handles it within each unit (承办人), the latest assignment per unit. Not written
+    /// while empty: the stored projection of an order no unit assigned keeps its bytes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assignees: Vec<Assignee>,
     pub last_event_at: Timestamp,
+}
+
+/// A unit's person handling the order (a login), since when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignee {
+    pub unit: UnitCode,
+    pub login: String,
+    pub at: Timestamp,
 }
 
 /// A whistle's outcome recorded on its order.
@@ -139,6 +151,7 @@ impl Order {
             disputes_upheld: 0,
             parts: Vec::new(),
             whistle_outcomes: Vec::new(),
+            assignees: Vec::new(),
             last_event_at: event.at,
         })
     }
@@ -191,6 +204,17 @@ impl Order {
                 let assignment = self.take_assignment()?;
                 self.stage = Stage::Accepted(assignment);
                 self.accepted_at = Some(at);
+            }
+            EventPayload::Assigned { unit, to } => {
+                let assignee = Assignee {
+                    unit: unit.clone(),
+                    login: to.clone(),
+                    at,
+                };
+                match self.assignees.iter_mut().find(|a| a.unit == *unit) {
+                    Some(current) => *current = assignee,
+                    None => self.assignees.push(assignee),
+                }
             }
             EventPayload::Disputed { reason } => {
                 let unit = self
@@ -371,6 +395,14 @@ impl Order {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// The person handling it for a unit (承办人), if the unit assigned one.
+    pub fn assignee(&self, unit: &UnitCode) -> Option<&str> {
+        self.assignees
+            .iter()
+            .find(|a| a.unit == *unit)
+            .map(|a| a.login.as_str())
     }
 
     /// The deadline of a given kind while it still runs.

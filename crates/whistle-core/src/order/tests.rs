@@ -49,6 +49,12 @@ fn commands() -> Vec<(&'static str, Command)> {
         ("lead", Command::Accept),
         (
             "lead",
+            Command::Assign {
+                to: "xiaowang".into(),
+            },
+        ),
+        (
+            "lead",
             Command::Dispute {
                 reason: "不属于本街道辖区".into(),
             },
@@ -876,4 +882,35 @@ fn the_worker_queue_gives_each_notice_once() {
     .unwrap();
     assert!(h.order.notices_due(later, soon).is_empty());
     assert_eq!(h.order.next_notice_at(soon), None);
+}
+
+#[test]
+fn a_unit_assigns_its_person_and_hands_the_order_on() {
+    let mut h = harness();
+    h.run("11.center", 1, dispatch()).unwrap();
+    let lead = h.lead();
+    let assign = |to: &str| Command::Assign { to: to.into() };
+    // Not the lead or a co-handler; a login that is not one; empty.
+    assert_eq!(
+        outcome(h.run("110105011", 1, assign("xiaowang"))),
+        "!not_lead_unit"
+    );
+    for bad in ["", "  ", "王 五", "a/b", &"x".repeat(65)] {
+        assert_eq!(
+            outcome(h.run(&lead, 1, assign(bad))),
+            "!invalid_value",
+            "{bad:?}"
+        );
+    }
+    assert_eq!(outcome(h.run(&lead, 1, assign(" xiaowang "))), "assigned");
+    assert_eq!(h.order.assignee(&code(&lead)), Some("xiaowang"));
+    // The same person again changes nothing and is refused; another takes it on.
+    assert_eq!(
+        outcome(h.run(&lead, 1, assign("xiaowang"))),
+        "!invalid_value"
+    );
+    h.run(&lead, 1, Command::Accept).unwrap();
+    assert_eq!(outcome(h.run(&lead, 1, assign("laoli"))), "assigned");
+    assert_eq!(h.order.assignee(&code(&lead)), Some("laoli"));
+    assert_eq!(h.order.assignees.len(), 1, "the latest per unit");
 }

@@ -439,6 +439,11 @@ pub enum Command {
     },
     /// 签收
     Accept,
+    /// 指派承办人: the handling unit gives the order to one of its people (`to`, a login) —
+    /// the lead or a co-handler, each for its own part; again to hand it on.
+    Assign {
+        to: String,
+    },
     /// 派单异议
     Dispute {
         reason: String,
@@ -518,6 +523,7 @@ impl Command {
             Command::Forward { .. } => "forward",
             Command::RecordForwardAnswer { .. } => "record_forward_answer",
             Command::Accept => "accept",
+            Command::Assign { .. } => "assign",
             Command::Dispute { .. } => "dispute",
             Command::ReviewDispute { .. } => "review_dispute",
             Command::ReportPart { .. } => "report_part",
@@ -592,6 +598,11 @@ pub enum EventPayload {
         answer: String,
     },
     Accepted,
+    /// A handling unit's person (a login) is now the one handling it for the unit.
+    Assigned {
+        unit: UnitCode,
+        to: String,
+    },
     Disputed {
         reason: String,
     },
@@ -666,6 +677,7 @@ impl EventPayload {
             EventPayload::Forwarded { .. } => "forwarded",
             EventPayload::ForwardAnswered { .. } => "forward_answered",
             EventPayload::Accepted => "accepted",
+            EventPayload::Assigned { .. } => "assigned",
             EventPayload::Disputed { .. } => "disputed",
             EventPayload::DisputeReviewed { .. } => "dispute_reviewed",
             EventPayload::PartReported { .. } => "part_reported",
@@ -695,6 +707,7 @@ impl EventPayload {
             EventPayload::Forwarded { .. } => "转外部办理",
             EventPayload::ForwardAnswered { .. } => "外部答复",
             EventPayload::Accepted => "签收",
+            EventPayload::Assigned { .. } => "指派承办人",
             EventPayload::Disputed { .. } => "派单异议",
             EventPayload::DisputeReviewed { .. } => "异议审核",
             EventPayload::PartReported { .. } => "协办反馈",

@@ -148,6 +148,54 @@ fn standing(viewer: &Viewer, order: &Order, reference: &Reference) -> Standing {
     }
 }
 
+/// 指派承办人, offered to a lead or co-handling unit's person while the order is being handled:
+/// the unit's people (`colleagues`: login and name) but the one who has it now.
+pub fn assign_action(
+    viewer: &Viewer,
+    order: &Order,
+    colleagues: &[(String, String)],
+    lang: Lang,
+) -> Option<Action> {
+    let unit = &viewer.principal.unit;
+    let handling = matches!(order.stage, Stage::Dispatched(_) | Stage::Accepted(_));
+    let involved = order
+        .assignment()
+        .is_some_and(|a| a.lead == *unit || a.co_handlers.contains(unit));
+    let may = viewer.role.may(&Command::Assign { to: String::new() });
+    if !(handling && involved && may) {
+        return None;
+    }
+    let current = order.assignee(unit);
+    let options: Vec<(String, String)> = colleagues
+        .iter()
+        .filter(|(login, _)| Some(login.as_str()) != current)
+        .map(|(login, name)| {
+            let me = *login == viewer.principal.name;
+            let label = match (me, lang) {
+                (true, Lang::Zh) => format!("{name}（{login}，我自己）"),
+                (true, Lang::En) => format!("{name} ({login}, me)"),
+                (false, _) => format!("{name}（{login}）"),
+            };
+            (login.clone(), label)
+        })
+        .collect();
+    if options.is_empty() {
+        return None;
+    }
+    let t = |zh: &str, en: &str| pick(lang, (zh, en)).to_string();
+    Some(
+        Action::new(
+            "assign",
+            if current.is_some() {
+                t("转交同事", "Hand on to a colleague")
+            } else {
+                t("指派承办人", "Assign to a colleague")
+            },
+        )
+        .field(field("to", t("承办人", "Colleague"), "select").options(options)),
+    )
+}
+
 /// The commands the page offers `viewer` on `order`, in the order a person works through them.
 pub fn offered(
     viewer: &Viewer,
@@ -713,11 +761,12 @@ impl Suggestion {
 }
 
 /// The actions a form may name (`/ui/orders/{no}/act/{name}`); any other is not found.
-pub const ACTIONS: [&str; 20] = [
+pub const ACTIONS: [&str; 21] = [
     "dispatch",
     "forward",
     "forward_answer",
     "accept",
+    "assign",
     "contact",
     "reply",
     "part",
@@ -802,6 +851,9 @@ pub fn parse(
             answer: required("answer", ("请写明答复内容", "give the answer"))?,
         },
         "accept" => Command::Accept,
+        "assign" => Command::Assign {
+            to: required("to", ("请选择承办人", "choose the colleague"))?,
+        },
         "contact" => Command::Contact {
             note: required(
                 "note",

@@ -233,6 +233,7 @@ impl Names<'_> {
                 }
             },
             EventPayload::PartReported { unit, text } => format!("{}：{text}", self.unit(unit)),
+            EventPayload::Assigned { unit, to } => format!("{} → {to}", self.unit(unit)),
             EventPayload::Contacted { note, .. }
             | EventPayload::Closed { note }
             | EventPayload::Supervised { note, .. }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 use whistle_core::error::Lang;
 use whistle_core::ids::{CategoryCode, UnitCode};
-use whistle_store::{OrderFilter, OrderSummary, Owed, PageRequest};
+use whistle_store::{AssignedTo, OrderFilter, OrderSummary, Owed, PageRequest};
 
 use super::format::{self, Deadline, Names};
 use super::{chrome, page_language, signed_in, urlencode, Chrome};
@@ -56,6 +56,10 @@ pub struct InboxQuery {
     /// three times the time allowed); anything else: all.
     #[serde(default)]
     punctuality: String,
+    /// 承办人 (of the orders the unit leads): `me`, `none` (not yet assigned) or a colleague's
+    /// login; empty: everyone's.
+    #[serde(default)]
+    assignee: String,
     #[serde(default)]
     after: String,
     /// `csv` for the export.
@@ -88,6 +92,8 @@ struct InboxPage {
     query: InboxQuery,
     /// The time-limit filter's choices in the reader's language: (value, label).
     punctuality: Vec<(String, String)>,
+    /// The assignee filter's choices: everyone, me, nobody, each colleague.
+    assignees: Vec<(String, String)>,
     tabs: Vec<Tab>,
     rows: Vec<Row>,
     next: Option<String>,
@@ -110,6 +116,7 @@ fn query_string(
         ("street", &query.street),
         ("q", &query.q),
         ("punctuality", &query.punctuality),
+        ("assignee", &query.assignee),
     ] {
         if !value.is_empty() {
             parts.push(format!("{name}={}", urlencode(value)));
@@ -178,7 +185,27 @@ pub async fn page(
         "parts" => Some(Owed::Part),
         _ => None,
     };
+    let colleagues = match state.store.colleagues(&viewer.principal.unit).await {
+        Ok(people) => people
+            .into_iter()
+            .filter(|a| super::handles_orders_at(a, &viewer.principal.unit))
+            .collect::<Vec<_>>(),
+        Err(error) => return super::store_failure(error, lang),
+    };
+    let assignee = match query.assignee.as_str() {
+        "" => None,
+        "me" => Some(AssignedTo::Person(viewer.principal.name.clone())),
+        "none" => Some(AssignedTo::Nobody),
+        login if colleagues.iter().any(|a| a.login == login) => {
+            Some(AssignedTo::Person(login.to_string()))
+        }
+        _ => {
+            query.assignee.clear();
+            None
+        }
+    };
     let filter = OrderFilter {
+        assignee,
         owed,
         due_after,
         due_before,
@@ -254,6 +281,34 @@ pub async fn page(
         tabs,
         rows,
         here,
+        assignees: {
+            let mut choices = vec![
+                (
+                    String::new(),
+                    format::pick(lang, ("全部", "everyone")).to_string(),
+                ),
+                (
+                    "me".to_string(),
+                    format::pick(lang, ("指派给我的", "assigned to me")).to_string(),
+                ),
+                (
+                    "none".to_string(),
+                    format::pick(lang, ("未指派", "not assigned")).to_string(),
+                ),
+            ];
+            choices.extend(
+                colleagues
+                    .iter()
+                    .filter(|a| a.login != viewer.principal.name)
+                    .map(|a| {
+                        (
+                            a.login.clone(),
+                            format!("{}（{}）", a.display_name, a.login),
+                        )
+                    }),
+            );
+            choices
+        },
         punctuality: PUNCTUALITY
             .iter()
             .map(|(value, zh, en)| (value.to_string(), format::pick(lang, (zh, en)).to_string()))

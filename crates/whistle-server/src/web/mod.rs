@@ -12,6 +12,7 @@ mod admin;
 pub mod assets;
 mod attachments;
 pub use attachments::FILES_PER_FORM;
+pub use pages::handles_orders_at;
 mod citizen;
 mod citizen_forms;
 mod commands;

@@ -124,6 +124,21 @@ pub async fn landing(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
     super::render(&page, StatusCode::OK)
 }
 
+/// Whether an account handles orders at a unit (a handler or a street official there): who an
+/// order may be assigned to.
+pub fn handles_orders_at(
+    account: &whistle_store::Account,
+    unit: &whistle_core::ids::UnitCode,
+) -> bool {
+    account.grants().iter().any(|g| {
+        g.unit == *unit
+            && matches!(
+                Role::parse(&g.role),
+                Some(Role::Handler | Role::StreetOfficial)
+            )
+    })
+}
+
 #[derive(Deserialize)]
 pub struct FindQuery {
     #[serde(default)]
@@ -303,13 +318,32 @@ pub async fn order_page(
     if !order.whistle_outcomes.is_empty() {
         badges.push((t("已吹哨", "whistle blown"), ""));
     }
-    let lead = order.lead().map(|u| names.unit(u));
+    // Each unit with its person (承办人) when it assigned one: the name for the lead's.
+    let mut assignee_names = std::collections::HashMap::new();
+    for assignee in &order.assignees {
+        if let Ok(Some((account, _))) = state.store.user(&assignee.login).await {
+            assignee_names.insert(assignee.login.clone(), account.display_name);
+        }
+    }
+    let with_person = |unit: &whistle_core::ids::UnitCode| {
+        let name = names.unit(unit);
+        match order.assignee(unit) {
+            Some(login) => match assignee_names.get(login) {
+                Some(person) if person != login => {
+                    format!("{name} · {} {person}（{login}）", t("承办人", "handled by"))
+                }
+                _ => format!("{name} · {} {login}", t("承办人", "handled by")),
+            },
+            None => name,
+        }
+    };
+    let lead = order.lead().map(with_person);
     let co_handlers = order
         .assignment()
         .map(|a| {
             a.co_handlers
                 .iter()
-                .map(|u| names.unit(u))
+                .map(with_person)
                 .collect::<Vec<_>>()
                 .join("、")
         })
@@ -358,6 +392,33 @@ pub async fn order_page(
     };
     let title = format!("{} {}", t("工单", "Order"), page.no);
     let mut actions = commands::offered(viewer, &order, &reference, now, lang);
+    // The unit's people are read only when the assignment can be offered.
+    let unit = &viewer.principal.unit;
+    if order
+        .assignment()
+        .is_some_and(|a| a.lead == *unit || a.co_handlers.contains(unit))
+        && matches!(
+            order.stage,
+            whistle_core::order::Stage::Dispatched(_) | whistle_core::order::Stage::Accepted(_)
+        )
+    {
+        let colleagues = match state.store.colleagues(unit).await {
+            Ok(people) => people
+                .into_iter()
+                .filter(|a| handles_orders_at(a, unit))
+                .map(|a| (a.login, a.display_name))
+                .collect::<Vec<_>>(),
+            Err(error) => return super::store_failure(error, lang),
+        };
+        if let Some(action) = commands::assign_action(viewer, &order, &colleagues, lang) {
+            // After 签收 where offered, else first.
+            let at = actions
+                .iter()
+                .position(|a| a.name == "accept")
+                .map_or(0, |i| i + 1);
+            actions.insert(at, action);
+        }
+    }
     // The standard texts are read (a stored setting) only when the reply form is offered.
     if actions.iter().any(|a| a.name == "reply") {
         let texts = super::replies::load(state).await;

@@ -3,6 +3,7 @@
 
 use crate::support::*;
 use reqwest::StatusCode;
+use serde_json::json;
 use whistle_core::ids::UnitCode;
 use whistle_server::Clock;
 
@@ -1088,4 +1089,105 @@ async fn a_person_with_several_roles_switches_and_acts_in_the_one_chosen() {
     assert!(!page.contains("action=\"/ui/role\""));
     assert!(page.contains("/ui/supervision"));
     assert_eq!(me(cookie).await, "supervisor");
+}
+
+#[tokio::test]
+async fn a_unit_assigns_an_order_to_a_colleague_and_each_finds_their_own() {
+    let app = spawn_app().await;
+    user(&app, "xiaoguan", "handler", "110105010").await;
+    user(&app, "xiaowang", "handler", "110105010").await;
+    user(&app, "neighbour", "handler", "110105011").await;
+    user(&app, "dispatcher", "dispatcher", "11.center").await;
+    let no = app.order("110105010", "11.04.01").await;
+    let other = app.order("110105010", "11.04.01").await;
+    // The API refuses a login that is not one of the unit's handlers, and a malformed body.
+    for to in ["neighbour", "dispatcher", "nobody", ""] {
+        let (status, body) = app.run("street", &no, "assign", json!({"to": to})).await;
+        assert!(
+            status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST,
+            "{to}: {status} {body}"
+        );
+    }
+    let (status, _) = app
+        .run("street", &no, "assign", json!({"who": "xiaowang"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = app
+        .run("other_street", &no, "assign", json!({"to": "neighbour"}))
+        .await;
+    assert_ne!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.version(&no).await, 2, "refusals write nothing");
+
+    // The order's page offers the unit's handlers; the form assigns; the page says who has it.
+    let session = sign_in(&app, "xiaoguan").await;
+    let client = browser();
+    let get = |path: String| {
+        client
+            .get(format!("{}{path}", app.base))
+            .header("cookie", session.clone())
+            .send()
+    };
+    let page = get(format!("/ui/orders/{no}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-action=\"assign\""), "{page}");
+    assert!(page.contains("value=\"xiaowang\"") && !page.contains("value=\"neighbour\""));
+    let csrf = hidden(&page, "csrf");
+    let key = {
+        let start = page.find("act/assign").unwrap();
+        hidden(&page[start..], "key")
+    };
+    let assigned = client
+        .post(format!("{}/ui/orders/{no}/act/assign", app.base))
+        .header("cookie", session.clone())
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("version", "2"),
+            ("key", key.as_str()),
+            ("to", "xiaowang"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assigned.status(), StatusCode::SEE_OTHER);
+    let page = get(format!("/ui/orders/{no}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("承办人 xiaowang"),
+        "the lead shows its person"
+    );
+    assert!(page.contains("指派承办人") && page.contains("转交同事"));
+    // The inbox: mine, not assigned, a colleague's.
+    let inbox = |filter: &'static str| {
+        let request = get(format!("/ui/inbox?tab=all&assignee={filter}"));
+        async move { request.await.unwrap().text().await.unwrap() }
+    };
+    let mine = inbox("me").await;
+    assert!(!mine.contains(&no) && !mine.contains(&other));
+    let theirs = inbox("xiaowang").await;
+    assert!(theirs.contains(&no) && !theirs.contains(&other));
+    let nobody = inbox("none").await;
+    assert!(nobody.contains(&other) && !nobody.contains(&no));
+    let unknown = inbox("neighbour").await;
+    assert!(
+        unknown.contains(&other) && unknown.contains(&no),
+        "not a colleague: no filter"
+    );
+    // Handed on to me.
+    let (status, body) = app
+        .run("street", &no, "assign", json!({"to": "xiaoguan"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(inbox("me").await.contains(&no));
+    let (_, listed) = app
+        .get("admin", "/api/v1/orders?assignee=xiaoguan&limit=10")
+        .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 }

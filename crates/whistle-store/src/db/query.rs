@@ -2,7 +2,7 @@
 
 use whistle_core::time::to_millis;
 
-use crate::types::{Awaiting, OrderFilter, Owed, PageRequest, Scope, StoreError};
+use crate::types::{AssignedTo, Awaiting, OrderFilter, Owed, PageRequest, Scope, StoreError};
 
 pub(crate) const SUMMARY_COLUMNS: &str = "o.id, o.no, o.version, o.stage, o.request_type, o.category, o.urgency, \
     o.district, o.street, o.lead_unit, o.received_at, o.respond_by, o.handle_by, o.next_due_at, o.closed_at, o.excluded";
@@ -12,12 +12,12 @@ pub(crate) const INSERT_EVENT: &str =
 
 pub(crate) const INSERT_ORDER: &str = "INSERT INTO orders (id, no, version, stage, request_type, channel, category, \
     urgency, district, street, community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, \
-    excluded, state, notice_at, place, awaiting, owed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
+    excluded, state, notice_at, place, awaiting, owed, assignee) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)";
 
 /// Only the columns a command can change, so indexes on the others are not touched.
 pub(crate) const UPDATE_ORDER: &str =
     "UPDATE orders SET version = $2, stage = $3, lead_unit = $4, respond_by = $5, \
-    handle_by = $6, next_due_at = $7, closed_at = $8, excluded = $9, state = $10, notice_at = $11, awaiting = $12, owed = $13 WHERE id = $1";
+    handle_by = $6, next_due_at = $7, closed_at = $8, excluded = $9, state = $10, notice_at = $11, awaiting = $12, owed = $13, assignee = $14 WHERE id = $1";
 
 pub(crate) use crate::db::Param;
 
@@ -164,6 +164,14 @@ pub(crate) fn list_orders(
         conditions.push(format!(
             "o.next_due_at IS NOT NULL AND o.next_due_at <= {p}"
         ));
+    }
+    match &filter.assignee {
+        None => {}
+        Some(AssignedTo::Person(login)) => {
+            let p = query.push(Param::Text(login.clone()));
+            conditions.push(format!("o.assignee = {p}"));
+        }
+        Some(AssignedTo::Nobody) => conditions.push("o.assignee IS NULL".into()),
     }
     if let Some(now) = filter.thrice_late_at {
         // now − received ≥ 3 × (due − received), i.e. 3·due − 2·received ≤ now; only a positive

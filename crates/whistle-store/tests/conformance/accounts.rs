@@ -110,6 +110,48 @@ async fn accounts_tokens_and_sessions_round_trip(db: TestDb) {
     assert_eq!(store.session("hash1").await.unwrap(), Some(session(None)));
     assert!(!store.set_session_role("nosuch", None).await.unwrap());
     store.delete_session("hash1").await.unwrap();
+    // A unit's people: the active accounts holding a role there, first or further.
+    let person = |login: &str, unit: &str, active: bool, other_roles: Vec<whistle_store::Grant>| {
+        whistle_store::Account {
+            login: login.into(),
+            display_name: login.into(),
+            role: "handler".into(),
+            unit: code(unit),
+            active,
+            other_roles,
+        }
+    };
+    for account in [
+        person("xiaoli", "110105010", true, Vec::new()),
+        person("gone", "110105010", false, Vec::new()),
+        person("elsewhere", "110105011", true, Vec::new()),
+        person(
+            "both",
+            "110105011",
+            true,
+            vec![whistle_store::Grant {
+                role: "street_official".into(),
+                unit: code("110105010"),
+            }],
+        ),
+    ] {
+        store
+            .put_user(&account, "$argon2id$fake", at("2025-10-09 12:00"))
+            .await
+            .unwrap();
+    }
+    let logins = |accounts: Vec<whistle_store::Account>| {
+        accounts.into_iter().map(|a| a.login).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        logins(store.colleagues(&code("110105010")).await.unwrap()),
+        ["both", "xiaoli"],
+        "the disabled one and the other street's are not"
+    );
+    assert_eq!(
+        logins(store.colleagues(&code("110105011")).await.unwrap()),
+        ["both", "elsewhere"]
+    );
     assert!(store.session("hash1").await.unwrap().is_none());
     // A reveal of personal data is an event in the order's history.
     let order = take(

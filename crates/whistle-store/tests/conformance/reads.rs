@@ -2,7 +2,9 @@
 
 use crate::support::*;
 use whistle_core::order::{Command, ReplyOutcome, Satisfaction, VisitResult};
-use whistle_store::{Awaiting, OrderFilter, OrderRef, Owed, PageRequest, Scope, StoreError};
+use whistle_store::{
+    AssignedTo, Awaiting, OrderFilter, OrderRef, Owed, PageRequest, Scope, StoreError,
+};
 
 conformance!(
     a_period_finds_its_orders_through_the_indexes,
@@ -13,7 +15,134 @@ conformance!(
     a_callers_orders_are_found_by_the_phone,
     the_centres_queues_and_deadline_filters,
     what_handling_units_owe_is_listed,
+    orders_are_listed_by_the_lead_units_assignee,
 );
+
+/// `assignee`: the lead unit's person (承办人) as the writers keep it in the `assignee` column —
+/// set by an assignment, changed by another, untouched by a co-handler's own assignment, kept
+/// through the order's life and recomputed by the rebuild; `Nobody` lists the rest.
+async fn orders_are_listed_by_the_lead_units_assignee(db: TestDb) {
+    let store = &db.store;
+    let street = "110105010";
+    let mut orders = Vec::new();
+    for day in 0..3 {
+        let outcome = take(
+            &**store,
+            &format!("2025-10-{:02} 09:00", 13 + day),
+            complaint(street, "11.04.01", "指派测试"),
+        )
+        .await;
+        orders.push(
+            act(
+                &**store,
+                center(),
+                &format!("2025-10-{:02} 09:10", 13 + day),
+                &outcome,
+                dispatch(),
+            )
+            .await,
+        );
+    }
+    let list = |assignee: AssignedTo| {
+        let store = store.clone();
+        let filter = OrderFilter {
+            assignee: Some(assignee),
+            unit: Some(code(street)),
+            oldest_first: true,
+            ..OrderFilter::default()
+        };
+        async move {
+            store
+                .list_orders(&Scope::All, &filter, &PageRequest::default())
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|o| o.no.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let no = |i: usize| orders[i].order_no.to_string();
+    let person = |login: &str| AssignedTo::Person(login.into());
+    assert!(list(person("xiaowang")).await.is_empty());
+    assert_eq!(list(AssignedTo::Nobody).await, [no(0), no(1), no(2)]);
+    let assign = |to: &str| Command::Assign { to: to.into() };
+    let first = act(
+        &**store,
+        as_unit(street),
+        "2025-10-16 09:00",
+        &orders[0],
+        assign("xiaowang"),
+    )
+    .await;
+    act(
+        &**store,
+        as_unit(street),
+        "2025-10-16 09:01",
+        &orders[1],
+        assign("xiaowang"),
+    )
+    .await;
+    // The co-handler's own person is its part's, not the order's.
+    let order = store
+        .order(&OrderRef::Id(orders[2].order_id))
+        .await
+        .unwrap()
+        .unwrap();
+    let co = order.parts_owed()[0].to_string();
+    act(
+        &**store,
+        as_unit(&co),
+        "2025-10-16 09:02",
+        &orders[2],
+        assign("colleague"),
+    )
+    .await;
+    assert_eq!(list(person("xiaowang")).await, [no(0), no(1)]);
+    assert!(list(person("colleague")).await.is_empty());
+    assert_eq!(list(AssignedTo::Nobody).await, [no(2)]);
+    // Handed on: the other person's list, and the order's life goes on with it.
+    let handed = act(
+        &**store,
+        as_unit(street),
+        "2025-10-16 10:00",
+        &first,
+        assign("laoli"),
+    )
+    .await;
+    let accepted = act(
+        &**store,
+        as_unit(street),
+        "2025-10-16 10:05",
+        &handed,
+        Command::Accept,
+    )
+    .await;
+    act(
+        &**store,
+        as_unit(street),
+        "2025-10-16 11:00",
+        &accepted,
+        Command::Reply {
+            outcome: ReplyOutcome::Resolved,
+            actions: "已处理".into(),
+        },
+    )
+    .await;
+    assert_eq!(list(person("xiaowang")).await, [no(1)]);
+    assert_eq!(list(person("laoli")).await, [no(0)]);
+    let report = store.rebuild_projections().await.unwrap();
+    assert!(report.differing.is_empty(), "{report:?}");
+    assert_eq!(list(person("laoli")).await, [no(0)]);
+    // An order's page shows each unit's person.
+    let order = store
+        .order(&OrderRef::Id(orders[2].order_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(order.assignee(&code(&co)), Some("colleague"));
+    assert_eq!(order.assignee(&code(street)), None);
+}
 
 /// `owed`: 重办 lists the reopened orders back with their unit until answered again; 协办 lists,
 /// for a co-handler, the orders whose part it has not reported since the current dispatch —

@@ -22,6 +22,41 @@ pub(super) fn report_part(
     }])
 }
 
+/// 指派承办人: the lead or a co-handling unit names the person who handles it for the unit.
+/// Whether that login is one of the unit's people is the account store's to say (the server
+/// checks it); the core checks the stage, the unit and the login's form.
+pub(super) fn assign(
+    order: &Order,
+    command: &Command,
+    context: &Context,
+    to: &str,
+) -> Result<Vec<EventPayload>, DomainError> {
+    let assignment = handling(order).ok_or_else(|| illegal(order, command))?;
+    let unit = &context.actor.unit;
+    if assignment.lead != *unit && !assignment.co_handlers.contains(unit) {
+        return Err(DomainError::NotLeadUnit {
+            actor: unit.to_string(),
+            lead: assignment.lead.to_string(),
+        });
+    }
+    let to = to.trim();
+    let valid = !to.is_empty()
+        && to.len() <= 64
+        && to
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c));
+    if !valid || order.assignee(unit) == Some(to) {
+        return Err(DomainError::InvalidValue {
+            field: "to".into(),
+            value: to.chars().take(64).collect(),
+        });
+    }
+    Ok(vec![EventPayload::Assigned {
+        unit: unit.clone(),
+        to: to.to_string(),
+    }])
+}
+
 pub(super) fn contact(
     order: &Order,
     command: &Command,

@@ -100,6 +100,7 @@ pub fn decide(
             dispatching::record_forward_answer(order, command, context, answer)
         }
         Command::Accept => dispatching::accept(order, command, context),
+        Command::Assign { to } => handling::assign(order, command, context, to),
         Command::Dispute { reason } => dispatching::dispute(order, command, context, reason),
         Command::ReviewDispute {
             upheld,

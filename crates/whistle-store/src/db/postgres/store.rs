@@ -87,6 +87,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "role_switch",
         include_str!("../../../migrations/postgres/0014_role_switch.sql"),
     ),
+    (
+        15,
+        "assignee",
+        include_str!("../../../migrations/postgres/0015_assignee.sql"),
+    ),
 ];
 
 pub struct PgStore {

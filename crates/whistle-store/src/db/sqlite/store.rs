@@ -86,6 +86,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "role_switch",
         include_str!("../../../migrations/sqlite/0014_role_switch.sql"),
     ),
+    (
+        15,
+        "assignee",
+        include_str!("../../../migrations/sqlite/0015_assignee.sql"),
+    ),
 ];
 
 /// The page cache of every connection but the writer's (readers, the planner, the checkpointer),

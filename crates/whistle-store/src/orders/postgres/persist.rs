@@ -121,7 +121,8 @@ async fn insert_orders(tx: &impl GenericClient, new: &[&Row<'_>]) -> Result<(), 
         .collect();
     let awaiting: Vec<Option<i16>> = new.iter().map(|r| r.awaiting()).collect();
     let owed: Vec<Option<i16>> = new.iter().map(|r| r.owed()).collect();
-    let params: [&(dyn ToSql + Sync); 23] = [
+    let assignees: Vec<Option<&str>> = new.iter().map(|r| r.assignee()).collect();
+    let params: [&(dyn ToSql + Sync); 24] = [
         &ids,
         &nos,
         &versions,
@@ -145,13 +146,14 @@ async fn insert_orders(tx: &impl GenericClient, new: &[&Row<'_>]) -> Result<(), 
         &places,
         &awaiting,
         &owed,
+        &assignees,
     ];
     tx.execute(
         "INSERT INTO orders (id, no, version, stage, request_type, channel, category, urgency, district, street, \
-         community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, excluded, state, notice_at, place, awaiting, owed) \
+         community, lead_unit, received_at, respond_by, handle_by, next_due_at, closed_at, excluded, state, notice_at, place, awaiting, owed, assignee) \
          SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], \
          $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[], \
-         $16::bigint[], $17::bigint[], $18::boolean[], $19::text[], $20::bigint[], $21::text[], $22::smallint[], $23::smallint[])",
+         $16::bigint[], $17::bigint[], $18::boolean[], $19::text[], $20::bigint[], $21::text[], $22::smallint[], $23::smallint[], $24::text[])",
         &params,
     )
     .await
@@ -177,15 +179,16 @@ async fn update_orders(tx: &impl GenericClient, old: &[&Row<'_>]) -> Result<(), 
     let notices: Vec<Option<i64>> = old.iter().map(|r| r.notice_at).collect();
     let awaiting: Vec<Option<i16>> = old.iter().map(|r| r.awaiting()).collect();
     let owed: Vec<Option<i16>> = old.iter().map(|r| r.owed()).collect();
+    let assignees: Vec<Option<&str>> = old.iter().map(|r| r.assignee()).collect();
     tx.execute(
         "UPDATE orders AS o SET version = u.version, stage = u.stage, lead_unit = u.lead_unit, respond_by = u.respond_by, \
          handle_by = u.handle_by, next_due_at = u.next_due_at, closed_at = u.closed_at, excluded = u.excluded, state = u.state, notice_at = u.notice_at, \
-         awaiting = u.awaiting, owed = u.owed \
+         awaiting = u.awaiting, owed = u.owed, assignee = u.assignee \
          FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], \
-         $8::bigint[], $9::boolean[], $10::text[], $11::bigint[], $12::smallint[], $13::smallint[]) \
-         AS u(id, version, stage, lead_unit, respond_by, handle_by, next_due_at, closed_at, excluded, state, notice_at, awaiting, owed) \
+         $8::bigint[], $9::boolean[], $10::text[], $11::bigint[], $12::smallint[], $13::smallint[], $14::text[]) \
+         AS u(id, version, stage, lead_unit, respond_by, handle_by, next_due_at, closed_at, excluded, state, notice_at, awaiting, owed, assignee) \
          WHERE o.id = u.id",
-        &[&ids, &versions, &stages, &leads, &respond, &handle, &due, &closed, &excluded, &states, &notices, &awaiting, &owed],
+        &[&ids, &versions, &stages, &leads, &respond, &handle, &due, &closed, &excluded, &states, &notices, &awaiting, &owed, &assignees],
     )
     .await
     .map_err(pg)?;

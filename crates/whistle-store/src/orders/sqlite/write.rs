@@ -66,7 +66,7 @@ pub(crate) fn write(
     let mut insert = tx.prepare_cached(&sql::INSERT_ORDER.replace('$', "?"))?;
     // With an expected version (a checked write), the row must still be at it.
     let mut update = tx.prepare_cached(&format!(
-        "{} AND (?14 IS NULL OR version = ?14)",
+        "{} AND (?15 IS NULL OR version = ?15)",
         sql::UPDATE_ORDER.replace('$', "?")
     ))?;
     for ((order, new), (state, notice_at)) in plan.orders.iter().zip(encoded.states) {
@@ -100,7 +100,8 @@ pub(crate) fn write(
                 row.notice_at,
                 order.location.address.as_deref(),
                 row.awaiting(),
-                row.owed()
+                row.owed(),
+                row.assignee()
             ])?;
         } else {
             let expected = expected.filter(|_| checked);
@@ -118,6 +119,7 @@ pub(crate) fn write(
                 row.notice_at,
                 row.awaiting(),
                 row.owed(),
+                row.assignee(),
                 expected.map(|v| *v as i64)
             ])?;
             if let (Some(expected), true) = (expected, changed != 1) {
