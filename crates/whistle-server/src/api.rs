@@ -689,6 +689,7 @@ pub async fn list_orders(
         due_before: time_param(&state, "due_before", params.due_before, lang)?,
         due_after: time_param(&state, "due_after", params.due_after, lang)?,
         thrice_late_at: time_param(&state, "thrice_late_at", params.thrice_late_at, lang)?,
+        lead_units: None,
         assignee: params
             .assignee
             .map(|a| a.trim().to_string())

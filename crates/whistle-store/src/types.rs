@@ -512,6 +512,10 @@ pub struct OrderFilter {
     /// allowance is received → earliest running deadline, the time taken received → this time.
     #[serde(default)]
     pub thrice_late_at: Option<Timestamp>,
+    /// Only orders led by one of these units (a department line's units); an empty list
+    /// matches nothing.
+    #[serde(default)]
+    pub lead_units: Option<Vec<UnitCode>>,
     /// Only orders whose lead unit assigned them to this person (a login), or to nobody yet.
     #[serde(default)]
     pub assignee: Option<AssignedTo>,

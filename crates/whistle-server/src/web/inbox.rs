@@ -425,53 +425,27 @@ fn xlsx(rows: &[Row], lang: Lang) -> Response {
 }
 
 fn csv(rows: &[Row], lang: Lang) -> Response {
-    let field = |text: &str| {
-        if text.contains([',', '"', '\n']) {
-            format!("\"{}\"", text.replace('"', "\"\""))
-        } else {
-            text.to_string()
-        }
-    };
     let header = match lang {
-        Lang::Zh => "工单号,类别,地点,受理时间,时限,剩余,环节",
-        Lang::En => "order,category,place,received,deadline,left,stage",
+        Lang::Zh => ["工单号", "类别", "地点", "受理时间", "时限", "剩余", "环节"],
+        Lang::En => [
+            "order", "category", "place", "received", "deadline", "left", "stage",
+        ],
     };
-    let mut out = format!("\u{feff}{header}\n");
-    for r in rows {
+    let lines = rows.iter().map(|r| {
         let (at, left) = r
             .deadline
             .as_ref()
             .map(|d| (d.at.as_str(), d.left.as_str()))
             .unwrap_or(("", ""));
-        out.push_str(
-            &[
-                &r.no,
-                &r.category,
-                &r.place,
-                &r.received,
-                at,
-                left,
-                &r.stage,
-            ]
-            .iter()
-            .map(|t| field(t))
-            .collect::<Vec<_>>()
-            .join(","),
-        );
-        out.push('\n');
-    }
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"inbox.csv\""),
-            ),
-        ],
-        out,
-    )
-        .into_response()
+        vec![
+            r.no.clone(),
+            r.category.clone(),
+            r.place.clone(),
+            r.received.clone(),
+            at.to_string(),
+            left.to_string(),
+            r.stage.clone(),
+        ]
+    });
+    format::csv_download("inbox.csv", &header, lines)
 }

@@ -21,12 +21,16 @@ use crate::roles::Role;
 use crate::AppState;
 
 /// The tabs: (value, Chinese, English).
-const TABS: [(&str, &str, &str); 4] = [
+const TABS: [(&str, &str, &str); 5] = [
     ("overdue", "超期", "overdue"),
     ("soon", "临期", "due soon"),
     ("rulings", "待裁定", "to rule"),
     ("extensions", "延期待批", "extensions"),
+    ("absences", "吹哨缺席", "whistles: absent units"),
 ];
+
+/// Whistles read for the absences tab (the newest within the viewer's scope).
+const WHISTLES_READ: u32 = 500;
 
 /// Rows read for the summary; the table shows the first [`SHOWN`].
 const READ: u32 = 500;
@@ -36,10 +40,32 @@ const SHOWN: usize = 100;
 pub struct BoardQuery {
     #[serde(default)]
     tab: String,
+    /// A district's code.
     #[serde(default)]
     district: String,
+    /// A street by the typeahead's "name code" or its code.
+    #[serde(default)]
+    street: String,
+    /// A department line (`urban-management` …): orders led by its units.
+    #[serde(default)]
+    line: String,
     #[serde(default)]
     category: String,
+    /// Overdue by at least this many days (the overdue tab).
+    #[serde(default)]
+    days: String,
+    /// `csv`: the rows as a file, for the daily bulletin.
+    #[serde(default)]
+    format: String,
+}
+
+/// An open whistle with summoned units absent (缺席), for the absences tab.
+pub struct AbsenceRow {
+    pub no: String,
+    pub street: String,
+    pub raised: String,
+    pub reason: String,
+    pub absent: String,
 }
 
 pub struct Tab {
@@ -80,16 +106,49 @@ struct BoardPage {
     thrice: usize,
     here: String,
     urge: bool,
+    districts: Vec<(String, String)>,
+    lines: Vec<(String, String)>,
+    categories: Vec<String>,
+    export: String,
+    absences: Vec<AbsenceRow>,
 }
 
 fn query_string(query: &BoardQuery, tab: &str) -> String {
     let mut parts = vec![format!("tab={tab}")];
-    for (name, value) in [("district", &query.district), ("category", &query.category)] {
+    for (name, value) in [
+        ("district", &query.district),
+        ("street", &query.street),
+        ("line", &query.line),
+        ("category", &query.category),
+        ("days", &query.days),
+    ] {
         if !value.is_empty() {
             parts.push(format!("{name}={}", urlencode(value)));
         }
     }
     format!("/ui/supervision?{}", parts.join("&"))
+}
+
+/// The department lines of the directory, each named by its city-level unit where there is one
+/// (else by the name of any of its units): (line, name), by name.
+fn lines(reference: &whistle_core::reference::Reference) -> Vec<(String, String)> {
+    let mut named: BTreeMap<String, (bool, String)> = BTreeMap::new();
+    for unit in reference.directory.units() {
+        let Some(line) = &unit.line else { continue };
+        let city_level = reference.directory.district_of(&unit.code).is_none();
+        let entry = named
+            .entry(line.clone())
+            .or_insert_with(|| (city_level, unit.name.clone()));
+        if city_level && !entry.0 {
+            *entry = (true, unit.name.clone());
+        }
+    }
+    let mut lines: Vec<(String, String)> = named
+        .into_iter()
+        .map(|(line, (_, name))| (line, name))
+        .collect();
+    lines.sort_by(|a, b| a.1.cmp(&b.1));
+    lines
 }
 
 /// `GET /ui/supervision`.
@@ -117,8 +176,54 @@ pub async fn page(
         .deadline(now, TimeLimit::WorkingDays(1))
         .map(|d| d.at)
         .unwrap_or(now);
+    // Filters that do not parse are dropped (and shown empty), never guessed.
+    let district = UnitCode::parse(query.district.trim()).ok().filter(|d| {
+        reference
+            .directory
+            .get(d)
+            .is_some_and(|u| u.kind == UnitKind::District)
+    });
+    if district.is_none() {
+        query.district.clear();
+    }
+    let street = UnitCode::parse(query.street.split_whitespace().last().unwrap_or(""))
+        .ok()
+        .filter(|s| {
+            reference
+                .directory
+                .get(s)
+                .is_some_and(|u| u.kind.is_street_level())
+        });
+    if street.is_none() {
+        query.street.clear();
+    }
+    let lead_units = Some(query.line.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            reference
+                .directory
+                .units()
+                .filter(|u| u.line.as_deref() == Some(line.as_str()))
+                .map(|u| u.code.clone())
+                .collect::<Vec<_>>()
+        })
+        .filter(|units| !units.is_empty());
+    if lead_units.is_none() {
+        query.line.clear();
+    }
+    let days = query
+        .days
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|d| (1..=365).contains(d));
+    if days.is_none() {
+        query.days.clear();
+    }
     let mut filter = OrderFilter {
-        district: UnitCode::parse(query.district.trim()).ok(),
+        district,
+        street,
+        lead_units,
         category: CategoryCode::parse(query.category.split_whitespace().next().unwrap_or("")).ok(),
         oldest_first: true,
         ..OrderFilter::default()
@@ -127,7 +232,7 @@ pub async fn page(
     match query.tab.as_str() {
         "overdue" => {
             filter.by_deadline = true;
-            filter.due_before = Some(now);
+            filter.due_before = Some(now - chrono::Duration::days(i64::from(days.unwrap_or(0))));
         }
         "soon" => {
             filter.by_deadline = true;
@@ -135,23 +240,37 @@ pub async fn page(
             filter.due_before = Some(soon);
         }
         "rulings" => filter.stage = Some("visited".into()),
+        "absences" => {}
         _ => filter.awaiting = Some(Awaiting::Extension),
     }
     let request = PageRequest {
         after: None,
         limit: READ,
     };
-    let listed = match state
-        .store
-        .list_orders(&viewer.principal.scope, &filter, &request)
-        .await
-    {
-        Ok(page) => page,
-        Err(error) => return super::store_failure(error, lang),
-    };
     let names = Names {
         reference: &reference,
         lang,
+    };
+    let (listed, absences) = if query.tab == "absences" {
+        match absences(&state, &viewer.principal.scope, &names, &filter).await {
+            Ok(rows) => (
+                whistle_store::Page {
+                    items: Vec::new(),
+                    next: None,
+                },
+                rows,
+            ),
+            Err(error) => return super::store_failure(error, lang),
+        }
+    } else {
+        match state
+            .store
+            .list_orders(&viewer.principal.scope, &filter, &request)
+            .await
+        {
+            Ok(page) => (page, Vec::new()),
+            Err(error) => return super::store_failure(error, lang),
+        }
     };
     let rows: Vec<BoardRow> = listed
         .items
@@ -177,11 +296,16 @@ pub async fn page(
         tallies.truncate(10);
         tallies
     };
+    if query.format == "csv" {
+        return csv(&rows, lang);
+    }
     let by_unit = tally(|r| r.unit.as_str());
     let by_category = tally(|r| r.category.as_str());
     let thrice = rows.iter().filter(|r| r.thrice).count();
     let total = if listed.next.is_some() {
         format!("{READ}+")
+    } else if query.tab == "absences" {
+        absences.len().to_string()
     } else {
         rows.len().to_string()
     };
@@ -213,6 +337,24 @@ pub async fn page(
         by_category,
         total,
         thrice,
+        districts: reference
+            .directory
+            .units()
+            .filter(|u| u.kind == UnitKind::District)
+            .map(|u| (u.code.to_string(), u.name.clone()))
+            .collect(),
+        lines: lines(&reference),
+        categories: reference
+            .taxonomy
+            .iter()
+            .map(|c| format!("{} {}", c.code, names.category(&c.code)))
+            .collect(),
+        export: {
+            let mut href = query_string(&query, &query.tab);
+            href.push_str("&format=csv");
+            href
+        },
+        absences,
         here,
         query,
     };
@@ -257,4 +399,83 @@ fn board_row(
         thrice,
         key: crate::auth::random_hex(12),
     }
+}
+
+/// The open whistles within the scope with summoned units absent and not yet decided on, newest
+/// first, with the street and line filters applied to the whistle's street and absent units.
+async fn absences(
+    state: &AppState,
+    scope: &whistle_store::Scope,
+    names: &Names<'_>,
+    filter: &OrderFilter,
+) -> Result<Vec<AbsenceRow>, whistle_store::StoreError> {
+    let whistles = state.store.list_whistles(scope, WHISTLES_READ).await?;
+    let reference = names.reference;
+    Ok(whistles
+        .iter()
+        .filter(|w| w.closed_at.is_none())
+        .filter(|w| filter.street.as_ref().is_none_or(|s| *s == w.street))
+        .filter(|w| {
+            filter.district.as_ref().is_none_or(|d| {
+                reference
+                    .directory
+                    .district_of(&w.street)
+                    .is_some_and(|u| u.code == *d)
+            })
+        })
+        .filter_map(|w| {
+            let absent: Vec<String> = w
+                .summons
+                .iter()
+                .filter(|s| s.absent_at.is_some() && s.decision.is_none() && !s.released)
+                .filter(|s| {
+                    filter
+                        .lead_units
+                        .as_ref()
+                        .is_none_or(|units| units.contains(&s.unit))
+                })
+                .map(|s| names.unit(&s.unit))
+                .collect();
+            (!absent.is_empty()).then(|| AbsenceRow {
+                no: w.no.clone(),
+                street: names.unit(&w.street),
+                raised: format::time(w.raised_at),
+                reason: w.needed.clone(),
+                absent: absent.join("、"),
+            })
+        })
+        .collect())
+}
+
+/// The board's rows as CSV, for the daily bulletin; no personal data.
+fn csv(rows: &[BoardRow], lang: whistle_core::error::Lang) -> Response {
+    let t = |zh: &'static str, en: &'static str| format::pick(lang, (zh, en));
+    let header = [
+        t("工单号", "order"),
+        t("承办单位", "unit"),
+        t("类别", "category"),
+        t("地点", "place"),
+        t("时限", "deadline"),
+        t("剩余或超期", "left or late"),
+        t("环节", "stage"),
+        t("超期三倍", "3× late"),
+    ];
+    let lines = rows.iter().map(|r| {
+        let (at, left) = r
+            .deadline
+            .as_ref()
+            .map(|d| (d.at.clone(), d.left.clone()))
+            .unwrap_or_default();
+        vec![
+            r.no.clone(),
+            r.unit.clone(),
+            r.category.clone(),
+            r.place.clone(),
+            at,
+            left,
+            r.stage.clone(),
+            if r.thrice { t("是", "yes") } else { "" }.to_string(),
+        ]
+    });
+    format::csv_download("supervision.csv", &header, lines)
 }

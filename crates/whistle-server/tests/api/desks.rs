@@ -542,3 +542,75 @@ async fn the_intake_hints_show_open_orders_of_the_same_category_in_the_street() 
     assert_eq!(status, StatusCode::OK);
     assert!(!hints.contains(&open));
 }
+
+#[tokio::test]
+async fn the_supervisors_board_filters_exports_and_lists_absent_units() {
+    let app = spawn_app().await;
+    user(&app, "sup", "supervisor", "11.center").await;
+    let here = app.order("110105010", "11.04.01").await;
+    let there = app.order("110105011", "11.04.01").await;
+    // Five days on, both are overdue; a third, new one is not.
+    app.clock.advance(60 * 24 * 5);
+    let fresh = app.order("110105010", "11.04.01").await;
+    let desk = Desk::open(&app, "sup").await;
+    let board = |query: &'static str| {
+        let desk = &desk;
+        async move { desk.get(&format!("/ui/supervision?{query}")).await.1 }
+    };
+    let all = board("tab=overdue").await;
+    assert!(all.contains(&here) && all.contains(&there) && !all.contains(&fresh));
+    // By street (the typeahead's "name code"), by district, by days overdue.
+    let street = board("tab=overdue&street=%E5%B0%8F%E5%85%B3%E8%A1%97%E9%81%93%20110105010").await;
+    assert!(street.contains(&here) && !street.contains(&there));
+    assert!(
+        street.contains("value=\"小关街道 110105010\""),
+        "the filter is kept"
+    );
+    let district = board("tab=overdue&district=110105").await;
+    assert!(district.contains(&here) && district.contains(&there));
+    let elsewhere = board("tab=overdue&district=110108").await;
+    assert!(!elsewhere.contains(&here) && elsewhere.contains("id=\"empty\""));
+    let long = board("tab=overdue&days=30").await;
+    assert!(!long.contains(&here), "not yet 30 days overdue");
+    let short = board("tab=overdue&days=2").await;
+    assert!(short.contains(&here));
+    // A department line: the street-led orders are not its.
+    let line = board("tab=overdue&line=urban-management").await;
+    assert!(!line.contains(&here) && line.contains("id=\"empty\""));
+    // Filters that do not parse filter nothing and are not kept.
+    let junk = board("tab=overdue&street=nowhere&line=nope&days=-3&district=abc").await;
+    assert!(junk.contains(&here) && junk.contains(&there));
+    // The export: the same rows, no personal data.
+    let (status, csv) = desk
+        .get("/ui/supervision?tab=overdue&district=110105&format=csv")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csv.starts_with("\u{feff}工单号,承办单位"), "{csv}");
+    assert!(csv.contains(&here) && csv.contains(&there) && !csv.contains(&fresh));
+    assert!(!csv.contains("13800001234") && !csv.contains("张三"));
+
+    // A whistle whose summoned power company does not report in: listed with the absent unit
+    // until the district decides.
+    let raise = serde_json::json!({
+        "kind": "emergency", "lead": "110105.dept.urban-management",
+        "assisting": ["11.ent.power"],
+        "place": "惠新东街12号院", "needed": "地下管道破裂，需抢修", "list_item": "pipe-burst",
+    });
+    let (status, whistle) = app.post("street", "/api/v1/whistles", raise).await;
+    assert_eq!(status, StatusCode::CREATED, "{whistle}");
+    let no = whistle["no"].as_str().unwrap().to_string();
+    assert!(!board("tab=absences").await.contains(&no));
+    app.clock.advance(60);
+    whistle_server::worker::tick(&app.state).await.unwrap();
+    let desk = Desk::open(&app, "sup").await;
+    let (_, absences) = desk.get("/ui/supervision?tab=absences").await;
+    assert!(absences.contains(&no), "{absences}");
+    assert!(
+        absences.contains("北京市电力公司") || absences.contains("电力"),
+        "{absences}"
+    );
+    let (_, other) = desk
+        .get("/ui/supervision?tab=absences&district=110108")
+        .await;
+    assert!(!other.contains(&no));
+}

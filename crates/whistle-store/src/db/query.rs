@@ -165,6 +165,17 @@ pub(crate) fn list_orders(
             "o.next_due_at IS NOT NULL AND o.next_due_at <= {p}"
         ));
     }
+    if let Some(units) = &filter.lead_units {
+        if units.is_empty() {
+            conditions.push("1 = 0".into());
+        } else {
+            let list: Vec<String> = units
+                .iter()
+                .map(|u| query.push(Param::Text(u.to_string())))
+                .collect();
+            conditions.push(format!("o.lead_unit IN ({})", list.join(", ")));
+        }
+    }
     match &filter.assignee {
         None => {}
         Some(AssignedTo::Person(login)) => {
