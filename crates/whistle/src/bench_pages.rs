@@ -125,6 +125,8 @@ async fn time_gets(
 
 /// The prefix of the phones this bench's saves use (139000 and five digits).
 const BENCH_PHONES: &str = "139000";
+/// How many of the latest orders the street and the caller are chosen from.
+const SAMPLE: usize = 5000;
 /// A word in the text of every order this bench saves.
 const BENCH_TEXT: &str = "压测";
 
@@ -153,27 +155,35 @@ pub async fn run(env: &Env, args: PagesArgs) -> Result<(), Failure> {
         .items
         .first()
         .map(|o| o.received_at);
-    let latest = store
-        .list_orders(
-            &Scope::All,
-            &OrderFilter {
-                received_before: first_saved,
-                ..OrderFilter::default()
-            },
-            &PageRequest {
-                after: None,
-                limit: 200,
-            },
-        )
-        .await
-        .map_err(|e| store_failure(e, env.lang))?;
+    // The latest 5,000 orders: enough for the busiest street among them to be one of the
+    // city's busiest (the inbox at its fullest).
+    let mut latest = Vec::new();
+    let mut after = None;
+    while latest.len() < SAMPLE {
+        let page = store
+            .list_orders(
+                &Scope::All,
+                &OrderFilter {
+                    received_before: first_saved,
+                    ..OrderFilter::default()
+                },
+                &PageRequest { after, limit: 1000 },
+            )
+            .await
+            .map_err(|e| store_failure(e, env.lang))?;
+        latest.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
     // The busiest street among the latest orders, and a caller with earlier orders — leaving
     // out the orders an earlier run of this bench saved (phones 139000…), so that every run on
     // the same database measures the same street and caller.
     let mut counts = std::collections::HashMap::new();
     let mut phone = None;
     let mut no = None;
-    for order in &latest.items {
+    for order in &latest {
         let found = store
             .requester(order.id)
             .await
