@@ -1,8 +1,8 @@
 //! The server's settings, a section of `whistle.toml` (`[server]`, `[server.worker]`).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
     /// Address to listen on, e.g. `127.0.0.1:8080` (`:0` picks a free port).
@@ -16,8 +16,10 @@ pub struct ServerSettings {
     /// The address people use, e.g. `https://12345.example.gov.cn` (behind a proxy): pages and
     /// cookie-authenticated writes must come from it (the `Origin` check), and an `https` URL
     /// makes the session cookie `Secure`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
     /// Mark the session cookie `Secure`; unset: when `public_url` is https.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secure_cookies: Option<bool>,
     /// Proxies (addresses or networks) whose `X-Forwarded-For` names the client for rate limits.
     pub trusted_proxies: Vec<String>,
@@ -51,10 +53,11 @@ pub struct ServerSettings {
     /// The share of successful requests faster than a second that the access log records
     /// (1.0: all; 0.01: one in a hundred). Refusals, errors and slow requests are always logged.
     pub access_log_sample: f64,
+    // A table: after the plain values in TOML.
     pub worker: WorkerSettings,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorkerSettings {
     pub enabled: bool,
@@ -64,6 +67,10 @@ pub struct WorkerSettings {
     pub due_soon_minutes: i64,
     /// Orders (or whistles) read per batch; a tick runs at most 20 batches of each.
     pub batch: u32,
+    /// Idempotency records (a retried request answered with its first result) are kept this
+    /// many days, then purged by the worker; expired login sessions are purged at once. 0:
+    /// keep the records for ever.
+    pub idempotency_days: u32,
 }
 
 impl Default for ServerSettings {
@@ -141,6 +148,7 @@ impl Default for WorkerSettings {
             tick_seconds: 30,
             due_soon_minutes: 120,
             batch: 500,
+            idempotency_days: 30,
         }
     }
 }

@@ -23,6 +23,9 @@ pub struct TickReport {
     /// Another worker had recorded it first.
     pub already_recorded: usize,
     pub failed: usize,
+    /// Idempotency records past the retention, and expired login sessions, deleted.
+    pub purged_keys: u64,
+    pub purged_sessions: u64,
 }
 
 /// Runs the worker until the task is aborted (if enabled in the settings).
@@ -52,7 +55,10 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
                         )))
                     });
             match ticked {
-                Ok(report) if report.recorded + report.absences + report.failed > 0 => {
+                Ok(report)
+                    if report.recorded + report.absences + report.failed > 0
+                        || report.purged_keys + report.purged_sessions > 0 =>
+                {
                     tracing::info!(?report, "deadline worker tick")
                 }
                 Ok(_) => {}
@@ -114,7 +120,29 @@ pub async fn tick(state: &AppState) -> Result<TickReport, StoreError> {
             break;
         }
     }
+    purge(state, now, &mut report).await?;
     Ok(report)
+}
+
+/// Retention: idempotency records older than the policy's days and expired sessions, at most
+/// 20 batches a tick (a backlog is worked off over the next ticks).
+async fn purge(
+    state: &AppState,
+    now: whistle_core::time::Timestamp,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    const LIMIT: u32 = 5_000;
+    let days = state.settings.worker.idempotency_days;
+    let keys_before = (days > 0).then(|| now - chrono::Duration::days(i64::from(days)));
+    for _ in 0..20 {
+        let (keys, sessions) = state.store.purge(keys_before, now, LIMIT).await?;
+        report.purged_keys += keys;
+        report.purged_sessions += sessions;
+        if keys < u64::from(LIMIT) && sessions < u64::from(LIMIT) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Marks summoned units absent on whistles whose report-in deadline passed; the first absence

@@ -209,6 +209,36 @@ pub(crate) async fn set_session_role(
     .map(|changed| changed > 0)
 }
 
+/// Deletes up to `limit` idempotency records made before `keys_before` (None: none) and up to
+/// `limit` sessions expired by `sessions_before`; how many of each.
+pub(crate) async fn purge(
+    db: &dyn Db,
+    keys_before: Option<Timestamp>,
+    sessions_before: Timestamp,
+    limit: u32,
+) -> Result<(u64, u64), StoreError> {
+    let limit = i64::from(limit.max(1));
+    let keys = match keys_before {
+        Some(before) => {
+            db.execute(
+                "DELETE FROM idempotency WHERE (principal, key) IN \
+                 (SELECT principal, key FROM idempotency WHERE created_at < $1 LIMIT $2)",
+                params![to_millis(before), limit],
+            )
+            .await?
+        }
+        None => 0,
+    };
+    let sessions = db
+        .execute(
+            "DELETE FROM sessions WHERE id_hash IN \
+             (SELECT id_hash FROM sessions WHERE expires_at <= $1 LIMIT $2)",
+            params![to_millis(sessions_before), limit],
+        )
+        .await?;
+    Ok((keys, sessions))
+}
+
 pub(crate) async fn delete_session(db: &dyn Db, id_hash: &str) -> Result<(), StoreError> {
     db.execute("DELETE FROM sessions WHERE id_hash = $1", params![id_hash])
         .await
@@ -271,6 +301,15 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+
+    /// Retention: deletes up to `limit` idempotency records made before `keys_before` (None:
+    /// none) and up to `limit` sessions expired by `sessions_before`; how many of each.
+    async fn purge(
+        &self,
+        keys_before: Option<Timestamp>,
+        sessions_before: Timestamp,
+        limit: u32,
+    ) -> Result<(u64, u64), StoreError>;
 }
 
 #[async_trait]
@@ -327,5 +366,14 @@ impl<T: crate::db::Db> AccountStore for T {
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
         crate::accounts::delete_session(self, id_hash).await
+    }
+
+    async fn purge(
+        &self,
+        keys_before: Option<Timestamp>,
+        sessions_before: Timestamp,
+        limit: u32,
+    ) -> Result<(u64, u64), StoreError> {
+        crate::accounts::purge(self, keys_before, sessions_before, limit).await
     }
 }

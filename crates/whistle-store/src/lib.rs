@@ -37,7 +37,7 @@ pub use reference::{import, seed, ReferenceStore};
 pub use whistles::WhistleStore;
 
 /// The schema version this binary knows. A database at another version is refused.
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
 
 /// The whole store, as callers hold it (`Arc<dyn Store>`): one trait per aggregate, each written
 /// once over the executor except the order pipelines, and what only a backend knows.

@@ -3,17 +3,17 @@
 //! Passed explicitly; no global.
 
 use anyhow::Context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub database: DatabaseSettings,
     pub server: whistle_server::ServerSettings,
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
     /// `sqlite://PATH` (the embedded default) or `postgres://…`.
@@ -42,6 +42,16 @@ impl std::fmt::Debug for Settings {
             .field("database.sqlite", &self.database.sqlite)
             .field("server", &self.server)
             .finish()
+    }
+}
+
+impl Settings {
+    /// The effective settings as `whistle.toml` would write them, the database password
+    /// masked.
+    pub fn to_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.url = whistle_store::redact_url(&shown.database.url);
+        toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot show the settings: {e}\n"))
     }
 }
 
@@ -113,5 +123,60 @@ impl Settings {
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
         Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample file is the defaults, every setting in it (commented or set): a setting added
+    /// in code and not documented there fails here.
+    #[test]
+    fn the_sample_configuration_is_the_defaults_and_names_every_setting() {
+        let sample = include_str!("../../../whistle.example.toml");
+        let parsed: Settings = toml::from_str(sample).expect("the sample parses");
+        assert_eq!(parsed.to_toml(), Settings::default().to_toml());
+        let mut all = Settings::default();
+        all.server.public_url = Some("https://12345.example.gov.cn".into());
+        all.server.secure_cookies = Some(true);
+        let table: toml::Table = toml::from_str(&all.to_toml()).unwrap();
+        fn keys(table: &toml::Table, prefix: &str, out: &mut Vec<(String, String)>) {
+            for (key, value) in table {
+                match value {
+                    toml::Value::Table(inner) => keys(inner, &format!("{prefix}{key}."), out),
+                    _ => out.push((prefix.trim_end_matches('.').to_string(), key.clone())),
+                }
+            }
+        }
+        let mut found = Vec::new();
+        keys(&table, "", &mut found);
+        let mut section = String::new();
+        let mut documented = std::collections::BTreeSet::new();
+        for line in sample.lines() {
+            let line = line.trim_start_matches('#').trim();
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = name.to_string();
+            } else if let Some((key, _)) = line.split_once(" = ") {
+                documented.insert((section.clone(), key.trim().to_string()));
+            }
+        }
+        for key in found {
+            assert!(
+                documented.contains(&key),
+                "{key:?} is not in whistle.example.toml"
+            );
+        }
+    }
+
+    #[test]
+    fn the_effective_settings_mask_the_password() {
+        let mut settings = Settings::default();
+        settings.database.url = "postgres://whistle:s3cret@db.internal/whistle".into();
+        let shown = settings.to_toml();
+        assert!(
+            !shown.contains("s3cret") && shown.contains("whistle:***@db.internal"),
+            "{shown}"
+        );
     }
 }

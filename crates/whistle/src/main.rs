@@ -261,7 +261,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Config => {
-            out!("{settings:#?}");
+            out!("{}", settings.to_toml().trim_end());
             Ok(())
         }
         Command::Units(args) => reference_cmd::units(&env, args).await,

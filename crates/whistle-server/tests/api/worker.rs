@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use whistle_core::ids::UnitCode;
 use whistle_core::time::parse_beijing;
-use whistle_server::ServerSettings;
+use whistle_server::{Clock, ServerSettings};
 use whistle_store::Migrate;
 
 async fn supervised(app: &TestApp, no: &str) -> Vec<Value> {
@@ -243,4 +243,85 @@ async fn tokio_postgres_connect(
         let _ = connection.await;
     });
     (client, handle)
+}
+
+#[tokio::test]
+async fn the_worker_purges_expired_sessions_and_old_idempotency_keys() {
+    let app = spawn_app().await;
+    let body = json!({"request_type": "complaint", "text": "保留期测试", "category": "11.04.01", "location": {"street": "110105010"}});
+    let send = || {
+        let request = app
+            .client
+            .post(format!("{}/api/v1/orders", app.base))
+            .bearer_auth(&app.tokens["operator"])
+            .header("Idempotency-Key", "retention-1")
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let replayed = response.headers().get("idempotent-replayed").is_some();
+            let body: Value = response.json().await.unwrap();
+            (body["no"].as_str().unwrap().to_string(), replayed)
+        }
+    };
+    let (first, _) = send().await;
+    let (login, _) = app
+        .post(
+            "",
+            "/api/v1/login",
+            json!({"login": "nobody", "password": "wrong password"}),
+        )
+        .await;
+    assert_eq!(login, StatusCode::UNAUTHORIZED);
+    let hash = whistle_server::auth::hash_password("correct horse battery").unwrap();
+    let account = whistle_store::Account {
+        login: "xiaoguan".into(),
+        display_name: "xiaoguan".into(),
+        role: "handler".into(),
+        unit: UnitCode::parse("110105010").unwrap(),
+        active: true,
+        other_roles: Vec::new(),
+    };
+    app.state
+        .store
+        .put_user(&account, &hash, app.clock.now())
+        .await
+        .unwrap();
+    let (status, _) = app
+        .post(
+            "",
+            "/api/v1/login",
+            json!({"login": "xiaoguan", "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let tick = || whistle_server::worker::tick(&app.state);
+    let report = tick().await.unwrap();
+    assert_eq!((report.purged_keys, report.purged_sessions), (0, 0));
+    // The session lasts 12 hours; the key 30 days (records are stamped with the wall clock, so
+    // the test clock, in 2025, must pass it by 30 days).
+    app.clock.advance(13 * 60);
+    let report = tick().await.unwrap();
+    assert_eq!((report.purged_keys, report.purged_sessions), (0, 1));
+    assert_eq!(send().await, (first.clone(), true), "the key still answers");
+    let wall = chrono::Utc::now();
+    let ahead = (wall - app.clock.now()).num_minutes() + 31 * 24 * 60;
+    app.clock.advance(ahead);
+    let report = tick().await.unwrap();
+    assert_eq!(report.purged_keys, 1);
+    let (second, replayed) = send().await;
+    assert!(!replayed && second != first, "a purged key is forgotten");
+}
+
+#[tokio::test]
+async fn no_key_is_purged_when_the_policy_keeps_them() {
+    let mut settings = ServerSettings::default();
+    settings.worker.enabled = false;
+    settings.worker.idempotency_days = 0;
+    let app = spawn_app_with(settings).await;
+    let body = json!({"request_type": "complaint", "text": "保留期测试", "category": "11.04.01", "location": {"street": "110105010"}});
+    let (status, _) = app.post("operator", "/api/v1/orders", body).await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.clock.advance(3 * 365 * 24 * 60);
+    let report = whistle_server::worker::tick(&app.state).await.unwrap();
+    assert_eq!(report.purged_keys, 0);
 }

@@ -8,7 +8,79 @@ conformance!(
     stale_versions_conflict_and_concurrent_commands_serialise,
     idempotency_keys_return_the_first_result,
     two_processes_on_one_database_serialise,
+    retention_purges_old_keys_and_expired_sessions,
 );
+
+/// Retention: idempotency records made before a time and sessions expired by a time are
+/// deleted, a batch at a time; a purged key is forgotten (the same request runs again).
+async fn retention_purges_old_keys_and_expired_sessions(db: TestDb) {
+    let store = db.store.clone();
+    let make = || {
+        intake(
+            "2025-10-09 09:00",
+            complaint("110105010", "11.04.01", "占道"),
+        )
+    };
+    for key in ["r1", "r2", "r3"] {
+        store
+            .execute_items(vec![keyed(make(), key, "h")])
+            .await
+            .pop()
+            .unwrap()
+            .unwrap();
+    }
+    for (id, expires) in [("s1", "2025-10-09 10:00"), ("s2", "2025-10-09 12:00")] {
+        store
+            .put_session(id, "someone", at(expires), at("2025-10-09 09:00"))
+            .await
+            .unwrap();
+    }
+    let now = chrono::Utc::now();
+    // Records are stamped when written: none is older than an hour ago.
+    let past = Some(now - chrono::Duration::hours(1));
+    assert_eq!(
+        store
+            .purge(past, at("2025-10-09 09:59"), 100)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
+    assert_eq!(
+        store
+            .purge(None, at("2025-10-09 10:00"), 100)
+            .await
+            .unwrap(),
+        (0, 1),
+        "the session expired at 10:00"
+    );
+    assert!(store.session("s1").await.unwrap().is_none());
+    assert!(store.session("s2").await.unwrap().is_some());
+    let future = Some(now + chrono::Duration::hours(1));
+    assert_eq!(
+        store
+            .purge(future, at("2025-10-09 11:00"), 2)
+            .await
+            .unwrap(),
+        (2, 0),
+        "a batch at a time"
+    );
+    assert_eq!(
+        store
+            .purge(future, at("2025-10-09 12:00"), 2)
+            .await
+            .unwrap(),
+        (1, 1)
+    );
+    // Every key is forgotten: the same request with r1 makes a new order.
+    let again = store
+        .execute_items(vec![keyed(make(), "r1", "h")])
+        .await
+        .pop()
+        .unwrap()
+        .unwrap();
+    assert!(!again.replayed);
+    assert_eq!(store.totals().await.unwrap().0, 4);
+}
 
 async fn stale_versions_conflict_and_concurrent_commands_serialise(db: TestDb) {
     let store = db.store.clone();

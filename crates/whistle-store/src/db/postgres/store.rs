@@ -92,6 +92,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "assignee",
         include_str!("../../../migrations/postgres/0015_assignee.sql"),
     ),
+    (
+        16,
+        "retention",
+        include_str!("../../../migrations/postgres/0016_retention.sql"),
+    ),
 ];
 
 pub struct PgStore {

@@ -91,6 +91,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "assignee",
         include_str!("../../../migrations/sqlite/0015_assignee.sql"),
     ),
+    (
+        16,
+        "retention",
+        include_str!("../../../migrations/sqlite/0016_retention.sql"),
+    ),
 ];
 
 /// The page cache of every connection but the writer's (readers, the planner, the checkpointer),
