@@ -5,6 +5,7 @@
 
 mod accounts;
 pub mod attachments;
+pub mod backup;
 pub mod baseline;
 mod counters;
 mod db;

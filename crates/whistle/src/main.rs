@@ -62,6 +62,12 @@ enum Command {
     Migrate,
     /// Print the effective configuration (secrets masked).
     Config,
+    /// A consistent copy of the live SQLite database while it serves (PostgreSQL: pg_dump or
+    /// pg_basebackup, see docs/OPERATIONS.md). Never overwrites.
+    Backup {
+        #[arg(long)]
+        output: PathBuf,
+    },
     /// List units: the streets/townships, departments and centres of a district, or any kind.
     Units(reference_cmd::UnitsArgs),
     /// Add, rename, merge or retire a unit; show the change history.
@@ -260,6 +266,25 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
+        Command::Backup { output } => {
+            let url = env.url.clone();
+            let report = tokio::task::spawn_blocking(move || {
+                whistle_store::backup::backup_sqlite(&url, &output).map(|r| (r, output))
+            })
+            .await
+            .map_err(|e| Failure::Failed(e.into()))?
+            .map_err(|e| store_failure(e, lang))?;
+            let (report, output) = report;
+            out!(
+                "{}: {} pages, {} bytes, schema v{}, in {:.2} s",
+                output.display(),
+                report.pages,
+                report.bytes,
+                report.schema_version,
+                report.took.as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Config => {
             out!("{}", settings.to_toml().trim_end());
             Ok(())
@@ -372,7 +397,25 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Report(command) => report_cmd::report(&env, command).await,
         Command::Topic(command) => report_cmd::topic(&env, command).await,
         Command::Serve(args) => server_cmd::serve(&env, &settings, args).await,
-        Command::Demo(args) => server_cmd::demo(&env, &settings, args).await,
+        Command::Demo(args) => {
+            // The demo always builds a fresh SQLite file under --data-dir; a database named
+            // otherwise is refused rather than silently not used.
+            let named = cli.database_url.is_some()
+                || std::env::var("WHISTLE_DATABASE__URL").is_ok_and(|v| !v.is_empty());
+            if named {
+                return Err(refuse(
+                    format!(
+                        "demo 总是在 --data-dir 下新建 SQLite 演示库，不使用 {}。PostgreSQL 请用：whistle --database-url postgres://… init --demo，然后 whistle serve",
+                        whistle_store::redact_url(&env.url)
+                    ),
+                    format!(
+                        "demo always builds a fresh SQLite database under --data-dir and does not use {}; for PostgreSQL run `whistle --database-url postgres://… init --demo` and then `whistle serve`",
+                        whistle_store::redact_url(&env.url)
+                    ),
+                ));
+            }
+            server_cmd::demo(&env, &settings, args).await
+        }
         Command::User(command) => server_cmd::user(&env, command).await,
         Command::Token(command) => server_cmd::token(&env, command).await,
     }

@@ -366,6 +366,58 @@ fn the_database_url_flag_wins_and_unknown_schemas_are_refused() {
         .contains("unsupported"));
 }
 
+/// `backup` copies the database into a new file (never over one); `config` prints TOML with the
+/// password masked; `demo` refuses a database it would not use.
+#[test]
+fn backup_config_and_the_demos_database() {
+    let ws = Workspace::new();
+    ws.ok(&["init", "--demo", "20"]);
+    let copy = ws.dir.path().join("copy.db");
+    let copy_arg = copy.to_str().unwrap();
+    assert!(ws
+        .ok(&["backup", "--output", copy_arg])
+        .contains("schema v"));
+    assert!(ws
+        .refused(&["backup", "--output", copy_arg])
+        .contains("exists already"));
+    let url = format!("sqlite://{}", copy.display());
+    let listed = ws.ok(&["--database-url", &url, "order", "list", "--limit", "5"]);
+    assert!(listed.lines().count() >= 5, "{listed}");
+    assert!(ws
+        .refused(&[
+            "--database-url",
+            "postgres://whistle:pw@127.0.0.1:1/x",
+            "backup",
+            "--output",
+            "x.db"
+        ])
+        .contains("pg_dump"));
+    let output = ws
+        .command()
+        .args(["config"])
+        .env(
+            "WHISTLE_DATABASE__URL",
+            "postgres://whistle:s3cret@db/whistle",
+        )
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        shown.contains("[server.worker]") && shown.contains("whistle:***@db"),
+        "{shown}"
+    );
+    assert!(!shown.contains("s3cret"));
+    let refused = ws.refused(&[
+        "--database-url",
+        "postgres://whistle:s3cret@127.0.0.1/x",
+        "demo",
+    ]);
+    assert!(
+        refused.contains("init --demo") && !refused.contains("s3cret"),
+        "{refused}"
+    );
+}
+
 /// A crash loses nothing that was acknowledged: kill -9 a writer mid-stream, then every order
 /// number it printed (printed only after its commit returned) must be in the database.
 #[test]
