@@ -90,16 +90,18 @@ pub struct NewArgs {
     phone: Option<String>,
     #[arg(long)]
     address_detail: Option<String>,
-    /// dispatch (default), answer-now, emergency, proper-channel, repeat, secret, out-of-scope, illegal
+    /// The disposition, spelt as in the JSON API: dispatch (default), answer_now,
+    /// transfer_emergency, proper_channel, repeat_no_new, secret_or_privacy, out_of_scope,
+    /// illegal_demand
     #[arg(long, default_value = "dispatch")]
     triage: String,
     /// The answer, channel, explanation or referral that goes with a closing triage.
     #[arg(long, default_value = "")]
     detail: String,
-    /// 110, 119, 120 or 122 for --triage emergency.
+    /// 110, 119, 120 or 122 for --triage transfer_emergency.
     #[arg(long)]
     service: Option<String>,
-    /// The earlier order for --triage repeat.
+    /// The earlier order for --triage repeat_no_new.
     #[arg(long)]
     earlier: Option<String>,
     #[command(flatten)]
@@ -785,10 +787,10 @@ async fn intake(store: &dyn Store, args: NewArgs, lang: Lang) -> Result<(), Fail
     let code = |c: &Option<String>| c.as_deref().map(UnitCode::parse).transpose();
     let triage = match args.triage.as_str() {
         "dispatch" => Triage::Dispatch,
-        "answer-now" => Triage::AnswerNow {
+        "answer_now" => Triage::AnswerNow {
             answer: args.detail.clone(),
         },
-        "emergency" => Triage::TransferEmergency {
+        "transfer_emergency" => Triage::TransferEmergency {
             service: match args.service.as_deref() {
                 Some("110") => EmergencyService::Police,
                 Some("119") => EmergencyService::Fire,
@@ -802,19 +804,19 @@ async fn intake(store: &dyn Store, args: NewArgs, lang: Lang) -> Result<(), Fail
                 }
             },
         },
-        "proper-channel" => Triage::ProperChannel {
+        "proper_channel" => Triage::ProperChannel {
             channel: args.detail.clone(),
         },
-        "repeat" => Triage::RepeatNoNew {
+        "repeat_no_new" => Triage::RepeatNoNew {
             earlier: OrderNo::parse(args.earlier.as_deref().unwrap_or_default()).map_err(&e)?,
         },
-        "secret" => Triage::SecretOrPrivacy {
+        "secret_or_privacy" => Triage::SecretOrPrivacy {
             explanation: args.detail.clone(),
         },
-        "out-of-scope" => Triage::OutOfScope {
+        "out_of_scope" => Triage::OutOfScope {
             referred_to: args.detail.clone(),
         },
-        "illegal" => Triage::IllegalDemand {
+        "illegal_demand" => Triage::IllegalDemand {
             explanation: args.detail.clone(),
         },
         other => {

@@ -228,6 +228,45 @@ fn an_order_through_the_cli() {
         .trim()
         .to_string();
     assert!(no.starts_with("20250930-"), "{no}");
+    // A consultation answered on the call, the disposition spelt as in the JSON API; the old
+    // CLI spelling is refused, naming the field.
+    let consult = |triage: &str| {
+        let mut args = vec![
+            "order",
+            "new",
+            "--type",
+            "consult",
+            "--text",
+            "垃圾分类的投放时间",
+            "--street",
+            "110105010",
+            "--category",
+            "11.04.01",
+            "--at",
+            "2025-09-30 16:10",
+            "--triage",
+        ];
+        args.push(triage);
+        args.extend(["--detail", "每天 7:00–9:00、18:00–20:00"]);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let answered = ws.ok(&consult("answer_now")
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    let shown = ws.ok(&["order", "show", answered.trim()]);
+    assert!(
+        shown.contains("answer_now") || shown.contains("受理即办结"),
+        "{shown}"
+    );
+    assert!(ws
+        .refused(
+            &consult("answer-now")
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+        )
+        .contains("triage"));
     assert!(ws
         .ok(&["order", "dispatch", &no, "--at", "2025-09-30 17:00"])
         .contains("2025-10-16 17:00"));
