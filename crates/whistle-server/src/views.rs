@@ -56,11 +56,15 @@ pub struct OrderView {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub assignees: Vec<Assignee>,
     pub last_event_at: Timestamp,
+    /// The unit answerable for it now (主办单位): the stage's lead, at the top level for readers
+    /// who do not walk the stage.
+    pub lead_unit: Option<whistle_core::ids::UnitCode>,
     pub requester: Option<Requester>,
 }
 
 impl OrderView {
     pub fn new(order: Order, requester: Option<Requester>) -> OrderView {
+        let lead_unit = order.lead().cloned();
         let Order {
             id,
             no,
@@ -138,6 +142,7 @@ impl OrderView {
             whistle_outcomes,
             assignees,
             last_event_at,
+            lead_unit,
             requester,
         }
     }
@@ -148,7 +153,7 @@ mod tests {
     use super::*;
 
     /// The order body keeps the shape it had when the API showed the projection flattened:
-    /// the projection's fields in its order, then the requester.
+    /// the projection's fields in its order, then the lead unit and the requester.
     #[test]
     fn the_order_body_is_the_projection_and_the_requester() {
         let stored = include_str!("../../whistle-store/tests/golden/order_state.json");
@@ -160,7 +165,7 @@ mod tests {
         };
         let body = serde_json::to_string(&OrderView::new(order, Some(requester.clone()))).unwrap();
         let expected = format!(
-            "{},\"requester\":{}}}",
+            "{},\"lead_unit\":\"110105010\",\"requester\":{}}}",
             stored.trim_end().trim_end_matches('}'),
             serde_json::to_string(&requester).unwrap()
         );

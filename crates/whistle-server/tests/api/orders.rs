@@ -484,3 +484,26 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         "no such order"
     );
 }
+
+#[tokio::test]
+async fn an_order_names_its_lead_unit_at_the_top_level() {
+    let app = spawn_app().await;
+    let (status, pending) = app
+        .post(
+            "operator",
+            "/api/v1/orders",
+            json!({"request_type": "complaint", "text": "占道经营", "category": "11.04.01",
+                   "location": {"street": "110105010"}, "dispatch": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pending}");
+    let no = pending["no"].as_str().unwrap().to_string();
+    let (_, order) = app.get("admin", &format!("/api/v1/orders/{no}")).await;
+    assert!(order["lead_unit"].is_null(), "not dispatched: no lead");
+    let dispatched = app.order("110105010", "11.04.01").await;
+    let (_, order) = app
+        .get("admin", &format!("/api/v1/orders/{dispatched}"))
+        .await;
+    assert_eq!(order["lead_unit"], order["stage"]["lead"]);
+    assert_eq!(order["lead_unit"], "110105010");
+}
