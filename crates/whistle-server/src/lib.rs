@@ -144,6 +144,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/grid-cases/{no}/history", get(grid_api::history))
         .route("/grid-cases/{no}/{command}", post(grid_api::command))
         .route("/reports/{kind}", get(reports_api::report))
+        .route("/export/orders", get(reports_api::export_orders))
         .route("/whistles/feed", get(whistles_api::feed))
         .route("/whistle-list", get(whistles_api::whistle_list))
         .route("/whistles/{no}", get(whistles_api::show))

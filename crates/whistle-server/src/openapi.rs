@@ -12,7 +12,7 @@ use whistle_core::order::{
 };
 
 /// (method, path, tag, summary, who may call it).
-pub const OPERATIONS: [(&str, &str, &str, &str, &str); 36] = [
+pub const OPERATIONS: [(&str, &str, &str, &str, &str); 37] = [
     (
         "post",
         "/api/v1/login",
@@ -146,6 +146,7 @@ pub const OPERATIONS: [(&str, &str, &str, &str, &str); 36] = [
         "一张卷子：响应率、解决率、满意率与综合得分，分组排名（period=YYYY-MM，format=json|csv|xlsx|text）· The evaluation of a period",
         "any role",
     ),
+    ("get", "/api/v1/export/orders", "reports", "原始工单导出：期内受理、派单或回访的每件工单一行，不含个人信息（period=YYYY-MM，CSV，与 whistle export orders 相同）· The raw orders of a period, as CSV", "admin, supervisor, and leaders whose jurisdiction is the whole city"),
     ("get", "/api/v1/reports/daily", "reports", "日通报（date=YYYY-MM-DD，format=json|csv|xlsx|text）· The daily bulletin", "any role"),
     ("get", "/api/v1/reports/weekly", "reports", "周汇总（week=YYYY-Www）· The weekly summary", "any role"),
     ("get", "/api/v1/reports/monthly", "reports", "月分析：环比、同比、类别变化、进退步单位（month=YYYY-MM）· The monthly analysis", "any role"),

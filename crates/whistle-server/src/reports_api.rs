@@ -61,3 +61,55 @@ pub async fn report(
     }
     Ok(response)
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    period: Option<String>,
+}
+
+/// `GET /api/v1/export/orders?period=YYYY-MM`: the raw rows an independent check recomputes the
+/// evaluation from (`whistle export orders`), as CSV — city-wide, so only for those who see the
+/// whole city: administrators, the centre's supervisors, city leaders. No personal data.
+pub async fn export_orders(
+    State(state): State<Arc<AppState>>,
+    Language(lang): Language,
+    principal: Principal,
+    crate::input::Params(params): crate::input::Params<ExportParams>,
+) -> ApiResult<Response> {
+    use crate::roles::Role;
+    let role = principal.role(lang)?;
+    let whole_city = principal.scope == whistle_store::Scope::All;
+    if !(whole_city && matches!(role, Role::Admin | Role::Supervisor | Role::Leader)) {
+        return Err(ApiError::forbidden(lang));
+    }
+    let period = params
+        .period
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_query", "period=YYYY-MM is required", lang)
+        })?;
+    // A period that is not one is the query's fault (400), checked before anything is read.
+    state
+        .store
+        .reference()
+        .policy
+        .evaluation
+        .period(period.trim())
+        .map_err(|e| ApiError::domain(&e, lang).status(axum::http::StatusCode::BAD_REQUEST))?;
+    let csv = whistle_reports::export::orders_csv(&*state.store, period.trim())
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
+    let filename = format!("attachment; filename=\"orders-{}.csv\"", period.trim());
+    let mut response = (
+        [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        csv,
+    )
+        .into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&filename) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}

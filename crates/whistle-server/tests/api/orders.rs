@@ -507,3 +507,63 @@ async fn an_order_names_its_lead_unit_at_the_top_level() {
     assert_eq!(order["lead_unit"], order["stage"]["lead"]);
     assert_eq!(order["lead_unit"], "110105010");
 }
+
+#[tokio::test]
+async fn the_raw_order_export_is_for_those_who_see_the_whole_city() {
+    let app = spawn_app().await;
+    let no = app.order("110105010", "11.04.01").await;
+    let period = format!("{}-{}", &no[0..4], &no[4..6]);
+    let export = |who: &'static str, query: String| {
+        let request = app
+            .client
+            .get(format!("{}/api/v1/export/orders{query}", app.base))
+            .bearer_auth(&app.tokens[who])
+            .send();
+        async move {
+            let response = request.await.unwrap();
+            let status = response.status();
+            let kind = response
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            (status, kind, response.text().await.unwrap())
+        }
+    };
+    let (status, kind, csv) = export("admin", format!("?period={period}")).await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    assert!(kind.starts_with("text/csv"));
+    assert!(csv.contains(&no) && csv.contains("110105010"), "{csv}");
+    assert!(
+        !csv.contains("13800001234") && !csv.contains("张三"),
+        "no personal data"
+    );
+    // The same rows as the command line's export.
+    let cli = whistle_reports::export::orders_csv(&*app.state.store, &period)
+        .await
+        .unwrap();
+    assert_eq!(csv, cli);
+    assert_eq!(
+        export("supervisor", format!("?period={period}")).await.0,
+        StatusCode::OK
+    );
+    // A district leader, a street handler, an operator: not the whole city's rows.
+    for who in ["leader", "street", "operator"] {
+        assert_eq!(
+            export(who, format!("?period={period}")).await.0,
+            StatusCode::FORBIDDEN,
+            "{who}"
+        );
+    }
+    // Malformed queries are refused.
+    for query in [
+        "",
+        "?period=",
+        "?period=2025-13",
+        "?period=yesterday",
+        "?month=2025-10",
+    ] {
+        let (status, _, body) = export("admin", query.to_string()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+    }
+}
