@@ -35,7 +35,7 @@ async function newOrder(text, { dispatch = true } = {}) {
 
 async function history(no) {
   const { body } = await api(server, "GET", `/orders/${no}/history`);
-  return body.events.map((e) => e.payload);
+  return body.events.map((e) => e.event);
 }
 
 /** The street handler accepts and replies through the order page. */

@@ -735,7 +735,16 @@ pub async fn history(
         .history(order.id)
         .await
         .map_err(|e| ApiError::store(e, lang))?;
-    Ok(Json(serde_json::json!({"no": order.no, "events": events})))
+    Ok(Json(
+        serde_json::to_value(crate::views::History {
+            no: order.no.to_string(),
+            events: events
+                .into_iter()
+                .map(crate::views::HistoryEntry::of_order)
+                .collect(),
+        })
+        .unwrap_or_default(),
+    ))
 }
 
 pub const COMMANDS: [&str; 20] = [
@@ -765,7 +774,8 @@ pub const COMMANDS: [&str; 20] = [
 pub struct CommandResult {
     #[serde(flatten)]
     order: OrderView,
-    events: Vec<whistle_core::order::Event>,
+    /// The events the command appended, in the history's shape.
+    events: Vec<crate::views::HistoryEntry<whistle_core::order::EventPayload>>,
     replayed: bool,
 }
 
@@ -835,7 +845,11 @@ pub async fn command(
         run_command(&state, &principal, &no, command, Some(version), key, lang).await?;
     Ok(Json(CommandResult {
         order: view(&state, current, lang).await?,
-        events: outcome.events,
+        events: outcome
+            .events
+            .into_iter()
+            .map(crate::views::HistoryEntry::of_order)
+            .collect(),
         replayed: outcome.replayed,
     }))
 }

@@ -144,7 +144,16 @@ pub async fn history(
         .grid_history(case.id)
         .await
         .map_err(|e| ApiError::store(e, lang))?;
-    Ok(Json(serde_json::json!({"no": case.no, "events": records})))
+    Ok(Json(
+        serde_json::to_value(crate::views::History {
+            no: case.no,
+            events: records
+                .into_iter()
+                .map(crate::views::HistoryEntry::of_grid)
+                .collect(),
+        })
+        .unwrap_or_default(),
+    ))
 }
 
 pub const COMMANDS: [&str; 4] = ["dispatch", "whistle", "handle", "verify"];

@@ -148,6 +148,56 @@ impl OrderView {
     }
 }
 
+/// One entry of a history — an order's, a whistle's or a grid case's, all in this one shape:
+/// its number in the history, when, who (user and unit), and the event (`event.event` names it).
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryEntry<E: Serialize> {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub actor: whistle_core::ids::Actor,
+    pub event: E,
+}
+
+/// A history as the API shows it: the number and the entries, oldest first.
+#[derive(Clone, Debug, Serialize)]
+pub struct History<E: Serialize> {
+    pub no: String,
+    pub events: Vec<HistoryEntry<E>>,
+}
+
+impl HistoryEntry<whistle_core::order::EventPayload> {
+    pub fn of_order(event: whistle_core::order::Event) -> Self {
+        HistoryEntry {
+            seq: event.seq,
+            at: event.at,
+            actor: event.actor,
+            event: event.payload,
+        }
+    }
+}
+
+impl HistoryEntry<whistle_core::whistle::WhistleEvent> {
+    pub fn of_whistle(record: whistle_core::whistle::WhistleRecord) -> Self {
+        HistoryEntry {
+            seq: record.seq,
+            at: record.at,
+            actor: record.actor,
+            event: record.event,
+        }
+    }
+}
+
+impl HistoryEntry<whistle_core::grid::GridEvent> {
+    pub fn of_grid(record: whistle_core::grid::GridRecord) -> Self {
+        HistoryEntry {
+            seq: record.seq,
+            at: record.at,
+            actor: record.actor,
+            event: record.event,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

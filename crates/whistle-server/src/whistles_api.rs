@@ -122,7 +122,14 @@ pub async fn history(
         .await
         .map_err(|e| ApiError::store(e, lang))?;
     Ok(Json(
-        serde_json::json!({"no": whistle.no, "events": records}),
+        serde_json::to_value(crate::views::History {
+            no: whistle.no,
+            events: records
+                .into_iter()
+                .map(crate::views::HistoryEntry::of_whistle)
+                .collect(),
+        })
+        .unwrap_or_default(),
     ))
 }
 

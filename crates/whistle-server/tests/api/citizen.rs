@@ -214,10 +214,10 @@ async fn a_citizen_submits_tracks_and_rates_without_logging_in() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["payload"]["event"] == "visited")
+        .find(|e| e["event"]["event"] == "visited")
         .unwrap();
     assert_eq!(visit["actor"]["user"], "citizen-web");
-    assert_eq!(visit["payload"]["result"]["satisfaction"], "dissatisfied");
+    assert_eq!(visit["event"]["result"]["satisfaction"], "dissatisfied");
     let page = browser()
         .get(&track)
         .header("cookie", &visitor.cookie)

@@ -87,7 +87,7 @@ async fn events(app: &TestApp, no: &str) -> Vec<Value> {
 fn kinds(events: &[Value]) -> Vec<String> {
     events
         .iter()
-        .map(|e| e["payload"]["event"].as_str().unwrap().to_string())
+        .map(|e| e["event"]["event"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -377,7 +377,7 @@ async fn the_supervisor_urges_an_overdue_order_once_for_a_double_submit() {
     let urged = events(&app, &no)
         .await
         .iter()
-        .filter(|e| e["payload"]["event"] == "supervised")
+        .filter(|e| e["event"]["event"] == "supervised")
         .count();
     assert_eq!(urged, 1);
     assert_eq!(order(&app, &no).await["urge_count"], 1);

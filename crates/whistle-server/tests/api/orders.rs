@@ -40,7 +40,7 @@ async fn a_whole_life_over_http_with_each_role_doing_its_part() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["payload"]["event"].as_str().unwrap())
+        .map(|e| e["event"]["event"].as_str().unwrap())
         .collect();
     assert_eq!(
         events,
@@ -272,8 +272,8 @@ async fn personal_data_is_masked_and_every_reveal_is_recorded() {
         .last()
         .unwrap()
         .clone();
-    assert_eq!(last["payload"]["event"], "requester_revealed");
-    assert_eq!(last["payload"]["reason"], "联系诉求人核实地点");
+    assert_eq!(last["event"]["event"], "requester_revealed");
+    assert_eq!(last["event"]["reason"], "联系诉求人核实地点");
     assert_eq!(last["actor"]["unit"], "110105010");
     assert!(!history.to_string().contains("13800001234"));
 }

@@ -219,3 +219,60 @@ async fn reports_are_served_in_every_format() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }
+
+/// Orders, whistles and grid cases answer their histories in one shape: `{no, events: [{seq,
+/// at, actor, event}]}` with `event.event` naming the event; a command's result lists its events
+/// in the same shape.
+#[tokio::test]
+async fn the_three_histories_have_one_shape() {
+    let app = spawn_app().await;
+    app.add_grid_and_lane().await;
+    let order = app.order("110105010", "11.04.01").await;
+    let (status, whistle) = app
+        .post(
+            "street",
+            "/api/v1/whistles",
+            json!({"kind": "emergency", "lead": "110105.dept.urban-management", "assisting": [],
+                   "place": "惠新东街12号院", "needed": "抢修", "list_item": "pipe-burst"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{whistle}");
+    let (status, case) = app
+        .post(
+            "grid_worker",
+            "/api/v1/grid-cases",
+            json!({"role": "grid_worker", "found_at": "2025-10-09T08:50:00+08:00", "category": "11.04.01",
+                   "description": "路口有商贩占道经营", "place": "惠新东街路口"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{case}");
+    let paths = [
+        format!("/api/v1/orders/{order}/history"),
+        format!(
+            "/api/v1/whistles/{}/history",
+            whistle["no"].as_str().unwrap()
+        ),
+        format!(
+            "/api/v1/grid-cases/{}/history",
+            case["no"].as_str().unwrap()
+        ),
+    ];
+    for path in paths {
+        let (status, history) = app.get("admin", &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let mut top: Vec<_> = history.as_object().unwrap().keys().cloned().collect();
+        top.sort();
+        assert_eq!(top, ["events", "no"], "{path}");
+        for entry in history["events"].as_array().unwrap() {
+            let mut keys: Vec<_> = entry.as_object().unwrap().keys().cloned().collect();
+            keys.sort();
+            assert_eq!(keys, ["actor", "at", "event", "seq"], "{path}: {entry}");
+            assert!(entry["event"]["event"].is_string(), "{path}: {entry}");
+            assert!(entry["actor"]["unit"].is_string());
+        }
+    }
+    let (status, result) = app.run("street", &order, "accept", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{result}");
+    assert_eq!(result["events"][0]["event"]["event"], "accepted");
+    assert!(result["events"][0]["seq"].is_u64());
+}

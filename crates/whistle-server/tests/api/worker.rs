@@ -16,7 +16,7 @@ async fn supervised(app: &TestApp, no: &str) -> Vec<Value> {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["payload"]["event"] == "supervised")
+        .filter(|e| e["event"]["event"] == "supervised")
         .cloned()
         .collect()
 }
@@ -67,7 +67,7 @@ async fn the_deadline_worker_records_each_notice_once() {
     let events = supervised(&app, &no).await;
     let actions: Vec<&str> = events
         .iter()
-        .map(|e| e["payload"]["action"]["action"].as_str().unwrap())
+        .map(|e| e["event"]["action"]["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["due_soon", "overdue"]);
     assert_eq!(events[0]["actor"]["user"], "deadline-worker");
