@@ -879,7 +879,7 @@ pub(crate) async fn run_command(
             .await
             .map_err(|e| ApiError::store(e, lang))?
             .filter(|(account, _)| {
-                account.active && crate::web::handles_orders_at(account, &principal.unit)
+                account.active && crate::roles::handles_orders_at(account, &principal.unit)
             });
         if colleague.is_none() {
             return Err(ApiError::new(

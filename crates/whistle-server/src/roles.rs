@@ -214,6 +214,18 @@ impl Role {
     }
 }
 
+/// Whether an account handles orders at `unit` — a handler or a street official there, by its
+/// first role or a further one: whom an order may be assigned to (指派承办人).
+pub fn handles_orders_at(account: &whistle_store::Account, unit: &UnitCode) -> bool {
+    account.grants().iter().any(|g| {
+        g.unit == *unit
+            && matches!(
+                Role::parse(&g.role),
+                Some(Role::Handler | Role::StreetOfficial)
+            )
+    })
+}
+
 /// What a person of `role` at `unit` sees. Centre staff see everything (a district sub-centre,
 /// its district); a handler its unit; a leader its territory or its department's whole line.
 pub fn scope_for(role: Role, unit: &UnitCode, reference: &Reference) -> Scope {

@@ -86,9 +86,7 @@ fn copy(source: &Path, target: &Path) -> Result<(u64, i64), StoreError> {
             match backup.step(-1).map_err(|e| failed("copy", e))? {
                 rusqlite::backup::StepResult::Done => break,
                 rusqlite::backup::StepResult::More => continue,
-                rusqlite::backup::StepResult::Busy | rusqlite::backup::StepResult::Locked => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
+                // Busy or locked (the enum is open): wait and step again.
                 _ => std::thread::sleep(Duration::from_millis(20)),
             }
         }

@@ -246,6 +246,24 @@ pub struct Grant {
     pub unit: UnitCode,
 }
 
+impl Grant {
+    /// Reads the written form `role@unit` (a form's value); None if it is not one.
+    pub fn parse(text: &str) -> Option<Grant> {
+        let (role, unit) = text.split_once('@')?;
+        Some(Grant {
+            role: role.to_string(),
+            unit: UnitCode::parse(unit).ok()?,
+        })
+    }
+}
+
+/// `role@unit`, the form [`Grant::parse`] reads.
+impl std::fmt::Display for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.role, self.unit)
+    }
+}
+
 /// A login session as stored: whose it is, until when, and the role it acts in if switched.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRecord {

@@ -416,9 +416,27 @@ fn parse_unit(text: &str) -> Result<UnitCode, Failure> {
     })
 }
 
+/// `user grant` or `user ungrant`: the change, then a line saying it.
+async fn grant_command(
+    store: &dyn Store,
+    login: &str,
+    role: &str,
+    unit: &str,
+    give: bool,
+) -> Result<(), Failure> {
+    let role = parse_role(role)?;
+    let unit = parse_unit(unit)?;
+    change_grant(store, login, role, &unit, give).await?;
+    out!(
+        "{login}: {} {} at {unit}",
+        if give { "+" } else { "-" },
+        role.label_zh()
+    );
+    Ok(())
+}
+
 pub async fn user(env: &Env, command: UserCommand) -> Result<(), Failure> {
     let store = env.open().await?;
-    let is_grant = matches!(command, UserCommand::Grant { .. });
     match command {
         UserCommand::Add {
             login,
@@ -441,16 +459,11 @@ pub async fn user(env: &Env, command: UserCommand) -> Result<(), Failure> {
             out!("{login}: {} at {unit}", role.label_zh());
         }
         UserCommand::Import { file } => import_users(&*store, &file).await?,
-        UserCommand::Grant { login, role, unit } | UserCommand::Ungrant { login, role, unit } => {
-            let give = is_grant;
-            let role = parse_role(&role)?;
-            let unit = parse_unit(&unit)?;
-            change_grant(&*store, &login, role, &unit, give).await?;
-            out!(
-                "{login}: {} {} at {unit}",
-                if give { "+" } else { "-" },
-                role.label_zh()
-            );
+        UserCommand::Grant { login, role, unit } => {
+            grant_command(&*store, &login, &role, &unit, true).await?
+        }
+        UserCommand::Ungrant { login, role, unit } => {
+            grant_command(&*store, &login, &role, &unit, false).await?
         }
         UserCommand::List => {
             for account in store
@@ -461,7 +474,7 @@ pub async fn user(env: &Env, command: UserCommand) -> Result<(), Failure> {
                 let others: String = account
                     .other_roles
                     .iter()
-                    .map(|g| format!(" +{}@{}", g.role, g.unit))
+                    .map(|g| format!(" +{g}"))
                     .collect();
                 out!(
                     "{:<24} {:<12} {:<34} {}{}{others}",

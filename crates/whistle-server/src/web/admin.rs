@@ -115,7 +115,7 @@ async fn render(
                 .other_roles
                 .iter()
                 .map(|g| super::RoleOption {
-                    value: format!("{}@{}", g.role, g.unit),
+                    value: g.to_string(),
                     label: format!("{} · {}", role_label(&g.role), names.unit(&g.unit)),
                     current: false,
                 })
@@ -354,13 +354,7 @@ pub async fn act(
                     Err(message) => return refuse(message, None).await,
                 }
             } else {
-                let parsed = form.grant.split_once('@').and_then(|(role, unit)| {
-                    Some(whistle_store::Grant {
-                        role: role.to_string(),
-                        unit: whistle_core::ids::UnitCode::parse(unit).ok()?,
-                    })
-                });
-                match parsed {
+                match whistle_store::Grant::parse(&form.grant) {
                     Some(grant) if account.other_roles.contains(&grant) => grant,
                     _ => {
                         return refuse(

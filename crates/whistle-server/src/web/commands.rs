@@ -148,26 +148,32 @@ fn standing(viewer: &Viewer, order: &Order, reference: &Reference) -> Standing {
     }
 }
 
-/// 指派承办人, offered to a lead or co-handling unit's person while the order is being handled:
-/// the unit's people (`colleagues`: login and name) but the one who has it now.
+/// Whether the viewer's unit may assign the order now: it leads or co-handles it while it is
+/// being handled, and the viewer's role gives the command.
+pub fn may_assign(viewer: &Viewer, order: &Order) -> bool {
+    let unit = &viewer.principal.unit;
+    matches!(order.stage, Stage::Dispatched(_) | Stage::Accepted(_))
+        && order
+            .assignment()
+            .is_some_and(|a| a.lead == *unit || a.co_handlers.contains(unit))
+        && viewer.role.may(&Command::Assign { to: String::new() })
+}
+
+/// 指派承办人, offered where [`may_assign`]: the unit's people (`colleagues`) but the one who
+/// has it now.
 pub fn assign_action(
     viewer: &Viewer,
     order: &Order,
-    colleagues: &[(String, String)],
+    colleagues: &[whistle_store::Account],
     lang: Lang,
 ) -> Option<Action> {
-    let unit = &viewer.principal.unit;
-    let handling = matches!(order.stage, Stage::Dispatched(_) | Stage::Accepted(_));
-    let involved = order
-        .assignment()
-        .is_some_and(|a| a.lead == *unit || a.co_handlers.contains(unit));
-    let may = viewer.role.may(&Command::Assign { to: String::new() });
-    if !(handling && involved && may) {
+    if !may_assign(viewer, order) {
         return None;
     }
-    let current = order.assignee(unit);
+    let current = order.assignee(&viewer.principal.unit);
     let options: Vec<(String, String)> = colleagues
         .iter()
+        .map(|a| (&a.login, &a.display_name))
         .filter(|(login, _)| Some(login.as_str()) != current)
         .map(|(login, name)| {
             let me = *login == viewer.principal.name;

@@ -185,11 +185,8 @@ pub async fn page(
         "parts" => Some(Owed::Part),
         _ => None,
     };
-    let colleagues = match state.store.colleagues(&viewer.principal.unit).await {
-        Ok(people) => people
-            .into_iter()
-            .filter(|a| super::handles_orders_at(a, &viewer.principal.unit))
-            .collect::<Vec<_>>(),
+    let colleagues = match super::colleagues(&state, &viewer.principal.unit).await {
+        Ok(people) => people,
         Err(error) => return super::store_failure(error, lang),
     };
     let assignee = match query.assignee.as_str() {

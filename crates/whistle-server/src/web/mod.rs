@@ -12,7 +12,6 @@ mod admin;
 pub mod assets;
 mod attachments;
 pub use attachments::FILES_PER_FORM;
-pub use pages::handles_orders_at;
 mod citizen;
 mod citizen_forms;
 mod commands;
@@ -203,6 +202,21 @@ pub struct RoleOption {
     pub current: bool,
 }
 
+/// The people an order of `unit` may be assigned to: its active accounts that handle orders
+/// there ([`crate::roles::handles_orders_at`]), by login.
+pub async fn colleagues(
+    state: &AppState,
+    unit: &whistle_core::ids::UnitCode,
+) -> Result<Vec<whistle_store::Account>, whistle_store::StoreError> {
+    Ok(state
+        .store
+        .colleagues(unit)
+        .await?
+        .into_iter()
+        .filter(|a| crate::roles::handles_orders_at(a, unit))
+        .collect())
+}
+
 /// A role's name for the reader.
 pub fn role_label(role: crate::roles::Role, lang: Lang) -> String {
     match lang {
@@ -284,7 +298,11 @@ pub fn chrome(
             .grants
             .iter()
             .map(|(role, unit)| RoleOption {
-                value: format!("{}@{unit}", role.as_str()),
+                value: whistle_store::Grant {
+                    role: role.as_str().to_string(),
+                    unit: unit.clone(),
+                }
+                .to_string(),
                 label: format!("{} · {}", role_label(*role, lang), unit_name(unit)),
                 current: *role == v.role && *unit == v.principal.unit,
             })

@@ -124,21 +124,6 @@ pub async fn landing(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
     super::render(&page, StatusCode::OK)
 }
 
-/// Whether an account handles orders at a unit (a handler or a street official there): who an
-/// order may be assigned to.
-pub fn handles_orders_at(
-    account: &whistle_store::Account,
-    unit: &whistle_core::ids::UnitCode,
-) -> bool {
-    account.grants().iter().any(|g| {
-        g.unit == *unit
-            && matches!(
-                Role::parse(&g.role),
-                Some(Role::Handler | Role::StreetOfficial)
-            )
-    })
-}
-
 #[derive(Deserialize)]
 pub struct FindQuery {
     #[serde(default)]
@@ -393,21 +378,9 @@ pub async fn order_page(
     let title = format!("{} {}", t("工单", "Order"), page.no);
     let mut actions = commands::offered(viewer, &order, &reference, now, lang);
     // The unit's people are read only when the assignment can be offered.
-    let unit = &viewer.principal.unit;
-    if order
-        .assignment()
-        .is_some_and(|a| a.lead == *unit || a.co_handlers.contains(unit))
-        && matches!(
-            order.stage,
-            whistle_core::order::Stage::Dispatched(_) | whistle_core::order::Stage::Accepted(_)
-        )
-    {
-        let colleagues = match state.store.colleagues(unit).await {
-            Ok(people) => people
-                .into_iter()
-                .filter(|a| handles_orders_at(a, unit))
-                .map(|a| (a.login, a.display_name))
-                .collect::<Vec<_>>(),
+    if commands::may_assign(viewer, &order) {
+        let colleagues = match super::colleagues(state, &viewer.principal.unit).await {
+            Ok(people) => people,
             Err(error) => return super::store_failure(error, lang),
         };
         if let Some(action) = commands::assign_action(viewer, &order, &colleagues, lang) {

@@ -183,6 +183,19 @@ pub async fn login(
     }
 }
 
+/// The refusal of a form whose token is not the session's.
+fn expired(lang: Lang) -> Response {
+    super::failure(
+        StatusCode::FORBIDDEN,
+        lang_text(
+            lang,
+            "请求已过期，请刷新页面后重试",
+            "the page has expired; reload it and try again",
+        ),
+        lang,
+    )
+}
+
 fn lang_text(lang: Lang, zh: &str, en: &str) -> String {
     match lang {
         Lang::Zh => zh.to_string(),
@@ -213,15 +226,7 @@ pub async fn logout(
     };
     let token = form.map(|Form(f)| f.csrf).unwrap_or_default();
     if !csrf_ok(&viewer.csrf, &headers, Some(&token)) {
-        return super::failure(
-            StatusCode::FORBIDDEN,
-            lang_text(
-                lang,
-                "请求已过期，请刷新页面后重试",
-                "the page has expired; reload it and try again",
-            ),
-            lang,
-        );
+        return expired(lang);
     }
     match crate::api::sign_out(&state, &headers, lang).await {
         Ok(clear) => {
@@ -264,27 +269,17 @@ pub async fn switch_role(
         );
     };
     if !csrf_ok(&viewer.csrf, &headers, Some(&form.csrf)) {
-        return super::failure(
-            StatusCode::FORBIDDEN,
-            lang_text(
-                lang,
-                "请求已过期，请刷新页面后重试",
-                "the page has expired; reload it and try again",
-            ),
-            lang,
-        );
+        return expired(lang);
     }
-    let chosen = form.role.split_once('@').and_then(|(role, unit)| {
-        let role = crate::roles::Role::parse(role)?;
-        let unit = whistle_core::ids::UnitCode::parse(unit).ok()?;
+    // Only a role the account holds (the principal lists them), as it wrote it.
+    let held = whistle_store::Grant::parse(&form.role).filter(|grant| {
         viewer
             .principal
             .grants
             .iter()
-            .find(|(r, u)| *r == role && *u == unit)
-            .cloned()
+            .any(|(role, unit)| role.as_str() == grant.role && *unit == grant.unit)
     });
-    let Some((role, unit)) = chosen else {
+    let Some(grant) = held else {
         return super::failure(
             StatusCode::UNPROCESSABLE_ENTITY,
             lang_text(lang, "您没有这个角色", "you do not hold that role"),
@@ -294,17 +289,13 @@ pub async fn switch_role(
     let Some(session) = auth::session_cookie(&headers) else {
         return Redirect::to("/ui/login").into_response();
     };
-    let grant = whistle_store::Grant {
-        role: role.as_str().to_string(),
-        unit: unit.clone(),
-    };
     match state
         .store
         .set_session_role(&auth::hash_secret(&session), Some(&grant))
         .await
     {
         Ok(_) => {
-            tracing::info!(account = %viewer.principal.name, role = role.as_str(), unit = %unit, "role switched");
+            tracing::info!(account = %viewer.principal.name, role = %grant, "role switched");
             Redirect::to("/ui/").into_response()
         }
         Err(error) => super::store_failure(error, lang),

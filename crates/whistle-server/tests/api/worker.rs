@@ -272,25 +272,12 @@ async fn the_worker_purges_expired_sessions_and_old_idempotency_keys() {
         )
         .await;
     assert_eq!(login, StatusCode::UNAUTHORIZED);
-    let hash = whistle_server::auth::hash_password("correct horse battery").unwrap();
-    let account = whistle_store::Account {
-        login: "xiaoguan".into(),
-        display_name: "xiaoguan".into(),
-        role: "handler".into(),
-        unit: UnitCode::parse("110105010").unwrap(),
-        active: true,
-        other_roles: Vec::new(),
-    };
-    app.state
-        .store
-        .put_user(&account, &hash, app.clock.now())
-        .await
-        .unwrap();
+    crate::pages::user(&app, "xiaoguan", "handler", "110105010").await;
     let (status, _) = app
         .post(
             "",
             "/api/v1/login",
-            json!({"login": "xiaoguan", "password": "correct horse battery"}),
+            json!({"login": "xiaoguan", "password": crate::pages::PASSWORD}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
