@@ -114,23 +114,20 @@ pub async fn history(
     Language(lang): Language,
     principal: Principal,
     Path(no): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<crate::views::History<whistle_core::whistle::WhistleEvent>>> {
     let whistle = visible_whistle(&state, &principal, &no, lang).await?;
     let records = state
         .store
         .whistle_history(whistle.id)
         .await
         .map_err(|e| ApiError::store(e, lang))?;
-    Ok(Json(
-        serde_json::to_value(crate::views::History {
-            no: whistle.no,
-            events: records
-                .into_iter()
-                .map(crate::views::HistoryEntry::of_whistle)
-                .collect(),
-        })
-        .unwrap_or_default(),
-    ))
+    Ok(Json(crate::views::History {
+        no: whistle.no,
+        events: records
+            .into_iter()
+            .map(crate::views::HistoryEntry::of_whistle)
+            .collect(),
+    }))
 }
 
 pub const COMMANDS: [&str; 9] = [
@@ -261,18 +258,22 @@ pub struct FeedQuery {
 }
 
 /// How long a gap in positions may stay open before the feed passes it: PostgreSQL hands out
-/// positions before commit, so a later position can become visible first; a rolled-back
-/// transaction leaves its position unused for ever.
+/// positions before commit, so with several servers a later position can become visible first
+/// (the feed holds it back until the earlier one commits, so events go out in position order);
+/// a rolled-back transaction leaves its position unused for ever, and after this long the feed
+/// goes on without it.
 const GAP_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 struct Feed {
     state: Arc<AppState>,
     scope: Scope,
-    /// Every position up to here has been seen (sent, filtered out or given up on).
+    /// Every position up to here has been delivered (sent, filtered out or given up on).
     cursor: i64,
-    /// Positions above the cursor already seen.
-    seen: std::collections::BTreeSet<i64>,
-    gap_since: Option<std::time::Instant>,
+    /// Positions above the cursor already read, held back behind a gap: the event to send, or
+    /// None for one outside the caller's jurisdiction.
+    held: std::collections::BTreeMap<i64, Option<axum::response::sse::Event>>,
+    /// The open gap's position and since when it is open.
+    gap_since: Option<(i64, std::time::Instant)>,
     queue: std::collections::VecDeque<axum::response::sse::Event>,
     shutdown: tokio::sync::watch::Receiver<bool>,
     first: bool,
@@ -301,53 +302,59 @@ impl Feed {
                 continue;
             };
             for item in items {
-                if !self.seen.insert(item.position) {
+                if self.held.contains_key(&item.position) {
                     continue;
                 }
-                if visible(&self.scope, &item.whistle) {
-                    let data = serde_json::json!({
-                        "position": item.position,
-                        "no": item.whistle.no,
-                        "at": item.record.at,
-                        "actor": item.record.actor,
-                        "event": item.record.event,
-                        "whistle": item.whistle,
-                    });
-                    let event = axum::response::sse::Event::default()
-                        .id(item.position.to_string())
-                        .event("whistle")
-                        .json_data(data);
-                    if let Ok(event) = event {
-                        self.queue.push_back(event);
-                    }
-                }
+                let event = visible(&self.scope, &item.whistle)
+                    .then(|| {
+                        let data = serde_json::json!({
+                            "position": item.position,
+                            "no": item.whistle.no,
+                            "at": item.record.at,
+                            "actor": item.record.actor,
+                            "event": item.record.event,
+                            "whistle": item.whistle,
+                        });
+                        axum::response::sse::Event::default()
+                            .id(item.position.to_string())
+                            .event("whistle")
+                            .json_data(data)
+                            .ok()
+                    })
+                    .flatten();
+                self.held.insert(item.position, event);
             }
-            self.advance();
+            self.release();
             if !self.queue.is_empty() {
                 return true;
             }
         }
     }
 
-    fn advance(&mut self) {
+    /// Sends the held events that follow the cursor without a gap, in position order; passes a
+    /// gap that stayed open longer than [`GAP_PATIENCE`].
+    fn release(&mut self) {
         loop {
-            while self.seen.remove(&(self.cursor + 1)) {
+            while let Some(event) = self.held.remove(&(self.cursor + 1)) {
                 self.cursor += 1;
+                self.queue.extend(event);
             }
-            if self.seen.is_empty() {
+            if self.held.is_empty() {
                 self.gap_since = None;
                 return;
             }
+            // The gap is the position after the cursor; a new gap starts its own wait.
+            let gap = self.cursor + 1;
             match self.gap_since {
-                None => {
-                    self.gap_since = Some(std::time::Instant::now());
-                    return;
-                }
-                Some(since) if since.elapsed() > GAP_PATIENCE => {
-                    self.cursor += 1;
+                Some((at, since)) if at == gap && since.elapsed() > GAP_PATIENCE => {
+                    self.cursor = gap;
                     self.gap_since = None;
                 }
-                Some(_) => return,
+                Some((at, _)) if at == gap => return,
+                _ => {
+                    self.gap_since = Some((gap, std::time::Instant::now()));
+                    return;
+                }
             }
         }
     }
@@ -388,7 +395,7 @@ pub async fn feed(
         state,
         scope: principal.scope.clone(),
         cursor,
-        seen: Default::default(),
+        held: Default::default(),
         gap_since: None,
         queue: Default::default(),
         first: true,

@@ -24,6 +24,9 @@ pub enum BenchCommand {
     Reports(crate::bench_reports::ReportsArgs),
     /// Load a running `whistle serve` over HTTP: intakes (closed loop and at a fixed rate) and list pages.
     Http(HttpArgs),
+    /// Several servers over one database (PostgreSQL in production) under sustained load, with
+    /// their deadline workers and live feeds: counts duplicates and misses, and fails on any.
+    Cluster(crate::bench_cluster::ClusterArgs),
     /// The pages' server times on an existing store (inbox, queues, order, hints, intake save).
     Pages(crate::bench_pages::PagesArgs),
     /// Intake orders from several clients, printing each number once acknowledged (the crash test
@@ -159,6 +162,7 @@ pub async fn run(env: &Env, command: BenchCommand) -> Result<(), Failure> {
         BenchCommand::AckStream { count } => ack_stream(env, count).await,
         BenchCommand::Http(args) => crate::bench_http::run(args).await,
         BenchCommand::Pages(args) => crate::bench_pages::run(env, args).await,
+        BenchCommand::Cluster(args) => crate::bench_cluster::run(env, args).await,
         BenchCommand::Reports(args) => crate::bench_reports::run(env, args).await,
     }
 }

@@ -12,6 +12,7 @@ macro_rules! out {
 }
 
 mod bench;
+mod bench_cluster;
 mod bench_http;
 mod bench_pages;
 mod bench_reports;
