@@ -15,6 +15,7 @@ pub mod grid;
 pub mod ids;
 pub mod order;
 pub mod org;
+pub mod outside;
 pub mod policy;
 pub mod reference;
 pub mod taxonomy;

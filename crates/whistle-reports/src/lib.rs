@@ -121,7 +121,9 @@ fn rendered(document: &Document, format: Format, bytes: Vec<u8>) -> Rendered {
 }
 
 fn json(value: &impl serde::Serialize) -> Result<Vec<u8>, StoreError> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(anyhow::Error::from)?;
+    // Every instant in Beijing time, as the API shows them.
+    let mut bytes = serde_json::to_vec_pretty(&whistle_core::outside::InBeijing(value))
+        .map_err(anyhow::Error::from)?;
     bytes.push(b'\n');
     Ok(bytes)
 }

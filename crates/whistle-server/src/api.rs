@@ -2,12 +2,12 @@
 //! reference data, deadline preview, citizen tracking, login. Every handler: parse → role and
 //! scope → one engine call → render; errors are `ApiError`s with stable codes.
 
+use crate::views::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -221,7 +221,7 @@ pub async fn login(
         "login": signed.account.login,
         "role": signed.account.role,
         "unit": signed.account.unit,
-        "expires_at": signed.expires_at,
+        "expires_at": whistle_core::outside::to_value(&signed.expires_at),
     });
     let mut response = Json(json).into_response();
     if let Ok(value) = HeaderValue::from_str(&signed.cookie) {
@@ -728,23 +728,20 @@ pub async fn history(
     Language(lang): Language,
     principal: Principal,
     Path(no): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<crate::views::History<whistle_core::order::EventPayload>>> {
     let order = visible_order(&state, &principal, &no, lang).await?;
     let events = state
         .store
         .history(order.id)
         .await
         .map_err(|e| ApiError::store(e, lang))?;
-    Ok(Json(
-        serde_json::to_value(crate::views::History {
-            no: order.no.to_string(),
-            events: events
-                .into_iter()
-                .map(crate::views::HistoryEntry::of_order)
-                .collect(),
-        })
-        .unwrap_or_default(),
-    ))
+    Ok(Json(crate::views::History {
+        no: order.no.to_string(),
+        events: events
+            .into_iter()
+            .map(crate::views::HistoryEntry::of_order)
+            .collect(),
+    }))
 }
 
 pub const COMMANDS: [&str; 20] = [
@@ -1083,7 +1080,7 @@ pub async fn deadline(
         .map_err(|e| ApiError::domain(&e, lang).status(StatusCode::BAD_REQUEST))?;
     Ok(Json(serde_json::json!({
         "deadline": whistle_core::time::format_minutes(deadline.at),
-        "at": deadline.at,
+        "at": whistle_core::outside::to_value(&deadline.at),
         "fallback_years": deadline.fallback_years,
     })))
 }
@@ -1170,11 +1167,11 @@ pub async fn track(
         "no": order.no,
         "stage": order.stage.name(),
         "category": category,
-        "received_at": order.received_at,
+        "received_at": whistle_core::outside::to_value(&order.received_at),
         "handling_unit": lead,
-        "handle_by": order.handle_by,
-        "replied_at": order.replied_at,
+        "handle_by": whistle_core::outside::to_value(&order.handle_by),
+        "replied_at": whistle_core::outside::to_value(&order.replied_at),
         "reply": order.reply.as_ref().map(|r| r.outcome),
-        "closed_at": order.closed_at,
+        "closed_at": whistle_core::outside::to_value(&order.closed_at),
     })))
 }

@@ -2,12 +2,12 @@
 //! the loop (dispatch, whistle, handle, verify) with versions. The engine checks who may take
 //! each step; here: a role that may act, and the case's visibility.
 
+use crate::views::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use std::sync::Arc;
 use whistle_core::error::Lang;
 use whistle_core::grid::{GridCase, GridCommand, Report};
@@ -137,23 +137,20 @@ pub async fn history(
     Language(lang): Language,
     principal: Principal,
     Path(no): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<crate::views::History<whistle_core::grid::GridEvent>>> {
     let case = visible_case(&state, &principal, &no, lang).await?;
     let records = state
         .store
         .grid_history(case.id)
         .await
         .map_err(|e| ApiError::store(e, lang))?;
-    Ok(Json(
-        serde_json::to_value(crate::views::History {
-            no: case.no,
-            events: records
-                .into_iter()
-                .map(crate::views::HistoryEntry::of_grid)
-                .collect(),
-        })
-        .unwrap_or_default(),
-    ))
+    Ok(Json(crate::views::History {
+        no: case.no,
+        events: records
+            .into_iter()
+            .map(crate::views::HistoryEntry::of_grid)
+            .collect(),
+    }))
 }
 
 pub const COMMANDS: [&str; 4] = ["dispatch", "whistle", "handle", "verify"];

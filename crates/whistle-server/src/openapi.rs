@@ -309,7 +309,7 @@ pub fn command_examples() -> Vec<(Command, &'static str)> {
 }
 
 fn example_body(command: &Command) -> Value {
-    let mut value = serde_json::to_value(command).unwrap_or(Value::Null);
+    let mut value = whistle_core::outside::to_value(command);
     if let Some(map) = value.as_object_mut() {
         map.remove("command");
         map.insert("version".into(), json!(3));
@@ -365,7 +365,7 @@ pub fn document() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Whistle 接诉即办 API", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "The JSON API of the work-order engine. Authenticate with `Authorization: Bearer <token>` (a login session or an integration token) or the session cookie. Messages are Simplified Chinese unless `Accept-Language: en`."},
+                 "description": "The JSON API of the work-order engine. Authenticate with `Authorization: Bearer <token>` (a login session or an integration token) or the session cookie. Messages are Simplified Chinese unless `Accept-Language: en`. Every instant is RFC 3339 in Beijing time (`+08:00`); input may use any offset."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "cookie": {"type": "apiKey", "in": "cookie", "name": "whistle_session"}},
             "schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {"error": {"type": "string", "description": "stable machine-readable code"}, "message": {"type": "string"}}}}

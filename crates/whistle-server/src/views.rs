@@ -198,6 +198,31 @@ impl HistoryEntry<whistle_core::grid::GridEvent> {
     }
 }
 
+/// A JSON response body with every instant in Beijing time (RFC 3339, `+08:00`): the API's one
+/// time zone on the outside (`whistle_core::outside`). The API's handlers answer with this, not
+/// with `axum::Json`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        match serde_json::to_vec(&whistle_core::outside::InBeijing(&self.0)) {
+            Ok(body) => (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response(),
+            Err(error) => {
+                tracing::error!(%error, "a response could not be serialized");
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

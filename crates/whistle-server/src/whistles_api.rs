@@ -2,12 +2,12 @@
 //! the unit a person acts for (the raising street, a summoned unit, the street's district);
 //! here: a role that may act at all, and the jurisdiction a whistle is visible in.
 
+use crate::views::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use std::sync::Arc;
 use whistle_core::error::Lang;
 use whistle_core::whistle::{Raise, Whistle, WhistleCommand};
@@ -307,13 +307,14 @@ impl Feed {
                 }
                 let event = visible(&self.scope, &item.whistle)
                     .then(|| {
+                        // Every instant in Beijing time, as the rest of the API.
                         let data = serde_json::json!({
                             "position": item.position,
                             "no": item.whistle.no,
-                            "at": item.record.at,
+                            "at": whistle_core::outside::to_value(&item.record.at),
                             "actor": item.record.actor,
-                            "event": item.record.event,
-                            "whistle": item.whistle,
+                            "event": whistle_core::outside::to_value(&item.record.event),
+                            "whistle": whistle_core::outside::to_value(&item.whistle),
                         });
                         axum::response::sse::Event::default()
                             .id(item.position.to_string())

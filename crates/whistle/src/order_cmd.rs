@@ -941,7 +941,12 @@ async fn show(store: &dyn Store, no: &str, json: bool, lang: Lang) -> Result<(),
         .map_err(|e| store_failure(e, lang))?
         .map(|r| r.masked());
     if json {
-        let value = serde_json::json!({"order": order, "requester": requester, "history": history});
+        // Every instant in Beijing time (RFC 3339, +08:00), as the header and the API show them.
+        let value = serde_json::json!({
+            "order": whistle_core::outside::to_value(&order),
+            "requester": requester,
+            "history": whistle_core::outside::to_value(&history),
+        });
         out!(
             "{}",
             serde_json::to_string_pretty(&value).map_err(anyhow::Error::from)?

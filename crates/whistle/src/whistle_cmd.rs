@@ -171,7 +171,8 @@ fn command_from<T: serde::de::DeserializeOwned>(name: &str, fields: &str) -> Res
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
-    serde_json::to_string_pretty(value).map_err(|e| Failure::Failed(e.into()))
+    serde_json::to_string_pretty(&whistle_core::outside::InBeijing(value))
+        .map_err(|e| Failure::Failed(e.into()))
 }
 
 fn whistle_line(whistle: &Whistle) -> String {

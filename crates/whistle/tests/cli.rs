@@ -316,6 +316,13 @@ fn an_order_through_the_cli() {
         shown.contains("cli@110105010") && shown.contains("结案"),
         "{shown}"
     );
+    // As JSON, every instant in Beijing time like the header and the API (none in UTC).
+    let json: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["order", "show", &no, "--json"])).unwrap();
+    let received = json["order"]["received_at"].as_str().unwrap();
+    assert!(received.ends_with("+08:00"), "{received}");
+    let text = json.to_string();
+    assert!(!text.contains("Z\"") && text.contains("+08:00\""), "{text}");
     let listed = ws.ok(&["order", "list", "--street", "110105010"]);
     assert!(listed.contains(&no));
     assert!(ws

@@ -13,6 +13,7 @@ mod feed;
 mod grid;
 mod open311;
 mod orders;
+mod outside;
 mod pages;
 mod service;
 mod whistles;
