@@ -118,8 +118,8 @@ pub fn assessment_document(
     lang: Lang,
 ) -> Document {
     let names = crate::bulletins::Names { reference, lang };
-    let columns = |pairs: &[(&str, &str)]| -> Vec<String> {
-        pairs.iter().map(|(zh, en)| lang.t(zh, en)).collect()
+    let columns = |pairs: &[(&str, &str)]| -> Vec<crate::document::Column> {
+        pairs.iter().map(|(zh, en)| lang.col(zh, en)).collect()
     };
     let rate = |value: Option<f64>| Cell::Text(number(value));
     let mut departments = Table::new(

@@ -154,7 +154,7 @@ pub fn evaluation_document(report: &EvaluationReport, lang: Lang) -> Document {
             ("薄弱类别", "weakest categories"),
         ]
         .iter()
-        .map(|(zh, en)| lang.t(zh, en))
+        .map(|(zh, en)| lang.col(zh, en))
         .collect(),
     );
     for line in &report.units {

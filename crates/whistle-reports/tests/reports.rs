@@ -229,6 +229,74 @@ async fn reports_read_intake_volumes_overdue_notices_and_repeats(db: TestDb) {
         .await
         .unwrap());
 
+    // Every document's tables in JSON: rows are objects under stable, unique ASCII keys, the
+    // same keys in Chinese and in English.
+    for lang in [Lang::Zh, Lang::En] {
+        let documents = [
+            bulletins::daily(store, "2025-10-08", now, lang)
+                .await
+                .unwrap(),
+            bulletins::weekly(store, "2025-W41", now, lang)
+                .await
+                .unwrap(),
+            bulletins::monthly(store, "2025-10", now, lang)
+                .await
+                .unwrap(),
+            analysis::hotspots(store, "2025-10-08", now, lang)
+                .await
+                .unwrap(),
+            analysis::repeats(store, "2025-10-08", "2025-10-09", now, lang)
+                .await
+                .unwrap(),
+            analysis::governance_streets(store, "2025-10", now, lang)
+                .await
+                .unwrap(),
+            analysis::topics(store, "2025-10", now, lang).await.unwrap(),
+            whistle_reports::evaluation::evaluation_document(
+                &whistle_reports::evaluation::evaluation(store, "2025-10", now)
+                    .await
+                    .unwrap(),
+                lang,
+            ),
+        ];
+        for doc in documents {
+            let json: serde_json::Value = serde_json::from_slice(
+                &doc.render(whistle_reports::document::Format::Json).unwrap(),
+            )
+            .unwrap();
+            for (table, shown) in doc.tables.iter().zip(json["tables"].as_array().unwrap()) {
+                let keys: Vec<&str> = shown["columns"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c["key"].as_str().unwrap())
+                    .collect();
+                assert_eq!(keys, table.keys, "{}", table.name);
+                assert_eq!(keys.len(), table.columns.len(), "{}", table.name);
+                let unique: std::collections::BTreeSet<&&str> = keys.iter().collect();
+                assert_eq!(unique.len(), keys.len(), "{}: {keys:?}", table.name);
+                assert!(
+                    keys.iter().all(|k| !k.is_empty()
+                        && k.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')),
+                    "{}: {keys:?}",
+                    table.name
+                );
+                for (row, object) in table.rows.iter().zip(shown["rows"].as_array().unwrap()) {
+                    let object = object.as_object().unwrap();
+                    assert_eq!(object.len(), row.len(), "{}", table.name);
+                    for (key, cell) in keys.iter().zip(row) {
+                        assert_eq!(object[*key], serde_json::to_value(cell).unwrap());
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        serde_json::to_value(table(&day, "types")).unwrap()["rows"][0]["requests"],
+        3
+    );
+
     // The recount from the orders finds the intake volumes kept with the events.
     let report = store.rebuild_projections().await.unwrap();
     assert_eq!(report.counter_cells_differing, 0);

@@ -45,11 +45,11 @@ pub async fn governance_streets(
         "governance_streets",
         lang.t("治理类街乡镇", "Governance-class streets"),
         vec![
-            lang.t("街乡镇代码", "code"),
-            lang.t("街乡镇", "street"),
-            lang.t("所属区", "district"),
-            lang.t("进入前列次数", "times in the top list"),
-            lang.t("各月名次（件数）", "months: rank (requests)"),
+            lang.col("街乡镇代码", "code"),
+            lang.col("街乡镇", "street"),
+            lang.col("所属区", "district"),
+            lang.col("进入前列次数", "times in the top list"),
+            lang.col("各月名次（件数）", "months: rank (requests)"),
         ],
     );
     for street in &streets {

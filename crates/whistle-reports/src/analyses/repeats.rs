@@ -165,11 +165,11 @@ pub async fn repeats(
         "repeat_categories",
         lang.t("重复诉求（按类别）", "Repeat requests by category"),
         vec![
-            lang.t("类别代码", "code"),
-            lang.t("类别", "category"),
-            lang.t("诉求件数", "requests"),
-            lang.t("重复件数", "repeats"),
-            lang.t("重复率", "repeat share"),
+            lang.col("类别代码", "code"),
+            lang.col("类别", "category"),
+            lang.col("诉求件数", "requests"),
+            lang.col("重复件数", "repeats"),
+            lang.col("重复率", "repeat share"),
         ],
     );
     let mut ordered: Vec<(&String, &(i64, i64))> = findings
@@ -191,11 +191,11 @@ pub async fn repeats(
         "frequent_places",
         lang.t("高频地址", "High-frequency places"),
         vec![
-            lang.t("区", "district"),
-            lang.t("属地", "territory"),
-            lang.t("地址", "address"),
-            lang.t("诉求件数", "requests"),
-            lang.t("主要类别", "main category"),
+            lang.col("区", "district"),
+            lang.col("属地", "territory"),
+            lang.col("地址", "address"),
+            lang.col("诉求件数", "requests"),
+            lang.col("主要类别", "main category"),
         ],
     );
     for (territory, place, count, category) in &findings.places {
@@ -211,10 +211,10 @@ pub async fn repeats(
         "repeats",
         lang.t("重复诉求清单", "Repeat requests"),
         vec![
-            lang.t("工单编号", "order"),
-            lang.t("前序工单", "earlier order"),
-            lang.t("类别", "category"),
-            lang.t("判定依据", "matched by"),
+            lang.col("工单编号", "order"),
+            lang.col("前序工单", "earlier order"),
+            lang.col("类别", "category"),
+            lang.col("判定依据", "matched by"),
         ],
     );
     for r in &findings.repeats {

@@ -220,13 +220,13 @@ fn emergencies_table(names: &Names, emergencies: &[EmergencyRow]) -> Table {
         "emergencies",
         lang.t("紧急诉求", "Emergencies"),
         vec![
-            lang.t("工单编号", "order"),
-            lang.t("受理时间", "received"),
-            lang.t("类别", "category"),
-            lang.t("区", "district"),
-            lang.t("街乡镇", "street"),
-            lang.t("承办单位", "lead unit"),
-            lang.t("环节", "stage"),
+            lang.col("工单编号", "order"),
+            lang.col("受理时间", "received"),
+            lang.col("类别", "category"),
+            lang.col("区", "district"),
+            lang.col("街乡镇", "street"),
+            lang.col("承办单位", "lead unit"),
+            lang.col("环节", "stage"),
         ],
     );
     for e in emergencies {

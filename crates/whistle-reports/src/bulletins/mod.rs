@@ -218,12 +218,12 @@ fn comparison_table(
         name,
         title,
         vec![
-            lang.t(code_label.0, code_label.1),
-            lang.t(name_label.0, name_label.1),
-            lang.t("件数", "requests"),
-            lang.t("占比", "share"),
-            lang.t("对比期件数", "comparison"),
-            lang.t("变化率", "change"),
+            lang.col(code_label.0, code_label.1),
+            lang.col(name_label.0, name_label.1),
+            lang.col("件数", "requests"),
+            lang.col("占比", "share"),
+            lang.col("对比期件数", "comparison"),
+            lang.col("变化率", "change"),
         ],
     );
     for (code, count) in ranked(now) {
@@ -290,11 +290,11 @@ pub(crate) fn streets_table(
         name,
         title,
         vec![
-            lang.t("名次", "rank"),
-            lang.t("街乡镇代码", "code"),
-            lang.t("街乡镇", "street"),
-            lang.t("所属区", "district"),
-            lang.t("件数", "requests"),
+            lang.col("名次", "rank"),
+            lang.col("街乡镇代码", "code"),
+            lang.col("街乡镇", "street"),
+            lang.col("所属区", "district"),
+            lang.col("件数", "requests"),
         ],
     );
     for (i, (code, count)) in streets.iter().enumerate() {
@@ -341,10 +341,10 @@ fn mix_table(
         name,
         title,
         vec![
-            lang.t("代码", "code"),
-            lang.t("名称", "name"),
-            lang.t("件数", "requests"),
-            lang.t("占比", "share"),
+            lang.col("代码", "code"),
+            lang.col("名称", "name"),
+            lang.col("件数", "requests"),
+            lang.col("占比", "share"),
         ],
     );
     for (code, count) in ranked(sums) {
@@ -369,9 +369,9 @@ fn overdue_table(names: &Names, notices: &[(Option<String>, i64)]) -> (Table, i6
         "overdue",
         lang.t("新增超期（按承办单位）", "New overdue orders by lead unit"),
         vec![
-            lang.t("单位代码", "code"),
-            lang.t("承办单位", "unit"),
-            lang.t("超期件数", "overdue"),
+            lang.col("单位代码", "code"),
+            lang.col("承办单位", "unit"),
+            lang.col("超期件数", "overdue"),
         ],
     );
     for (code, count) in ranked(&sums) {

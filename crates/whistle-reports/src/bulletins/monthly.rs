@@ -104,9 +104,9 @@ fn overview_table(v: &MonthVolumes, lang: Lang) -> Table {
         "overview",
         lang.t("受理总量", "Volume"),
         vec![
-            lang.t("期间", "period"),
-            lang.t("件数", "requests"),
-            lang.t("本月较之变化率", "this month's change"),
+            lang.col("期间", "period"),
+            lang.col("件数", "requests"),
+            lang.col("本月较之变化率", "this month's change"),
         ],
     );
     overview.push(vec![v.month.clone().into(), v.total.into(), None.into()]);
@@ -140,15 +140,15 @@ fn shifts_table(v: &MonthVolumes, names: &Names) -> Table {
         "categories",
         lang.t("类别变化（一级）", "Category shifts (top level)"),
         vec![
-            lang.t("类别代码", "code"),
-            lang.t("类别", "category"),
-            lang.t("件数", "requests"),
-            lang.t("占比", "share"),
-            lang.t("上月", "last month"),
-            lang.t("环比", "month on month"),
-            lang.t("去年同月", "same month last year"),
-            lang.t("同比", "year on year"),
-            lang.t("占比变化", "share change"),
+            lang.col("类别代码", "code"),
+            lang.col("类别", "category"),
+            lang.col("件数", "requests"),
+            lang.col("占比", "share"),
+            lang.col("上月", "last month"),
+            lang.col("环比", "month on month"),
+            lang.col("去年同月", "same month last year"),
+            lang.col("同比", "year on year"),
+            lang.col("占比变化", "share change"),
         ],
     );
     for (code, count) in ranked(categories) {
@@ -194,12 +194,12 @@ fn improvers(evaluation: &EvaluationReport, lang: Lang) -> [Table; 2] {
                 name,
                 title,
                 vec![
-                    lang.t("单位代码", "code"),
-                    lang.t("单位", "unit"),
-                    lang.t("本期综合得分", "composite"),
-                    lang.t("上期综合得分", "previous"),
-                    lang.t("变化", "change"),
-                    lang.t("同组排名", "rank in group"),
+                    lang.col("单位代码", "code"),
+                    lang.col("单位", "unit"),
+                    lang.col("本期综合得分", "composite"),
+                    lang.col("上期综合得分", "previous"),
+                    lang.col("变化", "change"),
+                    lang.col("同组排名", "rank in group"),
                 ],
             );
             for u in units {

@@ -34,9 +34,9 @@ pub async fn weekly(
         "days",
         lang.t("每日受理量", "Requests per day"),
         vec![
-            lang.t("日期", "date"),
-            lang.t("星期", "weekday"),
-            lang.t("件数", "requests"),
+            lang.col("日期", "date"),
+            lang.col("星期", "weekday"),
+            lang.col("件数", "requests"),
         ],
     );
     for offset in 0..7 {
@@ -70,12 +70,12 @@ pub async fn weekly(
         "rising",
         lang.t("增量最大的小类", "Categories rising most"),
         vec![
-            lang.t("类别代码", "code"),
-            lang.t("类别", "category"),
-            lang.t("本周", "this week"),
-            lang.t("上周", "last week"),
-            lang.t("增加", "increase"),
-            lang.t("变化率", "change"),
+            lang.col("类别代码", "code"),
+            lang.col("类别", "category"),
+            lang.col("本周", "this week"),
+            lang.col("上周", "last week"),
+            lang.col("增加", "increase"),
+            lang.col("变化率", "change"),
         ],
     );
     for (code, n, b) in &rising {

@@ -45,6 +45,36 @@ impl Lang {
             Lang::En => en.to_string(),
         }
     }
+
+    /// A table column: its label in this language, and its key in JSON — the English label in
+    /// snake case (`"valid visits"` → `valid_visits`), the same in every language.
+    pub fn col(self, zh: &str, en: &str) -> Column {
+        Column {
+            key: key_of(en),
+            label: self.t(zh, en),
+        }
+    }
+}
+
+/// A column's JSON key from its English label: lower-case ASCII letters and digits, every other
+/// run of characters one `_`.
+fn key_of(en: &str) -> String {
+    let mut key = String::new();
+    for c in en.chars() {
+        if c.is_ascii_alphanumeric() {
+            key.push(c.to_ascii_lowercase());
+        } else if !key.is_empty() && !key.ends_with('_') {
+            key.push('_');
+        }
+    }
+    key.trim_end_matches('_').to_string()
+}
+
+/// A table column: the key rows carry it under in JSON, and the label shown in CSV, XLSX and text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    pub key: String,
+    pub label: String,
 }
 
 /// One cell of a table.
@@ -94,27 +124,77 @@ impl From<Option<f64>> for Cell {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A table of a report. In JSON: `{"name", "title", "columns": [{"key", "label"}], "rows":
+/// [{KEY: value, …}]}` — each row an object under the columns' stable keys, so a reader names
+/// the figure it wants instead of counting positions.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Table {
     /// A short ASCII name (the XLSX sheet and the JSON key).
     pub name: String,
     pub title: String,
+    /// The columns' labels, in the document's language.
     pub columns: Vec<String>,
+    /// The columns' JSON keys (ASCII snake case, unique in the table).
+    pub keys: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
 }
 
 impl Table {
-    pub fn new(name: &str, title: String, columns: Vec<String>) -> Table {
+    pub fn new(name: &str, title: String, columns: Vec<Column>) -> Table {
+        let (keys, columns) = columns.into_iter().map(|c| (c.key, c.label)).unzip();
         Table {
             name: name.to_string(),
             title,
             columns,
+            keys,
             rows: Vec::new(),
         }
     }
 
     pub fn push(&mut self, row: Vec<Cell>) {
         self.rows.push(row);
+    }
+}
+
+impl Serialize for Table {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
+        struct Columns<'a>(&'a Table);
+        impl Serialize for Columns<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut seq = serializer.serialize_seq(Some(self.0.keys.len()))?;
+                for (key, label) in self.0.keys.iter().zip(&self.0.columns) {
+                    seq.serialize_element(&serde_json::json!({"key": key, "label": label}))?;
+                }
+                seq.end()
+            }
+        }
+        struct Row<'a>(&'a [String], &'a [Cell]);
+        impl Serialize for Row<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(self.0.len()))?;
+                for (key, cell) in self.0.iter().zip(self.1) {
+                    map.serialize_entry(key, cell)?;
+                }
+                map.end()
+            }
+        }
+        struct Rows<'a>(&'a Table);
+        impl Serialize for Rows<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut seq = serializer.serialize_seq(Some(self.0.rows.len()))?;
+                for row in &self.0.rows {
+                    seq.serialize_element(&Row(&self.0.keys, row))?;
+                }
+                seq.end()
+            }
+        }
+        let mut table = serializer.serialize_struct("Table", 4)?;
+        table.serialize_field("name", &self.name)?;
+        table.serialize_field("title", &self.title)?;
+        table.serialize_field("columns", &Columns(self))?;
+        table.serialize_field("rows", &Rows(self))?;
+        table.end()
     }
 }
 
@@ -173,7 +253,8 @@ impl Document {
     pub fn render(&self, format: Format) -> Result<Vec<u8>, StoreError> {
         Ok(match format {
             Format::Json => {
-                let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| anyhow::anyhow!(e))?;
+                let mut bytes = serde_json::to_vec_pretty(&whistle_core::outside::InBeijing(self))
+                    .map_err(|e| anyhow::anyhow!(e))?;
                 bytes.push(b'\n');
                 bytes
             }
@@ -192,7 +273,11 @@ mod tests {
         let mut table = Table::new(
             "volumes",
             "按类型".into(),
-            vec!["类型".into(), "件数".into(), "占比".into()],
+            vec![
+                Lang::Zh.col("类型", "type"),
+                Lang::Zh.col("件数", "requests"),
+                Lang::Zh.col("占比", "share"),
+            ],
         );
         table.push(vec!["咨询".into(), 58i64.into(), Some(0.58).into()]);
         table.push(vec!["含,逗号\"".into(), 42i64.into(), None.into()]);

@@ -355,14 +355,15 @@ fn row(
 /// The rows as a workbook (the same columns as the CSV), through the reports' XLSX writer.
 fn xlsx(rows: &[Row], lang: Lang) -> Response {
     let t = |zh: &str, en: &str| format::pick(lang, (zh, en)).to_string();
-    let columns = [
-        t("工单号", "order"),
-        t("类别", "category"),
-        t("地点", "place"),
-        t("受理时间", "received"),
-        t("时限", "deadline"),
-        t("剩余", "left"),
-        t("环节", "stage"),
+    let report_lang: whistle_reports::Lang = lang.into();
+    let columns = vec![
+        report_lang.col("工单号", "order"),
+        report_lang.col("类别", "category"),
+        report_lang.col("地点", "place"),
+        report_lang.col("受理时间", "received"),
+        report_lang.col("时限", "deadline"),
+        report_lang.col("剩余", "left"),
+        report_lang.col("环节", "stage"),
     ];
     let cells = rows
         .iter()
@@ -389,15 +390,14 @@ fn xlsx(rows: &[Row], lang: Lang) -> Response {
     let document = whistle_reports::Document {
         kind: "inbox".into(),
         subject: String::new(),
-        lang: lang.into(),
+        lang: report_lang,
         title: t("承办台工单", "Inbox"),
         empty: rows.is_empty(),
         summary: Vec::new(),
-        tables: vec![whistle_reports::Table {
-            name: "inbox".into(),
-            title: t("承办台工单", "Inbox"),
-            columns: columns.to_vec(),
-            rows: cells,
+        tables: vec![{
+            let mut table = whistle_reports::Table::new("inbox", t("承办台工单", "Inbox"), columns);
+            table.rows = cells;
+            table
         }],
     };
     match document.xlsx() {
