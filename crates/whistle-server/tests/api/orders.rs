@@ -512,6 +512,14 @@ async fn an_order_names_its_lead_unit_at_the_top_level() {
 async fn the_raw_order_export_is_for_those_who_see_the_whole_city() {
     let app = spawn_app().await;
     let no = app.order("110105010", "11.04.01").await;
+    // More orders than one streamed chunk, so the body crosses chunk boundaries.
+    use futures_util::StreamExt;
+    let more = whistle_reports::export::ORDERS_CHUNK + 4;
+    let made: Vec<String> = futures_util::stream::iter(0..more)
+        .map(|_| app.order("110105011", "11.04.01"))
+        .buffer_unordered(16)
+        .collect()
+        .await;
     let period = format!("{}-{}", &no[0..4], &no[4..6]);
     let export = |who: &'static str, query: String| {
         let request = app
@@ -543,6 +551,14 @@ async fn the_raw_order_export_is_for_those_who_see_the_whole_city() {
         .await
         .unwrap();
     assert_eq!(csv, cli);
+    assert_eq!(csv.lines().count(), 1 + 1 + more, "the header and every order once");
+    let numbers: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').next().unwrap())
+        .collect();
+    assert_eq!(numbers.len(), 1 + more);
+    assert!(made.iter().all(|no| numbers.contains(no.as_str())));
     assert_eq!(
         export("supervisor", format!("?period={period}")).await.0,
         StatusCode::OK
