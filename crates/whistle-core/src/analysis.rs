@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::error::DomainError;
 
 /// Analysis policy (all configurable; defaults from practice, DOMAIN §6).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AnalysisPolicy {
     /// Days before the examined day that form a cell's own baseline.
@@ -170,7 +170,7 @@ pub fn hotspot(
 }
 
 /// One month's ranking position of a street.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TopEntry {
     pub month: String,
     pub rank: usize,
@@ -178,7 +178,7 @@ pub struct TopEntry {
 }
 
 /// A governance-class street: the months it was in the top list within the window.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct GovernanceStreet {
     pub street: String,
     pub times: usize,
@@ -231,7 +231,7 @@ pub fn governance_streets(
 }
 
 /// The figures of one pain point (a category, city-wide) for a month.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TopicFigures {
     pub category: String,
     pub volume: i64,
@@ -263,7 +263,7 @@ impl TopicFigures {
 }
 
 /// A ranked candidate: the figures and the score in [0, 1].
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TopicCandidate {
     pub rank: usize,
     pub score: f64,
@@ -332,7 +332,7 @@ pub fn rank_topics(figures: Vec<TopicFigures>, policy: &AnalysisPolicy) -> Vec<T
 }
 
 /// A chosen topic of the month (每月一题) and how it is tracked.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Topic {
     /// Short code, e.g. `2026-10-heating`.

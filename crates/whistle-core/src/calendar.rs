@@ -14,7 +14,7 @@ use crate::error::DomainError;
 use crate::time::{beijing_local, from_beijing, Timestamp};
 
 /// How a date is marked in the loaded data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DayMark {
     /// 法定节假日: an official day off (weekends inside the block included).
@@ -24,7 +24,7 @@ pub enum DayMark {
 }
 
 /// One loaded year: its marked days and where the data came from.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CalendarYear {
     pub year: i32,
     pub source: String,
@@ -38,7 +38,7 @@ pub struct WorkCalendar {
 }
 
 /// A time limit (时限): clock hours or working days.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub enum TimeLimit {
     Minutes(u32),
@@ -223,14 +223,14 @@ fn next_working_day(
 }
 
 /// The JSON shape of `cn_workdays.json`: `{years: {"2025": {holidays: {date: name}, makeup_workdays: {date: name}}}}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct WorkdaysFile {
     #[serde(default)]
     source: String,
     years: BTreeMap<String, WorkdaysYear>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct WorkdaysYear {
     #[serde(default)]
     holidays: BTreeMap<String, String>,

@@ -18,7 +18,7 @@ use crate::ids::{CategoryCode, UnitCode};
 use crate::org::{Directory, UnitKind};
 use crate::taxonomy::Taxonomy;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub enum HandlerRule {
     /// 属地管理: the street/township of the location (the district, to coordinate, if unknown).
@@ -99,7 +99,7 @@ impl From<HandlerRule> for String {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CatalogueEntry {
     /// A category at any level; a leaf's own entry beats its ancestors'.
     pub category: CategoryCode,
@@ -111,7 +111,19 @@ pub struct CatalogueEntry {
 }
 
 /// Which level a duty list binds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DutyHolder {
     /// 街道（乡镇）职责清单
@@ -166,7 +178,7 @@ impl DutyLists {
 }
 
 /// Where a request is: the territorial units it lies in, as far as known.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Territory {
     pub district: Option<UnitCode>,
     pub street: Option<UnitCode>,
@@ -174,7 +186,7 @@ pub struct Territory {
 }
 
 /// The result of routing: who leads, who assists, and whether the district coordinates.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Route {
     pub lead: UnitCode,
     pub co_handlers: Vec<UnitCode>,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 /// The language of a user-facing message: Simplified Chinese by default, English available.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum Lang {
     #[default]
     Zh,
@@ -16,7 +16,7 @@ pub enum Lang {
 /// submitted that has not been found in the reference data: a phone number typed into the wrong
 /// field must never come back in an error or a log line. Codes that name existing units and
 /// categories (a retired unit, a category that is not a leaf) may be named.
-#[derive(Clone, Debug, Error, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Error, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "error", content = "detail", rename_all = "snake_case")]
 pub enum DomainError {
     #[error("command `{command}` is not allowed when the order is `{stage}`")]

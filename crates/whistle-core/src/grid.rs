@@ -12,7 +12,7 @@ use crate::org::UnitKind;
 use crate::reference::Reference;
 use crate::time::Timestamp;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReporterRole {
     /// 网格员
@@ -23,7 +23,7 @@ pub enum ReporterRole {
     LaneSteward,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub role: ReporterRole,
     /// When it was found (before or at the report).
@@ -35,7 +35,7 @@ pub struct Report {
     pub photos: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GridStage {
     /// In the street's queue.
@@ -47,7 +47,7 @@ pub enum GridStage {
     Verified,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
 pub enum GridCommand {
     /// The street sends it to a handler: itself or a department.
@@ -65,7 +65,7 @@ pub enum GridCommand {
     Verify { passed: bool, note: String },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum GridEvent {
     Filed {
@@ -88,7 +88,7 @@ pub enum GridEvent {
 }
 
 /// An appended grid-case event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GridRecord {
     pub case_id: uuid::Uuid,
     pub seq: u64,
@@ -98,7 +98,7 @@ pub struct GridRecord {
 }
 
 /// A grid case's projection with the loop's timestamps.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GridCase {
     pub id: uuid::Uuid,
     /// `G20251009-000001`

@@ -9,7 +9,19 @@ use crate::error::DomainError;
 
 /// The internal, unguessable identifier of a work order (a UUIDv7: time-ordered for index
 /// locality, 74 random bits). Never shown to citizens; the order number is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct OrderId(pub Uuid);
 
@@ -21,7 +33,9 @@ impl fmt::Display for OrderId {
 
 /// The human-readable work-order number (工单编号): the Beijing date of intake and a sequence
 /// number within that day, e.g. `20250930-000123`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct OrderNo(String);
 
@@ -70,7 +84,7 @@ impl fmt::Display for OrderNo {
 macro_rules! code_type {
     ($(#[$doc:meta])* $name:ident, $error:ident, $max:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -145,7 +159,7 @@ impl CategoryCode {
 }
 
 /// Who did something: the user (login name) and the unit on whose behalf they acted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Actor {
     pub user: String,
     pub unit: UnitCode,

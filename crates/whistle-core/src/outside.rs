@@ -286,7 +286,7 @@ mod tests {
     use crate::time::parse_beijing;
     use serde::Serialize;
 
-    #[derive(Serialize)]
+    #[derive(Serialize, schemars::JsonSchema)]
     #[serde(tag = "event", rename_all = "snake_case")]
     enum Event {
         Happened {
@@ -295,7 +295,7 @@ mod tests {
         },
     }
 
-    #[derive(Serialize)]
+    #[derive(Serialize, schemars::JsonSchema)]
     struct Outer {
         #[serde(flatten)]
         event: Event,

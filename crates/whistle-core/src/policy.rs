@@ -11,14 +11,14 @@ use crate::order::RequestType;
 use crate::taxonomy::{LimitClass, Urgency};
 
 /// The two clocks of a dispatched order: contact the requester (the *response*) and reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Limits {
     pub respond: TimeLimit,
     pub handle: TimeLimit,
 }
 
 /// A rule that overrides the class limits for orders matching every field it sets.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitOverride {
     #[serde(default)]
@@ -34,7 +34,7 @@ pub struct LimitOverride {
     pub handle: Option<TimeLimit>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
     /// Limits per class.

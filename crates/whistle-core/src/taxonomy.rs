@@ -9,7 +9,19 @@ use crate::error::DomainError;
 use crate::ids::CategoryCode;
 
 /// 紧急程度.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
     Normal,
@@ -19,7 +31,19 @@ pub enum Urgency {
 }
 
 /// The time-limit class a category defaults to (DOMAIN §3, policy).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitClass {
     /// Risk to life or property: respond in 2 clock hours.
@@ -63,7 +87,7 @@ str_enum!(Urgency, "urgency", Normal => "normal", Urgent => "urgent", Emergency 
 str_enum!(LimitClass, "limit class", Emergency => "emergency", Utility => "utility", Ordinary => "ordinary",
     Complex => "complex", Consultation => "consultation");
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Category {
     pub code: CategoryCode,
     pub name_zh: String,

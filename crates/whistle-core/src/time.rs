@@ -55,7 +55,7 @@ pub const HARD_YEARS: std::ops::RangeInclusive<i32> = 1970..=2200;
 /// The span of time the system accepts from outside (policy `[time]`): every instant a command,
 /// a query or an import carries must fall on a Beijing date in `earliest..=latest`, and an
 /// explicit deadline may lie at most `max_span_days` after the command's time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TimeBounds {
     pub earliest: NaiveDate,

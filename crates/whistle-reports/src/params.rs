@@ -52,7 +52,7 @@ impl ReportKind {
     }
 
     /// The parameters this report takes: the first ones are required.
-    fn takes(self) -> (&'static [&'static str], &'static [&'static str]) {
+    pub fn takes(self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
             ReportKind::Daily | ReportKind::Hotspots => (&["date"], &[]),
             ReportKind::Weekly => (&["week"], &[]),

@@ -200,11 +200,21 @@ pub async fn readyz(State(state): AppStateRef) -> Response {
 
 // ----- sessions -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     login: String,
     password: String,
+}
+
+/// What a login answers: the session's token (also set as the HttpOnly cookie) and its expiry.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct LoginAnswer {
+    pub token: String,
+    pub login: String,
+    pub role: String,
+    pub unit: UnitCode,
+    pub expires_at: Timestamp,
 }
 
 pub async fn login(
@@ -216,14 +226,14 @@ pub async fn login(
     let body = body.map_err(|e| ApiError::body(e, lang))?;
     let body: LoginBody = parse_json(&body, lang)?;
     let signed = sign_in(&state, &ip.to_string(), &body.login, &body.password, lang).await?;
-    let json = serde_json::json!({
-        "token": signed.session,
-        "login": signed.account.login,
-        "role": signed.account.role,
-        "unit": signed.account.unit,
-        "expires_at": whistle_core::outside::to_value(&signed.expires_at),
-    });
-    let mut response = Json(json).into_response();
+    let mut response = Json(LoginAnswer {
+        token: signed.session,
+        login: signed.account.login,
+        role: signed.account.role,
+        unit: signed.account.unit,
+        expires_at: signed.expires_at,
+    })
+    .into_response();
     if let Ok(value) = HeaderValue::from_str(&signed.cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -396,9 +406,9 @@ pub async fn me(principal: Principal) -> Json<serde_json::Value> {
 
 // ----- orders -----
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct LocationInput {
+pub(crate) struct LocationInput {
     #[serde(default)]
     district: Option<UnitCode>,
     #[serde(default)]
@@ -423,9 +433,9 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateOrder {
+pub(crate) struct CreateOrder {
     #[serde(default = "phone")]
     channel: Channel,
     request_type: RequestType,
@@ -450,8 +460,8 @@ fn phone() -> Channel {
     Channel::Phone
 }
 
-#[derive(Serialize)]
-struct Created {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Created {
     #[serde(flatten)]
     order: OrderView,
     /// Why the automatic dispatch did not happen, when it did not; the order waits for a dispatcher.
@@ -552,7 +562,7 @@ pub async fn create_order(
     Ok(response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     unit: Option<String>,
@@ -628,7 +638,7 @@ fn page(
     Ok(PageRequest { after, limit })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct PageView {
     items: Vec<OrderSummary>,
     next: Option<String>,
@@ -767,7 +777,7 @@ pub const COMMANDS: [&str; 20] = [
     "merge",
 ];
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct CommandResult {
     #[serde(flatten)]
     order: OrderView,
@@ -907,9 +917,9 @@ pub(crate) async fn run_command(
     Ok((outcome, current))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RevealBody {
+pub(crate) struct RevealBody {
     reason: String,
 }
 
@@ -948,7 +958,7 @@ pub async fn reveal(
     Ok(Json(requester))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DueQuery {
     at: Option<String>,
@@ -981,7 +991,7 @@ pub async fn due(
 
 // ----- reference data -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnitsQuery {
     district: Option<String>,
@@ -1039,7 +1049,7 @@ pub async fn catalogue(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeadlineQuery {
     from: String,
@@ -1087,7 +1097,7 @@ pub async fn deadline(
 
 // ----- citizens -----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackQuery {
     phone_last4: String,

@@ -118,56 +118,127 @@ impl AppState {
     }
 }
 
+/// A router that records each route it is given as (method, path): the service's routes are
+/// listed by building them, so the API document is checked against what is served.
+pub struct Routes {
+    router: Router<Arc<AppState>>,
+    prefix: &'static str,
+    pub list: Vec<(&'static str, String)>,
+}
+
+impl Routes {
+    fn new(prefix: &'static str) -> Routes {
+        Routes {
+            router: Router::new(),
+            prefix,
+            list: Vec::new(),
+        }
+    }
+
+    fn add(
+        mut self,
+        method: &'static str,
+        path: &str,
+        route: axum::routing::MethodRouter<Arc<AppState>>,
+    ) -> Routes {
+        self.router = self.router.route(path, route);
+        self.list.push((method, format!("{}{path}", self.prefix)));
+        self
+    }
+
+    fn get<H, T>(self, path: &str, handler: H) -> Routes
+    where
+        H: axum::handler::Handler<T, Arc<AppState>>,
+        T: 'static,
+    {
+        self.add("get", path, get(handler))
+    }
+
+    fn post<H, T>(self, path: &str, handler: H) -> Routes
+    where
+        H: axum::handler::Handler<T, Arc<AppState>>,
+        T: 'static,
+    {
+        self.add("post", path, post(handler))
+    }
+}
+
+/// `/api/v1`.
+fn api_routes() -> Routes {
+    Routes::new("/api/v1")
+        .post("/login", api::login)
+        .post("/logout", api::logout)
+        .get("/me", api::me)
+        .get("/orders", api::list_orders)
+        .post("/orders", api::create_order)
+        .get("/orders/{no}", api::get_order)
+        .get("/orders/{no}/history", api::history)
+        .post("/orders/{no}/requester/reveal", api::reveal)
+        .post("/orders/{no}/{command}", api::command)
+        .get("/due", api::due)
+        .get("/units", api::units)
+        .get("/categories", api::categories)
+        .get("/catalogue", api::catalogue)
+        .get("/deadline", api::deadline)
+        .get("/track/{no}", api::track)
+        .get("/openapi.json", openapi::openapi_json)
+        .get("/whistles", whistles_api::list)
+        .post("/whistles", whistles_api::raise)
+        .get("/grid-cases", grid_api::list)
+        .post("/grid-cases", grid_api::file)
+        .get("/grid-cases/{no}", grid_api::show)
+        .get("/grid-cases/{no}/history", grid_api::history)
+        .post("/grid-cases/{no}/{command}", grid_api::command)
+        .get("/reports/{kind}", reports_api::report)
+        .get("/export/orders", reports_api::export_orders)
+        .get("/whistles/feed", whistles_api::feed)
+        .get("/whistle-list", whistles_api::whistle_list)
+        .get("/whistles/{no}", whistles_api::show)
+        .get("/whistles/{no}/history", whistles_api::history)
+        .post("/whistles/{no}/{command}", whistles_api::command)
+}
+
+/// Open311 GeoReport v2 (`discovery.json`, `services.xml`, `requests/ID.json` …).
+fn open311_routes() -> Routes {
+    Routes::new("/open311/v2")
+        .get("/{file}", open311::root)
+        .post("/{file}", open311::post_requests)
+        .get("/{collection}/{file}", open311::nested)
+}
+
+/// The service's own routes outside `/api/v1` and Open311.
+fn service_routes() -> Routes {
+    Routes::new("")
+        .get("/api/docs", openapi::docs_page)
+        .get("/healthz", api::healthz)
+        .get("/readyz", api::readyz)
+        .get("/metrics", metrics::render)
+}
+
+/// Every route of the JSON API, Open311 and the service (not the web pages), as (method, path).
+pub fn served_routes() -> Vec<(&'static str, String)> {
+    [api_routes(), open311_routes(), service_routes()]
+        .into_iter()
+        .flat_map(|routes| routes.list)
+        .collect()
+}
+
 pub fn router(state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .route("/login", post(api::login))
-        .route("/logout", post(api::logout))
-        .route("/me", get(api::me))
-        .route("/orders", get(api::list_orders).post(api::create_order))
-        .route("/orders/{no}", get(api::get_order))
-        .route("/orders/{no}/history", get(api::history))
-        .route("/orders/{no}/requester/reveal", post(api::reveal))
-        .route("/orders/{no}/{command}", post(api::command))
-        .route("/due", get(api::due))
-        .route("/units", get(api::units))
-        .route("/categories", get(api::categories))
-        .route("/catalogue", get(api::catalogue))
-        .route("/deadline", get(api::deadline))
-        .route("/track/{no}", get(api::track))
-        .route("/openapi.json", get(openapi::openapi_json))
-        .route(
-            "/whistles",
-            get(whistles_api::list).post(whistles_api::raise),
-        )
-        .route("/grid-cases", get(grid_api::list).post(grid_api::file))
-        .route("/grid-cases/{no}", get(grid_api::show))
-        .route("/grid-cases/{no}/history", get(grid_api::history))
-        .route("/grid-cases/{no}/{command}", post(grid_api::command))
-        .route("/reports/{kind}", get(reports_api::report))
-        .route("/export/orders", get(reports_api::export_orders))
-        .route("/whistles/feed", get(whistles_api::feed))
-        .route("/whistle-list", get(whistles_api::whistle_list))
-        .route("/whistles/{no}", get(whistles_api::show))
-        .route("/whistles/{no}/history", get(whistles_api::history))
-        .route("/whistles/{no}/{command}", post(whistles_api::command))
-        .fallback(api::no_route)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard::api_writes,
-        ));
-    let open311 = Router::new()
-        .route("/{file}", get(open311::root).post(open311::post_requests))
-        .route("/{collection}/{file}", get(open311::nested));
+    let api =
+        api_routes()
+            .router
+            .fallback(api::no_route)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                guard::api_writes,
+            ));
     Router::new()
         .merge(web::router(
             state.settings.attachment_max_bytes * web::FILES_PER_FORM + 64 * 1024,
         ))
         .nest("/api/v1", api)
-        .nest("/open311/v2", open311)
-        .route("/api/docs", get(openapi::docs_page))
-        .route("/healthz", get(api::healthz))
-        .route("/readyz", get(api::readyz))
-        .route("/metrics", get(metrics::render))
+        .nest("/open311/v2", open311_routes().router)
+        .merge(service_routes().router)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

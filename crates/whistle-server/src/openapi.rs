@@ -1,8 +1,15 @@
-//! The OpenAPI 3.1 document of `/api/v1`, built from code: the operation table below mirrors the
-//! router (a test requests every documented operation and fails on one that is not routed), and
-//! every command's example body is a serialized value of the engine's own `Command` type.
+//! The OpenAPI 3.1 document of the service, generated from code so it cannot drift:
+//!
+//! - the request and response schemas are the Rust types' own (`schemars` reads the serde
+//!   attributes and the doc comments), the command bodies cut from the engine's command enums;
+//! - who may call an operation is computed from `roles.rs` (`x-roles`), the same predicates the
+//!   handlers check;
+//! - the paths are checked against the router's own list (`served_routes`), both ways, by the
+//!   test `the_openapi_document_matches_the_router_and_the_engine`.
 
 use axum::response::{Html, IntoResponse, Response};
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
 use whistle_core::calendar::TimeLimit;
 use whistle_core::ids::{OrderNo, UnitCode};
@@ -11,160 +18,42 @@ use whistle_core::order::{
     VisitResult,
 };
 
-/// (method, path, tag, summary, who may call it).
-pub const OPERATIONS: [(&str, &str, &str, &str, &str); 37] = [
-    (
-        "post",
-        "/api/v1/login",
-        "sessions",
-        "登录，返回会话令牌并设置 HttpOnly 会话 Cookie · Log in",
-        "anyone (rate-limited)",
-    ),
-    (
-        "post",
-        "/api/v1/logout",
-        "sessions",
-        "退出登录 · Log out",
-        "anyone",
-    ),
-    (
-        "get",
-        "/api/v1/me",
-        "sessions",
-        "当前身份、角色与可见范围 · Who am I",
-        "any principal",
-    ),
-    (
-        "get",
-        "/api/v1/orders",
-        "orders",
-        "工单列表（按权限范围过滤，游标分页）· List orders within your jurisdiction",
-        "any role",
-    ),
-    (
-        "post",
-        "/api/v1/orders",
-        "orders",
-        "受理（含分诊，默认按派单目录自动派单；支持 Idempotency-Key）· Take in a request",
-        "operator, admin",
-    ),
-    (
-        "get",
-        "/api/v1/orders/{no}",
-        "orders",
-        "工单详情（诉求人信息已脱敏）· One order, requester masked",
-        "any role within jurisdiction",
-    ),
-    (
-        "get",
-        "/api/v1/orders/{no}/history",
-        "orders",
-        "工单完整履历 · Full attributed history",
-        "any role within jurisdiction",
-    ),
-    (
-        "post",
-        "/api/v1/orders/{no}/requester/reveal",
-        "orders",
-        "查看诉求人信息（记录查看人和原因）· Reveal personal data, recorded",
-        "operator, handler, visit_agent, admin",
-    ),
-    (
-        "post",
-        "/api/v1/orders/{no}/{command}",
-        "commands",
-        "执行工单命令（需携带 version）· Run a command on an order",
-        "by command, see below",
-    ),
-    (
-        "get",
-        "/api/v1/due",
-        "orders",
-        "到期/超期工单（到期索引）· Orders due at a time",
-        "centre roles",
-    ),
-    (
-        "get",
-        "/api/v1/units",
-        "reference",
-        "单位（区、街乡、部门、企业……）· Units",
-        "any role",
-    ),
-    (
-        "get",
-        "/api/v1/categories",
-        "reference",
-        "诉求分类 · The taxonomy",
-        "any role",
-    ),
-    (
-        "get",
-        "/api/v1/catalogue",
-        "reference",
-        "当前派单目录 · The current dispatch catalogue",
-        "any role",
-    ),
-    (
-        "get",
-        "/api/v1/deadline",
-        "reference",
-        "时限预览：from + working_days 或 hours · Deadline preview",
-        "anyone",
-    ),
-    (
-        "get",
-        "/api/v1/track/{no}",
-        "citizens",
-        "市民凭工单号与手机号后四位查询进度 · Citizen progress check",
-        "anyone (rate-limited)",
-    ),
-    (
-        "get",
-        "/api/v1/openapi.json",
-        "meta",
-        "本文档 · This document",
-        "anyone",
-    ),
-    ("post", "/api/v1/whistles", "whistles", "街乡吹哨（清单事项可省略牵头与协同单位）· Raise a whistle (a list item brings its default units)", "street_official or handler of a street/township"),
-    ("get", "/api/v1/whistles/feed", "whistles", "吹哨实时推送（SSE，支持 Last-Event-ID 续传）· Live feed of whistle events (server-sent events)", "any role, within jurisdiction"),
-    ("get", "/api/v1/whistle-list", "whistles", "吹哨事项清单（含默认牵头与协同单位）· The whistle list of a street with default units", "any role"),
-    ("post", "/api/v1/grid-cases", "grid", "网格发现上报 · A grid worker, lane chief or steward reports", "grid_worker, lane_chief, lane_steward, street_official"),
-    ("get", "/api/v1/grid-cases", "grid", "网格案件（街乡队列）· Grid cases: the street's queue", "within jurisdiction"),
-    ("get", "/api/v1/grid-cases/{no}", "grid", "网格案件详情（含六个环节时间）· One case with its loop timestamps", "within jurisdiction"),
-    ("post", "/api/v1/grid-cases/{no}/{command}", "grid", "派遣、吹哨、处理反馈、核查 · dispatch, whistle, handle, verify", "the street; the handler; a grid-level verifier other than the handler"),
-    (
-        "get",
-        "/api/v1/reports/double-assessment",
-        "reports",
-        "双考核数据：月度部门报到与评价、街乡吹哨情况（month=YYYY-MM，format=json|csv）· Double-assessment figures",
-        "any role, within jurisdiction",
-    ),
-    (
-        "get",
-        "/api/v1/reports/evaluation",
-        "reports",
-        "一张卷子：响应率、解决率、满意率与综合得分，分组排名（period=YYYY-MM，format=json|csv|xlsx|text）· The evaluation of a period",
-        "any role",
-    ),
-    ("get", "/api/v1/export/orders", "reports", "原始工单导出：期内受理、派单或回访的每件工单一行，不含个人信息（period=YYYY-MM，CSV，与 whistle export orders 相同）· The raw orders of a period, as CSV", "admin, supervisor, and leaders whose jurisdiction is the whole city"),
-    ("get", "/api/v1/reports/daily", "reports", "日通报（date=YYYY-MM-DD，format=json|csv|xlsx|text）· The daily bulletin", "any role"),
-    ("get", "/api/v1/reports/weekly", "reports", "周汇总（week=YYYY-Www）· The weekly summary", "any role"),
-    ("get", "/api/v1/reports/monthly", "reports", "月分析：环比、同比、类别变化、进退步单位（month=YYYY-MM）· The monthly analysis", "any role"),
-    ("get", "/api/v1/reports/hotspots", "reports", "诉求热点（date=YYYY-MM-DD；泊松规则）· Hotspots of a day", "any role"),
-    ("get", "/api/v1/reports/repeats", "reports", "重复诉求与高频地址（from=，to=，至多93天）· Repeat requests and high-frequency places", "any role"),
-    ("get", "/api/v1/reports/governance-streets", "reports", "治理类街乡镇（month=YYYY-MM）· Governance-class streets", "any role"),
-    ("get", "/api/v1/reports/topics", "reports", "每月一题候选与进展（month=YYYY-MM）· Topic-of-the-month candidates and tracking", "any role"),
-    ("get", "/api/v1/whistles", "whistles", "吹哨列表（按范围）· Whistles within your jurisdiction", "any role"),
-    ("get", "/api/v1/whistles/{no}", "whistles", "吹哨详情 · One whistle", "within jurisdiction"),
-    ("get", "/api/v1/whistles/{no}/history", "whistles", "吹哨履历 · A whistle's history", "within jurisdiction"),
-    (
-        "post",
-        "/api/v1/whistles/{no}/{command}",
-        "whistles",
-        "报到、任务、结案、评价等 · report_in, resolve_absence, assign_task, complete_task, hold_consultation, close, rate, object, decide_objection",
-        "street_official: assign_task, hold_consultation, close, rate; department_liaison: report_in, complete_task, object; district_coordinator: resolve_absence, decide_objection, hold_consultation — each for the unit the command concerns",
-    ),
-];
+use crate::roles::Role;
+
+/// Who may call an operation.
+#[derive(Clone, Debug)]
+pub enum Who {
+    /// No credentials needed.
+    Anyone(&'static str),
+    /// A principal with one of these roles (within its jurisdiction, where the note says so).
+    Roles(Vec<Role>, String),
+}
+
+impl Who {
+    fn roles(predicate: impl Fn(Role) -> bool, note: &str) -> Who {
+        Who::Roles(
+            Role::ALL.into_iter().filter(|r| predicate(*r)).collect(),
+            note.to_string(),
+        )
+    }
+
+    fn any(note: &'static str) -> Who {
+        Who::roles(|_| true, note)
+    }
+
+    fn describe(&self) -> (String, Value) {
+        match self {
+            Who::Anyone(note) => (format!("Who may call: anyone{note}."), json!([])),
+            Who::Roles(roles, note) => {
+                let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                (
+                    format!("Who may call: {}{note}.", names.join(", ")),
+                    json!(names),
+                )
+            }
+        }
+    }
+}
 
 fn no() -> OrderNo {
     OrderNo::parse("20251009-000001").unwrap_or_else(|_| OrderNo::new(chrono::NaiveDate::MIN, 1))
@@ -317,61 +206,684 @@ fn example_body(command: &Command) -> Value {
     value
 }
 
-pub fn document() -> Value {
-    let mut paths: Map<String, Value> = Map::new();
+struct Doc {
+    generator: SchemaGenerator,
+    paths: Map<String, Value>,
+}
+
+fn error_responses() -> Value {
     let error = json!({"$ref": "#/components/schemas/Error"});
-    for (method, path, tag, summary, who) in OPERATIONS {
-        if path.ends_with("{command}") {
-            continue;
+    let refusal = |text: &str| json!({"description": text, "content": {"application/json": {"schema": error}}});
+    json!({
+        "400": refusal("Malformed request (`invalid_json`, `invalid_field`, `invalid_query` …)"),
+        "401": refusal("No or an unknown credential"),
+        "403": refusal("The role may not do this"),
+        "404": refusal("Not found, or outside the caller's jurisdiction"),
+        "409": refusal("`conflict` (a stale version) or `illegal_transition`"),
+        "413": refusal("The body is too large"),
+        "422": refusal("Refused by the domain rules, with a stable code"),
+        "429": refusal("Rate-limited"),
+        "503": refusal("The store is not available"),
+    })
+}
+
+impl Doc {
+    fn schema<T: JsonSchema>(&mut self) -> Value {
+        serde_json::to_value(self.generator.subschema_for::<T>()).unwrap_or(Value::Null)
+    }
+
+    /// A query struct's fields as query parameters.
+    fn query<T: JsonSchema>(&mut self) -> Vec<Value> {
+        let schema =
+            serde_json::to_value(self.generator.root_schema_for::<T>()).unwrap_or_default();
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        schema["properties"]
+            .as_object()
+            .map(|properties| {
+                properties
+                    .iter()
+                    .map(|(name, property)| {
+                        let mut property = property.clone();
+                        let description = property
+                            .as_object_mut()
+                            .and_then(|p| p.remove("description"))
+                            .unwrap_or(json!(""));
+                        // A query parameter is absent or a value: never `null`.
+                        if let Some(types) = property["type"].as_array() {
+                            let types: Vec<Value> =
+                                types.iter().filter(|t| *t != "null").cloned().collect();
+                            property["type"] = match types.as_slice() {
+                                [one] => one.clone(),
+                                _ => Value::Array(types),
+                            };
+                        }
+                        if let Some(map) = property.as_object_mut() {
+                            map.remove("default");
+                        }
+                        json!({"name": name, "in": "query", "required": required.contains(&name.as_str()),
+                               "description": description, "schema": property})
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn op(
+        &mut self,
+        method: &str,
+        path: &str,
+        tag: &str,
+        summary: &str,
+        who: Who,
+        mut parameters: Vec<Value>,
+        body: Option<Value>,
+        ok: (&str, Value),
+    ) {
+        let (described, roles) = who.describe();
+        for name in path_parameters(path) {
+            parameters.push(
+                json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
+            );
         }
+        let mut responses = error_responses();
+        responses[ok.0] = ok.1;
         let mut operation = json!({
             "tags": [tag],
             "summary": summary,
-            "description": format!("Who may call: {who}."),
-            "responses": {"200": {"description": "OK"}, "4XX": {"description": "A refusal with a stable code", "content": {"application/json": {"schema": error}}}},
+            "description": described,
+            "x-roles": roles,
+            "parameters": parameters,
+            "responses": responses,
         });
-        if path.contains("{no}") {
-            operation["parameters"] = json!([{"name": "no", "in": "path", "required": true, "schema": {"type": "string", "example": "20251009-000001"}}]);
+        if let Who::Anyone(_) = who {
+            operation["security"] = json!([]);
         }
-        if path == "/api/v1/orders" && method == "post" {
-            operation["requestBody"] = json!({"content": {"application/json": {"example": {
-                "request_type": "complaint", "text": "小区门口占道经营", "category": "11.04.01",
-                "location": {"street": "110105010", "address": "惠新东街路口"},
-                "requester": {"name": "张三", "phone": "13800001234"},
-                "triage": {"disposition": "dispatch"}, "dispatch": true}}}});
-            operation["parameters"] =
-                json!([{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}]);
+        if let Some(body) = body {
+            operation["requestBody"] = body;
         }
-        paths.entry(path.to_string()).or_insert_with(|| json!({}))[method] = operation;
+        self.paths
+            .entry(path.to_string())
+            .or_insert_with(|| json!({}))[method] = operation;
     }
-    for (command, who) in command_examples() {
-        let name = command.name();
-        paths.insert(
-            format!("/api/v1/orders/{{no}}/{name}"),
-            json!({"post": {
-                "tags": ["commands"],
-                "summary": format!("命令 {name}"),
-                "description": format!("Who may issue it: {who}. The body carries the order version you saw; a stale version gets 409 `conflict`."),
-                "parameters": [
-                    {"name": "no", "in": "path", "required": true, "schema": {"type": "string"}},
-                    {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}
-                ],
-                "requestBody": {"content": {"application/json": {"example": example_body(&command)}}},
-                "responses": {"200": {"description": "The order after the command, and the events it appended"},
-                              "409": {"description": "illegal_transition or conflict", "content": {"application/json": {"schema": error}}}}
-            }}),
+}
+
+/// The `{name}` segments of a path.
+fn path_parameters(path: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
+        names.push(rest[start + 1..start + end].to_string());
+        rest = &rest[start + end + 1..];
+    }
+    names
+}
+
+fn json_body(schema: Value, example: Option<Value>) -> Value {
+    let mut content = json!({"schema": schema});
+    if let Some(example) = example {
+        content["example"] = example;
+    }
+    json!({"required": true, "content": {"application/json": content}})
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+fn idempotency_key() -> Value {
+    json!({"name": "Idempotency-Key", "in": "header", "required": false,
+           "description": "A retry with the same key (by the same caller, within the retention) gets the first answer",
+           "schema": {"type": "string", "minLength": 1, "maxLength": 200}})
+}
+
+/// The body of one command of a `command`-tagged enum: the variant's fields and the `version`
+/// the caller saw (the command's name is in the path).
+fn command_body(doc: &mut Doc, enum_schema: &Value, name: &str) -> Value {
+    let name_of = |variant: &Value| {
+        variant["properties"]["command"]["const"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let definition = enum_schema["$ref"]
+        .as_str()
+        .and_then(|r| r.rsplit('/').next())
+        .and_then(|key| doc.generator.definitions().get(key).cloned())
+        .unwrap_or_default();
+    let mut variant = definition["oneOf"]
+        .as_array()
+        .and_then(|variants| {
+            variants
+                .iter()
+                .find(|v| name_of(v).as_deref() == Some(name))
+                .cloned()
+        })
+        .unwrap_or_else(|| json!({"type": "object"}));
+    if let Some(properties) = variant["properties"].as_object_mut() {
+        properties.remove("command");
+        properties.insert(
+            "version".into(),
+            json!({"type": "integer", "minimum": 0, "description": "The version of the aggregate the caller saw; a stale one gets 409 `conflict`"}),
         );
     }
+    let mut required: Vec<Value> = variant["required"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r != "command")
+        .collect();
+    required.push(json!("version"));
+    variant["required"] = Value::Array(required);
+    variant["type"] = json!("object");
+    variant
+}
+
+pub fn document() -> Value {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    let mut doc = Doc {
+        generator: settings.into_generator(),
+        paths: Map::new(),
+    };
+    use crate::views::{History, OrderView};
+    use whistle_core::grid::{GridCase, GridCommand, GridEvent, Report};
+    use whistle_core::order::EventPayload;
+    use whistle_core::whistle::{Raise, Whistle, WhistleCommand, WhistleEvent};
+    let object = json!({"type": "object"});
+
+    // Sessions.
+    let body = json_body(doc.schema::<crate::api::LoginBody>(), None);
+    let answer = doc.schema::<crate::api::LoginAnswer>();
+    doc.op(
+        "post",
+        "/api/v1/login",
+        "sessions",
+        "登录，返回会话令牌并设置 HttpOnly 会话 Cookie · Log in",
+        Who::Anyone(" (rate-limited)"),
+        vec![],
+        Some(body),
+        ("200", ok("The session", answer)),
+    );
+    doc.op(
+        "post",
+        "/api/v1/logout",
+        "sessions",
+        "退出登录 · Log out",
+        Who::any(""),
+        vec![],
+        None,
+        ("200", json!({"description": "Signed out"})),
+    );
+    doc.op(
+        "get",
+        "/api/v1/me",
+        "sessions",
+        "当前身份、角色与可见范围 · Who am I",
+        Who::any(""),
+        vec![],
+        None,
+        ("200", ok("The principal", object.clone())),
+    );
+
+    // Orders.
+    let params = doc.query::<crate::api::ListQuery>();
+    let page = doc.schema::<crate::api::PageView>();
+    doc.op(
+        "get",
+        "/api/v1/orders",
+        "orders",
+        "工单列表（按权限范围过滤，游标分页）· List orders within your jurisdiction",
+        Who::any(", within jurisdiction"),
+        params,
+        None,
+        ("200", ok("A page of orders", page.clone())),
+    );
+    let body = json_body(
+        doc.schema::<crate::api::CreateOrder>(),
+        Some(
+            json!({"request_type": "complaint", "text": "小区门口占道经营", "category": "11.04.01",
+                    "location": {"street": "110105010", "address": "惠新东街路口"},
+                    "requester": {"name": "张三", "phone": "13800001234"},
+                    "triage": {"disposition": "dispatch"}, "dispatch": true}),
+        ),
+    );
+    let created = doc.schema::<crate::api::Created>();
+    doc.op(
+        "post",
+        "/api/v1/orders",
+        "orders",
+        "受理（含分诊，默认按派单目录自动派单；支持 Idempotency-Key）· Take in a request",
+        Who::roles(Role::may_intake, ""),
+        vec![idempotency_key()],
+        Some(body),
+        (
+            "201",
+            ok(
+                "The order taken in (200 with `Idempotent-Replayed: true` for a retry)",
+                created,
+            ),
+        ),
+    );
+    let order = doc.schema::<OrderView>();
+    doc.op(
+        "get",
+        "/api/v1/orders/{no}",
+        "orders",
+        "工单详情（诉求人信息已脱敏）· One order, requester masked",
+        Who::any(", within jurisdiction"),
+        vec![],
+        None,
+        ("200", ok("The order", order)),
+    );
+    let history = doc.schema::<History<EventPayload>>();
+    doc.op(
+        "get",
+        "/api/v1/orders/{no}/history",
+        "orders",
+        "工单完整履历 · Full attributed history",
+        Who::any(", within jurisdiction"),
+        vec![],
+        None,
+        ("200", ok("The history, oldest first", history)),
+    );
+    let body = json_body(
+        doc.schema::<crate::api::RevealBody>(),
+        Some(json!({"reason": "回访核实"})),
+    );
+    let requester = doc.schema::<whistle_store::Requester>();
+    doc.op(
+        "post",
+        "/api/v1/orders/{no}/requester/reveal",
+        "orders",
+        "查看诉求人信息（记录查看人和原因）· Reveal personal data, recorded",
+        Who::roles(Role::may_reveal, ", within jurisdiction"),
+        vec![],
+        Some(body),
+        ("200", ok("The requester, unmasked", requester)),
+    );
+    let command_enum = doc.schema::<Command>();
+    let result = doc.schema::<crate::api::CommandResult>();
+    for (command, note) in command_examples() {
+        let name = command.name();
+        let schema = command_body(&mut doc, &command_enum, name);
+        let body = json_body(schema, Some(example_body(&command)));
+        let who = Who::Roles(
+            Role::ALL.into_iter().filter(|r| r.may(&command)).collect(),
+            format!(" — {note}"),
+        );
+        doc.op(
+            "post",
+            &format!("/api/v1/orders/{{no}}/{name}"),
+            "commands",
+            &format!("命令 {name} · The command {name}"),
+            who,
+            vec![idempotency_key()],
+            Some(body),
+            (
+                "200",
+                ok(
+                    "The order after the command, and the events it appended",
+                    result.clone(),
+                ),
+            ),
+        );
+    }
+    let params = doc.query::<crate::api::DueQuery>();
+    doc.op(
+        "get",
+        "/api/v1/due",
+        "orders",
+        "到期/超期工单（到期索引）· Orders due at a time",
+        Who::any(", within jurisdiction"),
+        params,
+        None,
+        ("200", ok("A page of orders", page)),
+    );
+
+    // Reference.
+    let params = doc.query::<crate::api::UnitsQuery>();
+    let units = doc.schema::<Vec<whistle_core::org::Unit>>();
+    doc.op(
+        "get",
+        "/api/v1/units",
+        "reference",
+        "单位（区、街乡、部门、企业……）· Units",
+        Who::any(""),
+        params,
+        None,
+        ("200", ok("Units", units)),
+    );
+    let categories = doc.schema::<Vec<whistle_core::taxonomy::Category>>();
+    doc.op(
+        "get",
+        "/api/v1/categories",
+        "reference",
+        "诉求分类 · The taxonomy",
+        Who::any(""),
+        vec![],
+        None,
+        ("200", ok("Categories", categories)),
+    );
+    doc.op(
+        "get",
+        "/api/v1/catalogue",
+        "reference",
+        "当前派单目录 · The current dispatch catalogue",
+        Who::any(""),
+        vec![],
+        None,
+        (
+            "200",
+            ok("The catalogue's version and entries", object.clone()),
+        ),
+    );
+    let params = doc.query::<crate::api::DeadlineQuery>();
+    doc.op(
+        "get",
+        "/api/v1/deadline",
+        "reference",
+        "时限预览：from + working_days 或 hours · Deadline preview",
+        Who::Anyone(""),
+        params,
+        None,
+        ("200", ok("The deadline", object.clone())),
+    );
+    let params = doc.query::<crate::api::TrackQuery>();
+    doc.op(
+        "get",
+        "/api/v1/track/{no}",
+        "citizens",
+        "市民凭工单号与手机号后四位查询进度 · Citizen progress check",
+        Who::Anyone(" (rate-limited; wrong digits and unknown numbers are the same 404)"),
+        params,
+        None,
+        ("200", ok("The progress, nothing personal", object.clone())),
+    );
+    doc.op(
+        "get",
+        "/api/v1/openapi.json",
+        "meta",
+        "本文档 · This document",
+        Who::Anyone(""),
+        vec![],
+        None,
+        ("200", ok("OpenAPI 3.1", object.clone())),
+    );
+
+    // Whistles.
+    let body = json_body(
+        doc.schema::<Raise>(),
+        Some(
+            json!({"kind": "emergency", "list_item": "pipe-burst", "place": "某路口", "needed": "联合处置"}),
+        ),
+    );
+    let whistle = doc.schema::<Whistle>();
+    doc.op("post", "/api/v1/whistles", "whistles", "街乡吹哨（清单事项可省略牵头与协同单位）· Raise a whistle (a list item brings its default units)", Who::roles(|r| r.may_whistle("raise"), ", of a street or township"), vec![], Some(body), ("201", ok("The whistle", whistle.clone())));
+    let whistles = doc.schema::<Vec<Whistle>>();
+    doc.op(
+        "get",
+        "/api/v1/whistles",
+        "whistles",
+        "吹哨列表（按范围）· Whistles within your jurisdiction",
+        Who::any(", within jurisdiction"),
+        vec![],
+        None,
+        ("200", ok("Whistles, newest first", whistles)),
+    );
+    let params = doc.query::<crate::whistles_api::FeedQuery>();
+    doc.op("get", "/api/v1/whistles/feed", "whistles", "吹哨实时推送（SSE，支持 Last-Event-ID 续传）· Live feed of whistle events (server-sent events)", Who::any(", within jurisdiction"), params, None, ("200", json!({"description": "text/event-stream: events named `whistle`, id = the feed position, data = {position, no, at, actor, event, whistle}", "content": {"text/event-stream": {"schema": {"type": "string"}}}})));
+    let params = doc.query::<crate::whistles_api::WhistleListQuery>();
+    doc.op(
+        "get",
+        "/api/v1/whistle-list",
+        "whistles",
+        "吹哨事项清单（含默认牵头与协同单位）· The whistle list of a street with default units",
+        Who::any(""),
+        params,
+        None,
+        ("200", ok("The street and its list items", object.clone())),
+    );
+    doc.op(
+        "get",
+        "/api/v1/whistles/{no}",
+        "whistles",
+        "吹哨详情 · One whistle",
+        Who::any(", within jurisdiction"),
+        vec![],
+        None,
+        ("200", ok("The whistle", whistle.clone())),
+    );
+    let history = doc.schema::<History<WhistleEvent>>();
+    doc.op(
+        "get",
+        "/api/v1/whistles/{no}/history",
+        "whistles",
+        "吹哨履历 · A whistle's history",
+        Who::any(", within jurisdiction"),
+        vec![],
+        None,
+        ("200", ok("The history, oldest first", history)),
+    );
+    let whistle_enum = doc.schema::<WhistleCommand>();
+    for name in crate::whistles_api::COMMANDS {
+        let body = json_body(command_body(&mut doc, &whistle_enum, name), None);
+        doc.op(
+            "post",
+            &format!("/api/v1/whistles/{{no}}/{name}"),
+            "whistles",
+            &format!("吹哨命令 {name} · The whistle command {name}"),
+            Who::roles(
+                |r| r.may_whistle(name),
+                ", for the unit the command concerns",
+            ),
+            vec![],
+            Some(body),
+            ("200", ok("The whistle after the command", whistle.clone())),
+        );
+    }
+
+    // Grid cases.
+    let body = json_body(
+        doc.schema::<Report>(),
+        Some(
+            json!({"role": "grid_worker", "found_at": "2025-10-09T08:50:00+08:00", "category": "11.04.01", "description": "路口有商贩占道经营", "place": "惠新东街路口"}),
+        ),
+    );
+    let case = doc.schema::<GridCase>();
+    doc.op(
+        "post",
+        "/api/v1/grid-cases",
+        "grid",
+        "网格发现上报 · A grid worker, lane chief or steward reports",
+        Who::roles(|r| r.may_grid("file"), ""),
+        vec![],
+        Some(body),
+        ("201", ok("The case", case.clone())),
+    );
+    let cases = doc.schema::<Vec<GridCase>>();
+    doc.op(
+        "get",
+        "/api/v1/grid-cases",
+        "grid",
+        "网格案件（街乡队列）· Grid cases: the street's queue",
+        Who::any(", within jurisdiction"),
+        vec![],
+        None,
+        ("200", ok("Cases", cases)),
+    );
+    doc.op(
+        "get",
+        "/api/v1/grid-cases/{no}",
+        "grid",
+        "网格案件详情（含六个环节时间）· One case with its loop timestamps",
+        Who::any(", within jurisdiction"),
+        vec![],
+        None,
+        ("200", ok("The case", case.clone())),
+    );
+    let history = doc.schema::<History<GridEvent>>();
+    doc.op(
+        "get",
+        "/api/v1/grid-cases/{no}/history",
+        "grid",
+        "网格案件履历 · A grid case's history",
+        Who::any(", within jurisdiction"),
+        vec![],
+        None,
+        ("200", ok("The history, oldest first", history)),
+    );
+    let grid_enum = doc.schema::<GridCommand>();
+    for name in crate::grid_api::COMMANDS {
+        let body = json_body(command_body(&mut doc, &grid_enum, name), None);
+        doc.op(
+            "post",
+            &format!("/api/v1/grid-cases/{{no}}/{name}"),
+            "grid",
+            &format!("网格命令 {name} · The grid command {name}"),
+            Who::roles(
+                |r| r.may_grid(name),
+                ", within jurisdiction; a verifier other than the handler",
+            ),
+            vec![],
+            Some(body),
+            ("200", ok("The case after the command", case.clone())),
+        );
+    }
+
+    // Reports and exports.
+    for kind in whistle_reports::ReportKind::ALL {
+        let (required, optional) = kind.takes();
+        let mut parameters: Vec<Value> = required
+            .iter()
+            .map(|name| json!({"name": name, "in": "query", "required": true, "schema": {"type": "string"}}))
+            .chain(optional.iter().map(|name| json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}})))
+            .collect();
+        parameters.push(json!({"name": "format", "in": "query", "required": false, "schema": {"enum": ["json", "csv", "xlsx", "text"], "default": "json"}}));
+        let document = json!({"description": "The report: JSON (title, summary lines, tables whose rows are objects under the columns' keys), CSV, XLSX or text",
+            "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}},
+                        "text/plain": {"schema": {"type": "string"}},
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}});
+        doc.op(
+            "get",
+            &format!("/api/v1/reports/{}", kind.name()),
+            "reports",
+            &format!("报表 {} · The report {}", kind.name(), kind.name()),
+            Who::any(", within jurisdiction where the report is cut to it"),
+            parameters,
+            None,
+            ("200", document),
+        );
+    }
+    let params = doc.query::<crate::reports_api::ExportParams>();
+    doc.op("get", "/api/v1/export/orders", "reports", "原始工单导出：期内受理、派单或回访的每件工单一行，不含个人信息（流式 CSV，与 whistle export orders 相同）· The raw orders of a period, streamed as CSV", Who::roles(|r| r.may_export_orders(), ", whose jurisdiction is the whole city"), params, None, ("200", json!({"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}})));
+
+    // Open311 GeoReport v2.
+    let open311 = |format_note: &str| json!({"description": format_note, "content": {"application/json": {"schema": {}}, "application/xml": {"schema": {}}}});
+    let format = || vec![];
+    doc.op(
+        "get",
+        "/open311/v2/discovery.{format}",
+        "open311",
+        "Open311 发现 · GeoReport v2 discovery (`json` or `xml`)",
+        Who::Anyone(""),
+        format(),
+        None,
+        ("200", open311("The endpoints")),
+    );
+    doc.op(
+        "get",
+        "/open311/v2/services.{format}",
+        "open311",
+        "Open311 服务列表 · Service list",
+        Who::Anyone(""),
+        format(),
+        None,
+        ("200", open311("The services (the leaf categories)")),
+    );
+    doc.op(
+        "get",
+        "/open311/v2/services/{service_code}.{format}",
+        "open311",
+        "Open311 服务定义 · Service definition",
+        Who::Anyone(""),
+        format(),
+        None,
+        ("200", open311("The service's attributes")),
+    );
+    doc.op(
+        "get",
+        "/open311/v2/requests.{format}",
+        "open311",
+        "Open311 查询诉求 · Requests (public fields only)",
+        Who::Anyone(""),
+        format(),
+        None,
+        ("200", open311("Requests")),
+    );
+    doc.op("post", "/open311/v2/requests.{format}", "open311", "Open311 提交诉求（api_key）· Post a request with an api_key", Who::roles(|r| r == Role::Admin, " — or an Open311 integration key (`api_key`)"), format(), Some(json!({"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}})), ("200", open311("The request's id or token")));
+    doc.op(
+        "get",
+        "/open311/v2/requests/{service_request_id}.{format}",
+        "open311",
+        "Open311 单个诉求 · One request",
+        Who::Anyone(""),
+        format(),
+        None,
+        ("200", open311("The request")),
+    );
+    doc.op(
+        "get",
+        "/open311/v2/tokens/{token}.{format}",
+        "open311",
+        "Open311 令牌换取工单号 · A token's request id",
+        Who::Anyone(""),
+        format(),
+        None,
+        ("200", open311("The request id")),
+    );
+
+    // The service.
+    doc.op("get", "/api/docs", "meta", "API 文档页（离线）· This document as a page", Who::Anyone(""), vec![], None, ("200", json!({"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}})));
+    doc.op(
+        "get",
+        "/healthz",
+        "meta",
+        "存活 · Liveness",
+        Who::Anyone(""),
+        vec![],
+        None,
+        (
+            "200",
+            json!({"description": "ok", "content": {"text/plain": {"schema": {"type": "string"}}}}),
+        ),
+    );
+    doc.op("get", "/readyz", "meta", "就绪（数据库与各后台部件）· Readiness: 503 with the parts that stopped", Who::Anyone(""), vec![], None, ("200", json!({"description": "ready", "content": {"text/plain": {"schema": {"type": "string"}}}})));
+    doc.op("get", "/metrics", "meta", "Prometheus 指标 · Prometheus metrics", Who::Anyone(""), vec![], None, ("200", json!({"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}})));
+
+    let mut schemas: Map<String, Value> =
+        doc.generator.take_definitions(true).into_iter().collect();
+    schemas.insert(
+        "Error".into(),
+        json!({"type": "object", "required": ["error", "message"], "properties": {"error": {"type": "string", "description": "stable machine-readable code"}, "message": {"type": "string"}}}),
+    );
     json!({
         "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {"title": "Whistle 接诉即办 API", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "The JSON API of the work-order engine. Authenticate with `Authorization: Bearer <token>` (a login session or an integration token) or the session cookie. Messages are Simplified Chinese unless `Accept-Language: en`. Every instant is RFC 3339 in Beijing time (`+08:00`); input may use any offset."},
+                 "description": "The JSON API of the work-order engine. Authenticate with `Authorization: Bearer <token>` (a login session or an integration token) or the session cookie. Messages are Simplified Chinese unless `Accept-Language: en`. Every instant is RFC 3339 in Beijing time (`+08:00`); input may use any offset. `x-roles` lists the roles that may call an operation (computed from the same rules the server applies)."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "cookie": {"type": "apiKey", "in": "cookie", "name": "whistle_session"}},
-            "schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {"error": {"type": "string", "description": "stable machine-readable code"}, "message": {"type": "string"}}}}
+            "schemas": schemas,
         },
         "security": [{"bearer": []}, {"cookie": []}],
-        "paths": paths,
+        "paths": doc.paths,
     })
 }
 

@@ -62,7 +62,7 @@ pub async fn report(
     Ok(response)
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     period: Option<String>,
@@ -77,10 +77,9 @@ pub async fn export_orders(
     principal: Principal,
     crate::input::Params(params): crate::input::Params<ExportParams>,
 ) -> ApiResult<Response> {
-    use crate::roles::Role;
     let role = principal.role(lang)?;
     let whole_city = principal.scope == whistle_store::Scope::All;
-    if !(whole_city && matches!(role, Role::Admin | Role::Supervisor | Role::Leader)) {
+    if !(whole_city && role.may_export_orders()) {
         return Err(ApiError::forbidden(lang));
     }
     let period = params

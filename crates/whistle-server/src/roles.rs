@@ -148,6 +148,12 @@ impl Role {
     }
 
     /// Who may see a requester's name and phone (each time recorded): those who must call them.
+    /// The raw order export is city-wide: for administrators, the centre's supervisors and
+    /// leaders — each only with the whole city as jurisdiction (checked by the handler).
+    pub fn may_export_orders(self) -> bool {
+        matches!(self, Role::Admin | Role::Supervisor | Role::Leader)
+    }
+
     pub fn may_reveal(self) -> bool {
         matches!(
             self,

@@ -15,7 +15,7 @@ use whistle_store::Requester;
 
 /// An order as the API shows it: its state, and the requester as the caller may see them
 /// (masked unless revealed).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct OrderView {
     pub id: OrderId,
     pub no: OrderNo,
@@ -150,7 +150,7 @@ impl OrderView {
 
 /// One entry of a history — an order's, a whistle's or a grid case's, all in this one shape:
 /// its number in the history, when, who (user and unit), and the event (`event.event` names it).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct HistoryEntry<E: Serialize> {
     pub seq: u64,
     pub at: Timestamp,
@@ -159,7 +159,7 @@ pub struct HistoryEntry<E: Serialize> {
 }
 
 /// A history as the API shows it: the number and the entries, oldest first.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct History<E: Serialize> {
     pub no: String,
     pub events: Vec<HistoryEntry<E>>,

@@ -183,7 +183,7 @@ pub async fn command(
     Ok(Json(*outcome.whistle))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WhistleListQuery {
     /// The street whose list to show; default: the caller's own street.
@@ -250,7 +250,7 @@ pub async fn whistle_list(
     Ok(Json(serde_json::json!({"street": street, "items": items})))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
     /// Resume after this position (as `Last-Event-ID` does); default: only new events.

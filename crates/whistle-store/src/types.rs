@@ -45,7 +45,7 @@ impl std::fmt::Display for OrderRef {
 
 /// The requester's personal data (DOMAIN §8): kept apart from events and projections, so
 /// histories, logs and exports never carry it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Requester {
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -629,7 +629,7 @@ pub struct Page<T> {
 }
 
 /// A row of an order list: the indexed columns, no text, no personal data.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrderSummary {
     pub id: OrderId,
     pub no: OrderNo,

@@ -18,7 +18,7 @@ use crate::org::{Directory, UnitKind};
 use crate::time::beijing_date;
 
 /// Evaluation policy (all configurable; defaults from DOMAIN §5).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvaluationPolicy {
     pub weight_response: f64,
@@ -34,7 +34,9 @@ pub struct EvaluationPolicy {
 }
 
 /// Which time puts an order's figures in a period (一张卷子's "which orders count").
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CountBasis {
     /// By return-visit time (按回访时间, the default): the dispatch counts on its day and the
@@ -166,7 +168,9 @@ impl EvaluationPolicy {
 }
 
 /// Counts of one (day, unit, category) cell, or of any sum of cells.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Counts {
     /// Orders first dispatched to the unit (on the dispatch day).
     pub dispatched: i64,
@@ -326,7 +330,7 @@ pub fn delta(before: Option<&Order>, after: &Order, basis: CountBasis) -> Vec<(C
 
 /// The three rates and the composite, or none when there is no valid visit (reported as such,
 /// never as 0 % or 100 %).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Rates {
     pub response: f64,
     pub resolution: f64,
@@ -355,7 +359,19 @@ pub fn rates(counts: &Counts, policy: &EvaluationPolicy) -> Option<Rates> {
 }
 
 /// The peer groups ranked separately.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PeerGroup {
     /// 街道乡镇
@@ -397,7 +413,7 @@ impl PeerGroup {
 }
 
 /// One unit's line of the evaluation.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct UnitEvaluation {
     pub unit: UnitCode,
     pub name: String,

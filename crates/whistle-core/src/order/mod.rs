@@ -17,7 +17,7 @@ use crate::ids::{Actor, CategoryCode, OrderId, OrderNo, UnitCode};
 use crate::time::Timestamp;
 
 /// An appended event: the truth from which every projection is derived.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Event {
     pub order_id: OrderId,
     /// 1 for the intake event; the order's version after this event.
@@ -28,7 +28,7 @@ pub struct Event {
 }
 
 /// The current state of an order, derived from its events.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Order {
     pub id: OrderId,
     pub no: OrderNo,
@@ -76,7 +76,7 @@ pub struct Order {
 }
 
 /// A unit's person handling the order (a login), since when.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Assignee {
     pub unit: UnitCode,
     pub login: String,
@@ -84,7 +84,7 @@ pub struct Assignee {
 }
 
 /// A whistle's outcome recorded on its order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WhistleOutcome {
     pub whistle: String,
     pub result: crate::whistle::WhistleResult,

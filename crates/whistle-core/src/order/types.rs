@@ -11,7 +11,19 @@ pub use crate::taxonomy::Urgency;
 use crate::time::Timestamp;
 
 /// 诉求类型 (by law), plus praise.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestType {
     /// 咨询
@@ -55,7 +67,19 @@ impl RequestType {
 }
 
 /// 渠道.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Phone,
@@ -100,7 +124,7 @@ impl Channel {
 }
 
 /// Where the request is. Territorial codes are checked and completed upwards at intake.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Location {
     #[serde(flatten)]
     pub territory: Territory,
@@ -117,7 +141,7 @@ pub struct Location {
 }
 
 /// The services an emergency is transferred to (Regulation art. 11 (1)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum EmergencyService {
     /// 110 police
     #[serde(rename = "110")]
@@ -135,7 +159,7 @@ pub enum EmergencyService {
 
 /// How intake disposes of a request (Regulation art. 11): dispatch, or one of the dispositions
 /// that close it at once with a recorded answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "disposition", rename_all = "snake_case")]
 pub enum Triage {
     /// → dispatch to a handling unit.
@@ -172,7 +196,7 @@ impl Triage {
 }
 
 /// An outside party an order is forwarded to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "party", rename_all = "snake_case")]
 pub enum OutsideParty {
     /// 央地联动 (art. 22): a central or state unit in Beijing, through the coordination mechanism.
@@ -184,7 +208,7 @@ pub enum OutsideParty {
     HebeiHotline,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Assignment {
     pub lead: UnitCode,
     pub co_handlers: Vec<UnitCode>,
@@ -195,7 +219,7 @@ pub struct Assignment {
     pub dispatched_at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "closure", rename_all = "snake_case")]
 pub enum Closure {
     Triage(Triage),
@@ -206,7 +230,7 @@ pub enum Closure {
 
 /// Where an order is in its life. A stage with a unit carries its assignment, so a dispatched
 /// order without a handling unit cannot be represented.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum Stage {
     PendingDispatch,
@@ -261,7 +285,7 @@ impl Stage {
 }
 
 /// 办结反馈 outcome.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplyOutcome {
     Resolved,
@@ -282,13 +306,13 @@ impl ReplyOutcome {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Reply {
     pub outcome: ReplyOutcome,
     pub actions: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Satisfaction {
     Satisfied,
@@ -310,7 +334,7 @@ impl Satisfaction {
 }
 
 /// 回访 result: the three questions of the exam paper, or an invalid visit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "visit", rename_all = "snake_case")]
 pub enum VisitResult {
     Valid {
@@ -322,14 +346,14 @@ pub enum VisitResult {
     Invalid { reason: String },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PendingDispute {
     pub unit: UnitCode,
     pub reason: String,
     pub at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PendingExtension {
     pub until: Timestamp,
     pub reason: String,
@@ -337,7 +361,9 @@ pub struct PendingExtension {
 }
 
 /// Escalation to a higher government (art. 20).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationLevel {
     District,
@@ -346,14 +372,26 @@ pub enum EscalationLevel {
 str_enum!(EscalationLevel, "escalation level", District => "district", City => "city");
 
 /// 不合理诉求 ruling: excluded from the unit's scores.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Ruling {
     pub reason: String,
     pub by: Actor,
     pub at: Timestamp,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineKind {
     /// Contact the requester.
@@ -364,7 +402,7 @@ pub enum DeadlineKind {
 str_enum!(DeadlineKind, "deadline kind", Respond => "respond", Handle => "handle");
 
 /// A deadline notice recorded once per deadline value.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Notice {
     pub deadline: DeadlineKind,
     pub overdue: bool,
@@ -372,7 +410,7 @@ pub struct Notice {
 }
 
 /// 督办 actions.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Supervision {
     /// Put on the supervision list.
@@ -392,7 +430,7 @@ pub enum Supervision {
 }
 
 /// A co-handler's part reported back to the lead unit (首接负责制).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Part {
     pub unit: UnitCode,
     pub text: String,
@@ -400,7 +438,7 @@ pub struct Part {
 }
 
 /// The intake command's content.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Intake {
     /// When the call came in; defaults to the command time.
     #[serde(default)]
@@ -417,7 +455,7 @@ pub struct Intake {
 }
 
 /// A command on an existing order. The intake of a new order is [`Intake`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     /// 派单: to `unit`, or by the dispatch catalogue when absent.
@@ -554,7 +592,7 @@ impl Command {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Received {
     pub no: OrderNo,
     pub received_at: Timestamp,
@@ -566,7 +604,7 @@ pub struct Received {
     pub location: Location,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Dispatched {
     pub lead: UnitCode,
     pub co_handlers: Vec<UnitCode>,
@@ -582,7 +620,7 @@ pub struct Dispatched {
     pub fallback_years: BTreeSet<i32>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventPayload {
     Received(Received),

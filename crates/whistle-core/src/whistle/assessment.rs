@@ -9,7 +9,7 @@ use super::{AbsenceDecision, Whistle, WhistleKind, WhistleResult};
 use crate::ids::UnitCode;
 use crate::time::Timestamp;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DepartmentFigures {
     pub unit: UnitCode,
     /// Summonses received (a replacement's is its own).
@@ -30,7 +30,7 @@ pub struct DepartmentFigures {
     pub objections_lost: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StreetFigures {
     pub street: UnitCode,
     pub raised: u32,
@@ -47,7 +47,7 @@ pub struct StreetFigures {
 }
 
 /// A street's grid cases in a period, counted by the store.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct GridCounts {
     pub street: UnitCode,
     pub found: u32,

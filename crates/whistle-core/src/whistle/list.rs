@@ -13,7 +13,7 @@ use crate::error::DomainError;
 use crate::ids::UnitCode;
 use crate::org::Directory;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WhistleListItem {
     /// Stable code, lowercase ASCII letters, digits and `-` (e.g. `illegal-building`).

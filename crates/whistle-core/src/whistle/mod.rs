@@ -20,7 +20,19 @@ use crate::taxonomy::str_enum;
 use crate::time::Timestamp;
 
 /// The four situations of the Street Office Regulation art. 5.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum WhistleKind {
     /// 综合执法
@@ -35,7 +47,7 @@ pub enum WhistleKind {
 str_enum!(WhistleKind, "whistle kind", Enforcement => "enforcement", KeyTask => "key_task", Emergency => "emergency",
     Request => "request");
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SummonsRole {
     Lead,
@@ -43,7 +55,7 @@ pub enum SummonsRole {
 }
 
 /// A unit's report-in.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReportIn {
     pub at: Timestamp,
     pub by: Actor,
@@ -53,7 +65,7 @@ pub struct ReportIn {
 }
 
 /// What the district decided about an absent unit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum AbsenceDecision {
     /// The unit is ordered to report in by a new deadline.
@@ -64,7 +76,7 @@ pub enum AbsenceDecision {
     NotDuty,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summons {
     pub unit: UnitCode,
     pub role: SummonsRole,
@@ -85,7 +97,7 @@ impl Summons {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Task {
     pub id: u32,
     pub unit: UnitCode,
@@ -93,7 +105,7 @@ pub struct Task {
     pub done: Option<TaskDone>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TaskDone {
     pub at: Timestamp,
     pub note: String,
@@ -101,7 +113,7 @@ pub struct TaskDone {
     pub photos: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WhistleResult {
     Solved,
@@ -110,7 +122,7 @@ pub enum WhistleResult {
 }
 str_enum!(WhistleResult, "whistle result", Solved => "solved", PartlySolved => "partly_solved", NotSolvable => "not_solvable");
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Decision {
     pub text: String,
     /// The unit the decision binds.
@@ -119,7 +131,7 @@ pub struct Decision {
 }
 
 /// 疑难案件会商.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Consultation {
     pub at: Timestamp,
     pub participants: Vec<UnitCode>,
@@ -127,14 +139,14 @@ pub struct Consultation {
 }
 
 /// Scores 1–5 on the three things a street judges.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Scores {
     pub response: u8,
     pub cooperation: u8,
     pub result: u8,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Objection {
     pub at: Timestamp,
     pub reason: String,
@@ -142,7 +154,7 @@ pub struct Objection {
     pub upheld: Option<bool>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Rating {
     pub unit: UnitCode,
     pub scores: Scores,
@@ -164,7 +176,7 @@ impl Rating {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WhistleStage {
     /// Summoned units report in and act.
@@ -173,7 +185,7 @@ pub enum WhistleStage {
 }
 
 /// The projection of a whistle.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Whistle {
     pub id: uuid::Uuid,
     pub no: String,
@@ -201,7 +213,7 @@ pub struct Whistle {
 }
 
 /// The raise command's content.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Raise {
     pub kind: WhistleKind,
     /// The work order the street holds, if the whistle is for one.
@@ -227,7 +239,7 @@ pub struct Raise {
     pub override_reference: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
 pub enum WhistleCommand {
     /// 报到.
@@ -295,7 +307,7 @@ impl WhistleCommand {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum WhistleEvent {
     Raised {
@@ -354,7 +366,7 @@ pub enum WhistleEvent {
 }
 
 /// An appended whistle event.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WhistleRecord {
     pub whistle_id: uuid::Uuid,
     pub seq: u64,

@@ -551,7 +551,11 @@ async fn the_raw_order_export_is_for_those_who_see_the_whole_city() {
         .await
         .unwrap();
     assert_eq!(csv, cli);
-    assert_eq!(csv.lines().count(), 1 + 1 + more, "the header and every order once");
+    assert_eq!(
+        csv.lines().count(),
+        1 + 1 + more,
+        "the header and every order once"
+    );
     let numbers: std::collections::BTreeSet<&str> = csv
         .lines()
         .skip(1)
