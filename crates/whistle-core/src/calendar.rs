@@ -38,12 +38,27 @@ pub struct WorkCalendar {
 }
 
 /// A time limit (时限): clock hours or working days.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum TimeLimit {
     Minutes(u32),
     Hours(u32),
     WorkingDays(u32),
+}
+
+impl schemars::JsonSchema for TimeLimit {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TimeLimit".into()
+    }
+
+    /// Exactly what [`TimeLimit::parse`] accepts.
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|250)wd|([0-9]|[1-9][0-9]|[1-6][0-9][0-9]|7[01][0-9]|720)h|([0-9]|[1-9][0-9]|[1-9][0-9][0-9]|1[0-3][0-9][0-9]|14[0-3][0-9]|1440)m)$",
+            "description": "A time limit: minutes (`30m`, at most 1440m), clock hours (`24h`, at most 720h) or working days (`7wd`, at most 250wd)",
+        })
+    }
 }
 
 impl TimeLimit {

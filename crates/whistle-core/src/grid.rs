@@ -24,6 +24,8 @@ pub enum ReporterRole {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+/// The API refuses fields it does not know (`invalid_field`).
+#[schemars(deny_unknown_fields)]
 pub struct Report {
     pub role: ReporterRole,
     /// When it was found (before or at the report).

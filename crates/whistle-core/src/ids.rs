@@ -33,11 +33,23 @@ impl fmt::Display for OrderId {
 
 /// The human-readable work-order number (工单编号): the Beijing date of intake and a sequence
 /// number within that day, e.g. `20250930-000123`.
-#[derive(
-    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct OrderNo(String);
+
+impl schemars::JsonSchema for OrderNo {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OrderNo".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(20[0-9]{2}((0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])(29|30)|(0[13578]|1[02])31)|20([02468][048]|[13579][26])0229)-[0-9]{6,12}$",
+            "description": "The work-order number (工单编号): the Beijing date of intake and a sequence number, e.g. `20250930-000123`",
+        })
+    }
+}
 
 impl OrderNo {
     pub fn new(day: chrono::NaiveDate, sequence: u64) -> OrderNo {
@@ -84,9 +96,25 @@ impl fmt::Display for OrderNo {
 macro_rules! code_type {
     ($(#[$doc:meta])* $name:ident, $error:ident, $max:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            /// What [`Self::parse`] accepts.
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": $max,
+                    "pattern": "^[a-z0-9._-]+$",
+                })
+            }
+        }
 
         impl $name {
             pub fn parse(text: &str) -> Result<$name, DomainError> {

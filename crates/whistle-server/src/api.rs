@@ -565,30 +565,48 @@ pub async fn create_order(
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    #[schemars(with = "Option<UnitCode>")]
     unit: Option<String>,
+    #[schemars(extend("enum" = ["pending_dispatch", "forwarded", "dispatched", "accepted", "replied", "visited", "closed"]))]
     stage: Option<String>,
+    #[schemars(with = "Option<UnitCode>")]
     district: Option<String>,
+    #[schemars(with = "Option<UnitCode>")]
     street: Option<String>,
+    #[schemars(with = "Option<CategoryCode>")]
     category: Option<String>,
+    #[schemars(with = "Option<Timestamp>")]
     from: Option<String>,
+    #[schemars(with = "Option<Timestamp>")]
     before: Option<String>,
     /// A substring of the request text.
     q: Option<String>,
     /// `dispute` or `extension`: the orders waiting for the centre's decision.
+    #[schemars(extend("enum" = ["dispute", "extension"]))]
     awaiting: Option<String>,
     /// `normal`, `urgent` or `emergency`.
+    #[schemars(extend("enum" = ["normal", "urgent", "emergency"]))]
     urgency: Option<String>,
     /// `rework` or `part`: what a handling unit owes (with `unit`, what that unit owes).
+    #[schemars(extend("enum" = ["rework", "part"]))]
     owed: Option<String>,
     /// Open orders whose running deadline falls at or before this time.
+    #[schemars(with = "Option<Timestamp>")]
     due_before: Option<String>,
     /// Open orders whose running deadline falls after this time.
+    #[schemars(with = "Option<Timestamp>")]
     due_after: Option<String>,
     /// Open orders late by three times the time allowed or more at this time (三倍超期).
+    #[schemars(with = "Option<Timestamp>")]
     thrice_late_at: Option<String>,
     /// The lead unit's person: a login, or `none` for orders not yet assigned.
     assignee: Option<String>,
+    /// The `next` of the page before.
+    #[schemars(regex(
+        pattern = "^-?[0-9]{1,19}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    ))]
     after: Option<String>,
+    #[schemars(range(min = 1, max = 200))]
     limit: Option<u32>,
 }
 
@@ -802,9 +820,16 @@ pub fn parse_command_body<T: serde::de::DeserializeOwned + Serialize>(
     } else {
         parse_json(body, lang)?
     };
+    // A JSON number with an integral value (`3` or `3.0`, as JSON Schema's `integer` allows).
     let version = fields
         .remove("version")
-        .and_then(|v| v.as_u64())
+        .and_then(|v| {
+            v.as_u64().or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= 9_007_199_254_740_991.0)
+                    .map(|f| f as u64)
+            })
+        })
         .ok_or_else(|| {
             ApiError::bad_request(
                 "version_required",
@@ -961,8 +986,14 @@ pub async fn reveal(
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DueQuery {
+    #[schemars(with = "Option<Timestamp>")]
     at: Option<String>,
+    /// The `next` of the page before.
+    #[schemars(regex(
+        pattern = "^-?[0-9]{1,19}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    ))]
     after: Option<String>,
+    #[schemars(range(min = 1, max = 200))]
     limit: Option<u32>,
 }
 
@@ -994,7 +1025,9 @@ pub async fn due(
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnitsQuery {
+    #[schemars(with = "Option<UnitCode>")]
     district: Option<String>,
+    #[schemars(with = "Option<UnitCode>")]
     under: Option<String>,
     kind: Option<String>,
 }
@@ -1052,8 +1085,11 @@ pub async fn catalogue(
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeadlineQuery {
+    #[schemars(with = "Timestamp")]
     from: String,
+    #[schemars(range(min = 1, max = 365))]
     working_days: Option<u32>,
+    #[schemars(range(min = 1, max = 8760))]
     hours: Option<u32>,
 }
 
@@ -1100,6 +1136,7 @@ pub async fn deadline(
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackQuery {
+    #[schemars(regex(pattern = "^[0-9]{4}$"))]
     phone_last4: String,
 }
 

@@ -16,7 +16,13 @@ use crate::error::{ApiError, ApiResult};
 
 /// Parses a JSON body.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> ApiResult<T> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    // JSON has one kind of number: `3.0` is the integer 3 (as JSON Schema's `integer` says), so
+    // integral values are made integers before the body is read into its type.
+    let mut tree: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|error| malformed(error.classify(), lang))?;
+    integral(&mut tree);
+    let bytes = serde_json::to_vec(&tree).unwrap_or_default();
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let inner = error.inner();
         match inner.classify() {
@@ -32,6 +38,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> ApiResult<T>
         .end()
         .map_err(|error| malformed(error.classify(), lang))?;
     Ok(value)
+}
+
+/// Every number with an integral value (`3.0`) as an integer (`3`), where it fits one.
+fn integral(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) if number.is_f64() => {
+            if let Some(f) = number.as_f64().filter(|f| f.fract() == 0.0) {
+                if f >= 0.0 && f <= u64::MAX as f64 && f < 18_446_744_073_709_551_616.0 {
+                    *value = serde_json::Value::from(f as u64);
+                } else if f < 0.0 && f >= i64::MIN as f64 {
+                    *value = serde_json::Value::from(f as i64);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral),
+        _ => {}
+    }
 }
 
 fn malformed(category: serde_json::error::Category, lang: Lang) -> ApiError {
@@ -70,7 +94,8 @@ pub fn parse_known<T: DeserializeOwned + Serialize>(
     }
 }
 
-/// A query string, parsed as `T`; refused with 400 naming the parameter.
+/// A query string, parsed as `T`; refused with 400 naming the parameter. An empty parameter
+/// (`at=`) counts as not given, for every query alike.
 pub struct Params<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
@@ -78,8 +103,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let lang = crate::auth::language(parts);
         let query = parts.uri.query().unwrap_or("");
+        // A parameter left empty (`at=`, as a form sends an empty field) is a parameter not given.
+        let given: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect();
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&given)
+            .finish();
         let deserializer =
-            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
             .map(Params)
             .map_err(|error| {

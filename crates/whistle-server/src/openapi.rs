@@ -263,7 +263,13 @@ impl Doc {
                         if let Some(map) = property.as_object_mut() {
                             map.remove("default");
                         }
-                        json!({"name": name, "in": "query", "required": required.contains(&name.as_str()),
+                        // A filter left empty (`at=`, `district=`, as a form sends it) is a
+                        // filter not given.
+                        let required = required.contains(&name.as_str());
+                        if !required && property["type"] != "integer" {
+                            property = json!({"anyOf": [property, {"const": ""}]});
+                        }
+                        json!({"name": name, "in": "query", "required": required,
                                "description": description, "schema": property})
                     })
                     .collect()
@@ -285,6 +291,12 @@ impl Doc {
     ) {
         let (described, roles) = who.describe();
         for name in path_parameters(path) {
+            if parameters
+                .iter()
+                .any(|p| p["name"] == name.as_str() && p["in"] == "path")
+            {
+                continue;
+            }
             parameters.push(
                 json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
             );
@@ -369,7 +381,7 @@ fn command_body(doc: &mut Doc, enum_schema: &Value, name: &str) -> Value {
         properties.remove("command");
         properties.insert(
             "version".into(),
-            json!({"type": "integer", "minimum": 0, "description": "The version of the aggregate the caller saw; a stale one gets 409 `conflict`"}),
+            json!({"type": "integer", "minimum": 0, "maximum": 9_007_199_254_740_991_u64, "description": "The version of the aggregate the caller saw; a stale one gets 409 `conflict`"}),
         );
     }
     let mut required: Vec<Value> = variant["required"]
@@ -415,11 +427,14 @@ pub fn document() -> Value {
         "post",
         "/api/v1/logout",
         "sessions",
-        "退出登录 · Log out",
-        Who::any(""),
+        "退出登录（无会话时亦然）· Log out (also without a session: nothing to end)",
+        Who::Anyone(""),
         vec![],
         None,
-        ("200", json!({"description": "Signed out"})),
+        (
+            "204",
+            json!({"description": "Signed out; the cookie is cleared"}),
+        ),
     );
     doc.op(
         "get",
@@ -471,6 +486,11 @@ pub fn document() -> Value {
             ),
         ),
     );
+    let replayed = ok(
+        "A retry with the same Idempotency-Key: the first answer, with `Idempotent-Replayed: true`",
+        doc.schema::<crate::api::Created>(),
+    );
+    doc.paths["/api/v1/orders"]["post"]["responses"]["200"] = replayed;
     let order = doc.schema::<OrderView>();
     doc.op(
         "get",
@@ -760,10 +780,23 @@ pub fn document() -> Value {
     // Reports and exports.
     for kind in whistle_reports::ReportKind::ALL {
         let (required, optional) = kind.takes();
+        let shape = |name: &str| match name {
+            "date" | "from" | "to" => json!({"type": "string", "format": "date"}),
+            "week" => {
+                json!({"type": "string", "pattern": "^(19[7-9][0-9]|2[01][0-9][0-9])-W(0[1-9]|[1-4][0-9]|5[0-2])$"})
+            }
+            "month" | "period" => {
+                json!({"type": "string", "pattern": "^(19[7-9][0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])$"})
+            }
+            "table" => json!({"enum": ["departments", "streets"]}),
+            "unit" => json!({"$ref": "#/components/schemas/UnitCode"}),
+            _ => json!({"type": "string"}),
+        };
         let mut parameters: Vec<Value> = required
             .iter()
-            .map(|name| json!({"name": name, "in": "query", "required": true, "schema": {"type": "string"}}))
-            .chain(optional.iter().map(|name| json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}})))
+            .map(|name| (name, true))
+            .chain(optional.iter().map(|name| (name, false)))
+            .map(|(name, required)| json!({"name": name, "in": "query", "required": required, "schema": shape(name)}))
             .collect();
         parameters.push(json!({"name": "format", "in": "query", "required": false, "schema": {"enum": ["json", "csv", "xlsx", "text"], "default": "json"}}));
         let document = json!({"description": "The report: JSON (title, summary lines, tables whose rows are objects under the columns' keys), CSV, XLSX or text",
@@ -785,8 +818,12 @@ pub fn document() -> Value {
     doc.op("get", "/api/v1/export/orders", "reports", "原始工单导出：期内受理、派单或回访的每件工单一行，不含个人信息（流式 CSV，与 whistle export orders 相同）· The raw orders of a period, streamed as CSV", Who::roles(|r| r.may_export_orders(), ", whose jurisdiction is the whole city"), params, None, ("200", json!({"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}})));
 
     // Open311 GeoReport v2.
-    let open311 = |format_note: &str| json!({"description": format_note, "content": {"application/json": {"schema": {}}, "application/xml": {"schema": {}}}});
-    let format = || vec![];
+    let open311 = |format_note: &str| json!({"description": format_note, "content": {"application/json": {"schema": {}}, "text/xml": {"schema": {}}}});
+    let format = || {
+        vec![
+            json!({"name": "format", "in": "path", "required": true, "schema": {"enum": ["json", "xml"]}}),
+        ]
+    };
     doc.op(
         "get",
         "/open311/v2/discovery.{format}",
@@ -849,6 +886,26 @@ pub fn document() -> Value {
         ("200", open311("The request id")),
     );
 
+    // Open311 answers its errors in the request's format (GeoReport v2 `errors`).
+    for (path, item) in doc.paths.iter_mut() {
+        if !path.starts_with("/open311/") {
+            continue;
+        }
+        for operation in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|o| o.values_mut())
+        {
+            if let Some(responses) = operation["responses"].as_object_mut() {
+                for (status, response) in responses.iter_mut() {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        *response = open311("A GeoReport v2 error list, in the request's format");
+                    }
+                }
+            }
+        }
+    }
+
     // The service.
     doc.op("get", "/api/docs", "meta", "API 文档页（离线）· This document as a page", Who::Anyone(""), vec![], None, ("200", json!({"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}})));
     doc.op(
@@ -867,12 +924,54 @@ pub fn document() -> Value {
     doc.op("get", "/readyz", "meta", "就绪（数据库与各后台部件）· Readiness: 503 with the parts that stopped", Who::Anyone(""), vec![], None, ("200", json!({"description": "ready", "content": {"text/plain": {"schema": {"type": "string"}}}})));
     doc.op("get", "/metrics", "meta", "Prometheus 指标 · Prometheus metrics", Who::Anyone(""), vec![], None, ("200", json!({"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}})));
 
+    // Every instant and date must fall in the policy's `[time]` span (by default 2000–2100,
+    // checked with the field's name): the schemas say so for the years well inside it; and the
+    // integer formats carry their ranges.
+    fn bounded(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                match map.get("format").and_then(Value::as_str) {
+                    Some("date-time") => {
+                        map.insert("pattern".into(), json!("^20(0[1-9]|[1-9][0-9])-"));
+                    }
+                    Some("date") => {
+                        map.insert(
+                            "pattern".into(),
+                            json!("^20(0[1-9]|[1-9][0-9])-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$"),
+                        );
+                    }
+                    // The integer formats' ranges, which serde enforces.
+                    Some("uint8") => {
+                        map.entry("maximum").or_insert(json!(u8::MAX));
+                    }
+                    Some("uint16") => {
+                        map.entry("maximum").or_insert(json!(u16::MAX));
+                    }
+                    Some("uint32") => {
+                        map.entry("maximum").or_insert(json!(u32::MAX));
+                    }
+                    Some("int32") => {
+                        map.entry("minimum").or_insert(json!(i32::MIN));
+                        map.entry("maximum").or_insert(json!(i32::MAX));
+                    }
+                    _ => {}
+                }
+                map.values_mut().for_each(bounded);
+            }
+            Value::Array(items) => items.iter_mut().for_each(bounded),
+            _ => {}
+        }
+    }
     let mut schemas: Map<String, Value> =
         doc.generator.take_definitions(true).into_iter().collect();
     schemas.insert(
         "Error".into(),
         json!({"type": "object", "required": ["error", "message"], "properties": {"error": {"type": "string", "description": "stable machine-readable code"}, "message": {"type": "string"}}}),
     );
+    let mut paths = Value::Object(doc.paths);
+    bounded(&mut paths);
+    let mut schemas = Value::Object(schemas);
+    bounded(&mut schemas);
     json!({
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -883,7 +982,7 @@ pub fn document() -> Value {
             "schemas": schemas,
         },
         "security": [{"bearer": []}, {"cookie": []}],
-        "paths": doc.paths,
+        "paths": paths,
     })
 }
 

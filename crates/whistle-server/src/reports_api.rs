@@ -65,6 +65,11 @@ pub async fn report(
 #[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
+    /// `YYYY-MM`.
+    #[schemars(
+        regex(pattern = "^(19[7-9][0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])$"),
+        required
+    )]
     period: Option<String>,
 }
 

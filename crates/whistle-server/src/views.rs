@@ -53,7 +53,7 @@ pub struct OrderView {
     pub parts: Vec<Part>,
     pub whistle_outcomes: Vec<WhistleOutcome>,
     /// 承办人 per unit; absent while no unit assigned one.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub assignees: Vec<Assignee>,
     pub last_event_at: Timestamp,
     /// The unit answerable for it now (主办单位): the stage's lead, at the top level for readers

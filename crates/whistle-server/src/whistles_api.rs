@@ -187,6 +187,7 @@ pub async fn command(
 #[serde(deny_unknown_fields)]
 pub struct WhistleListQuery {
     /// The street whose list to show; default: the caller's own street.
+    #[schemars(with = "Option<whistle_core::ids::UnitCode>")]
     street: Option<String>,
 }
 
@@ -254,6 +255,7 @@ pub async fn whistle_list(
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
     /// Resume after this position (as `Last-Event-ID` does); default: only new events.
+    #[schemars(range(min = 0))]
     after: Option<i64>,
 }
 

@@ -214,6 +214,8 @@ pub struct Whistle {
 
 /// The raise command's content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+/// The API refuses fields it does not know (`invalid_field`).
+#[schemars(deny_unknown_fields)]
 pub struct Raise {
     pub kind: WhistleKind,
     /// The work order the street holds, if the whistle is for one.

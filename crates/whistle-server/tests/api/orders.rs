@@ -587,3 +587,49 @@ async fn the_raw_order_export_is_for_those_who_see_the_whole_city() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
     }
 }
+
+/// JSON has one kind of number: a version sent as `2.0` is the version 2 (as JSON Schema's
+/// `integer` allows); `2.5` is refused. A query parameter left empty is one not given.
+#[tokio::test]
+async fn integral_numbers_are_integers_and_empty_parameters_are_not_given() {
+    let app = spawn_app().await;
+    let no = app.order("110105010", "11.04.01").await;
+    let version = app.version(&no).await;
+    let (status, body) = app
+        .post(
+            "street",
+            &format!("/api/v1/orders/{no}/accept"),
+            json!({"version": 2.5}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = app
+        .post(
+            "street",
+            &format!("/api/v1/orders/{no}/accept"),
+            json!({"version": version as f64}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .post(
+            "street",
+            &format!("/api/v1/orders/{no}/contact"),
+            json!({"version": (version + 1) as f64, "note": "已联系"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, all) = app.get("admin", "/api/v1/orders?limit=5").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, empty) = app
+        .get(
+            "admin",
+            "/api/v1/orders?limit=5&street=&after=&owed=&due_before=",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{empty}");
+    assert_eq!(all, empty);
+    // A parameter given is still checked.
+    let (status, body) = app.get("admin", "/api/v1/orders?street=x%20y").await;
+    assert_eq!(body["error"], "invalid_unit_code", "{status} {body}");
+}
