@@ -39,9 +39,15 @@ def bulletin(db, day, previous):
     return out
 
 
+def cells(table):
+    """A table's rows as lists in column order (in JSON each row is an object under the columns' keys)."""
+    keys = [column["key"] for column in table["columns"]]
+    return {**table, "rows": [[row[key] for key in keys] for row in table["rows"]]}
+
+
 def check_bulletin(mine, path):
     with open(path, encoding="utf-8") as handle:
-        theirs = {table["name"]: table for table in json.load(handle)["tables"]}
+        theirs = {table["name"]: cells(table) for table in json.load(handle)["tables"]}
     problems = []
     for name in ["types", "channels", "categories", "districts"]:
         expected = {str(k): int(v) for k, v in mine[name]}
