@@ -181,49 +181,47 @@ impl<S: Serializer> Serializer for Outside<S> {
     }
 }
 
-impl<S: SerializeSeq> SerializeSeq for Outside<S> {
-    type Ok = S::Ok;
-    type Error = S::Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), S::Error> {
-        self.0.serialize_element(&InBeijing(value))
-    }
-    fn end(self) -> Result<S::Ok, S::Error> {
-        self.0.end()
-    }
+/// The compound serializers: each nested value wrapped again, the rest forwarded.
+macro_rules! compound {
+    ($trait:ident, $method:ident) => {
+        impl<S: $trait> $trait for Outside<S> {
+            type Ok = S::Ok;
+            type Error = S::Error;
+            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), S::Error> {
+                self.0.$method(&InBeijing(value))
+            }
+            fn end(self) -> Result<S::Ok, S::Error> {
+                self.0.end()
+            }
+        }
+    };
+    ($trait:ident) => {
+        impl<S: $trait> $trait for Outside<S> {
+            type Ok = S::Ok;
+            type Error = S::Error;
+            fn serialize_field<T: ?Sized + Serialize>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), S::Error> {
+                self.0.serialize_field(key, &InBeijing(value))
+            }
+            fn skip_field(&mut self, key: &'static str) -> Result<(), S::Error> {
+                self.0.skip_field(key)
+            }
+            fn end(self) -> Result<S::Ok, S::Error> {
+                self.0.end()
+            }
+        }
+    };
 }
 
-impl<S: SerializeTuple> SerializeTuple for Outside<S> {
-    type Ok = S::Ok;
-    type Error = S::Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), S::Error> {
-        self.0.serialize_element(&InBeijing(value))
-    }
-    fn end(self) -> Result<S::Ok, S::Error> {
-        self.0.end()
-    }
-}
-
-impl<S: SerializeTupleStruct> SerializeTupleStruct for Outside<S> {
-    type Ok = S::Ok;
-    type Error = S::Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), S::Error> {
-        self.0.serialize_field(&InBeijing(value))
-    }
-    fn end(self) -> Result<S::Ok, S::Error> {
-        self.0.end()
-    }
-}
-
-impl<S: SerializeTupleVariant> SerializeTupleVariant for Outside<S> {
-    type Ok = S::Ok;
-    type Error = S::Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), S::Error> {
-        self.0.serialize_field(&InBeijing(value))
-    }
-    fn end(self) -> Result<S::Ok, S::Error> {
-        self.0.end()
-    }
-}
+compound!(SerializeSeq, serialize_element);
+compound!(SerializeTuple, serialize_element);
+compound!(SerializeTupleStruct, serialize_field);
+compound!(SerializeTupleVariant, serialize_field);
+compound!(SerializeStruct);
+compound!(SerializeStructVariant);
 
 impl<S: SerializeMap> SerializeMap for Outside<S> {
     type Ok = S::Ok;
@@ -233,42 +231,6 @@ impl<S: SerializeMap> SerializeMap for Outside<S> {
     }
     fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), S::Error> {
         self.0.serialize_value(&InBeijing(value))
-    }
-    fn end(self) -> Result<S::Ok, S::Error> {
-        self.0.end()
-    }
-}
-
-impl<S: SerializeStruct> SerializeStruct for Outside<S> {
-    type Ok = S::Ok;
-    type Error = S::Error;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), S::Error> {
-        self.0.serialize_field(key, &InBeijing(value))
-    }
-    fn skip_field(&mut self, key: &'static str) -> Result<(), S::Error> {
-        self.0.skip_field(key)
-    }
-    fn end(self) -> Result<S::Ok, S::Error> {
-        self.0.end()
-    }
-}
-
-impl<S: SerializeStructVariant> SerializeStructVariant for Outside<S> {
-    type Ok = S::Ok;
-    type Error = S::Error;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), S::Error> {
-        self.0.serialize_field(key, &InBeijing(value))
-    }
-    fn skip_field(&mut self, key: &'static str) -> Result<(), S::Error> {
-        self.0.skip_field(key)
     }
     fn end(self) -> Result<S::Ok, S::Error> {
         self.0.end()

@@ -820,16 +820,10 @@ pub fn parse_command_body<T: serde::de::DeserializeOwned + Serialize>(
     } else {
         parse_json(body, lang)?
     };
-    // A JSON number with an integral value (`3` or `3.0`, as JSON Schema's `integer` allows).
+    // (`parse_json` has made an integral `3.0` the integer 3.)
     let version = fields
         .remove("version")
-        .and_then(|v| {
-            v.as_u64().or_else(|| {
-                v.as_f64()
-                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= 9_007_199_254_740_991.0)
-                    .map(|f| f as u64)
-            })
-        })
+        .and_then(|v| v.as_u64())
         .ok_or_else(|| {
             ApiError::bad_request(
                 "version_required",

@@ -21,23 +21,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> ApiResult<T>
     let mut tree: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|error| malformed(error.classify(), lang))?;
     integral(&mut tree);
-    let bytes = serde_json::to_vec(&tree).unwrap_or_default();
-    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let inner = error.inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => ApiError::bad_request(
-                "invalid_field",
-                &describe(&error.path().to_string(), &inner.to_string(), lang),
-                lang,
-            ),
-            category => malformed(category, lang),
-        }
-    })?;
-    deserializer
-        .end()
-        .map_err(|error| malformed(error.classify(), lang))?;
-    Ok(value)
+    // The syntax is checked above: what is left is the shape, refused naming the field.
+    serde_path_to_error::deserialize(tree).map_err(|error| {
+        ApiError::bad_request(
+            "invalid_field",
+            &describe(&error.path().to_string(), &error.inner().to_string(), lang),
+            lang,
+        )
+    })
 }
 
 /// Every number with an integral value (`3.0`) as an integer (`3`), where it fits one.
@@ -45,7 +36,8 @@ fn integral(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Number(number) if number.is_f64() => {
             if let Some(f) = number.as_f64().filter(|f| f.fract() == 0.0) {
-                if f >= 0.0 && f <= u64::MAX as f64 && f < 18_446_744_073_709_551_616.0 {
+                // 2^64: the first integral value beyond u64.
+                if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
                     *value = serde_json::Value::from(f as u64);
                 } else if f < 0.0 && f >= i64::MIN as f64 {
                     *value = serde_json::Value::from(f as i64);

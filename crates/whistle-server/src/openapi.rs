@@ -986,8 +986,16 @@ pub fn document() -> Value {
     })
 }
 
+/// The document is the same for the life of the process: generated and serialized once.
+static DOCUMENT: std::sync::LazyLock<Vec<u8>> =
+    std::sync::LazyLock::new(|| serde_json::to_vec(&document()).unwrap_or_default());
+
 pub async fn openapi_json() -> Response {
-    axum::Json(document()).into_response()
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_slice(),
+    )
+        .into_response()
 }
 
 /// A self-contained page that renders the document: no CDN, nothing fetched but the document.

@@ -117,16 +117,8 @@ pub async fn export_orders(
                 let header = axum::body::Bytes::from_static(ORDERS_HEADER.as_bytes());
                 return Some((Ok(header), Some(1)));
             }
-            let chunk: Vec<_> = ids
-                .iter()
-                .skip((next - 1) * ORDERS_CHUNK)
-                .take(ORDERS_CHUNK)
-                .copied()
-                .collect();
-            if chunk.is_empty() {
-                return None;
-            }
-            match orders_rows(&*store, &chunk, from, before).await {
+            let chunk = ids.chunks(ORDERS_CHUNK).nth(next - 1)?;
+            match orders_rows(&*store, chunk, from, before).await {
                 Ok(rows) => Some((Ok(axum::body::Bytes::from(rows)), Some(next + 1))),
                 Err(error) => {
                     tracing::error!(%error, "the order export stopped part-way");

@@ -32,6 +32,7 @@ use whistle_core::whistle::WhistleEvent;
 use whistle_server::{AppState, Clock, ServerSettings};
 use whistle_store::{OrderRef, Store};
 
+use crate::bench_http::percentile;
 use crate::{store_failure, Env, Failure};
 
 #[derive(Args)]
@@ -359,15 +360,6 @@ async fn follow(
     Ok(())
 }
 
-fn millis(latencies: &mut [Duration], p: f64) -> f64 {
-    if latencies.is_empty() {
-        return 0.0;
-    }
-    latencies.sort_unstable();
-    let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
-    latencies[index].as_secs_f64() * 1e3
-}
-
 fn failed(message: impl std::fmt::Display) -> Failure {
     Failure::Failed(anyhow::anyhow!("{message}"))
 }
@@ -587,22 +579,22 @@ pub async fn run(env: &Env, args: ClusterArgs) -> Result<(), Failure> {
         "intake                   {} orders in {elapsed:.1} s = {:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
         tally.intake.len(),
         tally.intake.len() as f64 / elapsed,
-        millis(&mut tally.intake, 0.5),
-        millis(&mut tally.intake, 0.99)
+        percentile(&mut tally.intake, 0.5),
+        percentile(&mut tally.intake, 0.99)
     );
     println!(
         "order commands           {commands} = {:.0}/s, p50 {:.1} ms, p99 {:.1} ms ({} version conflicts with a worker, retried)",
         commands as f64 / elapsed,
-        millis(&mut tally.command, 0.5),
-        millis(&mut tally.command, 0.99),
+        percentile(&mut tally.command, 0.5),
+        percentile(&mut tally.command, 0.99),
         tally.conflicts_retried
     );
     println!(
         "whistles                 {} raised, {} requests, p50 {:.1} ms, p99 {:.1} ms",
         tally.whistles.len(),
         tally.whistle.len(),
-        millis(&mut tally.whistle, 0.5),
-        millis(&mut tally.whistle, 0.99)
+        percentile(&mut tally.whistle, 0.5),
+        percentile(&mut tally.whistle, 0.99)
     );
     println!(
         "idempotent retries       {} through another server, {} answered with another order",

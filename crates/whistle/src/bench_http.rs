@@ -66,7 +66,8 @@ fn body(i: usize) -> String {
     .to_string()
 }
 
-fn percentile(latencies: &mut [Duration], p: f64) -> f64 {
+/// The `p` quantile of `latencies`, in milliseconds.
+pub(crate) fn percentile(latencies: &mut [Duration], p: f64) -> f64 {
     if latencies.is_empty() {
         return 0.0;
     }
