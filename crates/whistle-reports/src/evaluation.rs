@@ -5,7 +5,9 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 use whistle_core::error::DomainError;
-use whistle_core::evaluation::{evaluate, Counts, EvaluationPolicy, UnitEvaluation};
+use whistle_core::evaluation::{
+    dispatch_quality, evaluate, Counts, DispatchQuality, EvaluationPolicy, UnitEvaluation,
+};
 use whistle_core::ids::UnitCode;
 use whistle_core::time::{beijing_date, Timestamp};
 
@@ -23,6 +25,8 @@ pub struct EvaluationReport {
     /// True when no order was dispatched or visited in the period.
     pub empty: bool,
     pub units: Vec<UnitEvaluation>,
+    /// The dispatchers' figure: dispatches made and misdispatches (upheld objections).
+    pub dispatch_quality: Vec<DispatchQuality>,
 }
 
 /// The evaluation of `period` (`YYYY-MM`) as of `now`. A period that starts after today is
@@ -52,6 +56,7 @@ pub async fn evaluation(
         }
     }
     let empty = cells.iter().all(|(_, _, c)| c.is_zero());
+    let dispatch_quality = dispatch_quality(&cells, &reference.directory);
     let units = evaluate(
         &cells,
         &previous,
@@ -66,6 +71,7 @@ pub async fn evaluation(
         policy,
         empty,
         units,
+        dispatch_quality,
     })
 }
 
@@ -87,7 +93,7 @@ pub fn only_unit(
 pub fn evaluation_csv(report: &EvaluationReport) -> String {
     let rate = |value: Option<f64>| value.map(|v| format!("{v:.4}")).unwrap_or_default();
     let mut out = String::from(
-        "group,rank,unit,name,dispatched,visits,invalid_visits,responded,resolved,satisfied,basically_satisfied,dissatisfied,excluded,response_rate,resolution_rate,satisfaction_rate,composite,previous_composite,change,weakest_categories\n",
+        "group,rank,unit,name,dispatched,visits,invalid_visits,responded,resolved,satisfied,basically_satisfied,dissatisfied,excluded,response_rate,resolution_rate,satisfaction_rate,composite,previous_composite,change,weakest_categories,insufficient,parts_owed,parts_in_time,co_handling_rate\n",
     );
     for line in &report.units {
         let c = &line.counts;
@@ -97,7 +103,7 @@ pub fn evaluation_csv(report: &EvaluationReport) -> String {
             .map(|(category, composite)| format!("{category}:{composite:.4}"))
             .collect();
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             serde_json::to_value(line.group)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
@@ -120,7 +126,11 @@ pub fn evaluation_csv(report: &EvaluationReport) -> String {
             rate(line.rates.map(|r| r.composite)),
             rate(line.previous_composite),
             rate(line.change),
-            weakest.join(";")
+            weakest.join(";"),
+            line.insufficient,
+            c.parts_owed,
+            c.parts_in_time,
+            rate(line.co_handling),
         ));
     }
     out
@@ -152,6 +162,10 @@ pub fn evaluation_document(report: &EvaluationReport, lang: Lang) -> Document {
             ("上期综合得分", "previous composite"),
             ("变化", "change"),
             ("薄弱类别", "weakest categories"),
+            ("样本", "sample"),
+            ("协办应反馈", "parts owed"),
+            ("协办及时反馈", "parts in time"),
+            ("协办及时率", "co-handling rate"),
         ]
         .iter()
         .map(|(zh, en)| lang.col(zh, en))
@@ -191,6 +205,47 @@ pub fn evaluation_document(report: &EvaluationReport, lang: Lang) -> Document {
             line.previous_composite.into(),
             line.change.into(),
             weakest.join(";").into(),
+            if line.insufficient {
+                lang.t("样本不足", "too few visits").into()
+            } else {
+                String::new().into()
+            },
+            c.parts_owed.into(),
+            c.parts_in_time.into(),
+            line.co_handling.into(),
+        ]);
+    }
+    let mut quality = Table::new(
+        "dispatch_quality",
+        lang.t(
+            "派单准确（派单异议成立计入派单方）",
+            "Dispatch quality (upheld objections count for the dispatcher)",
+        ),
+        [
+            ("派单单位代码", "unit"),
+            ("派单单位", "name"),
+            ("派单量", "dispatches"),
+            ("异议成立改派", "misdispatches"),
+            ("改派率", "misdispatch rate"),
+            ("改派较多的类别", "categories misdispatched"),
+        ]
+        .iter()
+        .map(|(zh, en)| lang.col(zh, en))
+        .collect(),
+    );
+    for q in &report.dispatch_quality {
+        let categories: Vec<String> = q
+            .categories
+            .iter()
+            .map(|(c, m, d)| format!("{c}:{m}/{d}"))
+            .collect();
+        quality.push(vec![
+            q.unit.to_string().into(),
+            q.name.clone().into(),
+            q.dispatches.into(),
+            q.misdispatches.into(),
+            Some(q.misdispatch_rate).into(),
+            categories.join(";").into(),
         ]);
     }
     let p = &report.policy;
@@ -203,20 +258,24 @@ pub fn evaluation_document(report: &EvaluationReport, lang: Lang) -> Document {
         } else {
             match lang {
                 Lang::Zh => format!(
-                    "考核期{}（{}至{}），{}个单位，{}个有有效回访并参与排名。",
+                    "考核期{}（{}至{}），{}个单位，{}个有效回访不少于{}件并参与排名，{}个样本不足不排名。",
                     report.period,
                     report.first_day,
                     report.last_day,
                     report.units.len(),
-                    report.units.iter().filter(|u| u.rank.is_some()).count()
+                    report.units.iter().filter(|u| u.rank.is_some()).count(),
+                    report.policy.min_valid_visits,
+                    report.units.iter().filter(|u| u.insufficient && u.rates.is_some()).count()
                 ),
                 Lang::En => format!(
-                    "Period {} ({} to {}): {} units, {} with valid visits ranked.",
+                    "Period {} ({} to {}): {} units, {} with at least {} valid visits ranked, {} with too few not ranked.",
                     report.period,
                     report.first_day,
                     report.last_day,
                     report.units.len(),
-                    report.units.iter().filter(|u| u.rank.is_some()).count()
+                    report.units.iter().filter(|u| u.rank.is_some()).count(),
+                    report.policy.min_valid_visits,
+                    report.units.iter().filter(|u| u.insufficient && u.rates.is_some()).count()
                 ),
             }
         },
@@ -228,6 +287,16 @@ pub fn evaluation_document(report: &EvaluationReport, lang: Lang) -> Document {
             Lang::En => format!(
                 "Composite = {}×response + {}×resolution + {}×satisfaction; satisfaction = (satisfied + {}×basically satisfied) ÷ valid visits.",
                 p.weight_response, p.weight_resolution, p.weight_satisfaction, p.basically_satisfied_factor
+            ),
+        },
+        match lang {
+            Lang::Zh => format!(
+                "名次按综合得分的精确值比较，完全相等才并列；有效回访少于{}件的单位标注“样本不足”，不排名，不计环比。每次回访计入回访当月，重办不移动已发生的回访；改派后的单位按本单位的派单和联系时间计算响应，异议成立的派单计入派单方的改派。",
+                p.min_valid_visits
+            ),
+            Lang::En => format!(
+                "Ranks compare exact composites and tie only when equal; units with fewer than {} valid visits are marked too few and neither ranked nor compared. Each visit counts in its own month and a reopening never moves one; a redispatched unit's response is judged from its own dispatch and contact; an upheld objection counts as the dispatcher's misdispatch.",
+                p.min_valid_visits
             ),
         },
         match p.count_by {
@@ -251,6 +320,6 @@ pub fn evaluation_document(report: &EvaluationReport, lang: Lang) -> Document {
         ),
         empty: report.empty,
         summary,
-        tables: vec![table],
+        tables: vec![table, quality],
     }
 }

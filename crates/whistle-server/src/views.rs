@@ -8,7 +8,8 @@ use serde::Serialize;
 use whistle_core::ids::{CategoryCode, OrderId, OrderNo};
 use whistle_core::order::{
     Assignee, Channel, EscalationLevel, Location, Notice, Order, Part, PendingDispute,
-    PendingExtension, Reply, RequestType, Ruling, Stage, Urgency, VisitResult, WhistleOutcome,
+    PendingExtension, Record, Reply, RequestType, Ruling, Stage, Urgency, VisitResult,
+    WhistleOutcome,
 };
 use whistle_core::time::Timestamp;
 use whistle_store::Requester;
@@ -55,6 +56,10 @@ pub struct OrderView {
     /// 承办人 per unit; absent while no unit assigned one.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub assignees: Vec<Assignee>,
+    /// The history as the evaluation counts it (考核记录): rounds and visits; absent before the
+    /// first dispatch.
+    #[serde(skip_serializing_if = "Record::is_empty", default)]
+    pub record: Record,
     pub last_event_at: Timestamp,
     /// The unit answerable for it now (主办单位): the stage's lead, at the top level for readers
     /// who do not walk the stage.
@@ -102,6 +107,7 @@ impl OrderView {
             parts,
             whistle_outcomes,
             assignees,
+            record,
             last_event_at,
         } = order;
         OrderView {
@@ -141,6 +147,7 @@ impl OrderView {
             parts,
             whistle_outcomes,
             assignees,
+            record,
             last_event_at,
             lead_unit,
             requester,

@@ -37,13 +37,13 @@ pub(crate) async fn write_counter(tx: &mut dyn Tx, key: &str, last: u64) -> Resu
 pub(crate) async fn counter_cells(
     tx: &mut dyn Tx,
     table: sql::CounterTable,
-) -> Result<Vec<(String, [i64; 9])>, StoreError> {
+) -> Result<Vec<(String, [i64; whistle_core::evaluation::COUNTS])>, StoreError> {
     tx.query(&table.all(), Vec::new())
         .await?
         .iter()
         .map(|row| {
             let key = format!("{}|{}|{}", row.text(0)?, row.text(1)?, row.text(2)?);
-            let mut values = [0i64; 9];
+            let mut values = [0i64; whistle_core::evaluation::COUNTS];
             for (i, value) in values.iter_mut().enumerate() {
                 *value = row.int(3 + i)?;
             }

@@ -38,7 +38,7 @@ pub use reference::{import, seed, ReferenceStore};
 pub use whistles::WhistleStore;
 
 /// The schema version this binary knows. A database at another version is refused.
-pub const SCHEMA_VERSION: i64 = 16;
+pub const SCHEMA_VERSION: i64 = 17;
 
 /// The whole store, as callers hold it (`Arc<dyn Store>`): one trait per aggregate, each written
 /// once over the executor except the order pipelines, and what only a backend knows.
@@ -140,16 +140,48 @@ pub async fn open_tuned(
         let store =
             db::sqlite::store::SqliteStore::open(std::path::Path::new(path), migrate, tuning)
                 .await?;
-        Ok(Arc::new(store))
+        follow_replay(Arc::new(store), migrate).await
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = db::postgres::store::PgStore::open(url, migrate).await?;
-        Ok(Arc::new(store))
+        follow_replay(Arc::new(store), migrate).await
     } else {
         Err(StoreError::Config(format!(
             "unsupported database URL {:?}: use sqlite://PATH or postgres://…",
             redact_url(url)
         )))
     }
+}
+
+/// A migration that changed what an order's projection holds marks the database for a replay
+/// (`replay_orders` in settings): applying migrations replays every order from its events (the
+/// rebuild, which clears the mark); anything else refuses to run on projections that are out of
+/// date.
+async fn follow_replay<S: Store + db::Db + 'static>(
+    store: Arc<S>,
+    migrate: Migrate,
+) -> Result<Arc<dyn Store>, StoreError> {
+    let mark = db::Db::query(
+        &*store,
+        "SELECT value FROM settings WHERE key = 'replay_orders'",
+        Vec::new(),
+    )
+    .await?;
+    if let Some(row) = mark.first() {
+        let why = row.text(0)?;
+        if migrate != Migrate::Apply {
+            return Err(StoreError::Schema(format!(
+                "the stored orders predate this binary's {why}: run `whistle migrate` (it replays every order from its events)"
+            )));
+        }
+        tracing::info!("replaying every order from its events ({why})");
+        let report = store.rebuild_projections().await?;
+        tracing::info!(
+            orders = report.orders,
+            changed = report.differing.len(),
+            "orders replayed"
+        );
+    }
+    Ok(store)
 }
 
 /// A URL with any password replaced, for messages and logs.

@@ -98,7 +98,7 @@ fn cells(rows: Vec<Row>) -> Result<Vec<EvaluationCell>, StoreError> {
     let cells = rows
         .iter()
         .map(|r| {
-            let mut values = [0i64; 9];
+            let mut values = [0i64; whistle_core::evaluation::COUNTS];
             for (i, value) in values.iter_mut().enumerate() {
                 *value = r.int(2 + i)?;
             }
@@ -116,7 +116,7 @@ pub(crate) async fn evaluation_cells(
 ) -> Result<Vec<EvaluationCell>, StoreError> {
     cells(
         db.query(
-            sql::PERIOD_EVAL_COUNTERS,
+            &sql::PERIOD_EVAL_COUNTERS,
             params![from.to_string(), before.to_string()],
         )
         .await?,
@@ -142,11 +142,11 @@ pub(crate) async fn period_cells(
                 .map(|row| row.text(0))
                 .transpose()?;
             if kept.and_then(|v| v.parse().ok()).unwrap_or(1) == start_day {
-                tx.query(sql::ONE_PERIOD_EVAL_COUNTERS, params![period])
+                tx.query(&sql::ONE_PERIOD_EVAL_COUNTERS, params![period])
                     .await
             } else {
                 tx.query(
-                    sql::PERIOD_EVAL_COUNTERS,
+                    &sql::PERIOD_EVAL_COUNTERS,
                     params![from.to_string(), before.to_string()],
                 )
                 .await

@@ -75,6 +75,11 @@ pub(crate) async fn rebuild(
                 }
                 tx.persist_orders(plans).await?;
             }
+            tx.execute(
+                "DELETE FROM settings WHERE key = 'replay_orders'",
+                Vec::new(),
+            )
+            .await?;
             for (table, before) in tables.into_iter().zip(before) {
                 report.counter_cells_differing +=
                     sql::cells_differing(&before, &counter_cells(&mut *tx, table).await?);

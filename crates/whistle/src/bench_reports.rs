@@ -172,6 +172,7 @@ pub async fn run(env: &Env, args: ReportsArgs) -> Result<(), Failure> {
             ),
         ])
         .args(["--factor", &policy.basically_satisfied_factor.to_string()])
+        .args(["--min-visits", &policy.min_valid_visits.to_string()])
         .output()
         .map_err(|e| Failure::Refused(format!("cannot run {}: {e}", python.display())))?;
     let text = String::from_utf8_lossy(&output.stdout);

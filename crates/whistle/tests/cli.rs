@@ -132,10 +132,19 @@ fn init_with_demo_data_fills_every_stage() {
             csv.is_empty() || csv.starts_with("group,rank,unit,name,dispatched,visits"),
             "{csv}"
         );
+        // A unit is ranked only with the policy's minimum of valid visits (5); under it, it is
+        // shown unranked and marked.
+        for line in csv.lines().skip(1) {
+            let fields: Vec<&str> = line.split(',').collect();
+            let (rank, visits, insufficient) = (fields[1], fields[5], fields[20]);
+            let visits: i64 = visits.parse().unwrap();
+            assert_eq!(insufficient == "true", visits < 5, "{line}");
+            assert!(rank.is_empty() || visits >= 5, "{line}");
+        }
     }
     assert!(
         csvs.iter()
-            .any(|csv| csv.lines().any(|l| l.starts_with("streets,1,"))),
+            .any(|csv| csv.lines().any(|l| l.split(',').nth(1) == Some("1"))),
         "{csvs:?}"
     );
     let output = ws.run(&["report", "evaluation", "--period", "2019-01"]);

@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 
 use crate::error::DomainError;
 use crate::ids::{CategoryCode, UnitCode};
-use crate::order::{Order, Satisfaction, VisitResult};
+use crate::order::{Order, Record, Satisfaction, VisitResult};
 use crate::org::{Directory, UnitKind};
-use crate::time::beijing_date;
+use crate::time::{beijing_date, Timestamp};
 
 /// Evaluation policy (all configurable; defaults from DOMAIN §5).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -31,6 +31,9 @@ pub struct EvaluationPolicy {
     pub period_start_day: u32,
     /// Which orders count in a period (which time puts an order's figures in a period).
     pub count_by: CountBasis,
+    /// The valid visits a unit (or one of its categories) needs in a period before it is ranked
+    /// or named among the weakest; below it the unit is shown with its counts, marked 样本不足.
+    pub min_valid_visits: i64,
 }
 
 /// Which time puts an order's figures in a period (一张卷子's "which orders count").
@@ -77,6 +80,7 @@ impl Default for EvaluationPolicy {
             basically_satisfied_factor: 0.9,
             period_start_day: 1,
             count_by: CountBasis::ReturnVisit,
+            min_valid_visits: 5,
         }
     }
 }
@@ -102,6 +106,26 @@ impl EvaluationPolicy {
                 "evaluation weights (must sum to 1)",
                 format!("{}", weights.iter().sum::<f64>()),
             );
+        }
+        let factor = self.basically_satisfied_factor;
+        if let Some(w) = weights
+            .into_iter()
+            .chain([factor])
+            .find(|w| micros(*w).is_none())
+        {
+            return bad(
+                "evaluation weights and factor (at most six decimal places)",
+                w.to_string(),
+            );
+        }
+        if weights.iter().filter_map(|w| micros(*w)).sum::<i64>() != MICROS {
+            return bad(
+                "evaluation weights (must sum to 1)",
+                format!("{}", weights.iter().sum::<f64>()),
+            );
+        }
+        if self.min_valid_visits < 1 {
+            return bad("min_valid_visits", self.min_valid_visits.to_string());
         }
         if !(0.0..=1.0).contains(&self.basically_satisfied_factor) {
             return bad(
@@ -184,12 +208,27 @@ pub struct Counts {
     pub satisfied: i64,
     pub basically_satisfied: i64,
     pub dissatisfied: i64,
-    /// Visited orders ruled unreasonable (核减): excluded from every rate.
+    /// Visits of orders ruled unreasonable (核减): excluded from every rate.
     pub excluded: i64,
+    /// As a co-handler (协办单位): the parts owed to a lead that replied (one per dispatch round),
+    /// on the day of the lead's reply.
+    pub parts_owed: i64,
+    /// Of those, the parts reported after the round's dispatch and no later than the lead's
+    /// reply and the round's handling deadline.
+    pub parts_in_time: i64,
+    /// As the dispatching unit (the centre, a district coordinating): the dispatches it made
+    /// (a rework after a reopening is not a new dispatch), on the dispatch day.
+    pub dispatches_made: i64,
+    /// Of those, the dispatches overturned by an upheld objection (派单异议成立): the misdispatch
+    /// is counted for the dispatcher, not for the unit it was sent to.
+    pub misdispatches: i64,
 }
 
+/// How many counts a cell has.
+pub const COUNTS: usize = 13;
+
 impl Counts {
-    pub const FIELDS: [&'static str; 9] = [
+    pub const FIELDS: [&'static str; COUNTS] = [
         "dispatched",
         "visits",
         "invalid_visits",
@@ -199,9 +238,13 @@ impl Counts {
         "basically_satisfied",
         "dissatisfied",
         "excluded",
+        "parts_owed",
+        "parts_in_time",
+        "dispatches_made",
+        "misdispatches",
     ];
 
-    pub fn values(&self) -> [i64; 9] {
+    pub fn values(&self) -> [i64; COUNTS] {
         [
             self.dispatched,
             self.visits,
@@ -212,10 +255,14 @@ impl Counts {
             self.basically_satisfied,
             self.dissatisfied,
             self.excluded,
+            self.parts_owed,
+            self.parts_in_time,
+            self.dispatches_made,
+            self.misdispatches,
         ]
     }
 
-    pub fn from_values(v: [i64; 9]) -> Counts {
+    pub fn from_values(v: [i64; COUNTS]) -> Counts {
         Counts {
             dispatched: v[0],
             visits: v[1],
@@ -226,6 +273,10 @@ impl Counts {
             basically_satisfied: v[6],
             dissatisfied: v[7],
             excluded: v[8],
+            parts_owed: v[9],
+            parts_in_time: v[10],
+            dispatches_made: v[11],
+            misdispatches: v[12],
         }
     }
 
@@ -237,6 +288,15 @@ impl Counts {
     pub fn sub(&mut self, other: &Counts) {
         let (a, b) = (self.values(), other.values());
         *self = Counts::from_values(std::array::from_fn(|i| a[i] - b[i]));
+    }
+
+    /// The counts a unit is judged on as a handling unit: without the dispatches it made.
+    pub fn judged(&self) -> Counts {
+        Counts {
+            dispatches_made: 0,
+            misdispatches: 0,
+            ..*self
+        }
     }
 
     pub fn is_zero(&self) -> bool {
@@ -252,23 +312,25 @@ pub struct CellKey {
     pub category: CategoryCode,
 }
 
-/// What an order contributes, as it stands: its first dispatch to its lead unit and its return
-/// visit — or, if ruled unreasonable, an exclusion — on the dispatch and visit days (by return
-/// visit) or both on the day it was received (by receipt).
+/// What an order contributes, from its history (its [`Record`]): each dispatch round counts
+/// for the unit it was sent to on its own day, unless an upheld objection overturned it (then it
+/// is a misdispatch of the dispatcher's unit); each return visit counts for the unit of the round
+/// it judged, on the visit's day, that unit's response judged by its own contact in that round —
+/// so a reopening adds a round and a visit and never moves an earlier one; an unreasonable ruling
+/// turns every visit of the order into an exclusion; each co-handler owes its part once per
+/// round the lead replied in. By receipt, everything counts on the day the request was received.
 pub fn contributions(order: &Order, basis: CountBasis) -> Vec<(CellKey, Counts)> {
-    let Some(lead) = order.lead() else {
-        return Vec::new();
-    };
+    let record: &Record = &order.record;
     let mut cells: Vec<(CellKey, Counts)> = Vec::new();
     let received = beijing_date(order.received_at);
-    let mut put = |day: NaiveDate, counts: Counts| {
+    let mut put = |at: Timestamp, unit: &UnitCode, counts: Counts| {
         let day = match basis {
-            CountBasis::ReturnVisit => day,
+            CountBasis::ReturnVisit => beijing_date(at),
             CountBasis::Received => received,
         };
         let key = CellKey {
             day,
-            unit: lead.clone(),
+            unit: unit.clone(),
             category: order.category.clone(),
         };
         match cells.iter_mut().find(|(k, _)| k == &key) {
@@ -276,30 +338,71 @@ pub fn contributions(order: &Order, basis: CountBasis) -> Vec<(CellKey, Counts)>
             None => cells.push((key, counts)),
         }
     };
-    if let Some(at) = order.dispatched_at {
+    for round in &record.rounds {
+        if round.rework {
+            continue;
+        }
+        let overturned = round.overturned_at.is_some();
         put(
-            beijing_date(at),
+            round.at,
+            &round.dispatcher.unit,
             Counts {
-                dispatched: 1,
+                dispatches_made: 1,
+                misdispatches: i64::from(overturned),
                 ..Counts::default()
             },
         );
+        if !overturned {
+            put(
+                round.at,
+                &round.unit,
+                Counts {
+                    dispatched: 1,
+                    ..Counts::default()
+                },
+            );
+        }
     }
-    if let (Some(visit), Some(at)) = (&order.visit, order.visited_at) {
+    for round in &record.rounds {
+        let Some(replied) = round.replied_at else {
+            continue;
+        };
+        let due = replied.min(round.handle_by);
+        for unit in &round.co_handlers {
+            let in_time = order
+                .parts
+                .iter()
+                .any(|p| &p.unit == unit && p.at >= round.at && p.at <= due);
+            put(
+                replied,
+                unit,
+                Counts {
+                    parts_owed: 1,
+                    parts_in_time: i64::from(in_time),
+                    ..Counts::default()
+                },
+            );
+        }
+    }
+    for visit in &record.visits {
         let mut counts = Counts::default();
         if order.unreasonable.is_some() {
             counts.excluded = 1;
         } else {
-            match visit {
+            match &visit.result {
                 VisitResult::Invalid { .. } => counts.invalid_visits = 1,
                 VisitResult::Valid {
                     contacted,
                     resolved,
                     satisfaction,
                 } => {
+                    let in_time = record
+                        .rounds
+                        .get(visit.round)
+                        .and_then(|r| r.contact)
+                        .is_some_and(|c| c.in_time);
                     counts.visits = 1;
-                    counts.responded =
-                        i64::from(*contacted && order.contacted_in_time == Some(true));
+                    counts.responded = i64::from(*contacted && in_time);
                     counts.resolved = i64::from(*resolved);
                     match satisfaction {
                         Satisfaction::Satisfied => counts.satisfied = 1,
@@ -309,7 +412,7 @@ pub fn contributions(order: &Order, basis: CountBasis) -> Vec<(CellKey, Counts)>
                 }
             }
         }
-        put(beijing_date(at), counts);
+        put(visit.at, &visit.unit, counts);
     }
     cells
 }
@@ -420,17 +523,145 @@ pub struct UnitEvaluation {
     pub group: PeerGroup,
     pub counts: Counts,
     pub rates: Option<Rates>,
-    /// 1-based within the group; equal composites share a rank; none without valid visits.
+    /// 1-based within the group; exactly equal composites share a rank; none below the
+    /// policy's minimum of valid visits.
     pub rank: Option<u32>,
+    /// Fewer valid visits than the policy's minimum (样本不足): shown, not ranked.
+    pub insufficient: bool,
+    /// As a co-handler: the share of parts owed that were reported in time (协办及时率); none
+    /// when it owed none. A figure of its own, not in the composite.
+    pub co_handling: Option<f64>,
     pub previous_composite: Option<f64>,
     pub change: Option<f64>,
     /// The unit's weakest categories by composite (those with valid visits), weakest first.
     pub weakest_categories: Vec<(CategoryCode, f64)>,
 }
 
-/// Composites are compared at this precision, so ties do not depend on float noise.
-fn key(composite: f64) -> i64 {
-    (composite * 1e9).round() as i64
+/// One millionth: the policy's weights and factor are decimal fractions of at most six places.
+const MICROS: i64 = 1_000_000;
+
+/// A weight or factor in millionths, if it has at most six decimal places.
+fn micros(value: f64) -> Option<i64> {
+    let scaled = (value * MICROS as f64).round();
+    ((value * MICROS as f64 - scaled).abs() < 1e-6 && scaled.is_finite()).then_some(scaled as i64)
+}
+
+/// A composite as an exact fraction, for ranking: with the weights and the factor in millionths,
+/// `numerator / (visits × 10¹²)` is the composite exactly, and two composites are compared by
+/// cross-multiplying (in 128 bits), so units tie only when their composites are equal — never
+/// because of rounding.
+#[derive(Clone, Copy, Debug)]
+pub struct ExactComposite {
+    numerator: i128,
+    visits: i128,
+}
+
+impl ExactComposite {
+    pub fn of(counts: &Counts, policy: &EvaluationPolicy) -> Option<ExactComposite> {
+        if counts.visits <= 0 {
+            return None;
+        }
+        let m = |w: f64| i128::from(micros(w).unwrap_or(0));
+        let million = i128::from(MICROS);
+        let numerator = m(policy.weight_response) * million * i128::from(counts.responded)
+            + m(policy.weight_resolution) * million * i128::from(counts.resolved)
+            + m(policy.weight_satisfaction)
+                * (million * i128::from(counts.satisfied)
+                    + m(policy.basically_satisfied_factor)
+                        * i128::from(counts.basically_satisfied));
+        Some(ExactComposite {
+            numerator,
+            visits: i128::from(counts.visits),
+        })
+    }
+}
+
+impl PartialEq for ExactComposite {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for ExactComposite {}
+
+impl PartialOrd for ExactComposite {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ExactComposite {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.numerator * other.visits).cmp(&(other.numerator * self.visits))
+    }
+}
+
+/// The dispatch quality (派单准确) of one dispatching unit in a period: the dispatches it made,
+/// those overturned by an upheld objection (misdispatches, counted for the dispatcher), and the
+/// categories misdispatched most.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct DispatchQuality {
+    pub unit: UnitCode,
+    pub name: String,
+    pub dispatches: i64,
+    pub misdispatches: i64,
+    /// misdispatches ÷ dispatches.
+    pub misdispatch_rate: f64,
+    /// Categories with misdispatches, most first (at most five): (category, misdispatches,
+    /// dispatches).
+    pub categories: Vec<(CategoryCode, i64, i64)>,
+}
+
+/// The dispatch quality of every unit that dispatched in the period's cells, most dispatches
+/// first.
+pub fn dispatch_quality(
+    cells: &[(UnitCode, CategoryCode, Counts)],
+    directory: &Directory,
+) -> Vec<DispatchQuality> {
+    let mut units: BTreeMap<&UnitCode, BTreeMap<&CategoryCode, (i64, i64)>> = BTreeMap::new();
+    for (unit, category, counts) in cells {
+        if counts.dispatches_made == 0 && counts.misdispatches == 0 {
+            continue;
+        }
+        let cell = units.entry(unit).or_default().entry(category).or_default();
+        cell.0 += counts.misdispatches;
+        cell.1 += counts.dispatches_made;
+    }
+    let mut out: Vec<DispatchQuality> = units
+        .into_iter()
+        .map(|(unit, categories)| {
+            let dispatches = categories.values().map(|c| c.1).sum::<i64>();
+            let misdispatches = categories.values().map(|c| c.0).sum::<i64>();
+            let mut worst: Vec<(CategoryCode, i64, i64)> = categories
+                .into_iter()
+                .filter(|(_, c)| c.0 > 0)
+                .map(|(category, c)| (category.clone(), c.0, c.1))
+                .collect();
+            worst.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            worst.truncate(5);
+            DispatchQuality {
+                unit: unit.clone(),
+                name: directory
+                    .get(unit)
+                    .map(|u| u.name.clone())
+                    .unwrap_or_default(),
+                dispatches,
+                misdispatches,
+                misdispatch_rate: if dispatches > 0 {
+                    misdispatches as f64 / dispatches as f64
+                } else {
+                    0.0
+                },
+                categories: worst,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.dispatches
+            .cmp(&a.dispatches)
+            .then_with(|| a.unit.cmp(&b.unit))
+    });
+    out
 }
 
 /// Evaluates every unit with counts in `cells` (a period's counters: unit × category), rolls
@@ -456,10 +687,11 @@ pub fn evaluate(
     };
     for (unit, category, counts) in cells {
         add(unit, category, counts);
-        // Districts roll up from their streets and departments (and their own handling).
+        // Districts roll up from their streets and departments (and their own handling) what
+        // those were judged on; a dispatch centre's dispatches stay its own.
         if let Some(district) = directory.district_of(unit) {
             if &district.code != unit {
-                add(&district.code, category, counts);
+                add(&district.code, category, &counts.judged());
             }
         }
     }
@@ -472,7 +704,7 @@ pub fn evaluate(
                 previous_rolled
                     .entry(district.code.clone())
                     .or_default()
-                    .add(counts);
+                    .add(&counts.judged());
             }
         }
     }
@@ -481,25 +713,32 @@ pub fn evaluate(
     let mut lines: Vec<UnitEvaluation> = totals
         .iter()
         .filter_map(|(unit, counts)| {
-            // A cell that netted to zero (a visit undone by a reopening) is no activity.
-            if counts.is_zero() {
+            // Activity the unit is judged on; a cell that netted to zero is none, and so are
+            // dispatches it made (the dispatch quality's, not the exam paper's).
+            if counts.judged().is_zero() {
                 return None;
             }
             let group = PeerGroup::of(unit, directory, city)?;
             let rates = rates(counts, policy);
+            // A change is only stated between two periods each with enough valid visits.
             let previous_composite = previous_totals(unit)
+                .filter(|c| c.visits >= policy.min_valid_visits)
                 .and_then(|c| self::rates(&c, policy))
                 .map(|r| r.composite);
-            let mut weakest: Vec<(CategoryCode, f64)> = by_category
+            let insufficient = counts.visits < policy.min_valid_visits;
+            let mut weakest: Vec<(CategoryCode, ExactComposite, f64)> = by_category
                 .get(unit)
                 .into_iter()
                 .flatten()
+                .filter(|(_, c)| c.visits >= policy.min_valid_visits)
                 .filter_map(|(category, c)| {
-                    self::rates(c, policy).map(|r| (category.clone(), r.composite))
+                    let exact = ExactComposite::of(c, policy)?;
+                    self::rates(c, policy).map(|r| (category.clone(), exact, r.composite))
                 })
                 .collect();
-            weakest.sort_by(|a, b| key(a.1).cmp(&key(b.1)).then_with(|| a.0.cmp(&b.0)));
+            weakest.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
             weakest.truncate(3);
+            let weakest = weakest.into_iter().map(|(c, _, v)| (c, v)).collect();
             Some(UnitEvaluation {
                 unit: unit.clone(),
                 name: directory
@@ -510,8 +749,11 @@ pub fn evaluate(
                 counts: *counts,
                 rates,
                 rank: None,
+                insufficient,
+                co_handling: (counts.parts_owed > 0)
+                    .then(|| counts.parts_in_time as f64 / counts.parts_owed as f64),
                 change: match (rates, previous_composite) {
-                    (Some(now), Some(before)) => Some(now.composite - before),
+                    (Some(now), Some(before)) if !insufficient => Some(now.composite - before),
                     _ => None,
                 },
                 previous_composite,
@@ -519,37 +761,37 @@ pub fn evaluate(
             })
         })
         .collect();
-    // Order: group, then composite descending (units without valid visits last), then code.
+    // Order: group, then the exact composite descending (units not ranked last), then code.
+    let exact = |line: &UnitEvaluation| {
+        (!line.insufficient)
+            .then(|| ExactComposite::of(&line.counts, policy))
+            .flatten()
+    };
     lines.sort_by(|a, b| {
         a.group
             .cmp(&b.group)
-            .then_with(|| {
-                let ka = a.rates.map(|r| key(r.composite));
-                let kb = b.rates.map(|r| key(r.composite));
-                match (ka, kb) {
-                    (Some(x), Some(y)) => y.cmp(&x),
-                    (Some(_), None) => std::cmp::Ordering::Less,
-                    (None, Some(_)) => std::cmp::Ordering::Greater,
-                    (None, None) => std::cmp::Ordering::Equal,
-                }
+            .then_with(|| match (exact(a), exact(b)) {
+                (Some(x), Some(y)) => y.cmp(&x),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
             })
             .then_with(|| a.unit.cmp(&b.unit))
     });
-    // Competition ranking within each group: equal composites share a rank (1, 1, 3).
+    // Competition ranking within each group: exactly equal composites share a rank (1, 1, 3).
     let mut group = None;
     let mut position = 0u32;
-    let mut previous: Option<(i64, u32)> = None;
+    let mut previous: Option<(ExactComposite, u32)> = None;
     for line in &mut lines {
         if group != Some(line.group) {
             group = Some(line.group);
             position = 0;
             previous = None;
         }
-        let Some(rates) = line.rates else {
+        let Some(k) = exact(line) else {
             continue;
         };
         position += 1;
-        let k = key(rates.composite);
         let rank = match previous {
             Some((previous_key, previous_rank)) if previous_key == k => previous_rank,
             _ => position,

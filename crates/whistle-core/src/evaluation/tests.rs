@@ -200,9 +200,33 @@ fn an_order_contributes_its_dispatch_and_its_visit_and_exclusion_moves_it() {
         unit: code("110105010"),
         category: category("11.04.01"),
     };
+    let centre = CellKey {
+        day: dispatch_day,
+        unit: code("11.center"),
+        category: category("11.04.01"),
+    };
+    // The catalogue's co-handler never reported its part: owed, not in time, on the reply day.
+    let co_handler = (
+        CellKey {
+            day: dispatch_day,
+            unit: code("110105.dept.urban-management"),
+            category: category("11.04.01"),
+        },
+        Counts {
+            parts_owed: 1,
+            ..Counts::default()
+        },
+    );
     assert_eq!(
         cells,
         vec![
+            (
+                centre.clone(),
+                Counts {
+                    dispatches_made: 1,
+                    ..Counts::default()
+                }
+            ),
             (
                 cell(dispatch_day),
                 Counts {
@@ -210,6 +234,7 @@ fn an_order_contributes_its_dispatch_and_its_visit_and_exclusion_moves_it() {
                     ..Counts::default()
                 }
             ),
+            co_handler.clone(),
             (
                 cell(visit_day),
                 Counts {
@@ -224,7 +249,7 @@ fn an_order_contributes_its_dispatch_and_its_visit_and_exclusion_moves_it() {
     // The change from replied to visited is the visit alone.
     assert_eq!(
         delta(Some(&replied), &visited, CountBasis::ReturnVisit),
-        vec![cells[1].clone()]
+        vec![cells[3].clone()]
     );
     assert_eq!(
         delta(Some(&visited), &visited, CountBasis::ReturnVisit),
@@ -234,16 +259,26 @@ fn an_order_contributes_its_dispatch_and_its_visit_and_exclusion_moves_it() {
     // (9 October), so the visit of the 10th lands in the 9th's cell.
     assert_eq!(
         contributions(&visited, CountBasis::Received),
-        vec![(
-            cell(dispatch_day),
-            Counts {
-                dispatched: 1,
-                visits: 1,
-                responded: 1,
-                basically_satisfied: 1,
-                ..Counts::default()
-            }
-        )]
+        vec![
+            (
+                centre,
+                Counts {
+                    dispatches_made: 1,
+                    ..Counts::default()
+                }
+            ),
+            (
+                cell(dispatch_day),
+                Counts {
+                    dispatched: 1,
+                    visits: 1,
+                    responded: 1,
+                    basically_satisfied: 1,
+                    ..Counts::default()
+                }
+            ),
+            co_handler,
+        ]
     );
     assert_eq!(
         delta(Some(&replied), &visited, CountBasis::Received),
@@ -285,7 +320,11 @@ fn an_order_contributes_its_dispatch_and_its_visit_and_exclusion_moves_it() {
 #[test]
 fn ranking_within_peer_groups_with_ties_rollup_and_change() {
     let reference = reference();
-    let policy = EvaluationPolicy::default();
+    // Every unit with a valid visit is ranked here (the minimum is tested on its own).
+    let policy = EvaluationPolicy {
+        min_valid_visits: 1,
+        ..EvaluationPolicy::default()
+    };
     let c = |unit: &str, cat: &str, counts: Counts| (code(unit), category(cat), counts);
     let cells = vec![
         // Two streets tied at composite 1.0, one street with no valid visit.
@@ -377,4 +416,315 @@ fn ranking_within_peer_groups_with_ties_rollup_and_change() {
             &policy
         )
     );
+}
+
+/// The cells of an order's contributions summed per (period, unit), by return visit.
+fn by_period(order: &Order) -> BTreeMap<(String, String), Counts> {
+    let policy = EvaluationPolicy::default();
+    let mut sums: BTreeMap<(String, String), Counts> = BTreeMap::new();
+    for (key, counts) in contributions(order, CountBasis::ReturnVisit) {
+        sums.entry((policy.period_of(key.day), key.unit.to_string()))
+            .or_default()
+            .add(&counts);
+    }
+    sums
+}
+
+fn visit(resolved: bool, satisfaction: Satisfaction) -> Command {
+    Command::ReturnVisit {
+        result: VisitResult::Valid {
+            contacted: true,
+            resolved,
+            satisfaction,
+        },
+    }
+}
+
+fn contact() -> Command {
+    Command::Contact {
+        note: String::new(),
+    }
+}
+
+fn reply() -> Command {
+    Command::Reply {
+        outcome: ReplyOutcome::Resolved,
+        actions: "已处理".into(),
+    }
+}
+
+fn dispatch() -> Command {
+    Command::Dispatch {
+        unit: None,
+        co_handlers: Vec::new(),
+        handle_by: None,
+    }
+}
+
+/// Issue: a reopening erased October. The October visit stays in October; the rework is no new
+/// dispatch; the second visit counts in November.
+#[test]
+fn a_reopening_keeps_the_first_visit_in_its_month_and_counts_the_second_in_its_own() {
+    let mut h = Harness::intake(complaint("110105010", "11.04.01"), "2025-10-30 09:00").unwrap();
+    h.run("11.center", 10, dispatch()).unwrap();
+    let street = h.lead();
+    h.run(&street, 5, Command::Accept).unwrap();
+    h.run(&street, 10, contact()).unwrap();
+    h.run(&street, 60, reply()).unwrap();
+    h.run(
+        "11.center",
+        24 * 60,
+        visit(false, Satisfaction::Dissatisfied),
+    )
+    .unwrap();
+    let october = by_period(&h.order)[&("2025-10".into(), street.clone())];
+    // Reopened on 3 November.
+    h.run(
+        "11.center",
+        3 * 24 * 60,
+        Command::Reopen {
+            reason: "诉求人不满意".into(),
+        },
+    )
+    .unwrap();
+    h.run(&street, 5, Command::Accept).unwrap();
+    h.run(&street, 30, contact()).unwrap();
+    h.run(&street, 60, reply()).unwrap();
+    h.run("11.center", 60, visit(true, Satisfaction::Satisfied))
+        .unwrap();
+    let periods = by_period(&h.order);
+    assert_eq!(
+        periods[&("2025-10".into(), street.clone())],
+        october,
+        "October's dispatch and visit stay in October"
+    );
+    assert_eq!(
+        october,
+        Counts {
+            dispatched: 1,
+            visits: 1,
+            responded: 1,
+            dissatisfied: 1,
+            ..Counts::default()
+        }
+    );
+    assert_eq!(
+        periods[&("2025-11".into(), street.clone())],
+        Counts {
+            visits: 1,
+            responded: 1,
+            resolved: 1,
+            satisfied: 1,
+            ..Counts::default()
+        },
+        "the rework's visit in November, no second dispatch"
+    );
+    assert_eq!(
+        periods[&("2025-10".into(), "11.center".into())].dispatches_made,
+        1
+    );
+    assert!(!periods.contains_key(&("2025-11".into(), "11.center".into())));
+    // Ruled unreasonable afterwards: both visits become exclusions, each in its own month.
+    h.run(
+        "11.center",
+        60,
+        Command::RuleUnreasonable {
+            reason: "超出政策范围".into(),
+        },
+    )
+    .unwrap();
+    let periods = by_period(&h.order);
+    for month in ["2025-10", "2025-11"] {
+        let c = periods[&(month.into(), street.clone())];
+        assert_eq!((c.visits, c.excluded), (0, 1), "{month}");
+    }
+}
+
+/// Issue: after an upheld objection the new unit inherited the first unit's contact. Each unit
+/// is judged by its own dispatch and contact; the misdispatch is the dispatcher's.
+#[test]
+fn a_redispatched_unit_is_judged_by_its_own_contact_and_the_misdispatch_is_the_dispatchers() {
+    // The first unit contacted in time; the new one never contacts.
+    let mut h = Harness::intake(complaint("110105010", "11.04.01"), "2025-10-09 09:00").unwrap();
+    h.run("11.center", 10, dispatch()).unwrap();
+    let first = h.lead();
+    h.run(&first, 1, Command::Accept).unwrap();
+    h.run(&first, 5, contact()).unwrap();
+    h.run(
+        &first,
+        5,
+        Command::Dispute {
+            reason: "不属本街道辖区".into(),
+        },
+    )
+    .unwrap();
+    h.run(
+        "11.center",
+        30,
+        Command::ReviewDispute {
+            upheld: true,
+            redispatch_to: Some(code("110105011")),
+            note: "改派".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(h.order.contacted_at, None, "the new unit has not contacted");
+    h.run("110105011", 1, Command::Accept).unwrap();
+    h.run("110105011", 60, reply()).unwrap();
+    h.run("11.center", 60, visit(true, Satisfaction::Satisfied))
+        .unwrap();
+    let periods = by_period(&h.order);
+    let new = periods[&("2025-10".into(), "110105011".into())];
+    assert_eq!((new.dispatched, new.visits, new.responded), (1, 1, 0));
+    assert!(
+        !periods.contains_key(&("2025-10".into(), first.clone())),
+        "the overturned dispatch is not the first unit's"
+    );
+    let centre = periods[&("2025-10".into(), "11.center".into())];
+    assert_eq!((centre.dispatches_made, centre.misdispatches), (2, 1));
+
+    // The first unit was late (over a day); the new one contacts within 20 minutes of its own
+    // dispatch: responded.
+    let mut h = Harness::intake(complaint("110105010", "11.04.01"), "2025-10-09 09:00").unwrap();
+    h.run("11.center", 10, dispatch()).unwrap();
+    h.run(&first, 3 * 24 * 60, Command::Accept).unwrap();
+    h.run(&first, 5, contact()).unwrap();
+    assert_eq!(h.order.contacted_in_time, Some(false));
+    h.run(
+        &first,
+        5,
+        Command::Dispute {
+            reason: "不属本街道辖区".into(),
+        },
+    )
+    .unwrap();
+    h.run(
+        "11.center",
+        30,
+        Command::ReviewDispute {
+            upheld: true,
+            redispatch_to: Some(code("110105011")),
+            note: "改派".into(),
+        },
+    )
+    .unwrap();
+    h.run("110105011", 5, Command::Accept).unwrap();
+    h.run("110105011", 15, contact()).unwrap();
+    let round = h.order.record.current().unwrap();
+    assert_eq!(round.contact.map(|c| c.in_time), Some(true));
+    h.run("110105011", 60, reply()).unwrap();
+    h.run("11.center", 60, visit(true, Satisfaction::Satisfied))
+        .unwrap();
+    let new = by_period(&h.order)[&("2025-10".into(), "110105011".into())];
+    assert_eq!((new.visits, new.responded), (1, 1));
+}
+
+/// Co-handlers owe their part once per round the lead replies in; in time when reported before
+/// the reply and the deadline.
+#[test]
+fn co_handlers_are_counted_for_their_parts() {
+    let mut h = Harness::intake(complaint("110105010", "11.04.01"), "2025-10-09 09:00").unwrap();
+    h.run("11.center", 10, dispatch()).unwrap();
+    let street = h.lead();
+    let co = "110105.dept.urban-management";
+    assert_eq!(
+        h.order.record.current().unwrap().co_handlers,
+        vec![code(co)]
+    );
+    h.run(
+        co,
+        30,
+        Command::ReportPart {
+            text: "已配合清理".into(),
+        },
+    )
+    .unwrap();
+    h.run(&street, 5, Command::Accept).unwrap();
+    h.run(&street, 10, contact()).unwrap();
+    h.run(&street, 60, reply()).unwrap();
+    let cell = by_period(&h.order)[&("2025-10".into(), co.into())];
+    assert_eq!((cell.parts_owed, cell.parts_in_time), (1, 1));
+    assert_eq!(
+        cell.visits, 0,
+        "a co-handler is not judged on the lead's visit"
+    );
+}
+
+/// Ranks compare exact composites: two units 4e-10 apart are not tied (rounding to 1e-9 tied
+/// them), two equal composites over different volumes are.
+#[test]
+fn ranks_compare_exact_composites_and_need_the_minimum_volume() {
+    let reference = reference();
+    let policy = EvaluationPolicy::default();
+    let c = |unit: &str, counts: Counts| (code(unit), category("11.04.01"), counts);
+    let n = 100_000_000;
+    let cells = vec![
+        c("110105010", counts(n, n, n, n, 0)),
+        c("110105011", counts(n, n, n, n - 1, 1)),
+    ];
+    let lines = evaluate(
+        &cells,
+        &BTreeMap::new(),
+        &reference.directory,
+        &reference.city,
+        &policy,
+    );
+    let rank = |lines: &[UnitEvaluation], unit: &str| {
+        lines.iter().find(|l| l.unit == code(unit)).unwrap().rank
+    };
+    assert_eq!(rank(&lines, "110105010"), Some(1));
+    assert_eq!(rank(&lines, "110105011"), Some(2));
+    // Equal fractions over different volumes tie exactly: 0.1 + 0.5×½ + 0.4×½ = 0.55.
+    let cells = vec![
+        c("110105010", counts(10, 10, 5, 5, 0)),
+        c("110105011", counts(20, 20, 10, 10, 0)),
+    ];
+    let lines = evaluate(
+        &cells,
+        &BTreeMap::new(),
+        &reference.directory,
+        &reference.city,
+        &policy,
+    );
+    assert_eq!(rank(&lines, "110105010"), Some(1));
+    assert_eq!(rank(&lines, "110105011"), Some(1));
+    // Under the minimum (5 valid visits): shown with its counts and rates, marked, not ranked,
+    // and no change stated; its categories are not named among the weakest.
+    let cells = vec![
+        c("110105010", counts(4, 4, 4, 4, 0)),
+        c("110105011", counts(6, 3, 3, 3, 0)),
+    ];
+    let previous: BTreeMap<UnitCode, Counts> = [(code("110105010"), counts(9, 1, 1, 1, 0))]
+        .into_iter()
+        .collect();
+    let lines = evaluate(
+        &cells,
+        &previous,
+        &reference.directory,
+        &reference.city,
+        &policy,
+    );
+    let small = lines.iter().find(|l| l.unit == code("110105010")).unwrap();
+    assert!(small.insufficient);
+    assert_eq!((small.rank, small.change), (None, None));
+    assert!(small.rates.is_some());
+    assert!(small.weakest_categories.is_empty());
+    assert_eq!(rank(&lines, "110105011"), Some(1));
+    let ranked = lines.iter().find(|l| l.unit == code("110105011")).unwrap();
+    assert_eq!(ranked.weakest_categories.len(), 1);
+}
+
+#[test]
+fn weights_with_more_than_six_decimals_are_refused() {
+    let policy = EvaluationPolicy {
+        weight_response: 0.1000001,
+        weight_resolution: 0.4999999,
+        ..EvaluationPolicy::default()
+    };
+    assert!(policy.validate().is_err());
+    let policy = EvaluationPolicy {
+        min_valid_visits: 0,
+        ..EvaluationPolicy::default()
+    };
+    assert!(policy.validate().is_err());
 }

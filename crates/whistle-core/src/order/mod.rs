@@ -5,9 +5,11 @@
 //! events to append; nothing is ever edited in place.
 
 mod decide;
+mod record;
 mod types;
 
 pub use decide::{decide, intake, Context};
+pub use record::{Record, Round, RoundContact, VisitRecord};
 pub use types::*;
 
 use serde::{Deserialize, Serialize};
@@ -72,6 +74,9 @@ pub struct Order {
     /// while empty: the stored projection of an order no unit assigned keeps its bytes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assignees: Vec<Assignee>,
+    /// The history as the evaluation counts it (考核记录). Not written while empty.
+    #[serde(default, skip_serializing_if = "Record::is_empty")]
+    pub record: Record,
     pub last_event_at: Timestamp,
 }
 
@@ -152,6 +157,7 @@ impl Order {
             parts: Vec::new(),
             whistle_outcomes: Vec::new(),
             assignees: Vec::new(),
+            record: Record::default(),
             last_event_at: event.at,
         })
     }
@@ -177,7 +183,28 @@ impl Order {
                     coordination: dispatch.coordination,
                     dispatched_at: at,
                 });
+                let rework = self
+                    .record
+                    .current()
+                    .is_some_and(|r| r.reopened_at.is_some() && r.unit == dispatch.lead);
+                self.record.rounds.push(Round {
+                    unit: dispatch.lead.clone(),
+                    co_handlers: dispatch.co_handlers.clone(),
+                    at,
+                    dispatcher: event.actor.clone(),
+                    rework,
+                    handle_by: dispatch.handle_by,
+                    contact: None,
+                    disputes: 0,
+                    overturned_at: None,
+                    replied_at: None,
+                    reopened_at: None,
+                });
                 self.dispatched_at = Some(at);
+                // The unit now leading answers for its own response: a contact made by the unit
+                // before it (redispatch) is not its contact.
+                self.contacted_at = None;
+                self.contacted_in_time = None;
                 self.respond_by = Some(dispatch.respond_by);
                 self.handle_by = Some(dispatch.handle_by);
                 self.catalogue_version = dispatch.catalogue_version.or(self.catalogue_version);
@@ -226,11 +253,17 @@ impl Order {
                     reason: reason.clone(),
                     at,
                 });
+                if let Some(round) = self.record.current_mut() {
+                    round.disputes += 1;
+                }
             }
             EventPayload::DisputeReviewed { upheld, .. } => {
                 self.dispute = None;
                 if *upheld {
                     self.disputes_upheld += 1;
+                    if let Some(round) = self.record.current_mut() {
+                        round.overturned_at = Some(at);
+                    }
                 }
             }
             EventPayload::PartReported { unit, text } => {
@@ -244,6 +277,12 @@ impl Order {
                 if self.contacted_at.is_none() {
                     self.contacted_at = Some(at);
                     self.contacted_in_time = Some(*in_time);
+                }
+                if let Some(round) = self.record.current_mut() {
+                    round.contact.get_or_insert(RoundContact {
+                        at,
+                        in_time: *in_time,
+                    });
                 }
             }
             EventPayload::ExtensionRequested { until, reason } => {
@@ -259,6 +298,9 @@ impl Order {
                 self.extension = None;
                 if *approved {
                     self.handle_by = Some(*until);
+                    if let Some(round) = self.record.current_mut() {
+                        round.handle_by = *until;
+                    }
                 }
             }
             EventPayload::Escalated { to, .. } => self.escalation = Some(*to),
@@ -268,6 +310,9 @@ impl Order {
                 let assignment = self.take_assignment()?;
                 self.stage = Stage::Replied(assignment);
                 self.replied_at = Some(at);
+                if let Some(round) = self.record.current_mut() {
+                    round.replied_at.get_or_insert(at);
+                }
                 self.reply = Some(Reply {
                     outcome: *outcome,
                     actions: actions.clone(),
@@ -275,9 +320,16 @@ impl Order {
             }
             EventPayload::Visited { result } => {
                 let assignment = self.take_assignment()?;
+                let lead = assignment.lead.clone();
                 self.stage = Stage::Visited(assignment);
                 self.visit = Some(result.clone());
                 self.visited_at = Some(at);
+                self.record.visits.push(VisitRecord {
+                    at,
+                    unit: lead,
+                    round: self.record.rounds.len().saturating_sub(1),
+                    result: result.clone(),
+                });
             }
             EventPayload::Closed { .. } => {
                 let assignment = self.take_assignment()?;
@@ -286,6 +338,9 @@ impl Order {
             }
             EventPayload::Reopened { .. } => {
                 self.reopen_count += 1;
+                if let Some(round) = self.record.current_mut() {
+                    round.reopened_at = Some(at);
+                }
                 self.contacted_at = None;
                 self.contacted_in_time = None;
                 self.replied_at = None;

@@ -290,6 +290,41 @@ fn run(seed: u64, steps: usize) {
             &replayed, order,
             "seed {seed} step {step}: replay differs from the live projection"
         );
+        // The figures follow the history: a command changes the evaluation only on its own day
+        // — except a ruling (核减, the order's visits become exclusions wherever they fell) and
+        // an upheld objection (the overturned dispatch becomes the dispatcher's misdispatch),
+        // which a closed period records as adjustments.
+        let today = crate::time::beijing_date(now);
+        let basis = crate::evaluation::CountBasis::ReturnVisit;
+        for (key, change) in crate::evaluation::delta(Some(&before), order, basis) {
+            if key.day == today {
+                continue;
+            }
+            let adjusts = match &command {
+                Command::RuleUnreasonable { .. } => {
+                    change.visits + change.invalid_visits + change.excluded == 0
+                        && change.excluded > 0
+                }
+                Command::ReviewDispute { upheld: true, .. } => {
+                    change
+                        == crate::evaluation::Counts {
+                            dispatched: -1,
+                            ..Default::default()
+                        }
+                        || change
+                            == crate::evaluation::Counts {
+                                misdispatches: 1,
+                                ..Default::default()
+                            }
+                }
+                _ => false,
+            };
+            assert!(
+                adjusts,
+                "seed {seed} step {step}: {} changed {key:?} (not today, {today}) by {change:?}",
+                command.name()
+            );
+        }
     }
     assert!(accepted > steps / 20, "seed {seed}: only {accepted} of {steps} commands were accepted; the simulation is not exploring");
 }

@@ -61,7 +61,8 @@ async fn a_whole_life_over_http_with_each_role_doing_its_part() {
         (StatusCode::CONFLICT, Some("illegal_transition"))
     );
     // The exam paper of October 2025 from the counters: one valid visit, contacted in time,
-    // resolved, satisfied — 100 % on every rate, first among streets and districts.
+    // resolved, satisfied — 100 % on every rate, but one visit is under the policy's minimum
+    // of five: shown, marked 样本不足, not ranked.
     let (status, report) = app
         .get("leader", "/api/v1/reports/evaluation?period=2025-10")
         .await;
@@ -69,7 +70,8 @@ async fn a_whole_life_over_http_with_each_role_doing_its_part() {
     let units = report["units"].as_array().unwrap();
     let street = units.iter().find(|u| u["unit"] == "110105010").unwrap();
     assert_eq!(street["group"], "streets");
-    assert_eq!(street["rank"], 1);
+    assert_eq!(street["rank"], serde_json::Value::Null);
+    assert_eq!(street["insufficient"], true);
     assert_eq!(street["counts"]["visits"], 1);
     assert_eq!(street["counts"]["dispatched"], 1);
     assert_eq!(street["rates"]["composite"], 1.0);
@@ -83,7 +85,7 @@ async fn a_whole_life_over_http_with_each_role_doing_its_part() {
         .await;
     assert_eq!(status, StatusCode::OK, "{one}");
     assert_eq!(one["units"].as_array().unwrap().len(), 1);
-    assert_eq!(one["units"][0]["rank"], 1);
+    assert_eq!(one["units"][0]["insufficient"], true);
     let (status, unknown) = app
         .get(
             "leader",

@@ -287,7 +287,7 @@ pub(crate) fn due(at: i64, page: &PageRequest) -> Result<Query, StoreError> {
 pub(crate) enum CounterTable {
     Day,
     Period,
-    /// Intake volumes (one count, in the first of the nine places).
+    /// Intake volumes (one count, in the first of the places).
     IntakeDay,
     IntakeMonth,
 }
@@ -317,13 +317,20 @@ impl CounterTable {
     }
 
     /// Adds deltas to counter cells (`$n` placeholders; SQLite swaps them for `?n`): one row of
-    /// twelve values, or on PostgreSQL (`unnest`) twelve arrays whose cells are unique.
+    /// the key, unit, category and counts, or on PostgreSQL (`unnest`) one array of each whose
+    /// cells are unique.
     pub(crate) fn upsert(self, unnest: bool) -> String {
         let (table, key) = self.names();
+        let counts = 4..4 + COUNT_COLUMNS.len();
         let source = if unnest {
-            "SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])"
+            let arrays: Vec<String> = counts.map(|i| format!("${i}::bigint[]")).collect();
+            format!(
+                "SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], {})",
+                arrays.join(", ")
+            )
         } else {
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            let values: Vec<String> = counts.map(|i| format!("${i}")).collect();
+            format!("VALUES ($1, $2, $3, {})", values.join(", "))
         };
         let sets: Vec<String> = COUNT_COLUMNS
             .iter()
@@ -340,9 +347,9 @@ impl CounterTable {
     pub(crate) fn all(self) -> String {
         let (table, key) = self.names();
         if matches!(self, CounterTable::IntakeDay | CounterTable::IntakeMonth) {
+            let zeros = vec!["CAST(0 AS BIGINT)"; COUNT_COLUMNS.len() - 1].join(", ");
             return format!(
-                "SELECT {key}, territory, category, count, {zero}, {zero}, {zero}, {zero}, {zero}, {zero}, {zero}, {zero} FROM {table} WHERE count <> 0 ORDER BY {key}, territory, category",
-                zero = "CAST(0 AS BIGINT)"
+                "SELECT {key}, territory, category, count, {zeros} FROM {table} WHERE count <> 0 ORDER BY {key}, territory, category",
             );
         }
         let nonzero: Vec<String> = COUNT_COLUMNS.iter().map(|c| format!("{c} <> 0")).collect();
@@ -354,23 +361,18 @@ impl CounterTable {
     }
 }
 
-/// The nine counts of a cell, in [`whistle_core::evaluation::Counts::values`] order.
-pub(crate) const COUNT_COLUMNS: [&str; 9] = [
-    "dispatched",
-    "visits",
-    "invalid_visits",
-    "responded",
-    "resolved",
-    "satisfied",
-    "basically_satisfied",
-    "dissatisfied",
-    "excluded",
-];
+/// The counts of a cell, in [`whistle_core::evaluation::Counts::values`] order.
+pub(crate) const COUNT_COLUMNS: [&str; whistle_core::evaluation::COUNTS] =
+    whistle_core::evaluation::Counts::FIELDS;
 
 /// The cells of one evaluation period from the period table: O(units × categories).
-pub(crate) const ONE_PERIOD_EVAL_COUNTERS: &str = "SELECT unit, category, dispatched, visits, \
-    invalid_visits, responded, resolved, satisfied, basically_satisfied, dissatisfied, excluded \
-    FROM eval_period_counters WHERE period = $1";
+pub(crate) static ONE_PERIOD_EVAL_COUNTERS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT unit, category, {} FROM eval_period_counters WHERE period = $1",
+            COUNT_COLUMNS.join(", ")
+        )
+    });
 
 /// The start day the period table is kept under.
 pub(crate) const PERIOD_START_DAY: &str =
@@ -407,7 +409,12 @@ pub(crate) fn recount_add(
 }
 
 /// A counter cell: (day or period, unit, category, the nine counts).
-pub(crate) type PeriodCell = (String, String, String, [i64; 9]);
+pub(crate) type PeriodCell = (
+    String,
+    String,
+    String,
+    [i64; whistle_core::evaluation::COUNTS],
+);
 
 /// A day counter cell in its stored form.
 pub(crate) fn day_cell(
@@ -475,7 +482,7 @@ pub(crate) fn intake_deltas(
 
 /// The period cells recounted from every day cell (`CounterTable::Day.all()` rows).
 pub(crate) fn recount_periods(
-    day_cells: &[(String, [i64; 9])],
+    day_cells: &[(String, [i64; whistle_core::evaluation::COUNTS])],
     start_day: u32,
 ) -> Result<Vec<PeriodCell>, crate::StoreError> {
     let mut deltas = Vec::with_capacity(day_cells.len());
@@ -503,11 +510,18 @@ pub(crate) fn recount_periods(
 
 /// The counters of a period summed per (unit, category): O(cells of the period), never orders.
 /// The casts keep PostgreSQL's sums `BIGINT` (not `NUMERIC`); SQLite takes them as they are.
-pub(crate) const PERIOD_EVAL_COUNTERS: &str = "SELECT unit, category, \
-    CAST(SUM(dispatched) AS BIGINT), CAST(SUM(visits) AS BIGINT), CAST(SUM(invalid_visits) AS BIGINT), \
-    CAST(SUM(responded) AS BIGINT), CAST(SUM(resolved) AS BIGINT), CAST(SUM(satisfied) AS BIGINT), \
-    CAST(SUM(basically_satisfied) AS BIGINT), CAST(SUM(dissatisfied) AS BIGINT), CAST(SUM(excluded) AS BIGINT) \
-    FROM eval_counters WHERE day >= $1 AND day < $2 GROUP BY unit, category";
+pub(crate) static PERIOD_EVAL_COUNTERS: std::sync::LazyLock<String> = std::sync::LazyLock::new(
+    || {
+        let sums: Vec<String> = COUNT_COLUMNS
+            .iter()
+            .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
+            .collect();
+        format!(
+            "SELECT unit, category, {} FROM eval_counters WHERE day >= $1 AND day < $2 GROUP BY unit, category",
+            sums.join(", ")
+        )
+    },
+);
 
 /// Evaluation cells in (unit, category) order. The queries leave the order to this: on
 /// PostgreSQL sorting a period's ~6,000 cells under the database collation took longer than
@@ -520,7 +534,7 @@ pub(crate) fn in_key_order(mut cells: Vec<crate::EvaluationCell>) -> Vec<crate::
 pub(crate) fn evaluation_cell(
     unit: &str,
     category: &str,
-    values: [i64; 9],
+    values: [i64; whistle_core::evaluation::COUNTS],
 ) -> Result<crate::EvaluationCell, crate::StoreError> {
     Ok((
         whistle_core::ids::UnitCode::parse(unit)?,
@@ -530,10 +544,13 @@ pub(crate) fn evaluation_cell(
 }
 
 /// How many cells differ between two key-ordered counter snapshots.
-pub(crate) fn cells_differing(before: &[(String, [i64; 9])], after: &[(String, [i64; 9])]) -> u64 {
-    let before: std::collections::BTreeMap<&String, &[i64; 9]> =
+pub(crate) fn cells_differing(
+    before: &[(String, [i64; whistle_core::evaluation::COUNTS])],
+    after: &[(String, [i64; whistle_core::evaluation::COUNTS])],
+) -> u64 {
+    let before: std::collections::BTreeMap<&String, &[i64; whistle_core::evaluation::COUNTS]> =
         before.iter().map(|(k, v)| (k, v)).collect();
-    let after: std::collections::BTreeMap<&String, &[i64; 9]> =
+    let after: std::collections::BTreeMap<&String, &[i64; whistle_core::evaluation::COUNTS]> =
         after.iter().map(|(k, v)| (k, v)).collect();
     let keys: std::collections::BTreeSet<&&String> = before.keys().chain(after.keys()).collect();
     keys.into_iter()
@@ -571,7 +588,7 @@ pub(crate) const OVERDUE_NOTICES: &str = "SELECT o.lead_unit, COUNT(*) FROM even
 /// The orders a period touches (see `Store::period_order_ids`); the `kind IN` term is the
 /// `events_evaluated` partial index's, word for word, so both databases use it.
 pub(crate) const PERIOD_ORDER_IDS: &str = "SELECT id FROM orders WHERE received_at >= $1 AND received_at < $2 \
-    UNION SELECT order_id FROM events WHERE kind IN ('dispatched', 'visited') AND at >= $1 AND at < $2 \
+    UNION SELECT order_id FROM events WHERE kind IN ('dispatched', 'replied', 'visited') AND at >= $1 AND at < $2 \
     ORDER BY 1";
 
 /// Orders of a range for repeat detection; `{address}` is the dialect's JSON path expression.

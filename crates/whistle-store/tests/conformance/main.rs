@@ -11,6 +11,7 @@ mod accounts;
 mod attachments;
 mod concurrency;
 mod grid;
+mod history;
 mod orders;
 mod reads;
 mod reference;

@@ -195,3 +195,25 @@ macro_rules! conformance {
         }
     };
 }
+
+/// Runs statements on the test database directly, behind the store's back (to stage what an
+/// older binary left behind).
+pub async fn raw_sql(db: &TestDb, statements: &[&str]) {
+    if let Some(path) = db.url.strip_prefix("sqlite://") {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        connection
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        for statement in statements {
+            connection.execute_batch(statement).unwrap();
+        }
+    } else {
+        let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        for statement in statements {
+            client.batch_execute(statement).await.unwrap();
+        }
+    }
+}

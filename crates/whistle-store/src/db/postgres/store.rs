@@ -97,6 +97,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "retention",
         include_str!("../../../migrations/postgres/0016_retention.sql"),
     ),
+    (
+        17,
+        "order_history",
+        include_str!("../../../migrations/postgres/0017_order_history.sql"),
+    ),
 ];
 
 pub struct PgStore {

@@ -96,6 +96,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "retention",
         include_str!("../../../migrations/sqlite/0016_retention.sql"),
     ),
+    (
+        17,
+        "order_history",
+        include_str!("../../../migrations/sqlite/0017_order_history.sql"),
+    ),
 ];
 
 /// The page cache of every connection but the writer's (readers, the planner, the checkpointer),

@@ -362,27 +362,16 @@ pub(crate) async fn upsert_cells(
     let periods: Vec<&str> = cells.iter().map(|c| c.0.as_str()).collect();
     let units: Vec<&str> = cells.iter().map(|c| c.1.as_str()).collect();
     let categories: Vec<&str> = cells.iter().map(|c| c.2.as_str()).collect();
-    let columns: Vec<Vec<i64>> = (0..9)
+    let columns: Vec<Vec<i64>> = (0..whistle_core::evaluation::COUNTS)
         .map(|i| cells.iter().map(|c| c.3[i]).collect())
         .collect();
-    tx.execute(
-        &table.upsert(true),
-        &[
-            &periods,
-            &units,
-            &categories,
-            &columns[0],
-            &columns[1],
-            &columns[2],
-            &columns[3],
-            &columns[4],
-            &columns[5],
-            &columns[6],
-            &columns[7],
-            &columns[8],
-        ],
-    )
-    .await
-    .map_err(pg)?;
+    let mut values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        vec![&periods, &units, &categories];
+    values.extend(
+        columns
+            .iter()
+            .map(|c| c as &(dyn tokio_postgres::types::ToSql + Sync)),
+    );
+    tx.execute(&table.upsert(true), &values).await.map_err(pg)?;
     Ok(())
 }

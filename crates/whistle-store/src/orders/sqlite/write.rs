@@ -252,9 +252,9 @@ pub(crate) fn insert_cell(
     statement: &mut rusqlite::Statement<'_>,
     (key, unit, category, v): sql::PeriodCell,
 ) -> rusqlite::Result<usize> {
-    statement.execute(params![
-        key, unit, category, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]
-    ])
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&key, &unit, &category];
+    values.extend(v.iter().map(|n| n as &dyn rusqlite::ToSql));
+    statement.execute(values.as_slice())
 }
 
 /// Adds a plan's intake deltas to the day and month volumes.
