@@ -32,6 +32,10 @@ pub struct AnalysisPolicy {
     pub topic_weight_dissatisfaction: f64,
     pub topic_weight_repeat: f64,
     pub topic_weight_growth: f64,
+    /// Categories never proposed as a topic of the month, with everything under them: catch-all
+    /// categories, where nothing is actionable (17 其他), and historical ones (01 疫情防控, whose
+    /// leaves the taxonomy keeps for old orders). Chosen topics are still tracked.
+    pub topic_excluded: Vec<String>,
     /// Requests of the same category from the same requester or the same place within this many
     /// days of an earlier one are repeats (重复诉求).
     pub repeat_window_days: u32,
@@ -54,6 +58,7 @@ impl Default for AnalysisPolicy {
             topic_weight_dissatisfaction: 0.3,
             topic_weight_repeat: 0.1,
             topic_weight_growth: 0.2,
+            topic_excluded: vec!["01".into(), "17".into()],
             repeat_window_days: 30,
             frequent_address_min: 5,
         }
@@ -68,6 +73,16 @@ impl AnalysisPolicy {
                 value,
             })
         };
+        if let Some(code) = self
+            .topic_excluded
+            .iter()
+            .find(|c| crate::ids::CategoryCode::parse(c).is_err())
+        {
+            return bad(
+                "topic_excluded (category codes)",
+                code.chars().take(20).collect(),
+            );
+        }
         if !(1..=366).contains(&self.hotspot_baseline_days) {
             return bad(
                 "hotspot_baseline_days",
@@ -274,6 +289,17 @@ pub struct TopicCandidate {
 /// 0) is divided by its largest value among the pain points, and the score is their weighted sum.
 /// Ties by category code. The first `topic_candidates` are returned.
 pub fn rank_topics(figures: Vec<TopicFigures>, policy: &AnalysisPolicy) -> Vec<TopicCandidate> {
+    // Excluded categories (catch-all, historical) are no candidates, nor the scale of one.
+    let excluded = |category: &str| {
+        policy
+            .topic_excluded
+            .iter()
+            .any(|code| category == code || category.starts_with(&format!("{code}.")))
+    };
+    let figures: Vec<TopicFigures> = figures
+        .into_iter()
+        .filter(|f| !excluded(&f.category))
+        .collect();
     let measures: Vec<[f64; 4]> = figures
         .iter()
         .map(|f| {
@@ -471,7 +497,7 @@ mod tests {
         let ranked = rank_topics(
             vec![
                 // Largest volume, no growth, low dissatisfaction.
-                f("01", 1000, 1000, 100, 10, 0),
+                f("05", 1000, 1000, 100, 10, 0),
                 // Half the volume, doubled, half dissatisfied, 10% repeats.
                 f("02", 500, 250, 100, 50, 50),
                 f("03", 0, 10, 0, 0, 0),
@@ -479,10 +505,34 @@ mod tests {
             &policy,
         );
         assert_eq!(ranked.len(), 2, "no volume, no candidate");
-        // 02: 0.4×0.5 + 0.3×1 + 0.1×1 + 0.2×1 = 0.8; 01: 0.4×1 + 0.3×0.2 = 0.46
+        // 02: 0.4×0.5 + 0.3×1 + 0.1×1 + 0.2×1 = 0.8; 05: 0.4×1 + 0.3×0.2 = 0.46
         assert_eq!(ranked[0].figures.category, "02");
         assert!((ranked[0].score - 0.8).abs() < 1e-9);
         assert!((ranked[1].score - 0.46).abs() < 1e-9);
+        // The catch-all (17 其他) and the historical pandemic categories (01) are no candidates
+        // and do not set the scale: the same two score the same beside them.
+        let beside = rank_topics(
+            vec![
+                f("05", 1000, 1000, 100, 10, 0),
+                f("02", 500, 250, 100, 50, 50),
+                f("17.01", 9000, 100, 100, 90, 900),
+                f("01.02", 5000, 100, 100, 90, 500),
+                f("01", 5000, 100, 100, 90, 500),
+            ],
+            &policy,
+        );
+        let codes: Vec<&str> = beside.iter().map(|c| c.figures.category.as_str()).collect();
+        assert_eq!(codes, ["02", "05"]);
+        assert!((beside[0].score - 0.8).abs() < 1e-9);
+        // By policy, they can be let back in.
+        let open = AnalysisPolicy {
+            topic_excluded: Vec::new(),
+            ..AnalysisPolicy::default()
+        };
+        assert_eq!(
+            rank_topics(vec![f("17.01", 9000, 100, 100, 90, 900)], &open).len(),
+            1
+        );
     }
 
     #[test]

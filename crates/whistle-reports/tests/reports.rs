@@ -87,15 +87,26 @@ async fn reports_read_intake_volumes_overdue_notices_and_repeats(db: TestDb) {
         .unwrap();
     assert_eq!(months.iter().map(|r| r.count).sum::<i64>(), 4);
 
-    // The first order dispatched, then noticed overdue for its response.
+    // The first order dispatched (a hard case: handled by the next evening), then noticed
+    // overdue for its response and, the same day, for its handling: one overdue order.
     let dispatched = store
-        .execute_one(command(center(), "2025-10-08 09:10", &first, dispatch()))
+        .execute_one(command(
+            center(),
+            "2025-10-08 09:10",
+            &first,
+            Command::Dispatch {
+                unit: None,
+                co_handlers: Vec::new(),
+                handle_by: Some(at("2025-10-09 20:00")),
+            },
+        ))
         .await
         .unwrap();
     let order = dispatched.order.clone().unwrap();
     let due_at = order.respond_by.unwrap();
+    let handle_by = order.handle_by.unwrap();
     let lead = order.lead().unwrap().to_string();
-    let late = (due_at + chrono::Duration::minutes(5))
+    let late = (due_at.max(handle_by) + chrono::Duration::minutes(5))
         .with_timezone(&whistle_core::time::beijing())
         .format("%Y-%m-%d %H:%M")
         .to_string();
@@ -114,6 +125,21 @@ async fn reports_read_intake_volumes_overdue_notices_and_repeats(db: TestDb) {
         ))
         .await
         .unwrap();
+    store
+        .execute_one(command(
+            center(),
+            &late,
+            &dispatched,
+            Command::Supervise {
+                action: whistle_core::order::Supervision::Overdue {
+                    deadline: whistle_core::order::DeadlineKind::Handle,
+                    due_at: handle_by,
+                },
+                note: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
     let late_day = bulletins::parse_date(&late[..10]).unwrap();
     let notices = store
         .overdue_notices(
@@ -122,7 +148,26 @@ async fn reports_read_intake_volumes_overdue_notices_and_repeats(db: TestDb) {
         )
         .await
         .unwrap();
-    assert_eq!(notices, vec![(Some(lead.clone()), 1)]);
+    assert_eq!(
+        notices,
+        vec![whistle_store::OverdueRow {
+            unit: Some(lead.clone()),
+            orders: 1,
+            response_missed: 1,
+            handling_missed: 1,
+        }]
+    );
+    let that_day = bulletins::daily(store, &late[..10], now, Lang::Zh)
+        .await
+        .unwrap();
+    assert!(
+        that_day
+            .summary
+            .iter()
+            .any(|s| s.contains("当日新增超期工单1件（超响应时限1件、超办理时限1件）")),
+        "{:?}",
+        that_day.summary
+    );
 
     let day = bulletins::daily(store, "2025-10-08", now, Lang::Zh)
         .await

@@ -1190,29 +1190,15 @@ pub async fn track(
     Language(lang): Language,
     Path(no): Path<String>,
     Params(params): Params<TrackQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<crate::progress::Progress>> {
     let order = tracked_order(&state, &ip.to_string(), &no, &params.phone_last4, lang).await?;
+    let events = state
+        .store
+        .history(order.id)
+        .await
+        .map_err(|e| ApiError::store(e, lang))?;
     let reference = state.store.reference();
-    let category = reference.taxonomy.get(&order.category).map(|c| {
-        if lang == Lang::En {
-            c.name_en.clone()
-        } else {
-            c.name_zh.clone()
-        }
-    });
-    let lead = order
-        .lead()
-        .and_then(|l| reference.directory.get(l))
-        .map(|u| u.name.clone());
-    Ok(Json(serde_json::json!({
-        "no": order.no,
-        "stage": order.stage.name(),
-        "category": category,
-        "received_at": whistle_core::outside::to_value(&order.received_at),
-        "handling_unit": lead,
-        "handle_by": whistle_core::outside::to_value(&order.handle_by),
-        "replied_at": whistle_core::outside::to_value(&order.replied_at),
-        "reply": order.reply.as_ref().map(|r| r.outcome),
-        "closed_at": whistle_core::outside::to_value(&order.closed_at),
-    })))
+    Ok(Json(crate::progress::Progress::of(
+        &order, &events, &reference, lang,
+    )))
 }

@@ -11,6 +11,7 @@ pub mod limits;
 pub mod metrics;
 pub mod open311;
 pub mod openapi;
+pub mod progress;
 pub mod reports_api;
 pub mod roles;
 pub mod settings;

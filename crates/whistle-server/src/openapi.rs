@@ -616,6 +616,7 @@ pub fn document() -> Value {
         ("200", ok("The deadline", object.clone())),
     );
     let params = doc.query::<crate::api::TrackQuery>();
+    let progress = doc.schema::<crate::progress::Progress>();
     doc.op(
         "get",
         "/api/v1/track/{no}",
@@ -624,7 +625,13 @@ pub fn document() -> Value {
         Who::Anyone(" (rate-limited; wrong digits and unknown numbers are the same 404)"),
         params,
         None,
-        ("200", ok("The progress, nothing personal", object.clone())),
+        (
+            "200",
+            ok(
+                "The progress, nothing personal: stage, unit, deadline, extensions with their reasons, the reply, the steps in Beijing time",
+                progress,
+            ),
+        ),
     );
     doc.op(
         "get",

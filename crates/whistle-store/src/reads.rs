@@ -8,7 +8,9 @@ use whistle_core::time::{from_millis, to_millis, Timestamp};
 
 use crate::db::query as sql;
 use crate::db::{params, snapshot, Db, Row, Tx};
-use crate::types::{EmergencyRow, EvaluationCell, IntakeMix, IntakeVolume, OrderKey, StoreError};
+use crate::types::{
+    EmergencyRow, EvaluationCell, IntakeMix, IntakeVolume, OrderKey, OverdueRow, StoreError,
+};
 
 /// Intake volume cells of a day (`days`) or month key range.
 pub(crate) async fn intake_volumes(
@@ -78,19 +80,26 @@ pub(crate) async fn emergencies(
     .collect()
 }
 
-/// Overdue notices issued in a range, by lead unit.
+/// The orders that became overdue in a range, by lead unit.
 pub(crate) async fn overdue_notices(
     db: &dyn Db,
     from: Timestamp,
     before: Timestamp,
-) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+) -> Result<Vec<OverdueRow>, StoreError> {
     db.query(
         sql::OVERDUE_NOTICES,
         params![to_millis(from), to_millis(before)],
     )
     .await?
     .into_iter()
-    .map(|mut r| Ok((r.take_opt_text(0)?, r.int(1)?)))
+    .map(|mut r| {
+        Ok(OverdueRow {
+            unit: r.take_opt_text(0)?,
+            orders: r.int(1)?,
+            response_missed: r.int(2)?,
+            handling_missed: r.int(3)?,
+        })
+    })
     .collect()
 }
 
@@ -232,12 +241,13 @@ pub trait ReportReads: Send + Sync {
         limit: u32,
     ) -> Result<Vec<EmergencyRow>, StoreError>;
 
-    /// Overdue notices (督办: a deadline passed) recorded in [from, before), per lead unit.
+    /// The orders that became overdue (督办: a deadline passed) in [from, before), per lead
+    /// unit: each order once, and the response and handling deadlines missed.
     async fn overdue_notices(
         &self,
         from: Timestamp,
         before: Timestamp,
-    ) -> Result<Vec<(Option<String>, i64)>, StoreError>;
+    ) -> Result<Vec<OverdueRow>, StoreError>;
 
     /// The orders received in [from, before), in time order, as repeat detection needs them
     /// (reads the range's orders: an analysis, not a dashboard query).
@@ -298,7 +308,7 @@ impl<T: crate::db::Db> ReportReads for T {
         &self,
         from: Timestamp,
         before: Timestamp,
-    ) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+    ) -> Result<Vec<OverdueRow>, StoreError> {
         crate::reads::overdue_notices(self, from, before).await
     }
 

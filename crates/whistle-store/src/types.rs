@@ -801,6 +801,16 @@ pub struct IntakeMix {
     pub count: i64,
 }
 
+/// The orders of one lead unit that became overdue in a range (督办): each order once, however
+/// many of its deadlines passed, and how many response and handling deadlines were missed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OverdueRow {
+    pub unit: Option<String>,
+    pub orders: i64,
+    pub response_missed: i64,
+    pub handling_missed: i64,
+}
+
 /// An emergency order received in a range, for the bulletin's list (no personal data).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EmergencyRow {

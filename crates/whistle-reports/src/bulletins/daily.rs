@@ -67,11 +67,13 @@ pub async fn daily(
     );
     summary.push(match lang {
         Lang::Zh => format!(
-            "紧急诉求{}件；当日新增超期工单{}件。",
-            emergency_count, overdue_total
+            "紧急诉求{}件；当日新增超期工单{}。",
+            emergency_count,
+            overdue_total.said(lang)
         ),
         Lang::En => format!(
-            "{emergency_count} emergencies; {overdue_total} orders became overdue on the day."
+            "{emergency_count} emergencies; {} became overdue on the day.",
+            overdue_total.said(lang)
         ),
     });
 

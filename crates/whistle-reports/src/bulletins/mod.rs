@@ -358,30 +358,66 @@ fn mix_table(
     table
 }
 
-fn overdue_table(names: &Names, notices: &[(Option<String>, i64)]) -> (Table, i64) {
+/// The orders that became overdue, by lead unit: each order once (an order that missed both its
+/// response and its handling deadline is one overdue order), and the deadlines missed beside.
+fn overdue_table(names: &Names, rows: &[whistle_store::OverdueRow]) -> (Table, Overdue) {
     let lang = names.lang;
-    let sums: BTreeMap<String, i64> = notices
+    let by_unit: BTreeMap<String, &whistle_store::OverdueRow> = rows
         .iter()
-        .map(|(u, c)| (u.clone().unwrap_or_default(), *c))
+        .map(|r| (r.unit.clone().unwrap_or_default(), r))
         .collect();
-    let total = sums.values().sum();
+    let sums: BTreeMap<String, i64> = by_unit.iter().map(|(u, r)| (u.clone(), r.orders)).collect();
+    let total = Overdue {
+        orders: rows.iter().map(|r| r.orders).sum(),
+        response_missed: rows.iter().map(|r| r.response_missed).sum(),
+        handling_missed: rows.iter().map(|r| r.handling_missed).sum(),
+    };
     let mut table = Table::new(
         "overdue",
         lang.t("新增超期（按承办单位）", "New overdue orders by lead unit"),
         vec![
             lang.col("单位代码", "code"),
             lang.col("承办单位", "unit"),
-            lang.col("超期件数", "overdue"),
+            lang.col("超期工单", "overdue orders"),
+            lang.col("超响应时限", "response deadlines missed"),
+            lang.col("超办理时限", "handling deadlines missed"),
         ],
     );
     for (code, count) in ranked(&sums) {
+        let row = by_unit[&code];
         table.push(vec![
             code.clone().into(),
             names.unit(&code).into(),
             count.into(),
+            row.response_missed.into(),
+            row.handling_missed.into(),
         ]);
     }
     (table, total)
+}
+
+/// Overdue orders and the deadlines they missed, in a bulletin's range.
+#[derive(Clone, Copy, Debug, Default)]
+struct Overdue {
+    orders: i64,
+    response_missed: i64,
+    handling_missed: i64,
+}
+
+impl Overdue {
+    /// "N件（超响应时限a件、超办理时限b件）".
+    fn said(&self, lang: Lang) -> String {
+        match lang {
+            Lang::Zh => format!(
+                "{}件（超响应时限{}件、超办理时限{}件）",
+                self.orders, self.response_missed, self.handling_missed
+            ),
+            Lang::En => format!(
+                "{} orders ({} response and {} handling deadlines missed)",
+                self.orders, self.response_missed, self.handling_missed
+            ),
+        }
+    }
 }
 
 mod daily;

@@ -99,14 +99,16 @@ pub async fn weekly(
     } else {
         summary.push(match lang {
             Lang::Zh => format!(
-                "{week}（{monday}至{last}）共受理诉求{total}件，日均{:.0}件，较上周{}；新增超期{overdue_total}件。",
+                "{week}（{monday}至{last}）共受理诉求{total}件，日均{:.0}件，较上周{}；新增超期工单{}。",
                 total as f64 / 7.0,
-                change_words(lang, total, previous_total)
+                change_words(lang, total, previous_total),
+                overdue_total.said(lang)
             ),
             Lang::En => format!(
-                "{week} ({monday} to {last}): {total} requests, {:.0} a day, {} on the week before; {overdue_total} became overdue.",
+                "{week} ({monday} to {last}): {total} requests, {:.0} a day, {} on the week before; {} became overdue.",
                 total as f64 / 7.0,
-                change_words(lang, total, previous_total)
+                change_words(lang, total, previous_total),
+                overdue_total.said(lang)
             ),
         });
         if let Some((code, n, b)) = rising.first() {

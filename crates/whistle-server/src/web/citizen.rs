@@ -351,24 +351,15 @@ fn tracked(
         reference: &reference,
         lang,
     };
-    let extensions = events
-        .iter()
-        .filter_map(|event| match &event.payload {
-            EventPayload::ExtensionRequested { reason, .. } => Some(reason.clone()),
-            _ => None,
-        })
-        .zip(events.iter().filter_map(|event| match &event.payload {
-            EventPayload::ExtensionDecided {
-                approved, until, ..
-            } => Some((*approved, *until)),
-            _ => None,
-        }))
-        .filter(|(_, (approved, _))| *approved)
-        .map(|(reason, (_, until))| {
+    let extensions = crate::progress::Progress::of(order, events, &reference, lang)
+        .extensions
+        .into_iter()
+        .map(|e| {
             format!(
-                "{} {}：{reason}",
+                "{} {}：{}",
                 format::pick(lang, ("延至", "until")),
-                format::time(until)
+                format::time(e.until),
+                e.reason
             )
         })
         .collect();

@@ -579,7 +579,9 @@ pub(crate) const EMERGENCIES: &str =
     FROM orders WHERE received_at >= $1 AND received_at < $2 AND urgency = 'emergency' \
     ORDER BY received_at, no LIMIT $3";
 
-pub(crate) const OVERDUE_NOTICES: &str = "SELECT o.lead_unit, COUNT(*) FROM events e \
+pub(crate) const OVERDUE_NOTICES: &str = "SELECT o.lead_unit, COUNT(DISTINCT e.order_id), \
+    SUM(CASE WHEN e.payload LIKE '%\"deadline\":\"respond\"%' THEN 1 ELSE 0 END), \
+    SUM(CASE WHEN e.payload LIKE '%\"deadline\":\"handle\"%' THEN 1 ELSE 0 END) FROM events e \
     JOIN orders o ON o.id = e.order_id \
     WHERE e.kind = 'supervised' AND e.at >= $1 AND e.at < $2 \
     AND e.payload LIKE '%\"action\":\"overdue\"%' \
