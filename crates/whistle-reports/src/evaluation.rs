@@ -24,6 +24,10 @@ pub struct EvaluationReport {
     pub policy: EvaluationPolicy,
     /// True when no order was dispatched or visited in the period.
     pub empty: bool,
+    /// The period is not over (its last day is today or later): a partial period, its figures
+    /// still filling in; the day they are as of.
+    pub partial: bool,
+    pub as_of: chrono::NaiveDate,
     pub units: Vec<UnitEvaluation>,
     /// The dispatchers' figure: dispatches made and misdispatches (upheld objections).
     pub dispatch_quality: Vec<DispatchQuality>,
@@ -70,6 +74,8 @@ pub async fn evaluation(
         last_day: before.pred_opt().unwrap_or(before),
         policy,
         empty,
+        partial: beijing_date(now) <= before.pred_opt().unwrap_or(before),
+        as_of: beijing_date(now),
         units,
         dispatch_quality,
     })
@@ -249,7 +255,7 @@ pub fn evaluation_document(report: &EvaluationReport, lang: Lang) -> Document {
         ]);
     }
     let p = &report.policy;
-    let summary = vec![
+    let mut summary = vec![
         if report.empty {
             lang.t(
                 &format!("{}（{}至{}）无派单和回访数据。", report.period, report.first_day, report.last_day),
@@ -310,6 +316,21 @@ pub fn evaluation_document(report: &EvaluationReport, lang: Lang) -> Document {
             ),
         },
     ];
+    if report.partial {
+        summary.insert(
+            1,
+            lang.t(
+                &format!(
+                    "本期尚未结束（数据截至{}），为部分期间数据，名次和变化随后续回访变化。",
+                    report.as_of
+                ),
+                &format!(
+                    "The period is not over (data as of {}): partial figures; ranks and changes will move as visits come in.",
+                    report.as_of
+                ),
+            ),
+        );
+    }
     Document {
         kind: "evaluation".into(),
         subject: report.period.clone(),

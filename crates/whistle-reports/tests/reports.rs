@@ -178,6 +178,17 @@ async fn reports_read_intake_volumes_overdue_notices_and_repeats(db: TestDb) {
         "{:?}",
         day.summary
     );
+    // October has data on a few days only: a partial month, compared on daily averages, never
+    // published as a plain change ("环比增加N件（—）").
+    let month = bulletins::monthly(store, "2025-10", now, Lang::Zh)
+        .await
+        .unwrap();
+    assert!(
+        month.summary[0].contains("部分期间") && month.summary[0].contains("按日均比较"),
+        "{:?}",
+        month.summary
+    );
+    assert!(!month.summary[0].contains("（—）"), "{:?}", month.summary);
     let table = |doc: &whistle_reports::document::Document, name: &str| {
         doc.tables
             .iter()

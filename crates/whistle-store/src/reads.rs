@@ -13,6 +13,22 @@ use crate::types::{
 };
 
 /// Intake volume cells of a day (`days`) or month key range.
+/// The Beijing days in [from, before) (`YYYY-MM-DD`) on which any request was received.
+pub(crate) async fn intake_days_covered(
+    db: &dyn Db,
+    from: &str,
+    before: &str,
+) -> Result<Vec<String>, StoreError> {
+    db.query(
+        "SELECT DISTINCT day FROM intake_days WHERE day >= $1 AND day < $2 AND count <> 0 ORDER BY day",
+        params![from, before],
+    )
+    .await?
+    .into_iter()
+    .map(|mut r| r.take_text(0))
+    .collect()
+}
+
 pub(crate) async fn intake_volumes(
     db: &dyn Db,
     days: bool,
@@ -225,6 +241,14 @@ pub trait ReportReads: Send + Sync {
         before: &str,
     ) -> Result<Vec<IntakeVolume>, StoreError>;
 
+    /// The days in [from, before) (`YYYY-MM-DD`) with any request received: how much of a
+    /// period the data cover (a month with 8 days of data is a partial month).
+    async fn intake_days_covered(
+        &self,
+        from: &str,
+        before: &str,
+    ) -> Result<Vec<String>, StoreError>;
+
     /// Orders received in [from, before) per request type, channel and urgency (reads the
     /// range's orders through the received-time index).
     async fn intake_mix(
@@ -285,6 +309,14 @@ impl<T: crate::db::Db> ReportReads for T {
         before: &str,
     ) -> Result<Vec<IntakeVolume>, StoreError> {
         crate::reads::intake_volumes(self, days, from, before).await
+    }
+
+    async fn intake_days_covered(
+        &self,
+        from: &str,
+        before: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        crate::reads::intake_days_covered(self, from, before).await
     }
 
     async fn intake_mix(

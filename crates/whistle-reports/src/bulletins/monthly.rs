@@ -40,6 +40,24 @@ pub async fn monthly(
             .unwrap_or(year_ago),
     )
     .await?;
+    let covered = |from: NaiveDate, before: NaiveDate| {
+        let (from_key, before_key) = (day_key(from), day_key(before));
+        async move {
+            let days = store.intake_days_covered(&from_key, &before_key).await?;
+            Ok::<Coverage, StoreError>(Coverage {
+                days: days.len() as i64,
+                month_days: (before - from).num_days(),
+            })
+        }
+    };
+    let year_next = year_ago
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(year_ago);
+    let coverage = [
+        covered(first, next).await?,
+        covered(previous, first).await?,
+        covered(year_ago, year_next).await?,
+    ];
     let top = |rows: &[IntakeVolume]| sum_by(rows, |r| top_level(&r.category).to_string());
     let total = |rows: &[IntakeVolume]| rows.iter().map(|r| r.count).sum::<i64>();
     let volumes = MonthVolumes {
@@ -52,6 +70,7 @@ pub async fn monthly(
         categories: top(&rows),
         categories_before: top(&before),
         categories_year: top(&last_year),
+        coverage,
     };
     let evaluation = crate::evaluation::evaluation(store, month, now).await?;
     let districts = sum_by(&rows, |r| names.district(&r.territory));
@@ -96,6 +115,72 @@ struct MonthVolumes {
     categories: BTreeMap<String, i64>,
     categories_before: BTreeMap<String, i64>,
     categories_year: BTreeMap<String, i64>,
+    /// How much of each month (this, the one before, a year ago) the data cover.
+    coverage: [Coverage; 3],
+}
+
+/// The days of a month with data, of its days.
+#[derive(Clone, Copy, Debug)]
+struct Coverage {
+    days: i64,
+    month_days: i64,
+}
+
+impl Coverage {
+    /// Data on fewer days than the whole month (an ongoing month, or data that start or stop
+    /// within it): its total is no month's total.
+    fn partial(&self) -> bool {
+        self.days < self.month_days
+    }
+
+    fn daily(&self, total: i64) -> Option<f64> {
+        (self.days > 0).then(|| total as f64 / self.days as f64)
+    }
+}
+
+/// This month's change against an earlier one: on totals when both months are whole, else on
+/// the daily averages over the days with data (a partial month is never compared as a whole).
+fn month_change(now: (i64, Coverage), before: (i64, Coverage)) -> Option<f64> {
+    if now.1.partial() || before.1.partial() {
+        let (a, b) = (now.1.daily(now.0)?, before.1.daily(before.0)?);
+        (b > 0.0).then(|| (a - b) / b)
+    } else {
+        change(now.0, before.0)
+    }
+}
+
+/// "增加N件（x%）" on whole months; "日均a件，较之日均b件，增加x%（部分期间：…）" otherwise.
+fn month_change_words(lang: Lang, now: (i64, Coverage), before: (i64, Coverage)) -> String {
+    if !now.1.partial() && !before.1.partial() {
+        return change_words(lang, now.0, before.0);
+    }
+    let (a, b) = (now.1.daily(now.0), before.1.daily(before.0));
+    let rate = month_change(now, before);
+    let avg = |v: Option<f64>| v.map(|v| format!("{v:.0}")).unwrap_or_else(|| "—".into());
+    match lang {
+        Lang::Zh => format!(
+            "按日均比较{}（日均{}件，对比期日均{}件；部分期间：本期有数据{}天/共{}天，对比期{}天/共{}天）",
+            rate.map(|r| format!("{}{:.1}%", if r >= 0.0 { "增加" } else { "减少" }, r.abs() * 100.0))
+                .unwrap_or_else(|| "无可比数据".into()),
+            avg(a),
+            avg(b),
+            now.1.days,
+            now.1.month_days,
+            before.1.days,
+            before.1.month_days
+        ),
+        Lang::En => format!(
+            "{} by daily average ({} a day against {}; partial: data on {} of {} days, and {} of {})",
+            rate.map(|r| format!("{:+.1}%", r * 100.0))
+                .unwrap_or_else(|| "not comparable".into()),
+            avg(a),
+            avg(b),
+            now.1.days,
+            now.1.month_days,
+            before.1.days,
+            before.1.month_days
+        ),
+    }
 }
 
 /// 受理总量: the three months' volumes and this month's change against each.
@@ -106,20 +191,54 @@ fn overview_table(v: &MonthVolumes, lang: Lang) -> Table {
         vec![
             lang.col("期间", "period"),
             lang.col("件数", "requests"),
+            lang.col("有数据天数", "days with data"),
+            lang.col("当月天数", "days in month"),
+            lang.col("部分期间", "partial"),
+            lang.col("日均", "daily average"),
             lang.col("本月较之变化率", "this month's change"),
+            lang.col("比较口径", "compared on"),
         ],
     );
-    overview.push(vec![v.month.clone().into(), v.total.into(), None.into()]);
-    overview.push(vec![
-        v.previous.clone().into(),
-        v.previous_total.into(),
-        change(v.total, v.previous_total).into(),
-    ]);
-    overview.push(vec![
-        v.year_ago.clone().into(),
-        v.year_total.into(),
-        change(v.total, v.year_total).into(),
-    ]);
+    let [now, before, year] = v.coverage;
+    let basis = |other: Coverage| {
+        if now.partial() || other.partial() {
+            lang.t("日均（部分期间）", "daily average (partial)")
+        } else {
+            lang.t("总量", "totals")
+        }
+    };
+    let row = |period: &str, total: i64, c: Coverage, change: Option<f64>, basis: String| {
+        vec![
+            period.to_string().into(),
+            total.into(),
+            c.days.into(),
+            c.month_days.into(),
+            if c.partial() {
+                lang.t("是", "yes")
+            } else {
+                lang.t("否", "no")
+            }
+            .into(),
+            c.daily(total).into(),
+            change.into(),
+            basis.into(),
+        ]
+    };
+    overview.push(row(&v.month, v.total, now, None, String::new()));
+    overview.push(row(
+        &v.previous,
+        v.previous_total,
+        before,
+        month_change((v.total, now), (v.previous_total, before)),
+        basis(before),
+    ));
+    overview.push(row(
+        &v.year_ago,
+        v.year_total,
+        year,
+        month_change((v.total, now), (v.year_total, year)),
+        basis(year),
+    ));
 
     overview
 }
@@ -268,16 +387,27 @@ fn month_summary(
             &format!("{month}: no requests and no evaluation data."),
         ));
     } else {
+        let [now, before, year] = v.coverage;
         summary.push(match lang {
             Lang::Zh => format!(
-                "{month}共受理诉求{total}件，环比{}，同比{}。",
-                change_words(lang, total, previous_total),
-                change_words(lang, total, year_total)
+                "{month}共受理诉求{total}件{}，环比{}，同比{}。",
+                if now.partial() {
+                    format!("（部分期间，{}天有数据）", now.days)
+                } else {
+                    String::new()
+                },
+                month_change_words(lang, (total, now), (previous_total, before)),
+                month_change_words(lang, (total, now), (year_total, year))
             ),
             Lang::En => format!(
-                "{month}: {total} requests, {} on the month before and {} on the same month last year.",
-                change_words(lang, total, previous_total),
-                change_words(lang, total, year_total)
+                "{month}: {total} requests{}, {} on the month before and {} on the same month last year.",
+                if now.partial() {
+                    format!(" (partial: data on {} days)", now.days)
+                } else {
+                    String::new()
+                },
+                month_change_words(lang, (total, now), (previous_total, before)),
+                month_change_words(lang, (total, now), (year_total, year))
             ),
         });
         let mut shares: Vec<(String, f64)> = categories
