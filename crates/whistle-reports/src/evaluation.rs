@@ -2,7 +2,7 @@
 //! it, and its renderings. Reading cost follows the number of (unit, category) cells of the two
 //! periods, never the number of orders or days.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use whistle_core::error::DomainError;
 use whistle_core::evaluation::{
@@ -15,7 +15,7 @@ use whistle_store::{Store, StoreError};
 
 use crate::document::{Cell, Document, Lang, Table};
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvaluationReport {
     pub period: String,
     /// First and last day of the period (Beijing dates, inclusive).
@@ -31,6 +31,27 @@ pub struct EvaluationReport {
     pub units: Vec<UnitEvaluation>,
     /// The dispatchers' figure: dispatches made and misdispatches (upheld objections).
     pub dispatch_quality: Vec<DispatchQuality>,
+    /// A closed period's edition this is (none: the live figures of an open period).
+    #[serde(default)]
+    pub edition: Option<crate::editions::EditionInfo>,
+    /// How many editions the period has.
+    #[serde(default)]
+    pub editions: u32,
+    /// A revision: what changed against the edition before, and the events behind it.
+    #[serde(default)]
+    pub adjustments: Vec<crate::editions::Adjustment>,
+    #[serde(default)]
+    pub reasons: Vec<crate::editions::AdjustmentReason>,
+    /// The latest edition of a closed period: what the counters would change now (not yet
+    /// published in a revision), and the events behind it.
+    #[serde(default)]
+    pub pending_adjustments: Vec<crate::editions::Adjustment>,
+    #[serde(default)]
+    pub pending_reasons: Vec<crate::editions::AdjustmentReason>,
+    /// The change is measured against the previous period's published edition (when it is
+    /// closed), not its counters now.
+    #[serde(default)]
+    pub previous_edition: Option<u32>,
 }
 
 /// The evaluation of `period` (`YYYY-MM`) as of `now`. A period that starts after today is
@@ -61,13 +82,35 @@ pub async fn evaluation(
     }
     let empty = cells.iter().all(|(_, _, c)| c.is_zero());
     let dispatch_quality = dispatch_quality(&cells, &reference.directory);
-    let units = evaluate(
+    let mut units = evaluate(
         &cells,
         &previous,
         &reference.directory,
         &reference.city,
         &policy,
     );
+    // A closed previous period: the change is against what was published for it.
+    let mut previous_edition = None;
+    if let Some(name) = EvaluationPolicy::previous(period) {
+        if let Some(last) = store.editions(&name).await?.last() {
+            let published: EvaluationReport = serde_json::from_str(&last.body)
+                .map_err(|e| anyhow::anyhow!("edition {} of {name}: {e}", last.edition))?;
+            let composites: BTreeMap<UnitCode, f64> = published
+                .units
+                .iter()
+                .filter(|u| !u.insufficient)
+                .filter_map(|u| u.rates.map(|r| (u.unit.clone(), r.composite)))
+                .collect();
+            for line in &mut units {
+                line.previous_composite = composites.get(&line.unit).copied();
+                line.change = match (line.rates, line.previous_composite) {
+                    (Some(now), Some(before)) if !line.insufficient => Some(now.composite - before),
+                    _ => None,
+                };
+            }
+            previous_edition = Some(last.edition);
+        }
+    }
     Ok(EvaluationReport {
         period: period.to_string(),
         first_day: from,
@@ -78,6 +121,13 @@ pub async fn evaluation(
         as_of: beijing_date(now),
         units,
         dispatch_quality,
+        edition: None,
+        editions: 0,
+        adjustments: Vec::new(),
+        reasons: Vec::new(),
+        pending_adjustments: Vec::new(),
+        pending_reasons: Vec::new(),
+        previous_edition,
     })
 }
 
@@ -316,6 +366,147 @@ pub fn evaluation_document(report: &EvaluationReport, lang: Lang) -> Document {
             ),
         },
     ];
+    if let Some(e) = &report.edition {
+        let at = whistle_core::time::format_minutes(e.at);
+        summary.insert(
+            1,
+            match lang {
+                Lang::Zh => format!(
+                    "已发布：第{}版（{}，共{}版），{}由{}（{}）发布{}。",
+                    e.number,
+                    if e.number == 1 {
+                        "结账发布"
+                    } else {
+                        "修订"
+                    },
+                    report.editions.max(e.number),
+                    at,
+                    e.by_user,
+                    e.by_unit,
+                    if e.note.is_empty() {
+                        String::new()
+                    } else {
+                        format!("：{}", e.note)
+                    }
+                ),
+                Lang::En => format!(
+                    "Published: edition {} ({}, of {}), {} by {} ({}){}.",
+                    e.number,
+                    if e.number == 1 {
+                        "as closed"
+                    } else {
+                        "revision"
+                    },
+                    report.editions.max(e.number),
+                    at,
+                    e.by_user,
+                    e.by_unit,
+                    if e.note.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", e.note)
+                    }
+                ),
+            },
+        );
+    }
+    if !report.pending_adjustments.is_empty() {
+        summary.push(lang.t(
+            &format!(
+                "发布后有{}项数据变化（见“待修订调整”），已发布数据不变，发布修订版后生效。",
+                report.pending_adjustments.len()
+            ),
+            &format!(
+                "{} figures changed since publication (see pending adjustments): the published figures stand until a revision is published.",
+                report.pending_adjustments.len()
+            ),
+        ));
+    }
+    if let Some(n) = report.previous_edition {
+        summary.push(lang.t(
+            &format!("变化以上期第{n}版发布数据为基准。"),
+            &format!("Changes are against the previous period's published edition {n}."),
+        ));
+    }
+    let mut tables = vec![table, quality];
+    for (name, title, rows, reasons) in [
+        (
+            "adjustments",
+            lang.t(
+                "本版调整（较上一版）",
+                "Adjustments in this edition (against the one before)",
+            ),
+            &report.adjustments,
+            &report.reasons,
+        ),
+        (
+            "pending_adjustments",
+            lang.t(
+                "待修订调整（发布后的变化）",
+                "Pending adjustments (changes since publication)",
+            ),
+            &report.pending_adjustments,
+            &report.pending_reasons,
+        ),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        let mut t = Table::new(
+            name,
+            title,
+            [
+                ("单位代码", "unit"),
+                ("单位", "name"),
+                ("项目", "field"),
+                ("原值", "before"),
+                ("新值", "after"),
+            ]
+            .iter()
+            .map(|(zh, en)| lang.col(zh, en))
+            .collect(),
+        );
+        for a in rows {
+            t.push(vec![
+                a.unit.to_string().into(),
+                a.name.clone().into(),
+                a.field.clone().into(),
+                a.before.clone().into(),
+                a.after.clone().into(),
+            ]);
+        }
+        tables.push(t);
+        let mut why = Table::new(
+            &format!("{name}_reasons"),
+            lang.t("调整原因", "Why"),
+            [
+                ("工单号", "order"),
+                ("事项", "what"),
+                ("时间", "at"),
+                ("操作人", "by"),
+                ("单位", "by_unit"),
+                ("理由", "reason"),
+            ]
+            .iter()
+            .map(|(zh, en)| lang.col(zh, en))
+            .collect(),
+        );
+        for r in reasons {
+            why.push(vec![
+                r.order.clone().into(),
+                match r.what.as_str() {
+                    "ruled_unreasonable" => lang.t("核减（不合理诉求）", "ruled unreasonable"),
+                    _ => lang.t("派单异议成立改派", "objection upheld, redispatched"),
+                }
+                .into(),
+                whistle_core::time::format_minutes(r.at).into(),
+                r.by_user.clone().into(),
+                r.by_unit.clone().into(),
+                r.reason.clone().into(),
+            ]);
+        }
+        tables.push(why);
+    }
     if report.partial {
         summary.insert(
             1,
@@ -341,6 +532,6 @@ pub fn evaluation_document(report: &EvaluationReport, lang: Lang) -> Document {
         ),
         empty: report.empty,
         summary,
-        tables: vec![table, quality],
+        tables,
     }
 }

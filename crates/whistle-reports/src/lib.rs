@@ -16,6 +16,7 @@ pub mod analyses;
 pub mod assessment;
 pub mod bulletins;
 pub mod document;
+pub mod editions;
 pub mod evaluation;
 pub mod export;
 mod params;
@@ -36,7 +37,7 @@ pub enum Published {
     /// A bulletin or an analysis: its document is every format.
     Document(Document),
     /// The evaluation: its own JSON and CSV; a document for XLSX and text.
-    Evaluation(EvaluationReport, Lang),
+    Evaluation(Box<EvaluationReport>, Lang),
     /// The double assessment: its own JSON, one table per CSV; a document for XLSX and text.
     Assessment {
         assessment: Assessment,
@@ -85,12 +86,16 @@ pub async fn build(
         Report::Topics { month } => {
             Published::Document(analyses::topics(store, month, now, lang).await?)
         }
-        Report::Evaluation { period, unit } => {
-            let mut evaluation = evaluation::evaluation(store, period, now).await?;
+        Report::Evaluation {
+            period,
+            unit,
+            edition,
+        } => {
+            let mut evaluation = editions::published(store, period, *edition, now).await?;
             if let Some(unit) = unit {
                 evaluation::only_unit(&mut evaluation, unit, &store.reference())?;
             }
-            Published::Evaluation(evaluation, lang)
+            Published::Evaluation(Box::new(evaluation), lang)
         }
         Report::DoubleAssessment {
             month,

@@ -60,7 +60,7 @@ impl ReportKind {
                 (&["month"], &[])
             }
             ReportKind::Repeats => (&["from", "to"], &[]),
-            ReportKind::Evaluation => (&["period"], &["unit"]),
+            ReportKind::Evaluation => (&["period"], &["unit", "edition"]),
             ReportKind::DoubleAssessment => (&["month"], &["table"]),
         }
     }
@@ -84,6 +84,8 @@ pub struct ReportParams {
     pub period: Option<String>,
     /// The evaluation of one unit only (ranked among its whole peer group).
     pub unit: Option<String>,
+    /// The evaluation as published in this edition of a closed period (1 = as closed).
+    pub edition: Option<String>,
     /// The double assessment's CSV table: `departments` (default) or `streets`.
     pub table: Option<String>,
     /// `json` (default over HTTP), `csv`, `xlsx` or `text`.
@@ -100,14 +102,15 @@ impl ReportParams {
             "to" => self.to.as_deref(),
             "period" => self.period.as_deref(),
             "unit" => self.unit.as_deref(),
+            "edition" => self.edition.as_deref(),
             "table" => self.table.as_deref(),
             _ => None,
         }
     }
 }
 
-const PARAMETERS: [&str; 8] = [
-    "date", "week", "month", "from", "to", "period", "unit", "table",
+const PARAMETERS: [&str; 9] = [
+    "date", "week", "month", "from", "to", "period", "unit", "edition", "table",
 ];
 
 /// A report asked for, its parameters checked for presence (their values are checked when it is
@@ -139,6 +142,7 @@ pub enum Report {
     Evaluation {
         period: String,
         unit: Option<String>,
+        edition: Option<u32>,
     },
     DoubleAssessment {
         month: String,
@@ -219,6 +223,15 @@ impl Report {
             ReportKind::Evaluation => Report::Evaluation {
                 period: need("period")?,
                 unit: params.unit.clone(),
+                edition: match params.edition.as_deref() {
+                    None => None,
+                    Some(n) => Some(
+                        n.parse::<u32>()
+                            .ok()
+                            .filter(|n| *n >= 1)
+                            .ok_or(ParamError::Invalid("edition"))?,
+                    ),
+                },
             },
             ReportKind::DoubleAssessment => Report::DoubleAssessment {
                 month: need("month")?,

@@ -10,7 +10,185 @@ mod support;
 use support::*;
 use whistle_core::order::Command;
 
-conformance!(reports_read_intake_volumes_overdue_notices_and_repeats,);
+conformance!(
+    reports_read_intake_volumes_overdue_notices_and_repeats,
+    a_published_month_stays_published,
+);
+
+/// Open → closed → revised: closing stores edition 1; a ruling after the close leaves it as it
+/// was, shows as a pending adjustment with its reason, and a revision publishes it as edition 2;
+/// both stay retrievable, and the next period's change is against the published figures.
+async fn a_published_month_stays_published(db: TestDb) {
+    use whistle_core::order::{ReplyOutcome, Satisfaction, VisitResult};
+    use whistle_reports::editions;
+    let store = &*db.store;
+    let street = as_unit("110105010");
+    let mut orders = Vec::new();
+    for i in 0..6 {
+        let order = take(
+            store,
+            "2025-10-20 09:00",
+            complaint("110105010", "11.04.01", "路灯不亮"),
+        )
+        .await;
+        act(store, center(), "2025-10-20 09:10", &order, dispatch()).await;
+        act(
+            store,
+            street.clone(),
+            "2025-10-20 09:20",
+            &order,
+            Command::Accept,
+        )
+        .await;
+        act(
+            store,
+            street.clone(),
+            "2025-10-20 09:25",
+            &order,
+            Command::Contact {
+                note: String::new(),
+            },
+        )
+        .await;
+        act(
+            store,
+            street.clone(),
+            "2025-10-21 10:00",
+            &order,
+            Command::Reply {
+                outcome: ReplyOutcome::Resolved,
+                actions: "已修复".into(),
+            },
+        )
+        .await;
+        act(
+            store,
+            center(),
+            "2025-10-22 10:00",
+            &order,
+            Command::ReturnVisit {
+                result: VisitResult::Valid {
+                    contacted: true,
+                    resolved: i > 0,
+                    satisfaction: if i > 0 {
+                        Satisfaction::Satisfied
+                    } else {
+                        Satisfaction::Dissatisfied
+                    },
+                },
+            },
+        )
+        .await;
+        orders.push(order);
+    }
+    let admin = center();
+    let line = |r: &whistle_reports::EvaluationReport| {
+        r.units
+            .iter()
+            .find(|u| u.unit.as_str() == "110105010")
+            .cloned()
+            .unwrap()
+    };
+    // Open: the live figures, no edition; it cannot be closed before its last day is over.
+    let open = editions::published(store, "2025-10", None, at("2025-10-25 09:00"))
+        .await
+        .unwrap();
+    assert_eq!(open.edition, None);
+    assert!(open.partial);
+    assert!(
+        editions::close(store, "2025-10", at("2025-10-31 20:00"), &admin, "")
+            .await
+            .is_err()
+    );
+    // Closed on 5 November: edition 1.
+    let first = editions::close(store, "2025-10", at("2025-11-05 09:00"), &admin, "月度通报")
+        .await
+        .unwrap();
+    assert_eq!(first.edition.as_ref().map(|e| e.number), Some(1));
+    assert_eq!(line(&first).counts.visits, 6);
+    assert!(
+        editions::close(store, "2025-10", at("2025-11-05 10:00"), &admin, "")
+            .await
+            .is_err(),
+        "closed once"
+    );
+    assert!(
+        editions::revise(store, "2025-10", at("2025-11-05 10:00"), &admin, "无变化")
+            .await
+            .is_err(),
+        "nothing to revise"
+    );
+    // A ruling on 10 November on the dissatisfied October order: October's published figures
+    // stand; the change is pending, with its reason.
+    act(
+        store,
+        center(),
+        "2025-11-10 09:00",
+        &orders[0],
+        Command::RuleUnreasonable {
+            reason: "诉求超出政策范围".into(),
+        },
+    )
+    .await;
+    let now = at("2025-11-12 09:00");
+    let shown = editions::published(store, "2025-10", None, now)
+        .await
+        .unwrap();
+    assert_eq!(line(&shown).counts, line(&first).counts, "no silent change");
+    assert!(shown
+        .pending_adjustments
+        .iter()
+        .any(|a| a.field == "excluded" && a.before == "0" && a.after == "1"));
+    assert_eq!(shown.pending_reasons.len(), 1);
+    assert_eq!(shown.pending_reasons[0].what, "ruled_unreasonable");
+    assert_eq!(
+        shown.pending_reasons[0].order,
+        orders[0].order_no.to_string()
+    );
+    assert!(
+        editions::revise(store, "2025-10", now, &admin, " ")
+            .await
+            .is_err(),
+        "a revision says why"
+    );
+    let second = editions::revise(store, "2025-10", now, &admin, "核减复核")
+        .await
+        .unwrap();
+    assert_eq!(second.edition.as_ref().map(|e| e.number), Some(2));
+    assert_eq!(line(&second).counts.excluded, 1);
+    assert_eq!(line(&second).counts.visits, 5);
+    assert!(!second.adjustments.is_empty());
+    assert_eq!(second.reasons.len(), 1);
+    // Both editions stay as published.
+    let again = editions::published(store, "2025-10", Some(1), now)
+        .await
+        .unwrap();
+    assert_eq!(line(&again), line(&first));
+    assert_eq!(again.edition, first.edition);
+    let latest = editions::published(store, "2025-10", None, now)
+        .await
+        .unwrap();
+    assert_eq!(latest.edition.as_ref().map(|e| e.number), Some(2));
+    assert!(latest.pending_adjustments.is_empty());
+    assert!(editions::published(store, "2025-10", Some(3), now)
+        .await
+        .is_err());
+    // The rendered document says which edition it is.
+    let doc = whistle_reports::evaluation::evaluation_document(
+        &again,
+        whistle_reports::document::Lang::Zh,
+    );
+    assert!(
+        doc.summary.iter().any(|s| s.contains("第1版")),
+        "{:?}",
+        doc.summary
+    );
+    // November's change is against October's published (latest) edition.
+    let november = whistle_reports::evaluation::evaluation(store, "2025-11", now)
+        .await
+        .unwrap();
+    assert_eq!(november.previous_edition, Some(2));
+}
 
 /// The bulletins' and analyses' reads: intake volumes kept with the events, the mix by type and
 /// channel, emergencies, overdue notices, repeat detection and the chosen topics.

@@ -797,6 +797,7 @@ pub fn document() -> Value {
             }
             "table" => json!({"enum": ["departments", "streets"]}),
             "unit" => json!({"$ref": "#/components/schemas/UnitCode"}),
+            "edition" => json!({"type": "string", "pattern": "^[1-9][0-9]{0,5}$"}),
             _ => json!({"type": "string"}),
         };
         let mut parameters: Vec<Value> = required
@@ -822,7 +823,7 @@ pub fn document() -> Value {
         );
     }
     let params = doc.query::<crate::reports_api::ExportParams>();
-    doc.op("get", "/api/v1/export/orders", "reports", "原始工单导出：期内受理、派单或回访的每件工单一行，不含个人信息（流式 CSV，与 whistle export orders 相同）· The raw orders of a period, streamed as CSV", Who::roles(|r| r.may_export_orders(), ", whose jurisdiction is the whole city"), params, None, ("200", json!({"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}})));
+    doc.op("get", "/api/v1/export/orders", "reports", "原始工单导出：期内受理、派单、答复或回访的每件工单的考核记录（每轮派单、协办、回访各一行），不含个人信息（流式 CSV，与 whistle export orders 相同）· Each history of the orders a period touches, as the evaluation counts it, streamed as CSV", Who::roles(|r| r.may_export_orders(), ", whose jurisdiction is the whole city"), params, None, ("200", json!({"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}})));
 
     // Open311 GeoReport v2.
     let open311 = |format_note: &str| json!({"description": format_note, "content": {"application/json": {"schema": {}}, "text/xml": {"schema": {}}}});

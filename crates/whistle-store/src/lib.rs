@@ -9,6 +9,7 @@ pub mod backup;
 pub mod baseline;
 mod counters;
 mod db;
+pub mod editions;
 mod events;
 mod faults;
 pub mod grids;
@@ -38,7 +39,7 @@ pub use reference::{import, seed, ReferenceStore};
 pub use whistles::WhistleStore;
 
 /// The schema version this binary knows. A database at another version is refused.
-pub const SCHEMA_VERSION: i64 = 17;
+pub const SCHEMA_VERSION: i64 = 18;
 
 /// The whole store, as callers hold it (`Arc<dyn Store>`): one trait per aggregate, each written
 /// once over the executor except the order pipelines, and what only a backend knows.

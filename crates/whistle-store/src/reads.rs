@@ -241,6 +241,22 @@ pub trait ReportReads: Send + Sync {
         before: &str,
     ) -> Result<Vec<IntakeVolume>, StoreError>;
 
+    /// Every stored edition of an evaluation period, first to latest (none while it is open).
+    async fn editions(
+        &self,
+        period: &str,
+    ) -> Result<Vec<crate::editions::StoredEdition>, StoreError>;
+
+    /// Adds an edition of a period's evaluation; refused if that edition number exists.
+    async fn add_edition(&self, edition: &crate::editions::StoredEdition)
+        -> Result<(), StoreError>;
+
+    /// The rulings and objection reviews recorded after `since` (what adjusts closed periods).
+    async fn adjusting_events(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<whistle_core::order::Event>, StoreError>;
+
     /// The days in [from, before) (`YYYY-MM-DD`) with any request received: how much of a
     /// period the data cover (a month with 8 days of data is a partial month).
     async fn intake_days_covered(
@@ -317,6 +333,27 @@ impl<T: crate::db::Db> ReportReads for T {
         before: &str,
     ) -> Result<Vec<String>, StoreError> {
         crate::reads::intake_days_covered(self, from, before).await
+    }
+
+    async fn editions(
+        &self,
+        period: &str,
+    ) -> Result<Vec<crate::editions::StoredEdition>, StoreError> {
+        crate::editions::editions(self, period).await
+    }
+
+    async fn add_edition(
+        &self,
+        edition: &crate::editions::StoredEdition,
+    ) -> Result<(), StoreError> {
+        crate::editions::add_edition(self, edition).await
+    }
+
+    async fn adjusting_events(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<whistle_core::order::Event>, StoreError> {
+        crate::editions::adjusting_events(self, since).await
     }
 
     async fn intake_mix(

@@ -46,6 +46,28 @@ pub enum ReportCommand {
         /// Only this unit's line (its rank is still among its whole peer group).
         #[arg(long)]
         unit: Option<String>,
+        /// A closed period's edition as published (1 = as closed, 2 … revisions); without it, a
+        /// closed period's latest edition with any pending adjustments.
+        #[arg(long)]
+        edition: Option<String>,
+    },
+    /// Closes an evaluation period after its last day: its figures now become edition 1, the
+    /// published ones; later changes become adjustments.
+    Close {
+        #[arg(long)]
+        period: String,
+        /// What the publication is (e.g. the meeting it was published to).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Publishes a closed period's pending adjustments as a revised edition, listing what
+    /// changed and the rulings behind it.
+    Revise {
+        #[arg(long)]
+        period: String,
+        /// Why it is revised (required).
+        #[arg(long)]
+        note: String,
     },
     /// 日通报: volumes by type, channel, category and district, top streets, new overdue orders
     /// and emergencies of a day.
@@ -161,21 +183,26 @@ fn write(bytes: &[u8], output: Option<&std::path::Path>) -> Result<(), Failure> 
 }
 
 /// The subcommand as the report parser's parameters, with its format and output file.
+#[allow(clippy::type_complexity)]
 fn request(
     command: ReportCommand,
-) -> (ReportKind, ReportParams, String, Option<std::path::PathBuf>) {
+) -> Option<(ReportKind, ReportParams, String, Option<std::path::PathBuf>)> {
     let none = ReportParams::default();
     let (kind, params, format, output) = match command {
+        // Not reports: they publish an edition (see `report`).
+        ReportCommand::Close { .. } | ReportCommand::Revise { .. } => return None,
         ReportCommand::Evaluation {
             period,
             format,
             output,
             unit,
+            edition,
         } => (
             ReportKind::Evaluation,
             ReportParams {
                 period: Some(period),
                 unit,
+                edition,
                 ..none
             },
             format,
@@ -260,12 +287,46 @@ fn request(
             output.output,
         ),
     };
-    (kind, params, format, output)
+    Some((kind, params, format, output))
 }
 
 pub async fn report(env: &Env, command: ReportCommand) -> Result<(), Failure> {
     let lang = env.lang;
-    let (kind, params, format, output) = request(command);
+    let (period, note, close) = match command {
+        ReportCommand::Close { period, note } => (period, note, true),
+        ReportCommand::Revise { period, note } => (period, note, false),
+        command => return report_of(env, command).await,
+    };
+    let store = env.open().await?;
+    let actor = crate::reference_cmd::admin_actor()?;
+    let now = chrono::Utc::now();
+    let report = if close {
+        whistle_reports::editions::close(&*store, &period, now, &actor, &note).await
+    } else {
+        whistle_reports::editions::revise(&*store, &period, now, &actor, &note).await
+    }
+    .map_err(|e| store_failure(e, lang))?;
+    let edition = report.edition.as_ref().map(|e| e.number).unwrap_or(0);
+    let text = match lang {
+        crate::Lang::Zh => format!(
+            "{period} 第{edition}版已发布：{}个单位，{}项调整\n",
+            report.units.len(),
+            report.adjustments.len()
+        ),
+        crate::Lang::En => format!(
+            "{period} edition {edition} published: {} units, {} adjustments\n",
+            report.units.len(),
+            report.adjustments.len()
+        ),
+    };
+    write(text.as_bytes(), None)
+}
+
+async fn report_of(env: &Env, command: ReportCommand) -> Result<(), Failure> {
+    let lang = env.lang;
+    let Some((kind, params, format, output)) = request(command) else {
+        return Ok(());
+    };
     let format = Format::parse(&format).map_err(|e| store_failure(e, lang))?;
     let report = Report::parse(kind, &params)
         .map_err(|e| crate::refuse(e.message(true), e.message(false)))?;

@@ -433,7 +433,7 @@ pub fn delta(before: Option<&Order>, after: &Order, basis: CountBasis) -> Vec<(C
 
 /// The three rates and the composite, or none when there is no valid visit (reported as such,
 /// never as 0 % or 100 %).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Rates {
     pub response: f64,
     pub resolution: f64,
@@ -516,7 +516,7 @@ impl PeerGroup {
 }
 
 /// One unit's line of the evaluation.
-#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UnitEvaluation {
     pub unit: UnitCode,
     pub name: String,
@@ -599,7 +599,7 @@ impl Ord for ExactComposite {
 /// The dispatch quality (派单准确) of one dispatching unit in a period: the dispatches it made,
 /// those overturned by an upheld objection (misdispatches, counted for the dispatcher), and the
 /// categories misdispatched most.
-#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DispatchQuality {
     pub unit: UnitCode,
     pub name: String,

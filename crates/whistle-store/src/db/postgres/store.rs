@@ -102,6 +102,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "order_history",
         include_str!("../../../migrations/postgres/0017_order_history.sql"),
     ),
+    (
+        18,
+        "evaluation_editions",
+        include_str!("../../../migrations/postgres/0018_evaluation_editions.sql"),
+    ),
 ];
 
 pub struct PgStore {

@@ -101,6 +101,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "order_history",
         include_str!("../../../migrations/sqlite/0017_order_history.sql"),
     ),
+    (
+        18,
+        "evaluation_editions",
+        include_str!("../../../migrations/sqlite/0018_evaluation_editions.sql"),
+    ),
 ];
 
 /// The page cache of every connection but the writer's (readers, the planner, the checkpointer),
