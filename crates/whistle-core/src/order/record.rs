@@ -3,7 +3,8 @@
 //! round it judged. Kept on the order (folded from its events like everything else), so what an
 //! order contributes to the exam paper follows what happened and when — a reopening adds a
 //! round and never moves an earlier visit, a redispatch judges the new unit on its own dispatch
-//! and its own contact — without reading the event log on every write.
+//! and its own contact — without reading the event log on every write. Stored compactly (what did not happen
+//! is not written): it is part of every write of the order.
 
 use serde::{Deserialize, Serialize};
 
@@ -39,26 +40,37 @@ impl Record {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Round {
     pub unit: UnitCode,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub co_handlers: Vec<UnitCode>,
     pub at: Timestamp,
     /// Who dispatched it (派单员) and for which unit (the centre, or a district coordinating).
     pub dispatcher: Actor,
     /// A dispatch back to the same unit after a reopening: rework, not a new dispatch.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rework: bool,
     /// The handling deadline of the round, as extended.
     pub handle_by: Timestamp,
     /// The lead's first contact with the requester in this round, and whether it was within the
     /// round's response deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<RoundContact>,
     /// Objections the lead filed in this round (派单异议).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub disputes: u32,
     /// When an objection was upheld (the dispatch was wrong: counted for the dispatcher, not the
     /// unit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overturned_at: Option<Timestamp>,
     /// The lead's first reply in this round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replied_at: Option<Timestamp>,
     /// When the order was reopened after this round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reopened_at: Option<Timestamp>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
