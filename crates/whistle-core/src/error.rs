@@ -12,6 +12,44 @@ pub enum Lang {
     En,
 }
 
+/// Why a period's edition is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EditionRefusal {
+    NotOver,
+    AlreadyClosed,
+    NotClosed,
+    NothingChanged,
+    NoSuchEdition,
+    NoteRequired,
+}
+
+impl EditionRefusal {
+    pub fn chinese(self) -> &'static str {
+        match self {
+            EditionRefusal::NotOver => "考核期尚未结束，结束后方可结账发布",
+            EditionRefusal::AlreadyClosed => "已结账发布，后续变化请发布修订版",
+            EditionRefusal::NotClosed => "尚未结账发布，请先结账",
+            EditionRefusal::NothingChanged => "自上一版发布以来数据无变化，无需修订",
+            EditionRefusal::NoSuchEdition => "没有该版本",
+            EditionRefusal::NoteRequired => "修订须说明理由",
+        }
+    }
+
+    pub fn english(self) -> &'static str {
+        match self {
+            EditionRefusal::NotOver => {
+                "the period is not over yet: it can be closed after its last day"
+            }
+            EditionRefusal::AlreadyClosed => "already closed: publish later changes as a revision",
+            EditionRefusal::NotClosed => "not closed yet: close it first",
+            EditionRefusal::NothingChanged => "nothing changed since the last edition",
+            EditionRefusal::NoSuchEdition => "no such edition",
+            EditionRefusal::NoteRequired => "a revision says why (--note)",
+        }
+    }
+}
+
 /// Invariant: no message (Chinese or English, `Display` included) repeats a value the caller
 /// submitted that has not been found in the reference data: a phone number typed into the wrong
 /// field must never come back in an error or a log line. Codes that name existing units and
@@ -71,6 +109,9 @@ pub enum DomainError {
     SelfReference,
     #[error("the order cannot be reopened: {0}")]
     ReopenRefused(String),
+    /// A period's edition cannot be published or shown as asked (一张卷子's editions).
+    #[error("evaluation period {period}: {}", .why.english())]
+    EditionRefused { period: String, why: EditionRefusal },
     #[error("the redispatch target must differ from the current lead unit")]
     SameUnit,
     #[error("invalid order number: use YYYYMMDD-NNNNNN")]
@@ -148,6 +189,7 @@ impl DomainError {
             AlreadyNotified => "already_notified",
             SelfReference => "self_reference",
             ReopenRefused(_) => "reopen_refused",
+            EditionRefused { .. } => "edition_refused",
             SameUnit => "same_unit",
             InvalidOrderNo(_) => "invalid_order_no",
             InvalidUnitCode(_) => "invalid_unit_code",
@@ -217,6 +259,7 @@ impl DomainError {
             AlreadyNotified => "该时限提醒已记录".to_string(),
             SelfReference => "工单不能关联或合并到自身".to_string(),
             ReopenRefused(reason) => format!("不能重办：{reason}"),
+            EditionRefused { period, why } => format!("考核期{period}：{}", why.chinese()),
             SameUnit => "改派单位不能与原主办单位相同".to_string(),
             InvalidOrderNo(_) => "工单编号格式有误，应为 YYYYMMDD-NNNNNN".to_string(),
             InvalidUnitCode(_) => "单位编码格式有误".to_string(),

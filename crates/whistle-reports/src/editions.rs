@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use whistle_core::error::DomainError;
+use whistle_core::error::{DomainError, EditionRefusal};
 use whistle_core::evaluation::{contributions, Counts, UnitEvaluation};
 use whistle_core::ids::{Actor, UnitCode};
 use whistle_core::order::EventPayload;
@@ -57,10 +57,10 @@ pub struct AdjustmentReason {
     pub reason: String,
 }
 
-fn refused(field: &str, period: &str) -> StoreError {
-    DomainError::InvalidValue {
-        field: field.into(),
-        value: period.chars().take(20).collect(),
+fn refused(why: EditionRefusal, period: &str) -> StoreError {
+    DomainError::EditionRefused {
+        period: period.chars().take(20).collect(),
+        why,
     }
     .into()
 }
@@ -199,13 +199,10 @@ pub async fn close(
 ) -> Result<EvaluationReport, StoreError> {
     let mut report = evaluation(store, period, now).await?;
     if beijing_date(now) <= report.last_day {
-        return Err(refused(
-            "period (not over yet: it can be closed after its last day)",
-            period,
-        ));
+        return Err(refused(EditionRefusal::NotOver, period));
     }
     if !store.editions(period).await?.is_empty() {
-        return Err(refused("period (already closed)", period));
+        return Err(refused(EditionRefusal::AlreadyClosed, period));
     }
     store_edition(store, &mut report, 1, now, actor, note).await?;
     Ok(report)
@@ -223,19 +220,16 @@ pub async fn revise(
 ) -> Result<EvaluationReport, StoreError> {
     let editions = store.editions(period).await?;
     let Some(last) = editions.last() else {
-        return Err(refused("period (open: close it first)", period));
+        return Err(refused(EditionRefusal::NotClosed, period));
     };
     if note.trim().is_empty() {
-        return Err(refused("note (a revision says why)", period));
+        return Err(refused(EditionRefusal::NoteRequired, period));
     }
     let published = parse(last)?;
     let mut report = evaluation(store, period, now).await?;
     let adjustments = differences(&published, &report);
     if adjustments.is_empty() {
-        return Err(refused(
-            "period (nothing changed since the last edition)",
-            period,
-        ));
+        return Err(refused(EditionRefusal::NothingChanged, period));
     }
     report.adjustments = adjustments;
     report.reasons = reasons(store, period, last.at).await?;
@@ -256,7 +250,7 @@ pub async fn published(
         let found = editions
             .iter()
             .find(|e| e.edition == number)
-            .ok_or_else(|| refused("edition (no such edition of the period)", period))?;
+            .ok_or_else(|| refused(EditionRefusal::NoSuchEdition, period))?;
         let mut report = parse(found)?;
         report.editions = editions.len() as u32;
         return Ok(report);

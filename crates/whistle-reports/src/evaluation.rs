@@ -192,6 +192,46 @@ pub fn evaluation_csv(report: &EvaluationReport) -> String {
     out
 }
 
+/// The dispatchers' figure (派单准确): dispatches made and overturned by upheld objections, per
+/// dispatching unit, with the categories misdispatched most — in the evaluation and the monthly
+/// analysis.
+pub fn dispatch_quality_table(report: &EvaluationReport, lang: Lang) -> Table {
+    let mut quality = Table::new(
+        "dispatch_quality",
+        lang.t(
+            "派单准确（派单异议成立计入派单方）",
+            "Dispatch quality (upheld objections count for the dispatcher)",
+        ),
+        [
+            ("派单单位代码", "unit"),
+            ("派单单位", "name"),
+            ("派单量", "dispatches"),
+            ("异议成立改派", "misdispatches"),
+            ("改派率", "misdispatch rate"),
+            ("改派较多的类别", "categories misdispatched"),
+        ]
+        .iter()
+        .map(|(zh, en)| lang.col(zh, en))
+        .collect(),
+    );
+    for q in &report.dispatch_quality {
+        let categories: Vec<String> = q
+            .categories
+            .iter()
+            .map(|(c, m, d)| format!("{c}:{m}/{d}"))
+            .collect();
+        quality.push(vec![
+            q.unit.to_string().into(),
+            q.name.clone().into(),
+            q.dispatches.into(),
+            q.misdispatches.into(),
+            Some(q.misdispatch_rate).into(),
+            categories.join(";").into(),
+        ]);
+    }
+    quality
+}
+
 /// The evaluation (一张卷子) as a document, for XLSX and text output.
 pub fn evaluation_document(report: &EvaluationReport, lang: Lang) -> Document {
     let mut table = Table::new(
@@ -271,39 +311,7 @@ pub fn evaluation_document(report: &EvaluationReport, lang: Lang) -> Document {
             line.co_handling.into(),
         ]);
     }
-    let mut quality = Table::new(
-        "dispatch_quality",
-        lang.t(
-            "派单准确（派单异议成立计入派单方）",
-            "Dispatch quality (upheld objections count for the dispatcher)",
-        ),
-        [
-            ("派单单位代码", "unit"),
-            ("派单单位", "name"),
-            ("派单量", "dispatches"),
-            ("异议成立改派", "misdispatches"),
-            ("改派率", "misdispatch rate"),
-            ("改派较多的类别", "categories misdispatched"),
-        ]
-        .iter()
-        .map(|(zh, en)| lang.col(zh, en))
-        .collect(),
-    );
-    for q in &report.dispatch_quality {
-        let categories: Vec<String> = q
-            .categories
-            .iter()
-            .map(|(c, m, d)| format!("{c}:{m}/{d}"))
-            .collect();
-        quality.push(vec![
-            q.unit.to_string().into(),
-            q.name.clone().into(),
-            q.dispatches.into(),
-            q.misdispatches.into(),
-            Some(q.misdispatch_rate).into(),
-            categories.join(";").into(),
-        ]);
-    }
+    let quality = dispatch_quality_table(report, lang);
     let p = &report.policy;
     let mut summary = vec![
         if report.empty {

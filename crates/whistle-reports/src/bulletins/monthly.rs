@@ -99,6 +99,7 @@ pub async fn monthly(
             streets,
             best,
             worst,
+            crate::evaluation::dispatch_quality_table(&evaluation, lang),
         ],
     })
 }
