@@ -804,9 +804,17 @@ pub fn document() -> Value {
             .iter()
             .map(|name| (name, true))
             .chain(optional.iter().map(|name| (name, false)))
-            .map(|(name, required)| json!({"name": name, "in": "query", "required": required, "schema": shape(name)}))
+            .map(|(name, required)| {
+                // As for every other query: an optional parameter left empty is one not given.
+                let schema = if required {
+                    shape(name)
+                } else {
+                    json!({"anyOf": [shape(name), {"const": ""}]})
+                };
+                json!({"name": name, "in": "query", "required": required, "schema": schema})
+            })
             .collect();
-        parameters.push(json!({"name": "format", "in": "query", "required": false, "schema": {"enum": ["json", "csv", "xlsx", "text"], "default": "json"}}));
+        parameters.push(json!({"name": "format", "in": "query", "required": false, "schema": {"anyOf": [{"enum": ["json", "csv", "xlsx", "text"]}, {"const": ""}], "default": "json"}}));
         let document = json!({"description": "The report: JSON (title, summary lines, tables whose rows are objects under the columns' keys), CSV, XLSX or text",
             "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}},
                         "text/plain": {"schema": {"type": "string"}},
