@@ -22,6 +22,8 @@ pub enum EditionRefusal {
     NothingChanged,
     NoSuchEdition,
     NoteRequired,
+    /// Another edition of the period was published at the same moment (another server).
+    Concurrent,
 }
 
 impl EditionRefusal {
@@ -33,6 +35,7 @@ impl EditionRefusal {
             EditionRefusal::NothingChanged => "自上一版发布以来数据无变化，无需修订",
             EditionRefusal::NoSuchEdition => "没有该版本",
             EditionRefusal::NoteRequired => "修订须说明理由",
+            EditionRefusal::Concurrent => "同时已有另一版本发布，请重新查看",
         }
     }
 
@@ -46,6 +49,9 @@ impl EditionRefusal {
             EditionRefusal::NothingChanged => "nothing changed since the last edition",
             EditionRefusal::NoSuchEdition => "no such edition",
             EditionRefusal::NoteRequired => "a revision says why (--note)",
+            EditionRefusal::Concurrent => {
+                "another edition was published at the same moment: look again"
+            }
         }
     }
 }

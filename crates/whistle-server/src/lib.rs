@@ -81,6 +81,8 @@ pub struct AppState {
     pub proxies: limits::TrustedProxies,
     /// Requests seen by the access log (for its sampling).
     pub access_seen: std::sync::atomic::AtomicU64,
+    /// The last evaluation period the worker found closed (it reads the editions once a period).
+    pub closed_period: std::sync::Mutex<Option<String>>,
 }
 
 /// Every long-running part and whether it runs: the store's, and the deadline worker when the
@@ -115,6 +117,7 @@ impl AppState {
             whistle_written: tokio::sync::Notify::new(),
             shutting_down: tokio::sync::watch::Sender::new(false),
             worker_running: whistle_store::Liveness::default(),
+            closed_period: std::sync::Mutex::new(None),
         })
     }
 }

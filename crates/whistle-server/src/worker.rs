@@ -26,6 +26,54 @@ pub struct TickReport {
     /// Idempotency records past the retention, and expired login sessions, deleted.
     pub purged_keys: u64,
     pub purged_sessions: u64,
+    /// The evaluation period closed (its edition 1 published) on its policy day.
+    pub closed_period: Option<String>,
+}
+
+/// Closes the last ended evaluation period on the policy's day (`close_days_after`), once: with
+/// several workers on one database, the second finds it closed (the edition number is taken
+/// once).
+async fn close_period(
+    state: &AppState,
+    now: whistle_core::time::Timestamp,
+    actor: &Actor,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    let policy = state.store.reference().policy.evaluation.clone();
+    let Some(period) = policy.due_to_close(whistle_core::time::beijing_date(now)) else {
+        return Ok(());
+    };
+    let seen = |p: &str| {
+        state
+            .closed_period
+            .lock()
+            .map(|c| c.as_deref() == Some(p))
+            .unwrap_or(false)
+    };
+    if seen(&period) {
+        return Ok(());
+    }
+    if state.store.editions(&period).await?.is_empty() {
+        match whistle_reports::editions::close(
+            &*state.store,
+            &period,
+            now,
+            actor,
+            "按考核政策自动结账发布",
+        )
+        .await
+        {
+            Ok(_) => report.closed_period = Some(period.clone()),
+            Err(StoreError::Domain(whistle_core::error::DomainError::EditionRefused {
+                ..
+            })) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    if let Ok(mut closed) = state.closed_period.lock() {
+        *closed = Some(period);
+    }
+    Ok(())
 }
 
 /// Runs the worker until the task is aborted (if enabled in the settings).
@@ -121,6 +169,7 @@ pub async fn tick(state: &AppState) -> Result<TickReport, StoreError> {
         }
     }
     purge(state, now, &mut report).await?;
+    close_period(state, now, &actor, &mut report).await?;
     Ok(report)
 }
 

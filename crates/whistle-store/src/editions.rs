@@ -73,9 +73,9 @@ pub(crate) async fn add_edition(db: &dyn Db, e: &StoredEdition) -> Result<(), St
         )
         .await?;
     if added == 0 {
-        return Err(DomainError::InvalidValue {
-            field: "edition (already published)".into(),
-            value: format!("{} #{}", e.period, e.edition),
+        return Err(DomainError::EditionRefused {
+            period: e.period.chars().take(20).collect(),
+            why: whistle_core::error::EditionRefusal::Concurrent,
         }
         .into());
     }

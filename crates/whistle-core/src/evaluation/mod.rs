@@ -34,6 +34,9 @@ pub struct EvaluationPolicy {
     /// The valid visits a unit (or one of its categories) needs in a period before it is ranked
     /// or named among the weakest; below it the unit is shown with its counts, marked 样本不足.
     pub min_valid_visits: i64,
+    /// The day after a period's end on which the deadline worker closes it, publishing its
+    /// edition 1 (5: the 5th of the next month for calendar months); 0: closed by hand only.
+    pub close_days_after: u32,
 }
 
 /// Which time puts an order's figures in a period (一张卷子's "which orders count").
@@ -81,6 +84,7 @@ impl Default for EvaluationPolicy {
             period_start_day: 1,
             count_by: CountBasis::ReturnVisit,
             min_valid_visits: 5,
+            close_days_after: 5,
         }
     }
 }
@@ -123,6 +127,9 @@ impl EvaluationPolicy {
                 "evaluation weights (must sum to 1)",
                 format!("{}", weights.iter().sum::<f64>()),
             );
+        }
+        if self.close_days_after > 28 {
+            return bad("close_days_after", self.close_days_after.to_string());
         }
         if self.min_valid_visits < 1 {
             return bad("min_valid_visits", self.min_valid_visits.to_string());
@@ -180,6 +187,19 @@ impl EvaluationPolicy {
             day
         };
         format!("{:04}-{:02}", month.year(), month.month())
+    }
+
+    /// The period the worker closes at `today`, if today is its closing day or later: the one
+    /// before today's period, from the `close_days_after`-th day after it ended.
+    pub fn due_to_close(&self, today: NaiveDate) -> Option<String> {
+        if self.close_days_after == 0 {
+            return None;
+        }
+        let previous = EvaluationPolicy::previous(&self.period_of(today))?;
+        let (_, after_end) = self.period(&previous).ok()?;
+        let closing =
+            after_end.checked_add_days(chrono::Days::new(u64::from(self.close_days_after) - 1))?;
+        (today >= closing).then_some(previous)
     }
 
     /// The period before `name`.

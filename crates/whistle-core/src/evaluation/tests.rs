@@ -728,3 +728,43 @@ fn weights_with_more_than_six_decimals_are_refused() {
     };
     assert!(policy.validate().is_err());
 }
+
+#[test]
+fn a_period_is_due_to_close_on_its_policy_day() {
+    let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let policy = EvaluationPolicy::default();
+    assert_eq!(policy.due_to_close(date("2025-11-04")), None);
+    assert_eq!(
+        policy.due_to_close(date("2025-11-05")),
+        Some("2025-10".into())
+    );
+    assert_eq!(
+        policy.due_to_close(date("2025-11-30")),
+        Some("2025-10".into())
+    );
+    assert_eq!(
+        policy.due_to_close(date("2026-01-05")),
+        Some("2025-12".into())
+    );
+    let by_hand = EvaluationPolicy {
+        close_days_after: 0,
+        ..EvaluationPolicy::default()
+    };
+    assert_eq!(by_hand.due_to_close(date("2025-11-20")), None);
+    // The 19th to the 18th: 2025-11 ends on 18 November, closes on the 23rd.
+    let nineteenth = EvaluationPolicy {
+        period_start_day: 19,
+        ..EvaluationPolicy::default()
+    };
+    assert_eq!(nineteenth.due_to_close(date("2025-11-22")), None);
+    assert_eq!(
+        nineteenth.due_to_close(date("2025-11-23")),
+        Some("2025-11".into())
+    );
+    assert!(EvaluationPolicy {
+        close_days_after: 40,
+        ..EvaluationPolicy::default()
+    }
+    .validate()
+    .is_err());
+}

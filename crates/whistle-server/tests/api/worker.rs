@@ -312,3 +312,56 @@ async fn no_key_is_purged_when_the_policy_keeps_them() {
     let report = whistle_server::worker::tick(&app.state).await.unwrap();
     assert_eq!(report.purged_keys, 0);
 }
+
+/// The worker closes the last ended period on the policy's day (the 5th), once: edition 1 is
+/// then what the evaluation shows.
+#[tokio::test]
+async fn the_worker_closes_a_period_on_its_policy_day() {
+    let app = spawn_app().await;
+    let no = app.order("110105010", "11.04.01").await;
+    for (who, command, fields) in [
+        ("street", "accept", json!({})),
+        ("street", "contact", json!({"note": "已联系"})),
+        (
+            "street",
+            "reply",
+            json!({"outcome": "resolved", "actions": "已处理"}),
+        ),
+        (
+            "visit",
+            "return_visit",
+            json!({"result": {"visit": "valid", "contacted": true, "resolved": true, "satisfaction": "satisfied"}}),
+        ),
+    ] {
+        app.clock.advance(60);
+        let (status, body) = app.run(who, &no, command, fields).await;
+        assert_eq!(status, StatusCode::OK, "{command}: {body}");
+    }
+    // 4 November: not yet.
+    app.clock.advance(26 * 24 * 60 - 4 * 60);
+    let tick = whistle_server::worker::tick(&app.state).await.unwrap();
+    assert_eq!(tick.closed_period, None);
+    let (_, open) = app
+        .get("leader", "/api/v1/reports/evaluation?period=2025-10")
+        .await;
+    assert_eq!(open["edition"], Value::Null);
+    // 5 November: closed, once.
+    app.clock.advance(24 * 60);
+    let tick = whistle_server::worker::tick(&app.state).await.unwrap();
+    assert_eq!(tick.closed_period.as_deref(), Some("2025-10"));
+    let tick = whistle_server::worker::tick(&app.state).await.unwrap();
+    assert_eq!(tick.closed_period, None);
+    let (status, closed) = app
+        .get("leader", "/api/v1/reports/evaluation?period=2025-10")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    assert_eq!(closed["edition"]["number"], 1);
+    assert_eq!(closed["edition"]["by_user"], "deadline-worker");
+    let (_, first) = app
+        .get(
+            "leader",
+            "/api/v1/reports/evaluation?period=2025-10&edition=1",
+        )
+        .await;
+    assert_eq!(first["units"], closed["units"]);
+}
