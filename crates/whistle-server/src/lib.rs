@@ -194,6 +194,7 @@ fn api_routes() -> Routes {
         .get("/grid-cases/{no}/history", grid_api::history)
         .post("/grid-cases/{no}/{command}", grid_api::command)
         .get("/reports/{kind}", reports_api::report)
+        .post("/evaluation/editions", reports_api::publish_edition)
         .get("/export/orders", reports_api::export_orders)
         .get("/whistles/feed", whistles_api::feed)
         .get("/whistle-list", whistles_api::whistle_list)

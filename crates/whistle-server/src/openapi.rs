@@ -830,6 +830,26 @@ pub fn document() -> Value {
             ("200", document),
         );
     }
+    let body = json_body(
+        doc.schema::<crate::reports_api::EditionBody>(),
+        Some(json!({"period": "2025-10", "action": "close", "note": "月度考核通报"})),
+    );
+    doc.op(
+        "post",
+        "/api/v1/evaluation/editions",
+        "reports",
+        "考核结账发布（第1版）或发布修订版（列明调整及原因）· Close an evaluation period (edition 1) or publish its adjustments as a revision",
+        Who::roles(Role::may_publish_evaluation, ""),
+        vec![],
+        Some(body),
+        (
+            "201",
+            ok(
+                "The edition as published, with its adjustments and their reasons",
+                object.clone(),
+            ),
+        ),
+    );
     let params = doc.query::<crate::reports_api::ExportParams>();
     doc.op("get", "/api/v1/export/orders", "reports", "原始工单导出：期内受理、派单、答复或回访的每件工单的考核记录（每轮派单、协办、回访各一行），不含个人信息（流式 CSV，与 whistle export orders 相同）· Each history of the orders a period touches, as the evaluation counts it, streamed as CSV", Who::roles(|r| r.may_export_orders(), ", whose jurisdiction is the whole city"), params, None, ("200", json!({"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}})));
 

@@ -141,3 +141,52 @@ pub async fn export_orders(
     }
     Ok(response)
 }
+
+/// What to publish: close a period (edition 1) or publish its pending adjustments as a revision.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditionBody {
+    /// `YYYY-MM`
+    #[schemars(regex(pattern = "^(19[7-9][0-9]|2[01][0-9][0-9])-(0[1-9]|1[0-2])$"))]
+    pub period: String,
+    pub action: EditionAction,
+    /// What the publication is; a revision says why (required for it).
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Clone, Copy, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EditionAction {
+    Close,
+    Revise,
+}
+
+/// `POST /api/v1/evaluation/editions`: closes a period or publishes a revision (administrators);
+/// answers the edition as published, its adjustments and their reasons (201).
+pub async fn publish_edition(
+    State(state): State<Arc<AppState>>,
+    Language(lang): Language,
+    principal: Principal,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Response> {
+    let role = principal.role(lang)?;
+    if !role.may_publish_evaluation() {
+        return Err(ApiError::forbidden(lang));
+    }
+    let body = body.map_err(|e| ApiError::body(e, lang))?;
+    let body: EditionBody = crate::input::parse_json(&body, lang)?;
+    let actor = principal.actor();
+    let now = state.clock.now();
+    let store = &*state.store;
+    let report = match body.action {
+        EditionAction::Close => {
+            whistle_reports::editions::close(store, &body.period, now, &actor, &body.note).await
+        }
+        EditionAction::Revise => {
+            whistle_reports::editions::revise(store, &body.period, now, &actor, &body.note).await
+        }
+    }
+    .map_err(|e| ApiError::store(e, lang))?;
+    Ok((axum::http::StatusCode::CREATED, crate::views::Json(report)).into_response())
+}

@@ -154,6 +154,12 @@ impl Role {
         matches!(self, Role::Admin | Role::Supervisor | Role::Leader)
     }
 
+    /// Publishing the evaluation (closing a period, a revision): the centre's administrators
+    /// (the deadline worker closes on the policy day by itself).
+    pub fn may_publish_evaluation(self) -> bool {
+        matches!(self, Role::Admin)
+    }
+
     pub fn may_reveal(self) -> bool {
         matches!(
             self,

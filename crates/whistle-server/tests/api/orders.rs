@@ -635,3 +635,74 @@ async fn integral_numbers_are_integers_and_empty_parameters_are_not_given() {
     let (status, body) = app.get("admin", "/api/v1/orders?street=x%20y").await;
     assert_eq!(body["error"], "invalid_unit_code", "{status} {body}");
 }
+
+/// Publishing the evaluation over HTTP: administrators only; a period closes after its last
+/// day, once; a revision needs a change and a reason; malformed bodies are refused.
+#[tokio::test]
+async fn administrators_close_and_revise_an_evaluation_period() {
+    let app = spawn_app().await;
+    let no = app.order("110105010", "11.04.01").await;
+    for (who, command, fields) in [
+        ("street", "accept", json!({})),
+        ("street", "contact", json!({"note": "已联系"})),
+        (
+            "street",
+            "reply",
+            json!({"outcome": "resolved", "actions": "已处理"}),
+        ),
+        (
+            "visit",
+            "return_visit",
+            json!({"result": {"visit": "valid", "contacted": true, "resolved": true, "satisfaction": "satisfied"}}),
+        ),
+    ] {
+        app.clock.advance(60);
+        let (status, body) = app.run(who, &no, command, fields).await;
+        assert_eq!(status, StatusCode::OK, "{command}: {body}");
+    }
+    let close = json!({"period": "2025-10", "action": "close", "note": "月度通报"});
+    // Not over yet (9 October).
+    let (status, body) = app
+        .post("admin", "/api/v1/evaluation/editions", close.clone())
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"], "edition_refused");
+    app.clock.advance(24 * 24 * 60);
+    let (status, _) = app
+        .post("leader", "/api/v1/evaluation/editions", close.clone())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app
+        .post("admin", "/api/v1/evaluation/editions", close.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["edition"]["number"], 1);
+    assert!(body["edition"]["at"].as_str().unwrap().ends_with("+08:00"));
+    let (status, body) = app
+        .post("admin", "/api/v1/evaluation/editions", close)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = app
+        .post(
+            "admin",
+            "/api/v1/evaluation/editions",
+            json!({"period": "2025-10", "action": "revise", "note": "复核"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nothing changed: {body}"
+    );
+    for bad in [
+        json!({"period": "2025-10", "action": "publish"}),
+        json!({"period": "2025-13", "action": "close"}),
+        json!({"period": "2025-10", "action": "close", "extra": 1}),
+        json!({"action": "close"}),
+    ] {
+        let (status, body) = app
+            .post("admin", "/api/v1/evaluation/editions", bad.clone())
+            .await;
+        assert!(status.is_client_error(), "{bad}: {status} {body}");
+    }
+}
