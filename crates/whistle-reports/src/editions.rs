@@ -65,7 +65,8 @@ fn refused(why: EditionRefusal, period: &str) -> StoreError {
     .into()
 }
 
-fn parse(edition: &StoredEdition) -> Result<EvaluationReport, StoreError> {
+/// A stored edition's report as it was published.
+pub(crate) fn parse(edition: &StoredEdition) -> Result<EvaluationReport, StoreError> {
     serde_json::from_str(&edition.body).map_err(|e| {
         anyhow::anyhow!("edition {} of {}: {e}", edition.edition, edition.period).into()
     })
@@ -197,13 +198,14 @@ pub async fn close(
     actor: &Actor,
     note: &str,
 ) -> Result<EvaluationReport, StoreError> {
-    let mut report = evaluation(store, period, now).await?;
-    if beijing_date(now) <= report.last_day {
+    let (_, after_end) = store.reference().policy.evaluation.period(period)?;
+    if beijing_date(now) < after_end {
         return Err(refused(EditionRefusal::NotOver, period));
     }
     if !store.editions(period).await?.is_empty() {
         return Err(refused(EditionRefusal::AlreadyClosed, period));
     }
+    let mut report = evaluation(store, period, now).await?;
     store_edition(store, &mut report, 1, now, actor, note).await?;
     Ok(report)
 }

@@ -93,8 +93,7 @@ pub async fn evaluation(
     let mut previous_edition = None;
     if let Some(name) = EvaluationPolicy::previous(period) {
         if let Some(last) = store.editions(&name).await?.last() {
-            let published: EvaluationReport = serde_json::from_str(&last.body)
-                .map_err(|e| anyhow::anyhow!("edition {} of {name}: {e}", last.edition))?;
+            let published = crate::editions::parse(last)?;
             let composites: BTreeMap<UnitCode, f64> = published
                 .units
                 .iter()
@@ -102,11 +101,7 @@ pub async fn evaluation(
                 .filter_map(|u| u.rates.map(|r| (u.unit.clone(), r.composite)))
                 .collect();
             for line in &mut units {
-                line.previous_composite = composites.get(&line.unit).copied();
-                line.change = match (line.rates, line.previous_composite) {
-                    (Some(now), Some(before)) if !line.insufficient => Some(now.composite - before),
-                    _ => None,
-                };
+                line.compare_with(composites.get(&line.unit).copied());
             }
             previous_edition = Some(last.edition);
         }

@@ -19,12 +19,12 @@ pub const ORDERS_HEADER: &str = "no,kind,round,unit,unit_group,district,category
 /// Orders read per step of the raw export.
 pub const ORDERS_CHUNK: usize = 1000;
 
-/// The orders of a period for the raw export: their ids in creation order (UUIDv7), and the
-/// period's days [from, before). Read these [`ORDERS_CHUNK`] at a time with [`orders_rows`].
+/// The orders of a period for the raw export: their ids in creation order (UUIDv7). Read these
+/// [`ORDERS_CHUNK`] at a time with [`orders_rows`].
 pub async fn period_orders(
     store: &dyn Store,
     period: &str,
-) -> Result<(Vec<whistle_core::ids::OrderId>, NaiveDate, NaiveDate), StoreError> {
+) -> Result<Vec<whistle_core::ids::OrderId>, StoreError> {
     let reference = store.reference();
     let (from, before) = reference.policy.evaluation.period(period)?;
     let mut ids = store
@@ -35,7 +35,7 @@ pub async fn period_orders(
         .await?;
     ids.sort_unstable();
     ids.dedup();
-    Ok((ids, from, before))
+    Ok(ids)
 }
 
 /// `whistle export orders --period P`: the whole history, as the evaluation counts it, of every
@@ -46,10 +46,10 @@ pub async fn period_orders(
 /// Reads the period's orders only (found through indexes), a thousand at a time; rows in the
 /// order the orders were created (their ids), so the API can stream them.
 pub async fn orders_csv(store: &dyn Store, period: &str) -> Result<String, StoreError> {
-    let (ids, from, before) = period_orders(store, period).await?;
+    let ids = period_orders(store, period).await?;
     let mut out = String::from(ORDERS_HEADER);
     for chunk in ids.chunks(ORDERS_CHUNK) {
-        out.push_str(&orders_rows(store, chunk, from, before).await?);
+        out.push_str(&orders_rows(store, chunk).await?);
     }
     Ok(out)
 }
@@ -65,8 +65,6 @@ fn instant(at: Timestamp) -> String {
 pub async fn orders_rows(
     store: &dyn Store,
     chunk: &[whistle_core::ids::OrderId],
-    _from: NaiveDate,
-    _before: NaiveDate,
 ) -> Result<String, StoreError> {
     use whistle_core::evaluation::{CountBasis, PeerGroup};
     use whistle_core::order::{Satisfaction, VisitResult};

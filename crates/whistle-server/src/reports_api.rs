@@ -104,7 +104,7 @@ pub async fn export_orders(
     // Streamed, a thousand orders at a time: a month of the city (two million orders) never
     // sits in memory. A store failure part-way ends the body early (the transfer fails).
     use whistle_reports::export::{orders_rows, period_orders, ORDERS_CHUNK, ORDERS_HEADER};
-    let (ids, from, before) = period_orders(&*state.store, period.trim())
+    let ids = period_orders(&*state.store, period.trim())
         .await
         .map_err(|e| ApiError::store(e, lang))?;
     let (store, ids) = (state.store.clone(), std::sync::Arc::new(ids));
@@ -118,7 +118,7 @@ pub async fn export_orders(
                 return Some((Ok(header), Some(1)));
             }
             let chunk = ids.chunks(ORDERS_CHUNK).nth(next - 1)?;
-            match orders_rows(&*store, chunk, from, before).await {
+            match orders_rows(&*store, chunk).await {
                 Ok(rows) => Some((Ok(axum::body::Bytes::from(rows)), Some(next + 1))),
                 Err(error) => {
                     tracing::error!(%error, "the order export stopped part-way");

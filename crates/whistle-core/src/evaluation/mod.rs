@@ -616,6 +616,18 @@ impl Ord for ExactComposite {
     }
 }
 
+impl UnitEvaluation {
+    /// Sets the previous period's composite and the change from it — stated only for a unit
+    /// with the minimum of valid visits now and a previous composite (itself over the minimum).
+    pub fn compare_with(&mut self, previous_composite: Option<f64>) {
+        self.previous_composite = previous_composite;
+        self.change = match (self.rates, previous_composite) {
+            (Some(now), Some(before)) if !self.insufficient => Some(now.composite - before),
+            _ => None,
+        };
+    }
+}
+
 /// The dispatch quality (派单准确) of one dispatching unit in a period: the dispatches it made,
 /// those overturned by an upheld objection (misdispatches, counted for the dispatcher), and the
 /// categories misdispatched most.
@@ -759,7 +771,7 @@ pub fn evaluate(
             weakest.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
             weakest.truncate(3);
             let weakest = weakest.into_iter().map(|(c, _, v)| (c, v)).collect();
-            Some(UnitEvaluation {
+            let mut line = UnitEvaluation {
                 unit: unit.clone(),
                 name: directory
                     .get(unit)
@@ -772,13 +784,12 @@ pub fn evaluate(
                 insufficient,
                 co_handling: (counts.parts_owed > 0)
                     .then(|| counts.parts_in_time as f64 / counts.parts_owed as f64),
-                change: match (rates, previous_composite) {
-                    (Some(now), Some(before)) if !insufficient => Some(now.composite - before),
-                    _ => None,
-                },
-                previous_composite,
+                change: None,
+                previous_composite: None,
                 weakest_categories: weakest,
-            })
+            };
+            line.compare_with(previous_composite);
+            Some(line)
         })
         .collect();
     // Order: group, then the exact composite descending (units not ranked last), then code.
